@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+// The package reads bottom-up as the architecture: the C ABI and system libraries, then
+// file formats and the backend loader, then the kernel stage, surrogate and reporter, and
+// the CLI on top. Backends live in Plugins/, each its own `.dynamic` product that the host
+// only ever reaches through `dlopen` and the C ABI.
+import PackageDescription
+
+let package = Package(
+  name: "entk",
+  products: [
+    .executable(name: "entk", targets: ["EntkCLI"]),
+    .library(name: "entk-backend-example-c", type: .dynamic, targets: ["EntkBackendExampleC"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // MARK: Foundations: the ABI header and system libraries
+    .target(name: "CEntkABI"),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+    // MARK: Host layers
+    .target(name: "ArrayIO"),
+    .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
+    .target(name: "Conformance", dependencies: ["BackendLoader"]),
+
+    // MARK: Command-line interface
+    .executableTarget(
+      name: "EntkCLI",
+      dependencies: [
+        "ArrayIO", "BackendLoader", "Conformance",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // MARK: Backends (shared libraries loaded by the host through the C ABI)
+    .target(name: "EntkBackendExampleC", dependencies: ["CEntkABI"], path: "Plugins/ExampleC"),
+
+    // MARK: Tests
+    .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO"]),
+    .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "ArrayIO"]),
+    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO"]),
+  ]
+)

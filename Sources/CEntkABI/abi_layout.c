@@ -1,0 +1,37 @@
+/*
+ * Pins the layout of ABI 1 on LP64 platforms. Once released, a slot never moves: if one
+ * of these fails, a change broke every backend built against an earlier minor.
+ */
+#include "entk_backend.h"
+
+#if defined(__LP64__)
+_Static_assert(offsetof(entk_backend_api, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(entk_backend_api, abi_version_major) == 8, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, abi_version_minor) == 12, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, name) == 16, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, version) == 24, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, description) == 32, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, open) == 40, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, close) == 48, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, describe) == 56, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, param_group) == 64, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, forward) == 72, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, vjp) == 80, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, jacobian) == 88, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, get_params) == 96, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, set_params) == 104, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, train) == 112, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_backend_api, save) == 120, "ABI 1.0 layout");
+_Static_assert(sizeof(entk_backend_api) == 128, "ABI 1.0 table size");
+
+_Static_assert(offsetof(entk_model_info, input_rank) == 8, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_model_info, input_shape) == 16, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_model_info, num_outputs) == 80, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_model_info, num_params) == 88, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_model_info, embedding_size) == 96, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_model_info, num_param_groups) == 104, "ABI 1.0 layout");
+
+_Static_assert(offsetof(entk_param_group, name) == 8, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_param_group, offset) == 16, "ABI 1.0 layout");
+_Static_assert(offsetof(entk_param_group, count) == 24, "ABI 1.0 layout");
+#endif

@@ -1,0 +1,269 @@
+/*
+ * entk_backend.h — the entk backend C ABI, major version 1.
+ *
+ * This header is the only thing the entk host and a model backend share. A backend is a
+ * shared library (`libentk-backend-NAME.so`) written in any language that can export a C
+ * symbol. It exports one entry point per ABI major it implements:
+ *
+ *     const entk_backend_api *entk_backend_v1(void);
+ *
+ * which returns a pointer to a constant table of function pointers (`entk_backend_api`).
+ *
+ * Versioning (after PJRT and ONNX Runtime's OrtApi):
+ *   - ENTK_ABI_VERSION_MAJOR changes only for incompatible changes; a new major gets a new
+ *     entry symbol (`entk_backend_v2`), so a host never misreads an incompatible table.
+ *   - ENTK_ABI_VERSION_MINOR changes when fields are appended. Tables and argument structs
+ *     only ever grow at the end; every one starts with `struct_size`, the number of bytes
+ *     the writer knows about (use ENTK_STRUCT_SIZE(type, last_field)). A reader must not
+ *     touch a field that ends beyond the `struct_size` it was given. So a newer host can
+ *     load an older backend and a newer backend can serve an older host.
+ *
+ * Conventions for every call:
+ *   - Every call except `close` returns an `entk_status`. ENTK_OK (0) means success.
+ *   - On failure the backend writes a human-readable, NUL-terminated UTF-8 message into
+ *     the caller-owned buffer `error` of `error_capacity` bytes (truncating if needed; it
+ *     writes nothing if `error` is NULL or `error_capacity` is 0). The message names the
+ *     problem: file, node or layer, expected vs got shape.
+ *   - On failure, the contents of every output buffer are undefined, the model stays
+ *     usable, and nothing is leaked.
+ *   - The caller allocates every output buffer; their sizes follow from `describe` and
+ *     `n`. No memory allocated on one side is freed on the other.
+ *   - Tensors are float32, dense, row-major (C order), the batch index first. An input
+ *     batch is n × prod(input_shape) floats.
+ *   - A backend must never abort, trap or exit the process: bad input returns a status.
+ *
+ * Thread-safety: `entk_backend_v1` and `open` may be called from any thread at any time.
+ * Calls on one model must not overlap (the caller serialises them); calls on distinct
+ * models are independent and may run concurrently. A backend may use threads internally.
+ */
+#ifndef ENTK_BACKEND_H
+#define ENTK_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Nullability annotations for clang (and so for Swift); gcc sees nothing. */
+#if defined(__clang__)
+#define ENTK_NONNULL _Nonnull
+#define ENTK_NULLABLE _Nullable
+#define ENTK_ASSUME_NONNULL_BEGIN _Pragma("clang assume_nonnull begin")
+#define ENTK_ASSUME_NONNULL_END _Pragma("clang assume_nonnull end")
+#else
+#define ENTK_NONNULL
+#define ENTK_NULLABLE
+#define ENTK_ASSUME_NONNULL_BEGIN
+#define ENTK_ASSUME_NONNULL_END
+#endif
+
+#if defined(_WIN32)
+#define ENTK_EXPORT __declspec(dllexport)
+#else
+#define ENTK_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+ENTK_ASSUME_NONNULL_BEGIN
+
+#define ENTK_ABI_VERSION_MAJOR 1
+#define ENTK_ABI_VERSION_MINOR 0
+
+/** Largest per-sample input rank a backend may describe. */
+#define ENTK_MAX_INPUT_RANK 8
+
+/** Bytes of a struct up to and including `last_field`: the value for `struct_size`. */
+#define ENTK_STRUCT_SIZE(type, last_field) \
+  (offsetof(type, last_field) + sizeof(((type *)0)->last_field))
+
+/** Result of every call. One small, fixed set; the message carries the detail. */
+typedef enum entk_status {
+  ENTK_OK = 0,
+  /** An argument is wrong: bad shape, n <= 0, index out of range, malformed options. */
+  ENTK_STATUS_INVALID_ARGUMENT = 1,
+  /** A file (model, weights, external data) does not exist or cannot be read. */
+  ENTK_STATUS_NOT_FOUND = 2,
+  /** The model file is corrupt, truncated or inconsistent (e.g. weight shape mismatch). */
+  ENTK_STATUS_INVALID_MODEL = 3,
+  /** The model uses something this backend does not implement (e.g. an operator). */
+  ENTK_STATUS_UNIMPLEMENTED = 4,
+  /** An allocation failed. */
+  ENTK_STATUS_OUT_OF_MEMORY = 5,
+  /** The caller asked to stop (e.g. a progress callback returned non-zero). */
+  ENTK_STATUS_CANCELLED = 6,
+  /** A bug or an unexpected condition inside the backend. */
+  ENTK_STATUS_INTERNAL = 7
+} entk_status;
+
+/** Opaque handle to an open model. Owned by the backend; released with `close`. */
+typedef struct entk_model entk_model;
+
+/** What a model takes and produces; filled by `describe`. */
+typedef struct entk_model_info {
+  /** in: set by the caller to ENTK_STRUCT_SIZE(entk_model_info, <last field it knows>). */
+  size_t struct_size;
+  /** out: rank of one sample's input, 1...ENTK_MAX_INPUT_RANK. */
+  int32_t input_rank;
+  /** out: one sample's input shape (no batch dimension); entries past input_rank are 0. */
+  int64_t input_shape[ENTK_MAX_INPUT_RANK];
+  /** out: C, the number of outputs (logits) per sample, >= 1. */
+  int64_t num_outputs;
+  /** out: P, the number of differentiable parameters, >= 1. */
+  int64_t num_params;
+  /** out: E, the size of the embedding (penultimate features); 0 if none. */
+  int64_t embedding_size;
+  /** out: number of parameter groups (layers), >= 1. */
+  int64_t num_param_groups;
+} entk_model_info;
+
+/** One parameter group: a contiguous range of the flat parameter vector (a layer). */
+typedef struct entk_param_group {
+  /** in: set by the caller to ENTK_STRUCT_SIZE(entk_param_group, <last field it knows>). */
+  size_t struct_size;
+  /** out: NUL-terminated UTF-8 name (e.g. "body.0.weight"). Owned by the model; valid until
+   *  `close`. */
+  const char *ENTK_NULLABLE name;
+  /** out: index of the group's first parameter in the flat vector. */
+  int64_t offset;
+  /** out: number of parameters in the group, >= 1. */
+  int64_t count;
+} entk_param_group;
+
+/**
+ * Progress callback for `train`. `event_json` is one JSON object, e.g.
+ * {"epoch":3,"epochs":20,"loss":0.12,"accuracy":0.97}, valid only during the call.
+ * Return 0 to continue, non-zero to stop training (train then returns ENTK_STATUS_CANCELLED,
+ * leaving the parameters of the last completed epoch). The callback may call `forward`,
+ * `vjp` and `get_params` on the model being trained.
+ */
+typedef int32_t (*entk_progress_fn)(void *ENTK_NULLABLE context, const char *event_json);
+
+/**
+ * The function table. Returned by `entk_backend_v1`; constant and valid for the life of
+ * the process (hosts never unload a backend). Slots marked optional may be NULL.
+ */
+typedef struct entk_backend_api {
+  /** Bytes of this table the backend fills: ENTK_STRUCT_SIZE(entk_backend_api, <last slot>).
+   */
+  size_t struct_size;
+  /** ABI major this table implements; equals the N of the entry symbol entk_backend_vN. */
+  uint32_t abi_version_major;
+  /** ABI minor the backend was built against. */
+  uint32_t abi_version_minor;
+  /** Short name, as in the library name libentk-backend-NAME.so (e.g. "onnx"). Static. */
+  const char *name;
+  /** Backend version, free form (e.g. "0.3.1"). Static. */
+  const char *version;
+  /** One-line description for `entk backends`. Static. */
+  const char *description;
+
+  /**
+   * Opens the model at `path` (a file or a folder, as the backend documents).
+   * options_json: NULL or a JSON object of backend-specific options (NULL, "" and "{}" mean
+   *   defaults); unknown or malformed options give ENTK_STATUS_INVALID_ARGUMENT.
+   * out_model: receives the handle on success; untouched on failure.
+   * Errors: NOT_FOUND (no such file), INVALID_MODEL (corrupt or inconsistent file),
+   *   UNIMPLEMENTED (unsupported operator or layer; found here, not at the first forward).
+   */
+  entk_status (*open)(const char *path, const char *ENTK_NULLABLE options_json,
+                      entk_model *ENTK_NULLABLE *ENTK_NONNULL out_model,
+                      char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /** Releases the model and everything it owns. NULL is ignored. Never fails. */
+  void (*close)(entk_model *ENTK_NULLABLE model);
+
+  /**
+   * Fills `info` (the caller sets info->struct_size first; the backend writes only the fields
+   * that fit in it). Cheap; the answer never changes for an open model.
+   */
+  entk_status (*describe)(const entk_model *model, entk_model_info *info,
+                          char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /**
+   * Fills `group` for parameter group `index` in 0..<num_param_groups. Groups are in order of
+   * offset, do not overlap and together cover 0..<P exactly.
+   * Errors: INVALID_ARGUMENT if index is out of range.
+   */
+  entk_status (*param_group)(const entk_model *model, int64_t index, entk_param_group *group,
+                             char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /**
+   * Evaluates the network on a batch.
+   * inputs: n × prod(input_shape) floats. n >= 1, else INVALID_ARGUMENT.
+   * logits: out, n × C floats.
+   * embedding: out, n × E floats (the penultimate features), or NULL to skip it. Must be NULL
+   *   when E == 0.
+   * Deterministic: the same inputs give bit-identical outputs, and each sample's outputs do
+   *   not depend on the other samples in the batch (up to float32 rounding).
+   */
+  entk_status (*forward)(entk_model *model, const float *inputs, int64_t n, float *logits,
+                         float *ENTK_NULLABLE embedding, char *ENTK_NULLABLE error,
+                         size_t error_capacity);
+
+  /**
+   * Per-sample vector-Jacobian products with respect to the parameters.
+   * inputs: n × prod(input_shape) floats; n >= 1.
+   * cotangents: n × C floats, u.
+   * gradients: out, n × P floats: row i = Σ_c u[i,c] ∂f_c(x_i)/∂θ, in the flat parameter
+   *   order that `param_group` describes.
+   */
+  entk_status (*vjp)(entk_model *model, const float *inputs, int64_t n, const float *cotangents,
+                     float *gradients, char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /**
+   * Optional (NULL if absent; the host then makes C `vjp` calls with one-hot cotangents).
+   * Full per-sample Jacobians: jacobians is out, n × C × P floats, [i][c][p] = ∂f_c(x_i)/∂θ_p.
+   */
+  entk_status (*ENTK_NULLABLE jacobian)(entk_model *model, const float *inputs, int64_t n,
+                                        float *jacobians, char *ENTK_NULLABLE error,
+                                        size_t error_capacity);
+
+  /** Optional. Copies the P parameters into `params` (out, P floats). */
+  entk_status (*ENTK_NULLABLE get_params)(const entk_model *model, float *params,
+                                          char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /** Optional. Replaces the P parameters with `params` (P floats, copied). */
+  entk_status (*ENTK_NULLABLE set_params)(entk_model *model, const float *params,
+                                          char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /**
+   * Optional. Trains the model in place with softmax cross-entropy.
+   * inputs: n × prod(input_shape) floats; labels: n class indices in 0..<C.
+   * options_json: backend-specific training options (e.g. {"epochs":20,"batch_size":64,
+   *   "learning_rate":0.001,"optimizer":"adam","seed":0}); the backend documents them.
+   * progress: NULL or called after every epoch with `progress_context` (see entk_progress_fn).
+   * Deterministic for given inputs, labels and options.
+   */
+  entk_status (*ENTK_NULLABLE train)(entk_model *model, const float *inputs,
+                                     const int64_t *labels, int64_t n,
+                                     const char *ENTK_NULLABLE options_json,
+                                     entk_progress_fn ENTK_NULLABLE progress,
+                                     void *ENTK_NULLABLE progress_context,
+                                     char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /**
+   * Optional. Writes the model (architecture and parameters) to `path` so that `open(path)`
+   * reopens it with bit-identical parameters. The backend writes atomically (a temporary name,
+   * then rename) so a failure never leaves a half-written model at `path`.
+   */
+  entk_status (*ENTK_NULLABLE save)(const entk_model *model, const char *path,
+                                    char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /* Minor versions append slots here (planned: structured per-layer kernel factors). */
+} entk_backend_api;
+
+/** The entry point of ABI major 1. Returns the backend's table, or NULL if it cannot
+ *  initialise (the host then reports the backend as unusable). Idempotent and thread-safe. */
+typedef const entk_backend_api *ENTK_NULLABLE (*entk_backend_v1_fn)(void);
+
+/** Name of the ABI 1 entry symbol, for dlsym. */
+#define ENTK_BACKEND_ENTRY_V1 "entk_backend_v1"
+
+ENTK_ASSUME_NONNULL_END
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ENTK_BACKEND_H */

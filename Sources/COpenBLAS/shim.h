@@ -1,0 +1,2 @@
+/* OpenBLAS's CBLAS interface and thread controls; include paths come from pkg-config. */
+#include <cblas.h>

@@ -1,0 +1,283 @@
+import BackendLoader
+import Foundation
+
+/// The conformance test every backend author runs (`entk check-backend`): ABI and table checks,
+/// `describe` consistency, forward determinism and batch invariance, gradients against central
+/// finite differences, Jacobians against `vjp`, embeddings, and error paths.
+public struct BackendConformance {
+  public let library: BackendLibrary
+  public let modelPath: String
+  public let options: String?
+
+  /// Relative tolerance of finite-difference checks; float32 forward passes limit it.
+  public static let finiteDifferenceTolerance = 2e-2
+
+  public init(library: BackendLibrary, modelPath: String, options: String? = nil) {
+    self.library = library
+    self.modelPath = modelPath
+    self.options = options
+  }
+
+  /// Runs every check. `samples` are inputs (n × input size, float32); nil draws 4 seeded
+  /// Gaussian samples. Never throws: a failure to open the model is itself a failed check.
+  public func run(samples: [Float]? = nil) -> [ConformanceCheck] {
+    var checks: [ConformanceCheck] = [tableCheck(), nameCheck(), missingModelCheck()]
+    let model: BackendModel
+    do {
+      model = try library.open(model: modelPath, options: options)
+      let d = model.description
+      checks.append(.init(name: "open-describe", outcome: .passed, detail: "input \(d.inputShape), C = \(d.numOutputs), P = \(d.numParams), E = \(d.embeddingSize), \(d.parameterGroups.count) parameter groups"))
+    } catch {
+      checks.append(.init(name: "open-describe", outcome: .failed, detail: "\(error)"))
+      return checks
+    }
+    checks.append(malformedOptionsCheck())
+    checks.append(parameterGroupRangeCheck(model))
+    checks.append(emptyBatchCheck(model))
+
+    let d = model.description
+    let inputs: [Float]
+    if let samples {
+      guard samples.count % d.inputSize == 0, !samples.isEmpty else {
+        checks.append(.init(name: "data", outcome: .failed, detail: "data has \(samples.count) floats, not a multiple of the input size \(d.inputSize)"))
+        return checks
+      }
+      inputs = Array(samples.prefix(4 * d.inputSize))
+    } else {
+      var random = SeededGaussian(seed: 20_241)
+      inputs = random.vector(4 * d.inputSize).map { Float($0) }
+    }
+    let n = inputs.count / d.inputSize
+    checks.append(contentsOf: forwardChecks(model, inputs: inputs, count: n))
+    checks.append(vjpLinearityCheck(model, inputs: inputs, count: n))
+    checks.append(finiteDifferenceCheck(model, inputs: inputs, count: n))
+    checks.append(jacobianCheck(model, inputs: inputs, count: n))
+    return checks
+  }
+
+  private func tableCheck() -> ConformanceCheck {
+    let (major, minor) = library.abiVersion
+    let optional = library.capabilities.isEmpty ? "none" : library.capabilities.joined(separator: ", ")
+    return .init(name: "abi-table", outcome: .passed, detail: "ABI \(major).\(minor), table \(library.tableSize) bytes, optional calls: \(optional)")
+  }
+
+  private func nameCheck() -> ConformanceCheck {
+    let expected = BackendLocator.libraryName(for: library.name)
+    let file = library.url.lastPathComponent
+    if library.name.isEmpty || library.version.isEmpty || library.summary.isEmpty {
+      return .init(name: "metadata", outcome: .failed, detail: "name, version and description must be non-empty")
+    }
+    if file != expected {
+      return .init(name: "metadata", outcome: .failed, detail: "backend calls itself '\(library.name)' but the file is \(file), expected \(expected)")
+    }
+    return .init(name: "metadata", outcome: .passed, detail: "\(library.name) \(library.version)")
+  }
+
+  private func missingModelCheck() -> ConformanceCheck {
+    let missing = "/nonexistent/entk-conformance/\(UUID().uuidString)/model"
+    do {
+      _ = try library.open(model: missing)
+      return .init(name: "error-missing-model", outcome: .failed, detail: "open(\(missing)) returned OK")
+    } catch BackendCallError.failed(_, _, let status, let message) {
+      return .init(name: "error-missing-model", outcome: .passed, detail: "\(status): \(message)")
+    } catch {
+      return .init(name: "error-missing-model", outcome: .failed, detail: "\(error)")
+    }
+  }
+
+  private func malformedOptionsCheck() -> ConformanceCheck {
+    do {
+      _ = try library.open(model: modelPath, options: "{not json")
+      return .init(name: "error-malformed-options", outcome: .failed, detail: "open with options '{not json' returned OK")
+    } catch BackendCallError.failed(_, _, let status, let message) where status == .invalidArgument {
+      return .init(name: "error-malformed-options", outcome: .passed, detail: message)
+    } catch {
+      return .init(name: "error-malformed-options", outcome: .failed, detail: "expected an invalid-argument status, got: \(error)")
+    }
+  }
+
+  private func parameterGroupRangeCheck(_ model: BackendModel) -> ConformanceCheck {
+    let count = model.description.parameterGroups.count
+    for index in [count, -1] {
+      do {
+        _ = try model.queryParameterGroup(index)
+        return .init(name: "error-param-group-range", outcome: .failed, detail: "param_group(\(index)) returned OK with \(count) groups")
+      } catch BackendCallError.failed(_, _, let status, _) where status == .invalidArgument {
+        continue
+      } catch {
+        return .init(name: "error-param-group-range", outcome: .failed, detail: "param_group(\(index)): expected invalid argument, got: \(error)")
+      }
+    }
+    return .init(name: "error-param-group-range", outcome: .passed, detail: "indices -1 and \(count) rejected")
+  }
+
+  private func emptyBatchCheck(_ model: BackendModel) -> ConformanceCheck {
+    let problems = model.probeEmptyBatch()
+    return problems.isEmpty
+      ? .init(name: "error-empty-batch", outcome: .passed, detail: "forward and vjp reject n = 0")
+      : .init(name: "error-empty-batch", outcome: .failed, detail: problems.joined(separator: "; "))
+  }
+
+  private func forwardChecks(_ model: BackendModel, inputs: [Float], count n: Int) -> [ConformanceCheck] {
+    let d = model.description
+    var checks: [ConformanceCheck] = []
+    do {
+      let first = try model.forward(inputs, count: n).logits
+      let second = try model.forward(inputs, count: n).logits
+      if let bad = first.firstIndex(where: { !$0.isFinite }) {
+        checks.append(.init(name: "forward-finite", outcome: .failed, detail: "logit \(bad) is \(first[bad])"))
+      } else {
+        checks.append(.init(name: "forward-finite", outcome: .passed, detail: "\(n) samples × \(d.numOutputs) logits finite"))
+      }
+      checks.append(first == second
+        ? .init(name: "forward-deterministic", outcome: .passed, detail: "two calls bit-identical")
+        : .init(name: "forward-deterministic", outcome: .failed, detail: "two calls on the same batch differ"))
+
+      var worst = 0.0
+      let scale = 1 + first.map { Double(abs($0)) }.max()!
+      for i in 0..<n {
+        let single = try model.forward(Array(inputs[i * d.inputSize..<(i + 1) * d.inputSize]), count: 1).logits
+        for c in 0..<d.numOutputs { worst = max(worst, Double(abs(single[c] - first[i * d.numOutputs + c]))) }
+      }
+      checks.append(worst <= 1e-5 * scale
+        ? .init(name: "forward-batch-invariance", outcome: .passed, detail: String(format: "batch vs single samples: max |Δ| = %.2e", worst))
+        : .init(name: "forward-batch-invariance", outcome: .failed, detail: String(format: "a sample's logits depend on its batch: max |Δ| = %.2e (tolerance %.1e)", worst, 1e-5 * scale)))
+
+      if d.embeddingSize > 0 {
+        let (logits, embedding) = try model.forward(inputs, count: n, withEmbedding: true)
+        if logits != first {
+          checks.append(.init(name: "forward-embedding", outcome: .failed, detail: "asking for the embedding changed the logits"))
+        } else if let embedding, let bad = embedding.firstIndex(where: { !$0.isFinite }) {
+          checks.append(.init(name: "forward-embedding", outcome: .failed, detail: "embedding value \(bad) is not finite"))
+        } else {
+          checks.append(.init(name: "forward-embedding", outcome: .passed, detail: "\(n) × \(d.embeddingSize) embedding, logits unchanged"))
+        }
+      } else {
+        checks.append(.init(name: "forward-embedding", outcome: .skipped, detail: "model has no embedding (E = 0)"))
+      }
+    } catch {
+      checks.append(.init(name: "forward", outcome: .failed, detail: "\(error)"))
+    }
+    return checks
+  }
+
+  private func vjpLinearityCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+    let d = model.description
+    var random = SeededGaussian(seed: 7)
+    let u1 = random.vector(n * d.numOutputs).map { Float($0) }
+    let u2 = random.vector(n * d.numOutputs).map { Float($0) }
+    do {
+      let g1 = try model.vjp(inputs, count: n, cotangents: u1)
+      let g2 = try model.vjp(inputs, count: n, cotangents: u2)
+      let combined = try model.vjp(inputs, count: n, cotangents: zip(u1, u2).map { $0 + 2 * $1 })
+      var worst = 0.0
+      var scale = 1e-12
+      for k in 0..<combined.count {
+        let expected = Double(g1[k]) + 2 * Double(g2[k])
+        worst = max(worst, abs(Double(combined[k]) - expected))
+        scale = max(scale, abs(expected))
+      }
+      if let bad = combined.firstIndex(where: { !$0.isFinite }) {
+        return .init(name: "vjp-linearity", outcome: .failed, detail: "gradient \(bad) is not finite")
+      }
+      return worst <= 1e-4 * scale
+        ? .init(name: "vjp-linearity", outcome: .passed, detail: String(format: "vjp(u1 + 2 u2) = vjp(u1) + 2 vjp(u2): max |Δ| = %.2e", worst))
+        : .init(name: "vjp-linearity", outcome: .failed, detail: String(format: "vjp is not linear in the cotangents: max |Δ| = %.2e of %.2e", worst, scale))
+    } catch {
+      return .init(name: "vjp-linearity", outcome: .failed, detail: "\(error)")
+    }
+  }
+
+  /// Directional central differences: for random cotangents u and directions v (random, and one
+  /// coordinate per parameter group), (u·f(θ+hv) − u·f(θ−hv)) / 2h against vjp(u)·v.
+  private func finiteDifferenceCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+    let name = "vjp-finite-differences"
+    guard library.capabilities.contains("get_params"), library.capabilities.contains("set_params") else {
+      return .init(name: name, outcome: .skipped, detail: "backend lacks get_params/set_params, so parameters cannot be perturbed")
+    }
+    let d = model.description
+    var random = SeededGaussian(seed: 99)
+    do {
+      let theta = try model.parameters()
+      let reference = try model.forward(inputs, count: n).logits
+      defer { try? model.setParameters(theta) }
+      let u = random.vector(n * d.numOutputs)
+      let gradients = try model.vjp(inputs, count: n, cotangents: u.map { Float($0) })
+      var directions: [(String, [Double])] = (0..<2).map { k in
+        var v = random.vector(d.numParams)
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        v = v.map { $0 / norm }
+        return ("random direction \(k + 1)", v)
+      }
+      for group in d.parameterGroups {
+        var v = [Double](repeating: 0, count: d.numParams)
+        let index = group.offset + random.index(below: group.count)
+        v[index] = 1
+        directions.append(("\(group.name)[\(index - group.offset)]", v))
+      }
+      let thetaScale = max(1, theta.map { Double(abs($0)) }.max() ?? 1)
+      let h = 1e-3 * thetaScale
+      let outputScale = max(1, reference.map { Double(abs($0)) }.max() ?? 1)
+      var worstRatio = 0.0
+      var worstText = ""
+      for (label, v) in directions {
+        func objective(_ sign: Double) throws -> Double {
+          try model.setParameters(zip(theta, v).map { Float(Double($0) + sign * h * $1) })
+          let logits = try model.forward(inputs, count: n).logits
+          return zip(logits, u).reduce(0) { $0 + Double($1.0) * $1.1 }
+        }
+        let numeric = (try objective(1) - objective(-1)) / (2 * h)
+        var analytic = 0.0
+        for i in 0..<n {
+          for p in 0..<d.numParams where v[p] != 0 { analytic += Double(gradients[i * d.numParams + p]) * v[p] }
+        }
+        let allowed = Self.finiteDifferenceTolerance * max(abs(numeric), abs(analytic)) + 1e-3 * outputScale * Double(n)
+        let ratio = abs(numeric - analytic) / allowed
+        if ratio > worstRatio {
+          worstRatio = ratio
+          worstText = String(format: "%@: finite difference %.6g, vjp %.6g", label, numeric, analytic)
+        }
+      }
+      try model.setParameters(theta)
+      guard try model.forward(inputs, count: n).logits == reference else {
+        return .init(name: name, outcome: .failed, detail: "restoring the parameters did not restore the logits")
+      }
+      return worstRatio <= 1
+        ? .init(name: name, outcome: .passed, detail: "\(directions.count) directions agree; worst \(worstText)")
+        : .init(name: name, outcome: .failed, detail: "gradient disagrees with finite differences: \(worstText)")
+    } catch {
+      return .init(name: name, outcome: .failed, detail: "\(error)")
+    }
+  }
+
+  private func jacobianCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+    let name = "jacobian-vs-vjp"
+    guard model.hasNativeJacobian else {
+      return .init(name: name, outcome: .skipped, detail: "no jacobian call; the host uses C vjp calls")
+    }
+    let d = model.description
+    do {
+      let jacobian = try model.jacobian(inputs, count: n)
+      var worst = 0.0
+      var scale = 1e-12
+      for c in 0..<d.numOutputs {
+        var oneHot = [Float](repeating: 0, count: n * d.numOutputs)
+        for i in 0..<n { oneHot[i * d.numOutputs + c] = 1 }
+        let rows = try model.vjp(inputs, count: n, cotangents: oneHot)
+        for i in 0..<n {
+          for p in 0..<d.numParams {
+            let a = Double(jacobian[(i * d.numOutputs + c) * d.numParams + p])
+            let b = Double(rows[i * d.numParams + p])
+            worst = max(worst, abs(a - b))
+            scale = max(scale, abs(b))
+          }
+        }
+      }
+      return worst <= 1e-5 * scale
+        ? .init(name: name, outcome: .passed, detail: String(format: "jacobian equals one-hot vjp rows: max |Δ| = %.2e", worst))
+        : .init(name: name, outcome: .failed, detail: String(format: "jacobian differs from one-hot vjp rows: max |Δ| = %.2e of %.2e", worst, scale))
+    } catch {
+      return .init(name: name, outcome: .failed, detail: "\(error)")
+    }
+  }
+}

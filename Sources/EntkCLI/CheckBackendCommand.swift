@@ -1,0 +1,52 @@
+import ArgumentParser
+import ArrayIO
+import BackendLoader
+import Conformance
+import Foundation
+
+struct CheckBackendCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check-backend",
+    abstract: "Run the backend conformance test.",
+    discussion: """
+      Checks the ABI table, describe consistency, forward determinism and batch invariance, \
+      embeddings, vjp against central finite differences, jacobian against vjp, and error paths. \
+      Prints a table of checks; exits 1 if any fails.
+      """)
+
+  @Argument(help: "Backend name or path to a backend library.") var backend: String
+  @Option(help: "Model file or folder, as the backend documents.") var model: String
+  @Option(help: "Backend-specific options as a JSON object.") var options: String?
+  @Option(help: "Input samples (.npy or .csv, [N, ...input shape]); default: seeded Gaussian inputs.")
+  var data: String?
+  @Flag(help: "Print JSON on stdout.") var json = false
+
+  struct Report: Encodable {
+    var backend: String
+    var model: String
+    var passed: Bool
+    var checks: [ConformanceCheck]
+  }
+
+  func run() throws {
+    let library = try BackendLibrary.load(backend)
+    var samples: [Float]?
+    if let data {
+      samples = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: data)).float32Values()
+    }
+    let checks = BackendConformance(library: library, modelPath: model, options: options).run(samples: samples)
+    let passed = !checks.contains { $0.outcome == .failed }
+    if json {
+      try printJSON(Report(backend: library.url.path, model: model, passed: passed, checks: checks))
+    } else {
+      let width = checks.map(\.name.count).max() ?? 10
+      for check in checks {
+        let mark = check.outcome == .passed ? "PASS" : check.outcome == .failed ? "FAIL" : "SKIP"
+        print("\(mark)  \(check.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(check.detail)")
+      }
+      let failed = checks.filter { $0.outcome == .failed }.count
+      print(passed ? "conformance: all \(checks.count) checks passed or skipped" : "conformance: \(failed) of \(checks.count) checks failed")
+    }
+    if !passed { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+  }
+}

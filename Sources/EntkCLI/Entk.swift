@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Entk: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "entk",
+    abstract: "Explain a neural network's predictions by example with empirical neural tangent kernels.",
+    discussion: """
+      Backends are shared libraries named libentk-backend-NAME.so, found by path or by NAME in \
+      $ENTK_BACKEND_PATH, next to this executable and in ../lib/entk/backends.
+
+      Exit codes: 0 success; 1 a check failed; 2 usage error; 3 bad input (file, data, shape); \
+      4 backend could not be loaded or a backend call failed; 5 internal error.
+      """,
+    version: EntkVersion.current,
+    subcommands: [BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self]
+  )
+
+  /// Runs the command line; the one place where errors become a message and an exit code.
+  static func main() {
+    let command: ParsableCommand
+    do {
+      command = try parseAsRoot()
+    } catch {
+      exit(withError: error)
+    }
+    do {
+      var mutable = command
+      try mutable.run()
+    } catch let exitCode as ExitCode {
+      exit(withError: exitCode)
+    } catch {
+      FileHandle.standardError.write(Data("entk: error: \(error)\n".utf8))
+      Foundation.exit(ExitStatus(classifying: error).rawValue)
+    }
+  }
+}
+
+/// The version printed by `entk --version` and recorded in bundles.
+enum EntkVersion {
+  static let current = "0.1.0"
+}

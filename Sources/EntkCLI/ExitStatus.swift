@@ -1,0 +1,34 @@
+import ArrayIO
+import BackendLoader
+import Foundation
+
+/// Exit codes, documented in `entk --help` and the README.
+enum ExitStatus: Int32 {
+  case success = 0
+  case checkFailed = 1
+  case usage = 2
+  case badInput = 3
+  case backend = 4
+  case internalError = 5
+
+  init(classifying error: Error) {
+    switch error {
+    case is NPYError, is CSVError, is InputError: self = .badInput
+    case BackendCallError.shapeMismatch: self = .badInput
+    case is BackendLoadError, is BackendCallError: self = .backend
+    default: self = .internalError
+    }
+  }
+}
+
+/// Problems with the user's input that no lower layer reports.
+enum InputError: Error, CustomStringConvertible {
+  case dataShape(path: String, shape: [Int], expectedSample: [Int])
+
+  var description: String {
+    switch self {
+    case .dataShape(let path, let shape, let expected):
+      return "\(path): shape \(shape) does not hold samples of shape \(expected) (expected [N, \(expected.map(String.init).joined(separator: ", "))] or [N, \(expected.reduce(1, *))])"
+    }
+  }
+}

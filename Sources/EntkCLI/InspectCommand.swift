@@ -1,0 +1,55 @@
+import ArgumentParser
+import BackendLoader
+import Foundation
+
+struct InspectCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "inspect",
+    abstract: "Open a model with a backend and print its shapes and parameter groups.")
+
+  @OptionGroup var model: ModelOptions
+  @Flag(help: "Print JSON on stdout.") var json = false
+
+  struct Report: Encodable {
+    var backend: String
+    var backendPath: String
+    var model: String
+    var description: ModelDescription
+    var capabilities: [String]
+  }
+
+  func run() throws {
+    let opened = try model.open()
+    let d = opened.description
+    if json {
+      try printJSON(Report(backend: opened.library.name, backendPath: opened.library.url.path, model: model.model, description: d, capabilities: opened.library.capabilities))
+      return
+    }
+    print("backend     \(opened.library.name) \(opened.library.version) (\(opened.library.url.path))")
+    print("model       \(model.model)")
+    print("input       \(d.inputShape) per sample")
+    print("outputs     C = \(d.numOutputs)")
+    print("parameters  P = \(d.numParams)")
+    print("embedding   E = \(d.embeddingSize)")
+    print("groups      \(d.parameterGroups.count)")
+    for group in d.parameterGroups {
+      print("  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)")
+    }
+  }
+}
+
+/// The `--backend` / `--model` / `--options` trio every model-using command shares.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "Backend name (as in libentk-backend-NAME.so) or path to a backend library.")
+  var backend: String
+
+  @Option(help: "Model file or folder, as the backend documents.")
+  var model: String
+
+  @Option(help: "Backend-specific options as a JSON object.")
+  var options: String?
+
+  func open() throws -> BackendModel {
+    try BackendLibrary.load(backend).open(model: model, options: options)
+  }
+}
