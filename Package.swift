@@ -37,8 +37,9 @@ let package = Package(
     .target(name: "EntkBackendExampleC", dependencies: ["CEntkABI"], path: "Plugins/ExampleC"),
 
     // MARK: Tests
-    .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO"]),
-    .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "ArrayIO"]),
-    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO"]),
+    .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
+    .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
   ]
 )
