@@ -23,12 +23,13 @@ let package = Package(
     .target(name: "ArrayIO"),
     .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
     .target(name: "Conformance", dependencies: ["BackendLoader"]),
+    .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS"]),
 
     // MARK: Command-line interface
     .executableTarget(
       name: "EntkCLI",
       dependencies: [
-        "ArrayIO", "BackendLoader", "Conformance",
+        "ArrayIO", "BackendLoader", "Conformance", "Kernels",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -41,5 +42,6 @@ let package = Package(
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "EntkTestSupport"]),
   ]
 )

@@ -1,0 +1,217 @@
+import BackendLoader
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// Computes the per-sample features of a kernel kind (see `KernelKind`) for blocks of samples,
+/// streaming them from the backend in batches.
+///
+/// Feature buffers are float32, row-major, one row of `featureLength` floats per sample; for the
+/// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P). With several models (one per
+/// thread, since calls on one model must not overlap) each batch is split between them.
+public final class FeatureProducer {
+  public let kind: KernelKind
+  public let description: ModelDescription
+  public let projection: CounterProjection?
+  /// Samples per backend call (split further between models).
+  public let batchSize: Int
+  private let workers: [ModelWorker]
+
+  /// Columns of R generated and applied at a time; fixed so results do not depend on any setting.
+  static let projectionChunk = 4096
+
+  /// - Parameters:
+  ///   - models: one or more models of the same backend and file (one per thread).
+  ///   - projection: required for the projected kinds, k × P.
+  public init(kind: KernelKind, models: [BackendModel], projection: CounterProjection?, batchSize: Int) {
+    precondition(!models.isEmpty && batchSize >= 1)
+    precondition(kind.isProjected == (projection != nil))
+    self.kind = kind
+    self.description = models[0].description
+    self.projection = projection
+    self.batchSize = batchSize
+    self.workers = models.map(ModelWorker.init)
+  }
+
+  /// Floats per sample in a feature row.
+  public var featureLength: Int {
+    Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0)
+  }
+
+  static func featureLength(kind: KernelKind, description d: ModelDescription, projectionDim k: Int) -> Int {
+    switch kind {
+    case .entk, .trntk, .layers: return d.numOutputs * d.numParams
+    case .pntk: return d.numParams
+    case .projTrntk: return d.numOutputs * k
+    case .projPntk: return k
+    case .em: return d.embeddingSize
+    }
+  }
+
+  /// Floats of scratch the producer allocates per batch, beyond the feature buffer it fills.
+  static func scratchFloats(kind: KernelKind, description d: ModelDescription, projectionDim k: Int, batchSize: Int) -> Int {
+    let rChunk = k * min(projectionChunk, d.numParams)
+    switch kind {
+    case .projTrntk: return batchSize * d.numOutputs * d.numParams + rChunk
+    case .projPntk: return batchSize * d.numParams + rChunk
+    case .em: return batchSize * d.numOutputs
+    default: return 0
+    }
+  }
+
+  /// Fills `features` (float32, `samples.count` × `featureLength`, row-major) for `samples` of `set`.
+  /// Throws `KernelError.nonFiniteFeatures` naming the first sample whose features are not finite.
+  public func features(of set: SampleSet, samples: Range<Int>, into features: UnsafeMutableBufferPointer<Float>) throws {
+    let length = featureLength
+    precondition(features.count >= samples.count * length)
+    let d = description
+    var scratch = [Float](
+      repeating: 0, count: Self.scratchFloats(kind: kind, description: d, projectionDim: projection?.rows ?? 0, batchSize: batchSize))
+    var start = samples.lowerBound
+    while start < samples.upperBound {
+      let count = min(batchSize, samples.upperBound - start)
+      let out = features.baseAddress! + (start - samples.lowerBound) * length
+      try set.values.withUnsafeBufferPointer { inputs in
+        let batchInputs = inputs.baseAddress! + start * set.sampleSize
+        try scratch.withUnsafeMutableBufferPointer { scratch in
+          switch kind {
+          case .entk, .trntk, .layers:
+            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length, call: .jacobian)
+          case .pntk:
+            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length, call: .summedGradient)
+          case .em:
+            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length, call: .embedding(logits: scratch.baseAddress!))
+          case .projTrntk:
+            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: scratch.baseAddress!, outputStride: d.numOutputs * d.numParams, call: .jacobian)
+            project(gradients: scratch.baseAddress!, rows: count * d.numOutputs, into: out, rChunk: scratch.baseAddress! + batchSize * d.numOutputs * d.numParams)
+          case .projPntk:
+            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: scratch.baseAddress!, outputStride: d.numParams, call: .summedGradient)
+            project(gradients: scratch.baseAddress!, rows: count, into: out, rChunk: scratch.baseAddress! + batchSize * d.numParams)
+          }
+        }
+      }
+      try checkFinite(out, count: count, length: length, firstSample: start, set: set)
+      start += count
+    }
+  }
+
+  /// The backend call for a batch; the logits scratch pointer is split between tasks by sample.
+  private enum Call: @unchecked Sendable {
+    case jacobian
+    case summedGradient
+    case embedding(logits: UnsafeMutablePointer<Float>)
+  }
+
+  /// Splits `count` samples between the models and runs `call` on each part concurrently.
+  private func runSplit(
+    inputs: UnsafePointer<Float>, count: Int, sampleSize: Int, output: UnsafeMutablePointer<Float>, outputStride: Int, call: Call
+  ) throws {
+    let parts = min(workers.count, count)
+    let d = description
+    let errors = ErrorBox()
+    let pointers = UnsafeSendable((inputs, output))
+    let body: @Sendable (Int) -> Void = { [workers] part in
+      let lower = count * part / parts
+      let upper = count * (part + 1) / parts
+      let n = upper - lower
+      let (inputs, output) = pointers.value
+      let model = workers[part].model
+      let input = UnsafeBufferPointer(start: inputs + lower * sampleSize, count: n * sampleSize)
+      let out = UnsafeMutableBufferPointer(start: output + lower * outputStride, count: n * outputStride)
+      do {
+        switch call {
+        case .jacobian:
+          try model.jacobian(inputs: input, count: n, jacobians: out)
+        case .summedGradient:
+          let cotangents = [Float](repeating: 1 / Float(d.numOutputs).squareRoot(), count: n * d.numOutputs)
+          try cotangents.withUnsafeBufferPointer { try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out) }
+        case .embedding(let logits):
+          let logitBuffer = UnsafeMutableBufferPointer(start: logits + lower * d.numOutputs, count: n * d.numOutputs)
+          try model.forward(inputs: input, count: n, logits: logitBuffer, embedding: out)
+        }
+      } catch {
+        errors.record(error)
+      }
+    }
+    if parts == 1 {
+      body(0)
+    } else {
+      DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    }
+    if let error = errors.first { throw error }
+  }
+
+  /// out (rows × k) = G (rows × P) · Rᵀ, R generated `projectionChunk` columns at a time; the
+  /// float32 sums over chunks are in a fixed order, independent of `rows`.
+  private func project(gradients: UnsafeMutablePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, rChunk: UnsafeMutablePointer<Float>) {
+    guard let projection else { return }
+    let p = description.numParams
+    let k = projection.rows
+    var column = 0
+    while column < p {
+      let width = min(Self.projectionChunk, p - column)
+      fillParallel(projection, columns: column..<column + width, into: rChunk)
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(width), 1,
+        gradients + column, Int32(p), rChunk, Int32(width), column == 0 ? 0 : 1, out, Int32(k))
+      column += width
+    }
+  }
+
+  /// Generates R[:, columns] with one range of rows per worker thread.
+  private func fillParallel(_ projection: CounterProjection, columns: Range<Int>, into block: UnsafeMutablePointer<Float>) {
+    let parts = min(workers.count, projection.rows)
+    let pointer = UnsafeSendable(block)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      let lower = projection.rows * part / parts
+      let upper = projection.rows * (part + 1) / parts
+      let width = columns.count
+      let base = pointer.value
+      for row in lower..<upper {
+        let line = base + row * width
+        for (offset, column) in columns.enumerated() { line[offset] = projection.entry(row: row, column: column) }
+      }
+    }
+  }
+
+  private func checkFinite(_ rows: UnsafeMutablePointer<Float>, count: Int, length: Int, firstSample: Int, set: SampleSet) throws {
+    for i in 0..<count where !cblas_sasum(Int32(length), rows + i * length, 1).isFinite {
+      // sasum is NaN/Inf exactly when an element is (barring a finite overflow, which we also reject).
+      let what: String
+      switch kind.source {
+      case .jacobian: what = kind.isProjected ? "projected Jacobian" : "Jacobian"
+      case .summedGradient: what = kind.isProjected ? "projected summed gradient" : "summed gradient"
+      case .embedding: what = "embedding"
+      }
+      throw KernelError.nonFiniteFeatures(what: what, dataset: set.name, sample: firstSample + i)
+    }
+  }
+}
+
+/// One model, used by one thread at a time (the ABI forbids overlapping calls on a model).
+private final class ModelWorker: @unchecked Sendable {
+  let model: BackendModel
+  init(_ model: BackendModel) { self.model = model }
+}
+
+/// Carries raw pointers into `concurrentPerform`; each task touches a disjoint range of them.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
+}
+
+/// The first error thrown by any of several concurrent tasks.
+private final class ErrorBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var error: Error?
+  func record(_ error: Error) {
+    lock.lock()
+    if self.error == nil { self.error = error }
+    lock.unlock()
+  }
+  var first: Error? {
+    lock.lock()
+    defer { lock.unlock() }
+    return error
+  }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Progress after each tile, for the CLI's stderr line.
+public struct TileProgress: Sendable {
+  /// Tiles of the selection finished (computed now or found complete).
+  public var done: Int
+  public var total: Int
+  /// Tiles computed by this run so far.
+  public var computed: Int
+  /// Seconds since the run started.
+  public var elapsed: Double
+  /// Tiles per second computed by this run.
+  public var rate: Double { elapsed > 0 ? Double(computed) / elapsed : 0 }
+  /// Estimated seconds left at the current rate.
+  public var remaining: Double? { computed > 0 ? Double(total - done) / rate : nil }
+}
+
+/// What a run did and how fast, for `--json` and the benchmarks.
+public struct KernelRunReport: Sendable, Codable {
+  public var tiles: Int
+  public var computed: Int
+  public var skipped: Int
+  /// Seconds spent producing features (backend gradients and projections).
+  public var featureSeconds: Double
+  /// Seconds in the Gram stage (sgemm/ssyrk, float64 accumulation, normalisation, layout).
+  public var gramSeconds: Double
+  /// Floating-point operations of the Gram stage's sgemm/ssyrk calls.
+  public var gramFlops: Double
+  /// Seconds writing tiles.
+  public var writeSeconds: Double
+}
+
+/// Computes the tiles of a kernel folder: features of a tile row's samples once, then each tile of
+/// that row, each written atomically with its sidecar. Finished tiles are skipped; unfinished
+/// ones (a tile without a valid sidecar) are recomputed.
+public final class KernelComputation {
+  public let manifest: KernelManifest
+  let producer: FeatureProducer
+  let rowSet: SampleSet
+  let columnSet: SampleSet
+  public let store: TileStore
+
+  /// - Parameters:
+  ///   - rowSet, columnSet: the samples of `manifest.rows` and `manifest.columns` (the same set for
+  ///     a symmetric kernel).
+  public init(manifest: KernelManifest, producer: FeatureProducer, rowSet: SampleSet, columnSet: SampleSet, directory: URL) {
+    self.manifest = manifest
+    self.producer = producer
+    self.rowSet = rowSet
+    self.columnSet = columnSet
+    self.store = TileStore(directory: directory.appendingPathComponent("tiles"))
+  }
+
+  /// Computes the unfinished tiles of `selection` (every tile of the grid by default).
+  public func run(_ selection: [TileIndex]? = nil, progress: (TileProgress) -> Void = { _ in }) throws -> KernelRunReport {
+    let grid = manifest.grid
+    let tiles = selection ?? grid.tiles
+    let pending = tiles.filter { !store.isComplete($0, expectedShape: manifest.tileShape($0)) }
+    var report = KernelRunReport(
+      tiles: tiles.count, computed: 0, skipped: tiles.count - pending.count, featureSeconds: 0, gramSeconds: 0, gramFlops: 0,
+      writeSeconds: 0)
+    let start = Date()
+    let length = producer.featureLength
+    let gram = GramTile(kind: manifest.kind, description: producer.description, featureLength: length)
+    let cosine = manifest.normalize == .cosine
+    var rowFeatures = [Float](repeating: 0, count: grid.tileRows * length)
+    var columnFeatures = [Float](repeating: 0, count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0)
+    var output = [Float](repeating: 0, count: gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns))
+    var currentRow = -1
+    var rowSelf: [[Double]] = []
+    for tile in pending {
+      store.remove(tile)
+      let rows = grid.rowRange(tile)
+      let columns = grid.columnRange(tile)
+      if tile.row != currentRow {
+        let began = Date()
+        try rowFeatures.withUnsafeMutableBufferPointer { try producer.features(of: rowSet, samples: rows, into: $0) }
+        rowSelf = cosine ? rowFeatures.withUnsafeBufferPointer { gram.selfValues($0.baseAddress!, samples: rows.count) } : []
+        report.featureSeconds += Date().timeIntervalSince(began)
+        currentRow = tile.row
+      }
+      var columnSelf = rowSelf
+      if !isDiagonal(tile) {
+        let began = Date()
+        try columnFeatures.withUnsafeMutableBufferPointer { try producer.features(of: columnSet, samples: columns, into: $0) }
+        columnSelf = cosine ? columnFeatures.withUnsafeBufferPointer { gram.selfValues($0.baseAddress!, samples: columns.count) } : []
+        report.featureSeconds += Date().timeIntervalSince(began)
+      }
+      let began = Date()
+      let count = gram.tileCount(rows: rows.count, columns: columns.count)
+      rowFeatures.withUnsafeBufferPointer { a in
+        columnFeatures.withUnsafeBufferPointer { b in
+          output.withUnsafeMutableBufferPointer { out in
+            report.gramFlops += gram.compute(
+              rowFeatures: a.baseAddress!, rows: rows.count, columnFeatures: isDiagonal(tile) ? nil : b.baseAddress!,
+              columns: columns.count, cosine: cosine ? (rowSelf, columnSelf) : nil, output: out.baseAddress!)
+          }
+        }
+      }
+      report.gramSeconds += Date().timeIntervalSince(began)
+      let writing = Date()
+      try output.withUnsafeBufferPointer {
+        try store.write(tile, rows: rows, columns: columns, shape: manifest.tileShape(tile), values: UnsafeBufferPointer(rebasing: $0[0..<count]))
+      }
+      report.writeSeconds += Date().timeIntervalSince(writing)
+      report.computed += 1
+      progress(TileProgress(done: report.skipped + report.computed, total: tiles.count, computed: report.computed, elapsed: Date().timeIntervalSince(start)))
+    }
+    return report
+  }
+
+  /// A diagonal tile of a symmetric kernel: one feature block, computed with ssyrk.
+  private func isDiagonal(_ tile: TileIndex) -> Bool { manifest.grid.symmetric && tile.row == tile.column }
+}

@@ -1,0 +1,49 @@
+import BackendLoader
+
+/// Chooses the largest square tile whose working set fits a memory budget.
+///
+/// Counted per tile of r × s samples: the row and column feature blocks ((r + s) × features ×
+/// 4 bytes), the producer's per-batch scratch (a batch of Jacobians and a block of R for projected
+/// kinds), the float32 tile, and `GramTile`'s float64 accumulators and float32 sgemm scratch.
+/// Not counted: the input samples, the backend's own allocations and OpenBLAS's buffers.
+public struct TileSizing: Sendable {
+  public let kind: KernelKind
+  public let description: ModelDescription
+  public let projectionDim: Int
+  public let batchSize: Int
+
+  public init(kind: KernelKind, description: ModelDescription, projectionDim: Int, batchSize: Int) {
+    self.kind = kind
+    self.description = description
+    self.projectionDim = projectionDim
+    self.batchSize = batchSize
+  }
+
+  /// Working-set bytes of a tile of `rows` × `columns` samples.
+  public func bytes(rows: Int, columns: Int) -> Int {
+    let features = FeatureProducer.featureLength(kind: kind, description: description, projectionDim: projectionDim)
+    let scratch = FeatureProducer.scratchFloats(
+      kind: kind, description: description, projectionDim: projectionDim, batchSize: min(batchSize, max(rows, columns)))
+    let gram = GramTile(kind: kind, description: description, featureLength: features)
+    return ((rows + columns) * features + scratch + gram.tileCount(rows: rows, columns: columns)) * 4
+      + gram.workingBytes(rows: rows, columns: columns)
+  }
+
+  /// The largest tile side t (1...max(rows, columns)) with `bytes(min(t, rows), min(t, columns))`
+  /// within `budget`.
+  /// - Throws: `KernelError.memoryTooSmall` when not even a 1 × 1 tile fits.
+  public func tileSide(budget: Int, rows: Int, columns: Int) throws -> Int {
+    let needed = bytes(rows: 1, columns: 1)
+    guard needed <= budget else {
+      throw KernelError.memoryTooSmall(
+        budget: budget, required: needed,
+        detail: "features of 2 samples, a batch of gradients and a 1×1 tile of '\(kind.rawValue)' for P = \(description.numParams), C = \(description.numOutputs)")
+    }
+    var (low, high) = (1, max(rows, columns))
+    while low < high {
+      let middle = (low + high + 1) / 2
+      if bytes(rows: min(middle, rows), columns: min(middle, columns)) <= budget { low = middle } else { high = middle - 1 }
+    }
+    return low
+  }
+}

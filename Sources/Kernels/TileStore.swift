@@ -1,0 +1,91 @@
+import ArrayIO
+import Foundation
+
+/// The sidecar written next to a finished tile: the tile is complete exactly when its sidecar
+/// exists and the tile file has this size and checksum.
+public struct TileSidecar: Codable, Equatable, Sendable {
+  public var tile: TileIndex
+  /// Sample rows and columns of the kernel the tile covers (half-open ranges as [start, end]).
+  public var rows: [Int]
+  public var columns: [Int]
+  /// Shape of the tile's `.npy` (the kernel's stored layout with the tile's own N and M).
+  public var shape: [Int]
+  /// Size of the whole `.npy` file in bytes.
+  public var bytes: Int
+  /// `TileChecksum` of the whole `.npy` file.
+  public var checksum: String
+}
+
+/// The `tiles/` folder of a kernel directory: one float32 `.npy` per tile plus a JSON sidecar,
+/// each written to a temporary name and renamed, the sidecar last.
+public struct TileStore: Sendable {
+  public let directory: URL
+
+  public init(directory: URL) { self.directory = directory }
+
+  public func tileURL(_ tile: TileIndex) -> URL { directory.appendingPathComponent(tile.fileStem + ".npy") }
+  public func sidecarURL(_ tile: TileIndex) -> URL { directory.appendingPathComponent(tile.fileStem + ".json") }
+
+  /// Writes a finished tile (float32 values in `shape`) and then its sidecar, both atomically.
+  public func write(_ tile: TileIndex, rows: Range<Int>, columns: Range<Int>, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    var data = NPYHeader(dtype: .float32, shape: shape).encoded()
+    data.append(UnsafeBufferPointer(start: values.baseAddress, count: values.count))
+    let checksum = data.withUnsafeBytes { TileChecksum.of($0) }
+    try AtomicFile.write(data, to: tileURL(tile))
+    let sidecar = TileSidecar(
+      tile: tile, rows: [rows.lowerBound, rows.upperBound], columns: [columns.lowerBound, columns.upperBound],
+      shape: shape, bytes: data.count, checksum: checksum)
+    try AtomicFile.write(try KernelManifest.encoder.encode(sidecar), to: sidecarURL(tile))
+  }
+
+  /// Whether the tile is finished: sidecar present, file matching it.
+  public func isComplete(_ tile: TileIndex, expectedShape: [Int]) -> Bool {
+    if case .complete = check(tile, expectedShape: expectedShape, keepData: false) { return true }
+    return false
+  }
+
+  /// A tile's state on disk.
+  public enum Status {
+    /// Finished and verified; the float32 values when asked for.
+    case complete([Float]?)
+    /// Neither the tile nor its sidecar exists.
+    case missing
+    /// Present but unfinished or damaged, with the reason.
+    case corrupt(String)
+  }
+
+  /// Verifies a tile against its sidecar (shape, size, checksum); with `keepData` returns its values.
+  public func check(_ tile: TileIndex, expectedShape: [Int], keepData: Bool) -> Status {
+    let fileManager = FileManager.default
+    let hasTile = fileManager.fileExists(atPath: tileURL(tile).path)
+    guard let sidecarData = try? Data(contentsOf: sidecarURL(tile)) else {
+      return hasTile ? .corrupt("no sidecar (the tile was not finished)") : .missing
+    }
+    guard let sidecar = try? JSONDecoder().decode(TileSidecar.self, from: sidecarData), sidecar.tile == tile else {
+      return .corrupt("unreadable sidecar")
+    }
+    guard sidecar.shape == expectedShape else { return .corrupt("shape \(sidecar.shape), expected \(expectedShape)") }
+    guard let data = try? Data(contentsOf: tileURL(tile), options: .alwaysMapped) else { return .corrupt("tile file missing") }
+    guard data.count == sidecar.bytes else { return .corrupt("\(data.count) bytes, sidecar says \(sidecar.bytes)") }
+    let checksum = data.withUnsafeBytes { TileChecksum.of($0) }
+    guard checksum == sidecar.checksum else { return .corrupt("checksum \(checksum), sidecar says \(sidecar.checksum)") }
+    guard keepData else { return .complete(nil) }
+    guard let (header, offset) = try? NPYHeader.parse(data, path: tileURL(tile).path), header.dtype == .float32, header.shape == expectedShape, data.count - offset == header.dataByteCount else {
+      return .corrupt("header does not match the sidecar")
+    }
+    let values = [Float](unsafeUninitializedCapacity: header.shape.reduce(1, *)) { buffer, count in
+      data.withUnsafeBytes { raw in
+        UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset...]))
+      }
+      count = buffer.count
+    }
+    return .complete(values)
+  }
+
+  /// Removes a tile's files (before recomputing a partial tile).
+  public func remove(_ tile: TileIndex) {
+    try? FileManager.default.removeItem(at: sidecarURL(tile))
+    try? FileManager.default.removeItem(at: tileURL(tile))
+  }
+}
