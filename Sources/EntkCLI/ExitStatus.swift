@@ -1,6 +1,7 @@
 import ArrayIO
 import BackendLoader
 import Foundation
+import Kernels
 
 /// Exit codes, documented in `entk --help` and the README.
 enum ExitStatus: Int32 {
@@ -13,7 +14,10 @@ enum ExitStatus: Int32 {
 
   init(classifying error: Error) {
     switch error {
-    case is NPYError, is CSVError, is InputError: self = .badInput
+    case KernelError.unknownKind, KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
+      KernelError.memoryTooSmall:
+      self = .usage
+    case is NPYError, is CSVError, is InputError, is KernelError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError

@@ -28,6 +28,21 @@ public struct KernelRunReport: Sendable, Codable {
   public var gramFlops: Double
   /// Seconds writing tiles.
   public var writeSeconds: Double
+
+  /// The report of a run that found all `tiles` already finished.
+  public init(skippingAll tiles: Int) {
+    self.init(tiles: tiles, computed: 0, skipped: tiles, featureSeconds: 0, gramSeconds: 0, gramFlops: 0, writeSeconds: 0)
+  }
+
+  init(tiles: Int, computed: Int, skipped: Int, featureSeconds: Double, gramSeconds: Double, gramFlops: Double, writeSeconds: Double) {
+    self.tiles = tiles
+    self.computed = computed
+    self.skipped = skipped
+    self.featureSeconds = featureSeconds
+    self.gramSeconds = gramSeconds
+    self.gramFlops = gramFlops
+    self.writeSeconds = writeSeconds
+  }
 }
 
 /// Computes the tiles of a kernel folder: features of a tile row's samples once, then each tile of
