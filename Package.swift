@@ -42,6 +42,6 @@ let package = Package(
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
   ]
 )

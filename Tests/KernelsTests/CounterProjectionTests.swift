@@ -1,0 +1,36 @@
+import Kernels
+import Testing
+
+/// Values printed by tools/projection_reference.py, an independent numpy implementation of
+/// docs/projection.md, as float32 bit patterns.
+@Test(arguments: [
+  (ProjectionDistribution.gaussian, UInt64(0), 0, 0, UInt32(3_194_125_728)),
+  (.gaussian, 0, 1, 7, 3_190_906_750),
+  (.gaussian, 0, 4, 69999, 1_050_588_310),
+  (.gaussian, 42, 3, 4096, 1_055_835_859),
+  (.gaussian, 42, 4, 69999, 3_213_813_682),
+  (.gaussian, UInt64.max, 1, 7, 1_064_705_211),
+  (.rademacher, 0, 0, 0, 3_202_677_038),
+  (.rademacher, 42, 4, 69999, 1_055_193_390),
+  (.rademacher, UInt64.max, 3, 4096, 3_202_677_038),
+])
+func projectionEntryMatchesNumpyReference(distribution: ProjectionDistribution, seed: UInt64, row: Int, column: Int, bits: UInt32) {
+  let projection = CounterProjection(rows: 5, columns: 70000, distribution: distribution, seed: seed)
+  #expect(projection.entry(row: row, column: column).bitPattern == bits)
+}
+
+@Test func gaussianProjectionHasVarianceOneOverK() {
+  let projection = CounterProjection(rows: 50, columns: 2000, distribution: .gaussian, seed: 1)
+  var sum = 0.0
+  var squares = 0.0
+  for row in 0..<50 {
+    for column in 0..<2000 {
+      let value = Double(projection.entry(row: row, column: column))
+      sum += value
+      squares += value * value
+    }
+  }
+  let count = 100_000.0
+  #expect(abs(sum / count) < 0.003)
+  #expect(abs(squares / count * 50 - 1) < 0.02)
+}

@@ -1,0 +1,67 @@
+import ArrayIO
+import BackendLoader
+import COpenBLAS
+import EntkTestSupport
+import Foundation
+import Kernels
+
+/// The 20-300-40-4 tanh MLP of tools/fixtures/make_kernel_test_model.py on the example-c backend.
+enum KernelFixture {
+  static let folder = TestEnvironment.fixture("kernel-mlp")
+
+  static func models(_ count: Int) throws -> [BackendModel] {
+    let library = try BackendLibrary.load("example-c")
+    return try (0..<count).map { _ in try library.open(model: folder.path, options: nil) }
+  }
+
+  static func samples(_ file: String) throws -> SampleSet {
+    try SampleSet.read(folder.appendingPathComponent(file), inputShape: [20])
+  }
+}
+
+/// One way of computing a kernel through the tiled path.
+struct KernelRun {
+  var kind: KernelKind
+  var normalize: KernelNormalization = .none
+  var projection: ProjectionSettings? = nil
+  var testRows = false
+  var tileSide: Int? = nil
+  var batchSize = 64
+  var threads = 1
+
+  /// Computes every tile in a fresh folder, merges, and returns kernel.npy's float32 values and shape.
+  func compute() throws -> (values: [Float], shape: [Int]) {
+    openblas_set_num_threads(Int32(threads))
+    let models = try KernelFixture.models(threads)
+    let train = try KernelFixture.samples("train.npy")
+    let rows = testRows ? try KernelFixture.samples("test.npy") : train
+    let side = tileSide ?? max(rows.count, train.count)
+    let grid = TileGrid(rows: rows.count, columns: train.count, tileRows: side, tileColumns: side, symmetric: !testRows)
+    let manifest = KernelManifest(
+      kind: kind, normalize: normalize, projection: projection, backend: "example-c", model: KernelFixture.folder.path,
+      options: nil, rows: rows, columns: train, description: models[0].description, grid: grid)
+    let directory = try TestEnvironment.temporaryDirectory("kernel-run")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try manifest.write(directory: directory)
+    let projector = projection.map {
+      CounterProjection(rows: $0.dim, columns: models[0].description.numParams, distribution: $0.distribution, seed: $0.seed)
+    }
+    let producer = FeatureProducer(kind: kind, models: models, projection: projector, batchSize: batchSize)
+    _ = try KernelComputation(manifest: manifest, producer: producer, rowSet: rows, columnSet: train, directory: directory).run()
+    let merged = try KernelMerge.merge(directory: directory)
+    let array = try NPYFile.read(directory.appendingPathComponent(merged.file))
+    return (array.float32Values(), array.shape)
+  }
+}
+
+/// Relative Frobenius error ‖a − b‖ / ‖b‖, in float64.
+func relativeError(_ a: [Float], _ b: [Double]) -> Double {
+  precondition(a.count == b.count)
+  var difference = 0.0
+  var norm = 0.0
+  for index in a.indices {
+    difference += (Double(a[index]) - b[index]) * (Double(a[index]) - b[index])
+    norm += b[index] * b[index]
+  }
+  return (difference / norm).squareRoot()
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Kernels
+import Testing
+
+/// Brute-force references, built once per side (they materialise every Jacobian).
+enum References {
+  static let trainTrain = Result { try BruteForceReference(testRows: false) }
+  static let testTrain = Result { try BruteForceReference(testRows: true) }
+  static func get(testRows: Bool) throws -> BruteForceReference { try (testRows ? testTrain : trainTrain).get() }
+}
+
+@Test(arguments: [KernelKind.entk, .trntk, .pntk, .em, .layers], [false, true])
+func unprojectedKindMatchesBruteForceReference(kind: KernelKind, testRows: Bool) throws {
+  let reference = try References.get(testRows: testRows)
+  for normalize in KernelNormalization.allCases {
+    let (values, shape) = try KernelRun(kind: kind, normalize: normalize, testRows: testRows).compute()
+    let n = testRows ? 7 : 24
+    #expect(shape == kind.storedShape(rows: n, columns: 24, numOutputs: 4, numGroups: 3))
+    let error = relativeError(values, reference.kernel(kind, normalize: normalize))
+    #expect(error <= 1e-5, "\(kind) \(normalize) test×train=\(testRows): relative Frobenius error \(error)")
+  }
+}
+
+@Test(arguments: [KernelKind.projTrntk, .projPntk], ProjectionDistribution.allCases)
+func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distribution: ProjectionDistribution) throws {
+  let projection = ProjectionSettings(dim: 24, distribution: distribution, seed: 5)
+  for testRows in [false, true] {
+    let reference = try References.get(testRows: testRows)
+    let (values, _) = try KernelRun(kind: kind, projection: projection, testRows: testRows).compute()
+    let error = relativeError(values, reference.kernel(kind, normalize: .none, projection: projection))
+    #expect(error <= 1e-5, "\(kind) \(distribution): relative Frobenius error \(error)")
+  }
+}
+
+@Test func layerKernelsSumToTrntk() throws {
+  for testRows in [false, true] {
+    let (layers, shape) = try KernelRun(kind: .layers, testRows: testRows).compute()
+    let (trntk, _) = try KernelRun(kind: .trntk, testRows: testRows).compute()
+    let pairs = shape[1] * shape[2]
+    let summed = (0..<pairs).map { index in (0..<shape[0]).reduce(0.0) { $0 + Double(layers[$1 * pairs + index]) } }
+    #expect(relativeError(trntk, summed) <= 1e-6)
+  }
+}
+
+@Test func cosineNormalisedTrainKernelHasUnitDiagonal() throws {
+  let (values, _) = try KernelRun(kind: .trntk, normalize: .cosine).compute()
+  for i in 0..<24 { #expect(abs(values[i * 24 + i] - 1) <= 1e-6) }
+}
+
+@Test func projectedTrntkConvergesToTrntkLikeInverseSquareRootOfK() throws {
+  let (exact, _) = try KernelRun(kind: .trntk).compute()
+  let exactDouble = exact.map(Double.init)
+  var errors: [Int: Double] = [:]
+  for k in [16, 128, 1024] {
+    let (projected, _) = try KernelRun(kind: .projTrntk, projection: ProjectionSettings(dim: k, distribution: .gaussian, seed: 3)).compute()
+    errors[k] = relativeError(projected, exactDouble)
+  }
+  // Each 8× step in k should divide the error by about √8 ≈ 2.8.
+  let first = errors[16]! / errors[128]!
+  let second = errors[128]! / errors[1024]!
+  #expect((1.5...6).contains(first), "error ratio k=16→128: \(first) (errors \(errors))")
+  #expect((1.5...6).contains(second), "error ratio k=128→1024: \(second) (errors \(errors))")
+  #expect(errors[1024]! < 0.1)
+}
