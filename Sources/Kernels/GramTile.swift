@@ -25,7 +25,7 @@ public struct GramTile {
   }
 
   /// One matrix product of the tile: columns offset..<offset+width of the feature rows viewed as
-  /// `viewRowsPerSample` rows per sample with leading dimension `stride`, summed into accumulator
+  /// `viewRowsPerSample` rows per sample with leading dimension `leadingDimension`, summed into accumulator
   /// `target`.
   private struct Term {
     var offset: Int
@@ -35,7 +35,7 @@ public struct GramTile {
 
   /// Rows of the feature view per sample: C for `entk` (each class a row of P), else 1.
   private var viewRowsPerSample: Int { kind == .entk ? description.numOutputs : 1 }
-  private var stride: Int { kind == .entk ? description.numParams : featureLength }
+  private var leadingDimension: Int { kind == .entk ? description.numParams : featureLength }
   private var accumulatorCount: Int { kind == .layers ? description.parameterGroups.count : 1 }
 
   private var terms: [Term] {
@@ -46,7 +46,7 @@ public struct GramTile {
         (0..<c).map { Term(offset: $0 * p + group.offset, width: group.count, target: index) }
       }
     default:
-      return [Term(offset: 0, width: stride, target: 0)]
+      return [Term(offset: 0, width: leadingDimension, target: 0)]
     }
   }
 
@@ -55,11 +55,11 @@ public struct GramTile {
     rows * columns * kind.valuesPerPair(numOutputs: description.numOutputs, numGroups: description.parameterGroups.count)
   }
 
-  /// Bytes of working memory `compute` allocates for a tile (float64 accumulators and a float32
-  /// sgemm scratch), not counting the features or the output.
+  /// Bytes of working memory `compute` allocates for a tile (one float64 accumulator and a
+  /// float32 sgemm scratch at a time), not counting the features or the output.
   public func workingBytes(rows: Int, columns: Int) -> Int {
     let m = viewRowsPerSample
-    return tileCount(rows: rows, columns: columns) * 8 + rows * m * columns * m * 4
+    return rows * m * columns * m * 12
   }
 
   /// Self-kernels of each feature row in float64, per accumulator: [target][row·m + class] (m = C
@@ -69,7 +69,7 @@ public struct GramTile {
     var values = [[Double]](repeating: [Double](repeating: 0, count: samples * m), count: accumulatorCount)
     for term in terms {
       for row in 0..<samples * m {
-        let line = features + row * stride + term.offset
+        let line = features + row * leadingDimension + term.offset
         var sum = 0.0
         for index in 0..<term.width { sum += Double(line[index]) * Double(line[index]) }
         values[term.target][row] += sum
@@ -97,70 +97,76 @@ public struct GramTile {
     let (rv, sv) = (r * m, s * m)
     let symmetric = columnFeatures == nil
     precondition(!symmetric || r == s)
-    var accumulators = [[Double]](repeating: [Double](repeating: 0, count: rv * sv), count: accumulatorCount)
+    let products = terms.flatMap { term in
+      stride(from: 0, to: term.width, by: Self.accumulationChunk).map { start in
+        Term(offset: term.offset + start, width: min(Self.accumulationChunk, term.width - start), target: term.target)
+      }
+    }
     var scratch = [Float](repeating: 0, count: rv * sv)
     var flops = 0.0
     scratch.withUnsafeMutableBufferPointer { scratchBuffer in
       let scratch = scratchBuffer.baseAddress!
-      for term in terms {
-        var start = 0
-        while start < term.width {
-          let width = min(Self.accumulationChunk, term.width - start)
-          let a = rowFeatures + term.offset + start
+      for target in 0..<accumulatorCount {
+        let mine = products.filter { $0.target == target }
+        // One product needs no float64 sum: its float32 result is stored as it is.
+        var accumulator = [Double](repeating: 0, count: mine.count > 1 ? rv * sv : 0)
+        for product in mine {
+          let a = rowFeatures + product.offset
           if let columnFeatures {
             cblas_sgemm(
-              CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rv), Int32(sv), Int32(width), 1, a, Int32(stride),
-              columnFeatures + term.offset + start, Int32(stride), 0, scratch, Int32(sv))
-            flops += 2 * Double(rv) * Double(sv) * Double(width)
+              CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rv), Int32(sv), Int32(product.width), 1, a, Int32(leadingDimension),
+              columnFeatures + product.offset, Int32(leadingDimension), 0, scratch, Int32(sv))
+            flops += 2 * Double(rv) * Double(sv) * Double(product.width)
           } else {
-            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rv), Int32(width), 1, a, Int32(stride), 0, scratch, Int32(rv))
-            flops += Double(rv) * Double(rv + 1) * Double(width)
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rv), Int32(product.width), 1, a, Int32(leadingDimension), 0, scratch, Int32(rv))
+            flops += Double(rv) * Double(rv + 1) * Double(product.width)
           }
-          accumulators[term.target].withUnsafeMutableBufferPointer { acc in
-            for i in 0..<rv {
-              let from = symmetric ? i : 0
-              for j in from..<sv { acc[i * sv + j] += Double(scratch[i * sv + j]) }
-            }
-          }
-          start += width
-        }
-      }
-    }
-    for target in 0..<accumulatorCount {
-      accumulators[target].withUnsafeMutableBufferPointer { acc in
-        if symmetric {
-          for i in 0..<rv { for j in 0..<i { acc[i * sv + j] = acc[j * sv + i] } }
-        }
-        if let cosine {
-          let (rowSelf, columnSelf) = (cosine.rows[target], cosine.columns[target])
-          for i in 0..<rv {
-            for j in 0..<sv {
-              let norm = (rowSelf[i] * columnSelf[j]).squareRoot()
-              acc[i * sv + j] = norm > 0 ? acc[i * sv + j] / norm : 0
+          if mine.count > 1 {
+            accumulator.withUnsafeMutableBufferPointer { acc in
+              for i in 0..<rv {
+                for j in (symmetric ? i : 0)..<sv { acc[i * sv + j] += Double(scratch[i * sv + j]) }
+              }
             }
           }
         }
-        store(acc, target: target, rows: r, columns: s, into: output)
+        let normalisation = cosine.map { ($0.rows[target], $0.columns[target]) }
+        if mine.count > 1 {
+          accumulator.withUnsafeBufferPointer {
+            store($0.baseAddress!, target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation, into: output)
+          }
+        } else {
+          store(UnsafePointer(scratch), target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation, into: output)
+        }
       }
     }
     return flops
   }
 
-  /// Rounds accumulator `target` (rv × sv float64) to float32 in the stored layout.
-  private func store(_ acc: UnsafeMutableBufferPointer<Double>, target: Int, rows r: Int, columns s: Int, into output: UnsafeMutablePointer<Float>) {
-    switch kind {
-    case .entk:
-      let c = description.numOutputs
-      let sv = s * c
-      for i in 0..<r {
-        for j in 0..<s {
-          let block = output + (i * s + j) * c * c
-          for a in 0..<c { for b in 0..<c { block[a * c + b] = Float(acc[(i * c + a) * sv + j * c + b]) } }
+  /// Writes one accumulator (rv × sv, only its upper triangle valid when `symmetric`) to float32
+  /// in the stored layout, mirroring and normalising on the way, in 64 × 64 blocks so the mirrored
+  /// reads stay in cache.
+  private func store<Value: BinaryFloatingPoint>(
+    _ source: UnsafePointer<Value>, target: Int, rows r: Int, columns s: Int, symmetric: Bool,
+    cosine: ([Double], [Double])?, into output: UnsafeMutablePointer<Float>
+  ) {
+    let m = viewRowsPerSample
+    let (rv, sv) = (r * m, s * m)
+    let block = 64
+    for i0 in stride(from: 0, to: rv, by: block) {
+      for j0 in stride(from: 0, to: sv, by: block) {
+        for i in i0..<min(i0 + block, rv) {
+          for j in j0..<min(j0 + block, sv) {
+            var value = Double(symmetric && j < i ? source[j * sv + i] : source[i * sv + j])
+            if let (rowSelf, columnSelf) = cosine {
+              let norm = (rowSelf[i] * columnSelf[j]).squareRoot()
+              value = norm > 0 ? value / norm : 0
+            }
+            // Row i·m + a of the view is sample i, class a (m = C for entk): element [i, j, a, b].
+            let index = m == 1 ? target * r * s + i * s + j : ((i / m * s + j / m) * m + i % m) * m + j % m
+            output[index] = Float(value)
+          }
         }
       }
-    default:
-      let base = output + target * r * s
-      for index in 0..<r * s { base[index] = Float(acc[index]) }
     }
   }
 }

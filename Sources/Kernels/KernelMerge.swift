@@ -15,53 +15,87 @@ public enum KernelMerge {
       throw KernelError.io(path: directory.appendingPathComponent(KernelManifest.fileName).path, reason: "no kernel.json: not a kernel folder")
     }
     let store = TileStore(directory: directory.appendingPathComponent("tiles"))
-    var missing: [String] = []
-    var corrupt: [String] = []
-    for tile in manifest.grid.tiles {
-      switch store.check(tile, expectedShape: manifest.tileShape(tile), keepData: false) {
-      case .complete: continue
-      case .missing: missing.append(tile.description)
-      case .corrupt(let reason): corrupt.append("\(tile) (\(reason))")
+    let output = directory.appendingPathComponent(manifest.file)
+    if manifest.complete && FileManager.default.fileExists(atPath: output.path)
+      && !FileManager.default.fileExists(atPath: store.directory.path)
+    {
+      return manifest  // merged earlier by a whole-kernel run, which removed its tiles
+    }
+    let temporary = AtomicFile.temporaryURL(for: output)
+    let tiles = manifest.grid.tiles
+    if tiles.count == 1, manifest.tileShape(tiles[0]) == manifest.shape {
+      // A one-tile kernel is its tile, byte for byte: verify it and link it into place.
+      switch store.check(tiles[0], expectedShape: manifest.shape, keepData: false) {
+      case .complete: break
+      case .missing: throw KernelError.incompleteTiles(directory: directory.path, missing: [tiles[0].description], corrupt: [])
+      case .corrupt(let reason):
+        throw KernelError.incompleteTiles(directory: directory.path, missing: [], corrupt: ["\(tiles[0]) (\(reason))"])
+      }
+      try? FileManager.default.removeItem(at: temporary)
+      do {
+        try FileManager.default.linkItem(at: store.tileURL(tiles[0]), to: temporary)
+        try AtomicFile.rename(temporary, to: output)
+      } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw KernelError.io(path: output.path, reason: "\(error)")
+      }
+      manifest.checksum = try JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0]))).checksum
+    } else {
+      try mergeTiles(manifest: manifest, store: store, into: temporary, directory: directory)
+      do {
+        let mapped = try Data(contentsOf: temporary, options: .alwaysMapped)
+        manifest.checksum = mapped.withUnsafeBytes { TileChecksum.of($0) }
+        try AtomicFile.rename(temporary, to: output)
+      } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw KernelError.io(path: output.path, reason: "\(error)")
       }
     }
-    guard missing.isEmpty, corrupt.isEmpty else {
-      throw KernelError.incompleteTiles(directory: directory.path, missing: missing, corrupt: corrupt)
-    }
-    let output = directory.appendingPathComponent(manifest.file)
-    let temporary = AtomicFile.temporaryURL(for: output)
+    manifest.complete = true
+    try manifest.write(directory: directory)
+    return manifest
+  }
+
+  /// Writes every tile (and the mirror of each off-diagonal tile of a symmetric kernel) into a new
+  /// `temporary` file, verifying each tile once as it is read; on any missing or corrupt tile it
+  /// still checks the rest, removes `temporary` and throws the full list.
+  private static func mergeTiles(manifest: KernelManifest, store: TileStore, into temporary: URL, directory: URL) throws {
     let header = NPYHeader(dtype: .float32, shape: manifest.shape).encoded()
     guard FileManager.default.createFile(atPath: temporary.path, contents: header) else {
       throw KernelError.io(path: temporary.path, reason: "cannot create file")
     }
+    var missing: [String] = []
+    var corrupt: [String] = []
     do {
       let handle = try FileHandle(forWritingTo: temporary)
       defer { try? handle.close() }
       let layout = StoredLayout(manifest)
       try handle.truncate(atOffset: UInt64(header.count + manifest.shape.reduce(1, *) * 4))
       for tile in manifest.grid.tiles {
-        // Checked above; a tile damaged since then is reported rather than merged.
-        guard case .complete(let values?) = store.check(tile, expectedShape: manifest.tileShape(tile), keepData: true) else {
-          throw KernelError.incompleteTiles(directory: directory.path, missing: [], corrupt: [tile.description])
-        }
-        let rows = manifest.grid.rowRange(tile)
-        let columns = manifest.grid.columnRange(tile)
-        try layout.write(values, rows: rows, columns: columns, handle: handle, dataOffset: header.count)
-        if manifest.grid.symmetric && tile.row != tile.column {
-          try layout.write(layout.transposed(values, rows: rows.count, columns: columns.count), rows: columns, columns: rows, handle: handle, dataOffset: header.count)
+        switch store.check(tile, expectedShape: manifest.tileShape(tile), keepData: missing.isEmpty && corrupt.isEmpty) {
+        case .missing: missing.append(tile.description)
+        case .corrupt(let reason): corrupt.append("\(tile) (\(reason))")
+        case .complete(nil): continue
+        case .complete(let values?):
+          let rows = manifest.grid.rowRange(tile)
+          let columns = manifest.grid.columnRange(tile)
+          try layout.write(values, rows: rows, columns: columns, handle: handle, dataOffset: header.count)
+          if manifest.grid.symmetric && tile.row != tile.column {
+            try layout.write(
+              layout.transposed(values, rows: rows.count, columns: columns.count), rows: columns, columns: rows, handle: handle,
+              dataOffset: header.count)
+          }
         }
       }
-      try handle.synchronize()
-      let mapped = try Data(contentsOf: temporary, options: .alwaysMapped)
-      manifest.checksum = mapped.withUnsafeBytes { TileChecksum.of($0) }
-      try AtomicFile.rename(temporary, to: output)
+      if missing.isEmpty && corrupt.isEmpty { try handle.synchronize() }
     } catch {
       try? FileManager.default.removeItem(at: temporary)
-      if error is KernelError { throw error }
-      throw KernelError.io(path: output.path, reason: "\(error)")
+      throw KernelError.io(path: temporary.path, reason: "\(error)")
     }
-    manifest.complete = true
-    try manifest.write(directory: directory)
-    return manifest
+    guard missing.isEmpty, corrupt.isEmpty else {
+      try? FileManager.default.removeItem(at: temporary)
+      throw KernelError.incompleteTiles(directory: directory.path, missing: missing, corrupt: corrupt)
+    }
   }
 }
 

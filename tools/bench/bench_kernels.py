@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""entk vs torch.func on the same model and data, in one run on one machine.
+
+For each N and kind (trntk, pntk, entk):
+  entk:  wall-clock of the whole `entk kernel` process (load model and data, gradients, Gram,
+         write tiles, merge into kernel.npy), plus its Gram stage's GFLOP/s from `--json`;
+  torch: vmap(jacrev) Jacobians + matmul in float32 (the torch.func recipe), result kept in memory
+         (not written), so the comparison is conservative for entk.
+Also measures OpenBLAS cblas_sgemm (the library entk links, through ctypes) on the Gram's shape
+(N × N × C·P) with the same thread count, and reports the Gram stage as a fraction of it
+(useful flops: ssyrk does half the work of sgemm for the same kernel and is credited only with it).
+Results agree within a printed relative error (entk's kernel vs torch's, float64 norm).
+
+Usage (after `swift build -c release`):
+  tools/bench/bench_kernels.py --backend example-c --model DIR --torch tanh-mlp:DIR \
+      [--data examples/digits/all_x.npy] [--sizes 500,1000,1797] [--kinds trntk,pntk,entk] [--threads 2]
+--torch names the torch twin of the model: `tanh-mlp:DIR` (tools/bench/tanh_mlp.py, the example-c
+format). Any backend works on the entk side; add a twin loader here for other model formats.
+"""
+import argparse
+import ctypes
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import tanh_mlp  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def torch_twin(spec):
+    kind, _, path = spec.partition(":")
+    if kind == "tanh-mlp":
+        return tanh_mlp.load(path)
+    raise SystemExit(f"unknown --torch twin '{kind}' (known: tanh-mlp)")
+
+
+def torch_kernel(params, forward, x, kind):
+    jac = tanh_mlp.jacobians(params, forward, x)  # [N, C, P] float32
+    n, c, p = jac.shape
+    if kind == "trntk":
+        flat = jac.reshape(n, c * p)
+        return flat @ flat.T
+    if kind == "pntk":
+        summed = jac.sum(1)
+        return summed @ summed.T / c
+    if kind == "entk":
+        rows = jac.reshape(n * c, p)
+        return (rows @ rows.T).reshape(n, c, n, c).permute(0, 2, 1, 3).contiguous()
+    raise ValueError(kind)
+
+
+def sgemm_gflops(m, n, k, threads, repeats=2):
+    blas = ctypes.CDLL("libopenblas.so.0")
+    blas.openblas_set_num_threads(threads)
+    a = np.random.default_rng(0).standard_normal((m, k), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, k), dtype=np.float32)
+    c = np.empty((m, n), dtype=np.float32)
+    f = ctypes.c_float
+    p = lambda arr: arr.ctypes.data_as(ctypes.c_void_p)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        # CblasRowMajor=101, CblasNoTrans=111, CblasTrans=112
+        blas.cblas_sgemm(101, 111, 112, m, n, k, f(1.0), p(a), k, p(b), k, f(0.0), p(c), n)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * m * n * k / best / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--torch", required=True)
+    parser.add_argument("--data", default=str(ROOT / "examples/digits/all_x.npy"))
+    parser.add_argument("--sizes", default="500,1000,1797")
+    parser.add_argument("--kinds", default="trntk,pntk,entk")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory", default="12G")
+    parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
+    parser.add_argument("--json-out")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    params, forward = torch_twin(args.torch)
+    data = np.load(args.data).astype(np.float32)
+    data = data.reshape(data.shape[0], -1)
+    num_params = sum(v.numel() for v in params.values())
+    num_outputs = forward(params, torch.from_numpy(data[0])).shape[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            x = data[:n]
+            train = pathlib.Path(scratch) / f"x{n}.npy"
+            np.save(train, x)
+            for kind in args.kinds.split(","):
+                out = pathlib.Path(scratch) / f"{kind}-{n}"
+                start = time.perf_counter()
+                result = subprocess.run(
+                    [args.entk, "kernel", "--backend", args.backend, "--model", args.model, "--train", str(train),
+                     "--kind", kind, "--threads", str(args.threads), "--memory", args.memory, "--out", str(out), "--json"],
+                    capture_output=True, text=True, check=True)
+                entk_seconds = time.perf_counter() - start
+                summary = json.loads(result.stdout)
+                entk_kernel = np.load(out / "kernel.npy")
+
+                start = time.perf_counter()
+                with torch.no_grad():
+                    reference = torch_kernel(params, forward, torch.from_numpy(x), kind)
+                torch_seconds = time.perf_counter() - start
+                reference = reference.numpy()
+                error = np.linalg.norm((entk_kernel - reference).astype(np.float64)) / np.linalg.norm(reference.astype(np.float64))
+                del reference, entk_kernel
+                subprocess.run(["rm", "-rf", str(out)], check=True)
+
+                # The Gram stage calls sgemm/ssyrk on (N·m) × (N·m) outputs with inner chunks of at most
+                # 8192 features (m = C for entk); time sgemm on one such call.
+                inner = {"trntk": num_outputs * num_params, "pntk": num_params, "entk": num_params}[kind]
+                m = n * (num_outputs if kind == "entk" else 1)
+                sgemm = sgemm_gflops(m, m, min(inner, 8192), args.threads)
+                run = summary["run"]
+                gram = run["gramFlops"] / run["gramSeconds"] / 1e9 if run["gramSeconds"] > 0 else 0.0
+                rows.append({
+                    "n": n, "kind": kind, "entk_s": entk_seconds, "torch_s": torch_seconds,
+                    "speedup": torch_seconds / entk_seconds, "entk_feature_s": run["featureSeconds"],
+                    "entk_gram_s": run["gramSeconds"], "gram_gflops": gram, "sgemm_gflops": sgemm,
+                    "gram_vs_sgemm": gram / sgemm, "rel_error": float(error),
+                })
+                r = rows[-1]
+                print(f"N={n:5d} {kind:6s} entk {entk_seconds:7.2f}s (features {r['entk_feature_s']:.2f}s, gram {r['entk_gram_s']:.2f}s)"
+                      f"  torch {torch_seconds:7.2f}s  speedup {r['speedup']:5.2f}x  gram {gram:6.1f} GFLOP/s"
+                      f" = {100 * r['gram_vs_sgemm']:4.0f}% of sgemm {sgemm:6.1f}  rel.err {error:.1e}", flush=True)
+    print()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, threads {args.threads}; "
+          f"model P = {num_params}; torch {torch.__version__}")
+    print("| N | kind | entk (s) | torch.func (s) | speedup | entk Gram GFLOP/s | sgemm GFLOP/s | Gram/sgemm | rel. error |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['n']} | {r['kind']} | {r['entk_s']:.2f} | {r['torch_s']:.2f} | {r['speedup']:.2f}× | "
+              f"{r['gram_gflops']:.1f} | {r['sgemm_gflops']:.1f} | {100 * r['gram_vs_sgemm']:.0f}% | {r['rel_error']:.1e} |")
+    if args.json_out:
+        pathlib.Path(args.json_out).write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
