@@ -1,17 +1,19 @@
 import Foundation
 
-/// Writes files so that readers see either nothing or the whole file: data goes to a temporary
-/// name in the same folder, is flushed to disk, and is renamed into place.
+/// Writes files so that readers see either nothing or the whole file: the pieces go to a temporary
+/// name in the same folder, which is then renamed into place.
+///
+/// No fsync: rename is atomic against a killed process, and after a power loss a torn tile fails
+/// its sidecar checksum and is recomputed, so durability is not worth a flush of gigabytes.
 enum AtomicFile {
-  static func write(_ data: Data, to url: URL) throws {
+  static func write(_ pieces: [Data], to url: URL) throws {
     let temporary = temporaryURL(for: url)
     guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
       throw KernelError.io(path: temporary.path, reason: "cannot create file")
     }
     do {
       let handle = try FileHandle(forWritingTo: temporary)
-      try handle.write(contentsOf: data)
-      try handle.synchronize()
+      for piece in pieces { try handle.write(contentsOf: piece) }
       try handle.close()
       try rename(temporary, to: url)
     } catch {

@@ -151,19 +151,25 @@ public struct GramTile {
   ) {
     let m = viewRowsPerSample
     let (rv, sv) = (r * m, s * m)
+    // Output offset of view element (row i·m + a, column j·m + b): [i, j, a, b] for entk, whose
+    // column part j·m² + b is tabulated once; [target, i, j] otherwise.
+    let columnOffsets = (0..<sv).map { m == 1 ? $0 : $0 / m * m * m + $0 % m }
+    let base = output + target * r * s
     let block = 64
-    for i0 in stride(from: 0, to: rv, by: block) {
-      for j0 in stride(from: 0, to: sv, by: block) {
-        for i in i0..<min(i0 + block, rv) {
-          for j in j0..<min(j0 + block, sv) {
-            var value = Double(symmetric && j < i ? source[j * sv + i] : source[i * sv + j])
-            if let (rowSelf, columnSelf) = cosine {
-              let norm = (rowSelf[i] * columnSelf[j]).squareRoot()
-              value = norm > 0 ? value / norm : 0
+    columnOffsets.withUnsafeBufferPointer { columnOffset in
+      for i0 in stride(from: 0, to: rv, by: block) {
+        for j0 in stride(from: 0, to: sv, by: block) {
+          for i in i0..<min(i0 + block, rv) {
+            let row = base + (m == 1 ? i * s : i / m * s * m * m + i % m * m)
+            let rowSelf = cosine?.0[i] ?? 1
+            for j in j0..<min(j0 + block, sv) {
+              var value = Double(symmetric && j < i ? source[j * sv + i] : source[i * sv + j])
+              if let columnSelf = cosine?.1 {
+                let norm = (rowSelf * columnSelf[j]).squareRoot()
+                value = norm > 0 ? value / norm : 0
+              }
+              row[columnOffset[j]] = Float(value)
             }
-            // Row i·m + a of the view is sample i, class a (m = C for entk): element [i, j, a, b].
-            let index = m == 1 ? target * r * s + i * s + j : ((i / m * s + j / m) * m + i % m) * m + j % m
-            output[index] = Float(value)
           }
         }
       }

@@ -109,7 +109,7 @@ public struct KernelManifest: Sendable, Codable, Equatable {
 
   /// Writes `DIR/kernel.json` atomically.
   public func write(directory: URL) throws {
-    try AtomicFile.write(try Self.encoder.encode(self), to: directory.appendingPathComponent(Self.fileName))
+    try AtomicFile.write([try Self.encoder.encode(self)], to: directory.appendingPathComponent(Self.fileName))
   }
 
   /// The first setting (a top-level key of kernel.json) in which `other` differs from this

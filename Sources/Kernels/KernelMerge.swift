@@ -87,7 +87,6 @@ public enum KernelMerge {
           }
         }
       }
-      if missing.isEmpty && corrupt.isEmpty { try handle.synchronize() }
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw KernelError.io(path: temporary.path, reason: "\(error)")

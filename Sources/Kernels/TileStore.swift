@@ -29,14 +29,16 @@ public struct TileStore: Sendable {
   /// Writes a finished tile (float32 values in `shape`) and then its sidecar, both atomically.
   public func write(_ tile: TileIndex, rows: Range<Int>, columns: Range<Int>, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    var data = NPYHeader(dtype: .float32, shape: shape).encoded()
-    data.append(UnsafeBufferPointer(start: values.baseAddress, count: values.count))
-    let checksum = data.withUnsafeBytes { TileChecksum.of($0) }
-    try AtomicFile.write(data, to: tileURL(tile))
+    let header = NPYHeader(dtype: .float32, shape: shape).encoded()
+    let body = UnsafeRawBufferPointer(values)
+    var checksum = TileChecksum()
+    header.withUnsafeBytes { checksum.update($0) }
+    checksum.update(body)
+    try AtomicFile.write([header, Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: body.baseAddress!), count: body.count, deallocator: .none)], to: tileURL(tile))
     let sidecar = TileSidecar(
       tile: tile, rows: [rows.lowerBound, rows.upperBound], columns: [columns.lowerBound, columns.upperBound],
-      shape: shape, bytes: data.count, checksum: checksum)
-    try AtomicFile.write(try KernelManifest.encoder.encode(sidecar), to: sidecarURL(tile))
+      shape: shape, bytes: header.count + body.count, checksum: checksum.text)
+    try AtomicFile.write([try KernelManifest.encoder.encode(sidecar)], to: sidecarURL(tile))
   }
 
   /// Whether the tile is finished: sidecar present, file matching it.

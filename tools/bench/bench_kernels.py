@@ -96,6 +96,10 @@ def main():
     data = data.reshape(data.shape[0], -1)
     num_params = sum(v.numel() for v in params.values())
     num_outputs = forward(params, torch.from_numpy(data[0])).shape[0]
+    # Warm torch.func up (tracing, thread pools) so its timings are steady-state.
+    with torch.no_grad():
+        for kind in args.kinds.split(","):
+            torch_kernel(params, forward, torch.from_numpy(data[:4]), kind)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for n in [int(s) for s in args.sizes.split(",")]:
