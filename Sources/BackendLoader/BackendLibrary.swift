@@ -48,7 +48,7 @@ public final class BackendLibrary: @unchecked Sendable {
       throw BackendLoadError.notSharedObject(path: path, dlerror: Self.lastDLError())
     }
     guard let entry = dlsym(handle, ENTK_BACKEND_ENTRY_V1) else {
-      if let newer = (2...64).first(where: { dlsym(handle, "entk_backend_v\($0)") != nil }) {
+      if let newer = (2...255).first(where: { dlsym(handle, "entk_backend_v\($0)") != nil }) {
         throw BackendLoadError.abiTooNew(path: path, backendMajor: newer, supportedMajor: Self.abiMajor)
       }
       throw BackendLoadError.entrySymbolMissing(path: path, symbol: ENTK_BACKEND_ENTRY_V1)

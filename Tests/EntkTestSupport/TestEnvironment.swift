@@ -67,13 +67,14 @@ public func runEntk(_ arguments: [String], environment: [String: String] = [:], 
 }
 
 /// Compiles a C backend source under `Tests/Fixtures` into a shared library named `name` in
-/// `directory`, against the ABI header, with the system C compiler.
-public func compileCBackend(source relativePath: String, libraryName name: String, into directory: URL) throws -> URL {
+/// `directory`, against the ABI header, with the system C compiler; `defines` become `-D` flags.
+public func compileCBackend(source relativePath: String, libraryName name: String, into directory: URL, defines: [String] = []) throws -> URL {
   let output = directory.appendingPathComponent(name)
   let header = TestEnvironment.repositoryRoot.appendingPathComponent("Sources/CEntkABI/include").path
   let result = try runCommand(
     URL(fileURLWithPath: "/usr/bin/env"),
-    ["cc", "-shared", "-fPIC", "-O1", "-I", header, TestEnvironment.fixture(relativePath).path, "-o", output.path, "-lm"])
+    ["cc", "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", header] + defines.map { "-D\($0)" }
+      + [TestEnvironment.fixture(relativePath).path, "-o", output.path, "-lm"])
   guard result.status == 0 else {
     struct CompileError: Error, CustomStringConvertible { var description: String }
     throw CompileError(description: "cc failed for \(relativePath): \(result.stderr)")
