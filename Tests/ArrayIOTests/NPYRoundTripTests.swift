@@ -40,7 +40,8 @@ func numpyWrittenFilesLoadWithTheirValues(name: String, dtype: NPYDType) throws 
   let floats: [Float] = [0, -1.5, 3.14159265, 1e-38, 3.4e38, -0.0]
   try NPYFile.write(NPYArray(float32: floats, shape: [2, 3]), to: directory.appendingPathComponent("a.npy"))
   try NPYFile.write(NPYArray(float64: [1.0 / 3.0, -2e300], shape: [2]), to: directory.appendingPathComponent("b.npy"))
-  try NPYFile.write(NPYArray(int64: [Int64.min, 0, Int64.max], shape: [3, 1]), to: directory.appendingPathComponent("c.npy"))
+  try NPYFile.write(
+    NPYArray(int64: [Int64.min, 0, Int64.max], shape: [3, 1]), to: directory.appendingPathComponent("c.npy"))
   let script = """
     import numpy as np, sys
     d = sys.argv[1]

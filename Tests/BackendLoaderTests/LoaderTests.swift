@@ -67,7 +67,10 @@ private func loadError(_ url: URL) -> BackendLoadError? {
     ("BREAK_ENTRY_NAME", { if case .entrySymbolMissing(_, "entk_backend_v1") = $0 { true } else { false } }),
     ("BREAK_ABI_MAJOR", { if case .abiTooNew(_, 99, 1) = $0 { true } else { false } }),
     ("BREAK_ENTRY_NULL", { if case .entryReturnedNull = $0 { true } else { false } }),
-    ("BREAK_STRUCT_SIZE", { if case .structTooSmall(_, 16, BackendLibrary.minimumTableSize) = $0 { true } else { false } }),
+    (
+      "BREAK_STRUCT_SIZE",
+      { if case .structTooSmall(_, 16, BackendLibrary.minimumTableSize) = $0 { true } else { false } }
+    ),
     ("BREAK_NULL_FORWARD", { if case .requiredCallMissing(_, "forward") = $0 { true } else { false } }),
   ]
   for (defect, matches) in cases {
@@ -117,7 +120,11 @@ private func loadError(_ url: URL) -> BackendLoadError? {
     ModelDescription(inputShape: [2], numOutputs: 1, numParams: params, embeddingSize: 0, parameterGroups: groups)
   }
   #expect(description([.init(name: "a", offset: 0, count: 10)]).violation() == nil)
-  #expect(description([.init(name: "a", offset: 0, count: 4), .init(name: "b", offset: 5, count: 5)]).violation()?.contains("starts at 5") == true)
-  #expect(description([.init(name: "a", offset: 0, count: 5), .init(name: "a", offset: 5, count: 5)]).violation()?.contains("used twice") == true)
+  #expect(
+    description([.init(name: "a", offset: 0, count: 4), .init(name: "b", offset: 5, count: 5)]).violation()?.contains(
+      "starts at 5") == true)
+  #expect(
+    description([.init(name: "a", offset: 0, count: 5), .init(name: "a", offset: 5, count: 5)]).violation()?.contains(
+      "used twice") == true)
   #expect(description([.init(name: "a", offset: 0, count: 5)]).violation()?.contains("cover 5") == true)
 }

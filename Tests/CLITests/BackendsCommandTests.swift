@@ -21,7 +21,9 @@ import Testing
 }
 
 @Test func inspectPrintsShapesAndGroups() throws {
-  let result = try runEntk(["inspect", "--backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path, "--json"])
+  let result = try runEntk([
+    "inspect", "--backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path, "--json",
+  ])
   #expect(result.status == 0, "\(result.stderr)")
   let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
   let description = try #require(report["description"] as? [String: Any])

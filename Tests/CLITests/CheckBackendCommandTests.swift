@@ -11,7 +11,10 @@ private func linearBackend(_ defect: String?) throws -> URL {
 @Test func exampleCPassesConformance() throws {
   let result = try runEntk(["check-backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-  for check in ["abi-table", "open-describe", "forward-deterministic", "forward-batch-invariance", "vjp-finite-differences", "error-empty-batch"] {
+  for check in [
+    "abi-table", "open-describe", "forward-deterministic", "forward-batch-invariance", "vjp-finite-differences",
+    "error-empty-batch",
+  ] {
     #expect(result.stdout.contains("PASS  \(check)"), "\(check)")
   }
   #expect(!result.stdout.contains("FAIL"))
@@ -19,7 +22,10 @@ private func linearBackend(_ defect: String?) throws -> URL {
 
 @Test func exampleCPassesConformanceOnGivenData() throws {
   let fixture = TestEnvironment.fixture("example-c-mlp")
-  let result = try runEntk(["check-backend", "example-c", "--model", fixture.path, "--data", fixture.appendingPathComponent("inputs.npy").path, "--json"])
+  let result = try runEntk([
+    "check-backend", "example-c", "--model", fixture.path, "--data", fixture.appendingPathComponent("inputs.npy").path,
+    "--json",
+  ])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
   #expect(report["passed"] as? Bool == true)
