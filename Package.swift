@@ -43,6 +43,7 @@ let package = Package(
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+    .testTarget(
+      name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
   ]
 )

@@ -59,7 +59,8 @@ struct KernelCommand: ParsableCommand {
 
   func run() throws {
     let started = Date()
-    let request = try KernelRequest(kind: kind, projDim: projDim, projKind: projKind, seed: seed, normalize: normalize, memory: memory, tile: tile)
+    let request = try KernelRequest(
+      kind: kind, projDim: projDim, projKind: projKind, seed: seed, normalize: normalize, memory: memory, tile: tile)
     openblas_set_num_threads(Int32(threads))
     let library = try BackendLibrary.load(model.backend)
     let models = try (0..<threads).map { _ in try library.open(model: model.model, options: model.options) }
@@ -70,7 +71,8 @@ struct KernelCommand: ParsableCommand {
       throw KernelError.unsupportedByModel(kind: .em, reason: "the backend reports embedding size 0")
     }
     let rowSet = testSet ?? trainSet
-    let sizing = TileSizing(kind: request.kind, description: description, projectionDim: request.projection?.dim ?? 0, batchSize: batchSize)
+    let sizing = TileSizing(
+      kind: request.kind, description: description, projectionDim: request.projection?.dim ?? 0, batchSize: batchSize)
     let side: Int
     if let tileSize {
       let needed = sizing.bytes(rows: min(tileSize, rowSet.count), columns: min(tileSize, trainSet.count))
@@ -81,13 +83,18 @@ struct KernelCommand: ParsableCommand {
     } else {
       side = try sizing.tileSide(budget: request.memory, rows: rowSet.count, columns: trainSet.count)
     }
-    let grid = TileGrid(rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
+    let grid = TileGrid(
+      rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
     if let only = request.tile, !grid.contains(only) {
-      throw KernelError.tileOutOfRange(row: only.row, column: only.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
+      throw KernelError.tileOutOfRange(
+        row: only.row, column: only.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
     }
-    let modelPath = FileManager.default.fileExists(atPath: model.model) ? URL(fileURLWithPath: model.model).standardizedFileURL.path : model.model
+    let modelPath =
+      FileManager.default.fileExists(atPath: model.model)
+      ? URL(fileURLWithPath: model.model).standardizedFileURL.path : model.model
     let manifest = KernelManifest(
-      kind: request.kind, normalize: request.normalize, projection: request.projection, backend: library.name, model: modelPath,
+      kind: request.kind, normalize: request.normalize, projection: request.projection, backend: library.name,
+      model: modelPath,
       options: model.options, rows: rowSet, columns: trainSet, description: description, grid: grid)
 
     let directory = URL(fileURLWithPath: out)
@@ -96,13 +103,18 @@ struct KernelCommand: ParsableCommand {
       if let field = manifest.differingSetting(from: existing) {
         throw KernelError.settingsMismatch(directory: directory.path, field: field)
       }
-      if existing.complete && request.tile == nil && FileManager.default.fileExists(atPath: directory.appendingPathComponent(existing.file).path) {
+      if existing.complete && request.tile == nil
+        && FileManager.default.fileExists(atPath: directory.appendingPathComponent(existing.file).path)
+      {
         if !json { printError("kernel: \(directory.path) is already complete") }
         if json {
-          try printJSON(Summary(out: directory.path, file: directory.appendingPathComponent(existing.file).path, kind: existing.kind.rawValue, shape: existing.shape,
-            grid: [grid.rowTiles, grid.columnTiles], complete: true,
-            run: KernelRunReport(skippingAll: grid.tiles.count),
-            seconds: Date().timeIntervalSince(started), gramGFLOPS: 0))
+          try printJSON(
+            Summary(
+              out: directory.path, file: directory.appendingPathComponent(existing.file).path,
+              kind: existing.kind.rawValue, shape: existing.shape,
+              grid: [grid.rowTiles, grid.columnTiles], complete: true,
+              run: KernelRunReport(skippingAll: grid.tiles.count),
+              seconds: Date().timeIntervalSince(started), gramGFLOPS: 0))
         }
         return
       }
@@ -116,13 +128,17 @@ struct KernelCommand: ParsableCommand {
         CounterProjection(rows: $0.dim, columns: description.numParams, distribution: $0.distribution, seed: $0.seed)
       }
       let producer = FeatureProducer(kind: request.kind, models: models, projection: projection, batchSize: batchSize)
-      let computation = KernelComputation(manifest: current, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
+      let computation = KernelComputation(
+        manifest: current, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
       var lastReport = Date.distantPast
       let report = try computation.run(request.tile.map { [$0] }) { progress in
         guard Date().timeIntervalSince(lastReport) >= 1 || progress.done == progress.total else { return }
         lastReport = Date()
         let eta = progress.remaining.map { String(format: "%.0fs", $0) } ?? "?"
-        printError(String(format: "kernel: tile %d/%d  %.2f tiles/s  elapsed %.1fs  ETA %@", progress.done, progress.total, progress.rate, progress.elapsed, eta))
+        printError(
+          String(
+            format: "kernel: tile %d/%d  %.2f tiles/s  elapsed %.1fs  ETA %@", progress.done, progress.total,
+            progress.rate, progress.elapsed, eta))
       }
       var file: String?
       var complete = false
@@ -134,11 +150,16 @@ struct KernelCommand: ParsableCommand {
       }
       let seconds = Date().timeIntervalSince(started)
       if json {
-        try printJSON(Summary(
-          out: directory.path, file: file, kind: request.kind.rawValue, shape: manifest.shape, grid: [grid.rowTiles, grid.columnTiles],
-          complete: complete, run: report, seconds: seconds, gramGFLOPS: report.gramSeconds > 0 ? report.gramFlops / report.gramSeconds / 1e9 : 0))
+        try printJSON(
+          Summary(
+            out: directory.path, file: file, kind: request.kind.rawValue, shape: manifest.shape,
+            grid: [grid.rowTiles, grid.columnTiles],
+            complete: complete, run: report, seconds: seconds,
+            gramGFLOPS: report.gramSeconds > 0 ? report.gramFlops / report.gramSeconds / 1e9 : 0))
       } else {
-        printError("kernel: \(complete ? "wrote \(file ?? "")" : "tile \(request.tile?.description ?? "") done") in \(String(format: "%.2f", seconds))s")
+        printError(
+          "kernel: \(complete ? "wrote \(file ?? "")" : "tile \(request.tile?.description ?? "") done") in \(String(format: "%.2f", seconds))s"
+        )
       }
     } catch {
       // No partial output: a folder this run created goes away whole; in an existing folder only
@@ -158,7 +179,10 @@ struct KernelRequest {
   var memory: Int
   var tile: TileIndex?
 
-  init(kind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String, tile: String?) throws {
+  init(
+    kind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String,
+    tile: String?
+  ) throws {
     guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
     self.kind = kind
     guard let distribution = ProjectionDistribution(rawValue: projKind) else {
@@ -166,10 +190,13 @@ struct KernelRequest {
     }
     if kind.isProjected {
       guard let projDim else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
-      guard projDim > 0, projDim <= 1 << 32 else { throw KernelError.projection("--proj-dim must be a positive integer, got \(projDim)") }
+      guard projDim > 0, projDim <= 1 << 32 else {
+        throw KernelError.projection("--proj-dim must be a positive integer, got \(projDim)")
+      }
       projection = ProjectionSettings(dim: projDim, distribution: distribution, seed: seed)
     } else if let projDim {
-      throw KernelError.projection("--proj-dim \(projDim) given, but kind '\(kind.rawValue)' is not projected (use proj-trntk or proj-pntk)")
+      throw KernelError.projection(
+        "--proj-dim \(projDim) given, but kind '\(kind.rawValue)' is not projected (use proj-trntk or proj-pntk)")
     }
     guard let normalization = KernelNormalization(rawValue: normalize) else {
       throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
@@ -179,7 +206,8 @@ struct KernelRequest {
     if let tile {
       let parts = tile.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard parts.count == 2, let row = parts[0], let column = parts[1], row >= 0, column >= 0 else {
-        throw KernelError.badArgument(option: "--tile", value: tile, reason: "expected ROW,COL, two non-negative integers")
+        throw KernelError.badArgument(
+          option: "--tile", value: tile, reason: "expected ROW,COL, two non-negative integers")
       }
       self.tile = TileIndex(row: row, column: column)
     }

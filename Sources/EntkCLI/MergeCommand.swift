@@ -28,7 +28,8 @@ struct MergeCommand: ParsableCommand {
     if removeTiles { try? FileManager.default.removeItem(at: url.appendingPathComponent("tiles")) }
     let file = url.appendingPathComponent(manifest.file).path
     if json {
-      try printJSON(Summary(file: file, shape: manifest.shape, checksum: manifest.checksum, tiles: manifest.grid.tiles.count))
+      try printJSON(
+        Summary(file: file, shape: manifest.shape, checksum: manifest.checksum, tiles: manifest.grid.tiles.count))
     } else {
       printError("merge: wrote \(file) \(manifest.shape) from \(manifest.grid.tiles.count) tiles")
     }

@@ -49,7 +49,9 @@ public final class FeatureProducer {
   }
 
   /// Floats of scratch the producer allocates per batch, beyond the feature buffer it fills.
-  static func scratchFloats(kind: KernelKind, description d: ModelDescription, projectionDim k: Int, batchSize: Int) -> Int {
+  static func scratchFloats(kind: KernelKind, description d: ModelDescription, projectionDim k: Int, batchSize: Int)
+    -> Int
+  {
     let rChunk = k * min(projectionChunk, d.numParams)
     switch kind {
     case .projTrntk: return batchSize * d.numOutputs * d.numParams + rChunk
@@ -60,34 +62,46 @@ public final class FeatureProducer {
   }
 
   /// Fills `features` (float32, `samples.count` × `featureLength`, row-major) for `samples` of `set`.
+  ///
   /// Throws `KernelError.nonFiniteFeatures` naming the first sample whose features are not finite.
-  public func features(of set: SampleSet, samples: Range<Int>, into features: UnsafeMutableBufferPointer<Float>) throws {
+  public func features(of set: SampleSet, samples: Range<Int>, into features: UnsafeMutablePointer<Float>) throws {
     let length = featureLength
-    precondition(features.count >= samples.count * length)
     let d = description
-    var scratch = [Float](
-      repeating: 0, count: Self.scratchFloats(kind: kind, description: d, projectionDim: projection?.rows ?? 0, batchSize: batchSize))
+    let scratch = FloatBuffer(
+      count: Self.scratchFloats(kind: kind, description: d, projectionDim: projection?.rows ?? 0, batchSize: batchSize))
+    let work = scratch.pointer
     var start = samples.lowerBound
     while start < samples.upperBound {
       let count = min(batchSize, samples.upperBound - start)
-      let out = features.baseAddress! + (start - samples.lowerBound) * length
+      let out = features + (start - samples.lowerBound) * length
       try set.values.withUnsafeBufferPointer { inputs in
-        let batchInputs = inputs.baseAddress! + start * set.sampleSize
-        try scratch.withUnsafeMutableBufferPointer { scratch in
-          switch kind {
-          case .entk, .trntk, .layers:
-            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length, call: .jacobian)
-          case .pntk:
-            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length, call: .summedGradient)
-          case .em:
-            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length, call: .embedding(logits: scratch.baseAddress!))
-          case .projTrntk:
-            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: scratch.baseAddress!, outputStride: d.numOutputs * d.numParams, call: .jacobian)
-            project(gradients: scratch.baseAddress!, rows: count * d.numOutputs, into: out, rChunk: scratch.baseAddress! + batchSize * d.numOutputs * d.numParams)
-          case .projPntk:
-            try runSplit(inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: scratch.baseAddress!, outputStride: d.numParams, call: .summedGradient)
-            project(gradients: scratch.baseAddress!, rows: count, into: out, rChunk: scratch.baseAddress! + batchSize * d.numParams)
-          }
+        guard let base = inputs.baseAddress else { return }
+        let batchInputs = base + start * set.sampleSize
+        switch kind {
+        case .entk, .trntk, .layers:
+          try runSplit(
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
+            call: .jacobian)
+        case .pntk:
+          try runSplit(
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
+            call: .summedGradient)
+        case .em:
+          try runSplit(
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
+            call: .embedding(logits: work))
+        case .projTrntk:
+          try runSplit(
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work,
+            outputStride: d.numOutputs * d.numParams, call: .jacobian)
+          project(
+            gradients: work, rows: count * d.numOutputs, into: out,
+            rChunk: work + batchSize * d.numOutputs * d.numParams)
+        case .projPntk:
+          try runSplit(
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work, outputStride: d.numParams,
+            call: .summedGradient)
+          project(gradients: work, rows: count, into: out, rChunk: work + batchSize * d.numParams)
         }
       }
       try checkFinite(out, count: count, length: length, firstSample: start, set: set)
@@ -104,7 +118,8 @@ public final class FeatureProducer {
 
   /// Splits `count` samples between the models and runs `call` on each part concurrently.
   private func runSplit(
-    inputs: UnsafePointer<Float>, count: Int, sampleSize: Int, output: UnsafeMutablePointer<Float>, outputStride: Int, call: Call
+    inputs: UnsafePointer<Float>, count: Int, sampleSize: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+    call: Call
   ) throws {
     let parts = min(workers.count, count)
     let d = description
@@ -124,7 +139,9 @@ public final class FeatureProducer {
           try model.jacobian(inputs: input, count: n, jacobians: out)
         case .summedGradient:
           let cotangents = [Float](repeating: 1 / Float(d.numOutputs).squareRoot(), count: n * d.numOutputs)
-          try cotangents.withUnsafeBufferPointer { try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out) }
+          try cotangents.withUnsafeBufferPointer {
+            try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out)
+          }
         case .embedding(let logits):
           let logitBuffer = UnsafeMutableBufferPointer(start: logits + lower * d.numOutputs, count: n * d.numOutputs)
           try model.forward(inputs: input, count: n, logits: logitBuffer, embedding: out)
@@ -143,7 +160,10 @@ public final class FeatureProducer {
 
   /// out (rows × k) = G (rows × P) · Rᵀ, R generated `projectionChunk` columns at a time; the
   /// float32 sums over chunks are in a fixed order, independent of `rows`.
-  private func project(gradients: UnsafeMutablePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, rChunk: UnsafeMutablePointer<Float>) {
+  private func project(
+    gradients: UnsafeMutablePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
+    rChunk: UnsafeMutablePointer<Float>
+  ) {
     guard let projection else { return }
     let p = description.numParams
     let k = projection.rows
@@ -159,7 +179,9 @@ public final class FeatureProducer {
   }
 
   /// Generates R[:, columns] with one range of rows per worker thread.
-  private func fillParallel(_ projection: CounterProjection, columns: Range<Int>, into block: UnsafeMutablePointer<Float>) {
+  private func fillParallel(
+    _ projection: CounterProjection, columns: Range<Int>, into block: UnsafeMutablePointer<Float>
+  ) {
     let parts = min(workers.count, projection.rows)
     let pointer = UnsafeSendable(block)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
@@ -174,7 +196,9 @@ public final class FeatureProducer {
     }
   }
 
-  private func checkFinite(_ rows: UnsafeMutablePointer<Float>, count: Int, length: Int, firstSample: Int, set: SampleSet) throws {
+  private func checkFinite(
+    _ rows: UnsafeMutablePointer<Float>, count: Int, length: Int, firstSample: Int, set: SampleSet
+  ) throws {
     for i in 0..<count where !cblas_sasum(Int32(length), rows + i * length, 1).isFinite {
       // sasum is NaN/Inf exactly when an element is (barring a finite overflow, which we also reject).
       let what: String

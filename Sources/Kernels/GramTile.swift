@@ -52,7 +52,8 @@ public struct GramTile {
 
   /// Float32 values in a tile of `rows` × `columns` samples.
   public func tileCount(rows: Int, columns: Int) -> Int {
-    rows * columns * kind.valuesPerPair(numOutputs: description.numOutputs, numGroups: description.parameterGroups.count)
+    rows * columns
+      * kind.valuesPerPair(numOutputs: description.numOutputs, numGroups: description.parameterGroups.count)
   }
 
   /// Bytes of working memory `compute` allocates for a tile (one float64 accumulator and a
@@ -102,41 +103,47 @@ public struct GramTile {
         Term(offset: term.offset + start, width: min(Self.accumulationChunk, term.width - start), target: term.target)
       }
     }
-    var scratch = [Float](repeating: 0, count: rv * sv)
+    let scratchBuffer = FloatBuffer(count: rv * sv)
+    let scratch = scratchBuffer.pointer
     var flops = 0.0
-    scratch.withUnsafeMutableBufferPointer { scratchBuffer in
-      let scratch = scratchBuffer.baseAddress!
-      for target in 0..<accumulatorCount {
-        let mine = products.filter { $0.target == target }
-        // One product needs no float64 sum: its float32 result is stored as it is.
-        var accumulator = [Double](repeating: 0, count: mine.count > 1 ? rv * sv : 0)
-        for product in mine {
-          let a = rowFeatures + product.offset
-          if let columnFeatures {
-            cblas_sgemm(
-              CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rv), Int32(sv), Int32(product.width), 1, a, Int32(leadingDimension),
-              columnFeatures + product.offset, Int32(leadingDimension), 0, scratch, Int32(sv))
-            flops += 2 * Double(rv) * Double(sv) * Double(product.width)
-          } else {
-            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rv), Int32(product.width), 1, a, Int32(leadingDimension), 0, scratch, Int32(rv))
-            flops += Double(rv) * Double(rv + 1) * Double(product.width)
-          }
-          if mine.count > 1 {
-            accumulator.withUnsafeMutableBufferPointer { acc in
-              for i in 0..<rv {
-                for j in (symmetric ? i : 0)..<sv { acc[i * sv + j] += Double(scratch[i * sv + j]) }
-              }
+    for target in 0..<accumulatorCount {
+      let mine = products.filter { $0.target == target }
+      // One product needs no float64 sum: its float32 result is stored as it is.
+      var accumulator = [Double](repeating: 0, count: mine.count > 1 ? rv * sv : 0)
+      for product in mine {
+        let a = rowFeatures + product.offset
+        if let columnFeatures {
+          cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rv), Int32(sv), Int32(product.width), 1, a,
+            Int32(leadingDimension),
+            columnFeatures + product.offset, Int32(leadingDimension), 0, scratch, Int32(sv))
+          flops += 2 * Double(rv) * Double(sv) * Double(product.width)
+        } else {
+          cblas_ssyrk(
+            CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rv), Int32(product.width), 1, a, Int32(leadingDimension),
+            0, scratch, Int32(rv))
+          flops += Double(rv) * Double(rv + 1) * Double(product.width)
+        }
+        if mine.count > 1 {
+          accumulator.withUnsafeMutableBufferPointer { acc in
+            for i in 0..<rv {
+              for j in (symmetric ? i : 0)..<sv { acc[i * sv + j] += Double(scratch[i * sv + j]) }
             }
           }
         }
-        let normalisation = cosine.map { ($0.rows[target], $0.columns[target]) }
-        if mine.count > 1 {
-          accumulator.withUnsafeBufferPointer {
-            store($0.baseAddress!, target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation, into: output)
-          }
-        } else {
-          store(UnsafePointer(scratch), target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation, into: output)
+      }
+      let normalisation = cosine.map { ($0.rows[target], $0.columns[target]) }
+      if mine.count > 1 {
+        accumulator.withUnsafeBufferPointer { values in
+          guard let base = values.baseAddress else { return }
+          store(
+            base, target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation,
+            into: output)
         }
+      } else {
+        store(
+          UnsafePointer(scratch), target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation,
+          into: output)
       }
     }
     return flops

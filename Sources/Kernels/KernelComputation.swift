@@ -31,10 +31,14 @@ public struct KernelRunReport: Sendable, Codable {
 
   /// The report of a run that found all `tiles` already finished.
   public init(skippingAll tiles: Int) {
-    self.init(tiles: tiles, computed: 0, skipped: tiles, featureSeconds: 0, gramSeconds: 0, gramFlops: 0, writeSeconds: 0)
+    self.init(
+      tiles: tiles, computed: 0, skipped: tiles, featureSeconds: 0, gramSeconds: 0, gramFlops: 0, writeSeconds: 0)
   }
 
-  init(tiles: Int, computed: Int, skipped: Int, featureSeconds: Double, gramSeconds: Double, gramFlops: Double, writeSeconds: Double) {
+  init(
+    tiles: Int, computed: Int, skipped: Int, featureSeconds: Double, gramSeconds: Double, gramFlops: Double,
+    writeSeconds: Double
+  ) {
     self.tiles = tiles
     self.computed = computed
     self.skipped = skipped
@@ -45,8 +49,10 @@ public struct KernelRunReport: Sendable, Codable {
   }
 }
 
-/// Computes the tiles of a kernel folder: features of a tile row's samples once, then each tile of
-/// that row, each written atomically with its sidecar. Finished tiles are skipped; unfinished
+/// Computes the tiles of a kernel folder.
+///
+/// Features of a tile row's samples are computed once, then each tile of that row, each written
+/// atomically with its sidecar. Finished tiles are skipped; unfinished
 /// ones (a tile without a valid sidecar) are recomputed.
 public final class KernelComputation {
   public let manifest: KernelManifest
@@ -58,7 +64,9 @@ public final class KernelComputation {
   /// - Parameters:
   ///   - rowSet, columnSet: the samples of `manifest.rows` and `manifest.columns` (the same set for
   ///     a symmetric kernel).
-  public init(manifest: KernelManifest, producer: FeatureProducer, rowSet: SampleSet, columnSet: SampleSet, directory: URL) {
+  public init(
+    manifest: KernelManifest, producer: FeatureProducer, rowSet: SampleSet, columnSet: SampleSet, directory: URL
+  ) {
     self.manifest = manifest
     self.producer = producer
     self.rowSet = rowSet
@@ -67,20 +75,23 @@ public final class KernelComputation {
   }
 
   /// Computes the unfinished tiles of `selection` (every tile of the grid by default).
-  public func run(_ selection: [TileIndex]? = nil, progress: (TileProgress) -> Void = { _ in }) throws -> KernelRunReport {
+  public func run(_ selection: [TileIndex]? = nil, progress: (TileProgress) -> Void = { _ in }) throws
+    -> KernelRunReport
+  {
     let grid = manifest.grid
     let tiles = selection ?? grid.tiles
     let pending = tiles.filter { !store.isComplete($0, expectedShape: manifest.tileShape($0)) }
     var report = KernelRunReport(
-      tiles: tiles.count, computed: 0, skipped: tiles.count - pending.count, featureSeconds: 0, gramSeconds: 0, gramFlops: 0,
+      tiles: tiles.count, computed: 0, skipped: tiles.count - pending.count, featureSeconds: 0, gramSeconds: 0,
+      gramFlops: 0,
       writeSeconds: 0)
     let start = Date()
     let length = producer.featureLength
     let gram = GramTile(kind: manifest.kind, description: producer.description, featureLength: length)
     let cosine = manifest.normalize == .cosine
-    var rowFeatures = [Float](repeating: 0, count: grid.tileRows * length)
-    var columnFeatures = [Float](repeating: 0, count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0)
-    var output = [Float](repeating: 0, count: gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns))
+    let rowFeatures = FloatBuffer(count: grid.tileRows * length)
+    let columnFeatures = FloatBuffer(count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0)
+    let output = FloatBuffer(count: gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns))
     var currentRow = -1
     var rowSelf: [[Double]] = []
     for tile in pending {
@@ -89,37 +100,35 @@ public final class KernelComputation {
       let columns = grid.columnRange(tile)
       if tile.row != currentRow {
         let began = Date()
-        try rowFeatures.withUnsafeMutableBufferPointer { try producer.features(of: rowSet, samples: rows, into: $0) }
-        rowSelf = cosine ? rowFeatures.withUnsafeBufferPointer { gram.selfValues($0.baseAddress!, samples: rows.count) } : []
+        try producer.features(of: rowSet, samples: rows, into: rowFeatures.pointer)
+        rowSelf = cosine ? gram.selfValues(rowFeatures.pointer, samples: rows.count) : []
         report.featureSeconds += Date().timeIntervalSince(began)
         currentRow = tile.row
       }
       var columnSelf = rowSelf
       if !isDiagonal(tile) {
         let began = Date()
-        try columnFeatures.withUnsafeMutableBufferPointer { try producer.features(of: columnSet, samples: columns, into: $0) }
-        columnSelf = cosine ? columnFeatures.withUnsafeBufferPointer { gram.selfValues($0.baseAddress!, samples: columns.count) } : []
+        try producer.features(of: columnSet, samples: columns, into: columnFeatures.pointer)
+        columnSelf = cosine ? gram.selfValues(columnFeatures.pointer, samples: columns.count) : []
         report.featureSeconds += Date().timeIntervalSince(began)
       }
       let began = Date()
-      let count = gram.tileCount(rows: rows.count, columns: columns.count)
-      rowFeatures.withUnsafeBufferPointer { a in
-        columnFeatures.withUnsafeBufferPointer { b in
-          output.withUnsafeMutableBufferPointer { out in
-            report.gramFlops += gram.compute(
-              rowFeatures: a.baseAddress!, rows: rows.count, columnFeatures: isDiagonal(tile) ? nil : b.baseAddress!,
-              columns: columns.count, cosine: cosine ? (rowSelf, columnSelf) : nil, output: out.baseAddress!)
-          }
-        }
-      }
+      report.gramFlops += gram.compute(
+        rowFeatures: rowFeatures.pointer, rows: rows.count,
+        columnFeatures: isDiagonal(tile) ? nil : UnsafePointer(columnFeatures.pointer), columns: columns.count,
+        cosine: cosine ? (rowSelf, columnSelf) : nil, output: output.pointer)
       report.gramSeconds += Date().timeIntervalSince(began)
       let writing = Date()
-      try output.withUnsafeBufferPointer {
-        try store.write(tile, rows: rows, columns: columns, shape: manifest.tileShape(tile), values: UnsafeBufferPointer(rebasing: $0[0..<count]))
-      }
+      try store.write(
+        tile, rows: rows, columns: columns, shape: manifest.tileShape(tile),
+        values: UnsafeBufferPointer(
+          start: output.pointer, count: gram.tileCount(rows: rows.count, columns: columns.count)))
       report.writeSeconds += Date().timeIntervalSince(writing)
       report.computed += 1
-      progress(TileProgress(done: report.skipped + report.computed, total: tiles.count, computed: report.computed, elapsed: Date().timeIntervalSince(start)))
+      progress(
+        TileProgress(
+          done: report.skipped + report.computed, total: tiles.count, computed: report.computed,
+          elapsed: Date().timeIntervalSince(start)))
     }
     return report
   }

@@ -26,11 +26,13 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case .sampleShape(let path, let shape, let input):
-      return "\(path): shape \(shape) does not hold samples of the model's input shape \(input) (expected [N, \(input.map(String.init).joined(separator: ", "))] or any [N, ...] with \(input.reduce(1, *)) values per sample)"
+      return
+        "\(path): shape \(shape) does not hold samples of the model's input shape \(input) (expected [N, \(input.map(String.init).joined(separator: ", "))] or any [N, ...] with \(input.reduce(1, *)) values per sample)"
     case .unknownKind(let name):
       return "unknown kernel kind '\(name)' (known: \(KernelKind.allCases.map(\.rawValue).joined(separator: ", ")))"
     case .projection(let reason): return "projection: \(reason)"
-    case .unsupportedByModel(let kind, let reason): return "kernel '\(kind.rawValue)' cannot be computed for this model: \(reason)"
+    case .unsupportedByModel(let kind, let reason):
+      return "kernel '\(kind.rawValue)' cannot be computed for this model: \(reason)"
     case .nonFiniteFeatures(let what, let dataset, let sample):
       return "\(dataset): the backend's \(what) for sample \(sample) contains NaN or Inf"
     case .memoryTooSmall(let budget, let required, let detail):
@@ -40,12 +42,14 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
       let half = symmetric ? "; the kernel is symmetric, so only tiles with ROW ≤ COL exist" : ""
       return "tile \(row),\(column) is outside the \(grid[0])×\(grid[1]) tile grid\(half)"
     case .settingsMismatch(let directory, let field):
-      return "\(directory) holds a kernel computed with different settings (\(field) differs); use another --out or remove it"
+      return
+        "\(directory) holds a kernel computed with different settings (\(field) differs); use another --out or remove it"
     case .incompleteTiles(let directory, let missing, let corrupt):
       var parts: [String] = []
       if !missing.isEmpty { parts.append("missing: \(missing.joined(separator: ", "))") }
       if !corrupt.isEmpty { parts.append("corrupt or partial: \(corrupt.joined(separator: ", "))") }
-      return "\(directory): cannot merge, tiles are not complete (\(parts.joined(separator: "; "))); re-run `entk kernel` with the same settings to compute them"
+      return
+        "\(directory): cannot merge, tiles are not complete (\(parts.joined(separator: "; "))); re-run `entk kernel` with the same settings to compute them"
     case .io(let path, let reason): return "\(path): \(reason)"
     }
   }

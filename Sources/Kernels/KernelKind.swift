@@ -43,8 +43,9 @@ public enum KernelKind: String, Sendable, Codable, CaseIterable {
     }
   }
 
-  /// Shape of the stored kernel for `rows` × `columns` samples: [N, M], [N, M, C, C] for `entk`,
-  /// [L, N, M] for `layers`. Tiles have the same layout with their own N and M.
+  /// Shape of the stored kernel for `rows` × `columns` samples.
+  ///
+  /// [N, M], [N, M, C, C] for `entk`, [L, N, M] for `layers`. Tiles have the same layout with their own N and M.
   public func storedShape(rows: Int, columns: Int, numOutputs: Int, numGroups: Int) -> [Int] {
     switch self {
     case .entk: return [rows, columns, numOutputs, numOutputs]

@@ -35,6 +35,7 @@ public struct DataReference: Sendable, Codable, Equatable {
 }
 
 /// `kernel.json`, the description of a kernel folder (schema: `schemas/kernel.schema.json`).
+///
 /// Written before the first tile, so a re-run or `entk merge` knows the settings, and rewritten
 /// with `complete` and the checksum once `kernel.npy` exists.
 public struct KernelManifest: Sendable, Codable, Equatable {
@@ -77,7 +78,8 @@ public struct KernelManifest: Sendable, Codable, Equatable {
     numOutputs = description.numOutputs
     numParams = description.numParams
     parameterGroups = description.parameterGroups
-    shape = kind.storedShape(rows: rows.count, columns: columns.count, numOutputs: numOutputs, numGroups: parameterGroups.count)
+    shape = kind.storedShape(
+      rows: rows.count, columns: columns.count, numOutputs: numOutputs, numGroups: parameterGroups.count)
     self.grid = grid
   }
 

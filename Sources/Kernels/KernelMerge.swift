@@ -12,7 +12,9 @@ public enum KernelMerge {
   @discardableResult
   public static func merge(directory: URL) throws -> KernelManifest {
     guard var manifest = try KernelManifest.read(directory: directory) else {
-      throw KernelError.io(path: directory.appendingPathComponent(KernelManifest.fileName).path, reason: "no kernel.json: not a kernel folder")
+      throw KernelError.io(
+        path: directory.appendingPathComponent(KernelManifest.fileName).path,
+        reason: "no kernel.json: not a kernel folder")
     }
     let store = TileStore(directory: directory.appendingPathComponent("tiles"))
     let output = directory.appendingPathComponent(manifest.file)
@@ -27,7 +29,8 @@ public enum KernelMerge {
       // A one-tile kernel is its tile, byte for byte: verify it and link it into place.
       switch store.check(tiles[0], expectedShape: manifest.shape, keepData: false) {
       case .complete: break
-      case .missing: throw KernelError.incompleteTiles(directory: directory.path, missing: [tiles[0].description], corrupt: [])
+      case .missing:
+        throw KernelError.incompleteTiles(directory: directory.path, missing: [tiles[0].description], corrupt: [])
       case .corrupt(let reason):
         throw KernelError.incompleteTiles(directory: directory.path, missing: [], corrupt: ["\(tiles[0]) (\(reason))"])
       }
@@ -39,7 +42,8 @@ public enum KernelMerge {
         try? FileManager.default.removeItem(at: temporary)
         throw KernelError.io(path: output.path, reason: "\(error)")
       }
-      manifest.checksum = try JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0]))).checksum
+      manifest.checksum = try JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0])))
+        .checksum
     } else {
       try mergeTiles(manifest: manifest, store: store, into: temporary, directory: directory)
       do {
@@ -59,7 +63,8 @@ public enum KernelMerge {
   /// Writes every tile (and the mirror of each off-diagonal tile of a symmetric kernel) into a new
   /// `temporary` file, verifying each tile once as it is read; on any missing or corrupt tile it
   /// still checks the rest, removes `temporary` and throws the full list.
-  private static func mergeTiles(manifest: KernelManifest, store: TileStore, into temporary: URL, directory: URL) throws {
+  private static func mergeTiles(manifest: KernelManifest, store: TileStore, into temporary: URL, directory: URL) throws
+  {
     let header = NPYHeader(dtype: .float32, shape: manifest.shape).encoded()
     guard FileManager.default.createFile(atPath: temporary.path, contents: header) else {
       throw KernelError.io(path: temporary.path, reason: "cannot create file")
@@ -72,7 +77,8 @@ public enum KernelMerge {
       let layout = StoredLayout(manifest)
       try handle.truncate(atOffset: UInt64(header.count + manifest.shape.reduce(1, *) * 4))
       for tile in manifest.grid.tiles {
-        switch store.check(tile, expectedShape: manifest.tileShape(tile), keepData: missing.isEmpty && corrupt.isEmpty) {
+        switch store.check(tile, expectedShape: manifest.tileShape(tile), keepData: missing.isEmpty && corrupt.isEmpty)
+        {
         case .missing: missing.append(tile.description)
         case .corrupt(let reason): corrupt.append("\(tile) (\(reason))")
         case .complete(nil): continue
@@ -82,7 +88,8 @@ public enum KernelMerge {
           try layout.write(values, rows: rows, columns: columns, handle: handle, dataOffset: header.count)
           if manifest.grid.symmetric && tile.row != tile.column {
             try layout.write(
-              layout.transposed(values, rows: rows.count, columns: columns.count), rows: columns, columns: rows, handle: handle,
+              layout.transposed(values, rows: rows.count, columns: columns.count), rows: columns, columns: rows,
+              handle: handle,
               dataOffset: header.count)
           }
         }
@@ -117,13 +124,16 @@ struct StoredLayout {
   }
 
   /// Writes a tile (float32, [outer, r, s, inner]) at rows × columns of the kernel file.
-  func write(_ values: [Float], rows tileRows: Range<Int>, columns tileColumns: Range<Int>, handle: FileHandle, dataOffset: Int) throws {
+  func write(
+    _ values: [Float], rows tileRows: Range<Int>, columns tileColumns: Range<Int>, handle: FileHandle, dataOffset: Int
+  ) throws {
     let (r, s) = (tileRows.count, tileColumns.count)
     try values.withUnsafeBytes { raw in
       for o in 0..<outer {
         for i in 0..<r {
           let source = ((o * r + i) * s) * inner * 4
-          let target = dataOffset + ((o * rows + tileRows.lowerBound + i) * columns + tileColumns.lowerBound) * inner * 4
+          let target =
+            dataOffset + ((o * rows + tileRows.lowerBound + i) * columns + tileColumns.lowerBound) * inner * 4
           try handle.seek(toOffset: UInt64(target))
           try handle.write(contentsOf: UnsafeRawBufferPointer(rebasing: raw[source..<source + s * inner * 4]))
         }

@@ -19,7 +19,8 @@ public struct MemoryBudget: Sendable, Equatable {
       number.removeLast()
     }
     guard let value = Double(number), value.isFinite, value > 0, value * scale < 9e18 else {
-      throw KernelError.badArgument(option: "--memory", value: text, reason: "expected a positive size such as 2G, 512M or 1000000")
+      throw KernelError.badArgument(
+        option: "--memory", value: text, reason: "expected a positive size such as 2G, 512M or 1000000")
     }
     bytes = Int(value * scale)
   }

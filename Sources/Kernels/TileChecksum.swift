@@ -1,4 +1,6 @@
-/// The checksum in tile sidecars and `kernel.json`: FNV-1a 64 run over 64-bit little-endian words
+/// The checksum in tile sidecars and `kernel.json`.
+///
+/// FNV-1a 64 run over 64-bit little-endian words
 /// (a final partial word zero-padded) instead of bytes, 8× faster on multi-GB kernels and still
 /// catching truncation and torn writes. Written as "fnv1a64w:" + 16 lowercase hex digits.
 public struct TileChecksum {

@@ -12,8 +12,9 @@ public struct TileIndex: Sendable, Hashable, Codable, CustomStringConvertible {
   public var fileStem: String { "tile-\(row)-\(column)" }
 }
 
-/// How a kernel of `rows` × `columns` samples is cut into tiles of at most `tileRows` ×
-/// `tileColumns` samples. A symmetric (train × train) kernel has a square grid and only its tiles
+/// How a kernel of `rows` × `columns` samples is cut into tiles.
+///
+/// Tiles hold at most `tileRows` × `tileColumns` samples. A symmetric (train × train) kernel has a square grid and only its tiles
 /// on or above the diagonal are computed; merging mirrors the rest.
 public struct TileGrid: Sendable, Equatable, Codable {
   public var rows: Int
@@ -41,7 +42,8 @@ public struct TileGrid: Sendable, Equatable, Codable {
   }
 
   public func contains(_ tile: TileIndex) -> Bool {
-    (0..<rowTiles).contains(tile.row) && (0..<columnTiles).contains(tile.column) && (!symmetric || tile.row <= tile.column)
+    (0..<rowTiles).contains(tile.row) && (0..<columnTiles).contains(tile.column)
+      && (!symmetric || tile.row <= tile.column)
   }
 
   public func rowRange(_ tile: TileIndex) -> Range<Int> { tile.row * tileRows..<min(rows, (tile.row + 1) * tileRows) }

@@ -37,12 +37,18 @@ public struct TileSizing: Sendable {
     guard needed <= budget else {
       throw KernelError.memoryTooSmall(
         budget: budget, required: needed,
-        detail: "features of 2 samples, a batch of gradients and a 1×1 tile of '\(kind.rawValue)' for P = \(description.numParams), C = \(description.numOutputs)")
+        detail:
+          "features of 2 samples, a batch of gradients and a 1×1 tile of '\(kind.rawValue)' for P = \(description.numParams), C = \(description.numOutputs)"
+      )
     }
     var (low, high) = (1, max(rows, columns))
     while low < high {
       let middle = (low + high + 1) / 2
-      if bytes(rows: min(middle, rows), columns: min(middle, columns)) <= budget { low = middle } else { high = middle - 1 }
+      if bytes(rows: min(middle, rows), columns: min(middle, columns)) <= budget {
+        low = middle
+      } else {
+        high = middle - 1
+      }
     }
     return low
   }

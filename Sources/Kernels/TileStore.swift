@@ -27,14 +27,21 @@ public struct TileStore: Sendable {
   public func sidecarURL(_ tile: TileIndex) -> URL { directory.appendingPathComponent(tile.fileStem + ".json") }
 
   /// Writes a finished tile (float32 values in `shape`) and then its sidecar, both atomically.
-  public func write(_ tile: TileIndex, rows: Range<Int>, columns: Range<Int>, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
+  public func write(
+    _ tile: TileIndex, rows: Range<Int>, columns: Range<Int>, shape: [Int], values: UnsafeBufferPointer<Float>
+  ) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let header = NPYHeader(dtype: .float32, shape: shape).encoded()
     let body = UnsafeRawBufferPointer(values)
+    guard let bodyStart = body.baseAddress else { throw KernelError.io(path: tileURL(tile).path, reason: "empty tile") }
     var checksum = TileChecksum()
     header.withUnsafeBytes { checksum.update($0) }
     checksum.update(body)
-    try AtomicFile.write([header, Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: body.baseAddress!), count: body.count, deallocator: .none)], to: tileURL(tile))
+    try AtomicFile.write(
+      [
+        header,
+        Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: bodyStart), count: body.count, deallocator: .none),
+      ], to: tileURL(tile))
     let sidecar = TileSidecar(
       tile: tile, rows: [rows.lowerBound, rows.upperBound], columns: [columns.lowerBound, columns.upperBound],
       shape: shape, bytes: header.count + body.count, checksum: checksum.text)
@@ -68,12 +75,18 @@ public struct TileStore: Sendable {
       return .corrupt("unreadable sidecar")
     }
     guard sidecar.shape == expectedShape else { return .corrupt("shape \(sidecar.shape), expected \(expectedShape)") }
-    guard let data = try? Data(contentsOf: tileURL(tile), options: .alwaysMapped) else { return .corrupt("tile file missing") }
+    guard let data = try? Data(contentsOf: tileURL(tile), options: .alwaysMapped) else {
+      return .corrupt("tile file missing")
+    }
     guard data.count == sidecar.bytes else { return .corrupt("\(data.count) bytes, sidecar says \(sidecar.bytes)") }
     let checksum = data.withUnsafeBytes { TileChecksum.of($0) }
-    guard checksum == sidecar.checksum else { return .corrupt("checksum \(checksum), sidecar says \(sidecar.checksum)") }
+    guard checksum == sidecar.checksum else {
+      return .corrupt("checksum \(checksum), sidecar says \(sidecar.checksum)")
+    }
     guard keepData else { return .complete(nil) }
-    guard let (header, offset) = try? NPYHeader.parse(data, path: tileURL(tile).path), header.dtype == .float32, header.shape == expectedShape, data.count - offset == header.dataByteCount else {
+    guard let (header, offset) = try? NPYHeader.parse(data, path: tileURL(tile).path), header.dtype == .float32,
+      header.shape == expectedShape, data.count - offset == header.dataByteCount
+    else {
       return .corrupt("header does not match the sidecar")
     }
     let values = [Float](unsafeUninitializedCapacity: header.shape.reduce(1, *)) { buffer, count in

@@ -10,7 +10,8 @@ enum KernelCLI {
   static let test = model.appendingPathComponent("test.npy").path
 
   static func arguments(_ out: URL, kind: String = "trntk", extra: [String] = []) -> [String] {
-    ["kernel", "--backend", "example-c", "--model", model.path, "--train", train, "--kind", kind, "--out", out.path] + extra
+    ["kernel", "--backend", "example-c", "--model", model.path, "--train", train, "--kind", kind, "--out", out.path]
+      + extra
   }
 
   static func kernel(_ out: URL) throws -> NPYArray { try NPYFile.read(out.appendingPathComponent("kernel.npy")) }
@@ -81,9 +82,11 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   #expect(!FileManager.default.fileExists(atPath: tiled.appendingPathComponent("kernel.npy").path))
   let below = try runEntk(KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "2,1"]))
   #expect(below.status == 2 && below.stderr.contains("ROW ≤ COL"), "\(below.stderr)")
-  #expect(try runEntk(KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "2,2"])).status == 0)
+  #expect(
+    try runEntk(KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "2,2"])).status == 0)
   // A finished tile is not recomputed.
-  let again = try runEntk(KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "2,2", "--json"]))
+  let again = try runEntk(
+    KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "2,2", "--json"]))
   let run = try KernelCLI.summary(again)["run"] as? [String: Any]
   #expect(run?["computed"] as? Int == 0 && run?["skipped"] as? Int == 1)
 
@@ -94,12 +97,15 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   try bytes.write(to: victim)
   let corrupt = try runEntk(["merge", tiled.path])
   #expect(corrupt.status == 3 && corrupt.stderr.contains("1,2 (checksum"), "\(corrupt.stderr)")
-  #expect(try runEntk(KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "1,2"])).status == 0)
+  #expect(
+    try runEntk(KernelCLI.arguments(tiled, kind: "layers", extra: ["--tile-size", "10", "--tile", "1,2"])).status == 0)
 
   let merged = try runEntk(["merge", tiled.path, "--json"])
   #expect(merged.status == 0, "\(merged.stderr)")
   #expect(try KernelCLI.kernel(tiled) == KernelCLI.kernel(single))
-  let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: tiled.appendingPathComponent("kernel.json"))) as? [String: Any]
+  let manifest =
+    try JSONSerialization.jsonObject(with: Data(contentsOf: tiled.appendingPathComponent("kernel.json")))
+    as? [String: Any]
   #expect(manifest?["complete"] as? Bool == true)
 }
 
@@ -109,8 +115,10 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   let samples = directory.appendingPathComponent("samples.npy")
   try KernelCLI.writeSamples(300, seed: 4, to: samples)
   func arguments(_ out: URL) -> [String] {
-    ["kernel", "--backend", "example-c", "--model", KernelCLI.model.path, "--train", samples.path, "--kind", "trntk",
-     "--tile-size", "15", "--threads", "1", "--out", out.path, "--json"]
+    [
+      "kernel", "--backend", "example-c", "--model", KernelCLI.model.path, "--train", samples.path, "--kind", "trntk",
+      "--tile-size", "15", "--threads", "1", "--out", out.path, "--json",
+    ]
   }
   let reference = directory.appendingPathComponent("reference")
   #expect(try runEntk(arguments(reference)).status == 0)
@@ -125,7 +133,8 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   let tiles = resumed.appendingPathComponent("tiles")
   let deadline = Date().addingTimeInterval(120)
   while Date() < deadline {
-    let finished = (try? FileManager.default.contentsOfDirectory(atPath: tiles.path))?.filter { $0.hasSuffix(".json") }.count ?? 0
+    let finished =
+      (try? FileManager.default.contentsOfDirectory(atPath: tiles.path))?.filter { $0.hasSuffix(".json") }.count ?? 0
     if finished >= 20 { break }
     usleep(2000)
   }
@@ -146,11 +155,14 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   let directory = try TestEnvironment.temporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("k")
-  let result = try runEntk(KernelCLI.arguments(out, kind: "proj-pntk", extra: ["--proj-dim", "8", "--normalize", "cosine"]))
+  let result = try runEntk(
+    KernelCLI.arguments(out, kind: "proj-pntk", extra: ["--proj-dim", "8", "--normalize", "cosine"]))
   #expect(result.status == 0, "\(result.stderr)")
   let schemaURL = TestEnvironment.repositoryRoot.appendingPathComponent("schemas/kernel.schema.json")
   let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: schemaURL)) as? [String: Any] ?? [:]
-  let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("kernel.json"))) as? [String: Any] ?? [:]
+  let manifest =
+    try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("kernel.json")))
+    as? [String: Any] ?? [:]
   func check(_ object: [String: Any], against schema: [String: Any], path: String) {
     let properties = schema["properties"] as? [String: Any] ?? [:]
     for key in schema["required"] as? [String] ?? [] { #expect(object[key] != nil, "\(path).\(key) is required") }
@@ -159,7 +171,9 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   check(manifest, against: schema, path: "kernel.json")
   let properties = schema["properties"] as? [String: Any] ?? [:]
   check(manifest["grid"] as? [String: Any] ?? [:], against: properties["grid"] as? [String: Any] ?? [:], path: "grid")
-  check(manifest["projection"] as? [String: Any] ?? [:], against: properties["projection"] as? [String: Any] ?? [:], path: "projection")
+  check(
+    manifest["projection"] as? [String: Any] ?? [:], against: properties["projection"] as? [String: Any] ?? [:],
+    path: "projection")
   #expect(manifest["kind"] as? String == "proj-pntk")
   #expect(manifest["complete"] as? Bool == true)
 }
@@ -181,7 +195,8 @@ func badInputFailsCleanly(label: String, overrides: [String], message: String, s
   let shape = directory.appendingPathComponent("shape.npy")
   try NPYFile.write(NPYArray(float32: [Float](repeating: 0.5, count: 3 * 21), shape: [3, 21]), to: shape)
   let nanData = directory.appendingPathComponent("nan.npy")
-  try NPYFile.write(NPYArray(float32: [0.1, 0.2, .nan] + [Float](repeating: 0, count: 37), shape: [2, 20]), to: nanData)
+  try NPYFile.write(
+    NPYArray(float32: [0.1, 0.2, .nan] + [Float](repeating: 0, count: 37), shape: [2, 20]), to: nanData)
   let nanModel = directory.appendingPathComponent("nan-model")
   try FileManager.default.copyItem(at: KernelCLI.model, to: nanModel)
   var w2 = try NPYFile.read(nanModel.appendingPathComponent("W2.npy"))

@@ -8,7 +8,7 @@ struct BruteForceReference: Sendable {
   let c: Int
   let p: Int
   let groups: [ParameterGroup]
-  /// [sample][class][parameter]
+  /// Jacobians, indexed [sample][class][parameter].
   let rowJacobians: [[[Double]]]
   let columnJacobians: [[[Double]]]
   let rowEmbeddings: [[Double]]
@@ -20,7 +20,11 @@ struct BruteForceReference: Sendable {
     (c, p, groups) = (d.numOutputs, d.numParams, d.parameterGroups)
     func jacobians(_ set: SampleSet) throws -> [[[Double]]] {
       let flat = try model.jacobian(set.values, count: set.count)
-      return (0..<set.count).map { i in (0..<d.numOutputs).map { k in flat[(i * d.numOutputs + k) * d.numParams..<(i * d.numOutputs + k + 1) * d.numParams].map(Double.init) } }
+      return (0..<set.count).map { i in
+        (0..<d.numOutputs).map { k in
+          flat[(i * d.numOutputs + k) * d.numParams..<(i * d.numOutputs + k + 1) * d.numParams].map(Double.init)
+        }
+      }
     }
     func embeddings(_ set: SampleSet) throws -> [[Double]] {
       let flat = try model.forward(set.values, count: set.count, withEmbedding: true).embedding ?? []
@@ -42,7 +46,10 @@ struct BruteForceReference: Sendable {
 
   /// Pair value(s) of `kind` for Jacobians a, b (C × P), embeddings, and projected per-class
   /// gradients (R g_c, [C][k]); [C·C] for entk, [L] for layers, else one value.
-  func pair(_ kind: KernelKind, _ a: [[Double]], _ b: [[Double]], _ ea: [Double], _ eb: [Double], _ pa: [[Double]], _ pb: [[Double]]) -> [Double] {
+  func pair(
+    _ kind: KernelKind, _ a: [[Double]], _ b: [[Double]], _ ea: [Double], _ eb: [Double], _ pa: [[Double]],
+    _ pb: [[Double]]
+  ) -> [Double] {
     let all = 0..<p
     switch kind {
     case .entk:
@@ -69,7 +76,9 @@ struct BruteForceReference: Sendable {
   }
 
   /// The kernel in entk's stored layout ([N, M], [N, M, C, C] or [L, N, M]), float64.
-  func kernel(_ kind: KernelKind, normalize: KernelNormalization, projection settings: ProjectionSettings? = nil) -> [Double] {
+  func kernel(_ kind: KernelKind, normalize: KernelNormalization, projection settings: ProjectionSettings? = nil)
+    -> [Double]
+  {
     let projection = settings.map { s in
       let generator = CounterProjection(rows: s.dim, columns: p, distribution: s.distribution, seed: s.seed)
       return (0..<s.dim).map { r in (0..<p).map { Double(generator.entry(row: r, column: $0)) } }
@@ -83,12 +92,22 @@ struct BruteForceReference: Sendable {
     var values = [[[Double]]](repeating: [[Double]](repeating: [], count: m), count: n)
     for i in 0..<n {
       for j in 0..<m {
-        values[i][j] = pair(kind, rowJacobians[i], columnJacobians[j], rowEmbeddings[i], columnEmbeddings[j], rowProjected[i], columnProjected[j])
+        values[i][j] = pair(
+          kind, rowJacobians[i], columnJacobians[j], rowEmbeddings[i], columnEmbeddings[j], rowProjected[i],
+          columnProjected[j])
       }
     }
     if normalize == .cosine {
-      let rowSelf = (0..<n).map { pair(kind, rowJacobians[$0], rowJacobians[$0], rowEmbeddings[$0], rowEmbeddings[$0], rowProjected[$0], rowProjected[$0]) }
-      let columnSelf = (0..<m).map { pair(kind, columnJacobians[$0], columnJacobians[$0], columnEmbeddings[$0], columnEmbeddings[$0], columnProjected[$0], columnProjected[$0]) }
+      let rowSelf = (0..<n).map {
+        pair(
+          kind, rowJacobians[$0], rowJacobians[$0], rowEmbeddings[$0], rowEmbeddings[$0], rowProjected[$0],
+          rowProjected[$0])
+      }
+      let columnSelf = (0..<m).map {
+        pair(
+          kind, columnJacobians[$0], columnJacobians[$0], columnEmbeddings[$0], columnEmbeddings[$0],
+          columnProjected[$0], columnProjected[$0])
+      }
       for i in 0..<n {
         for j in 0..<m {
           for v in values[i][j].indices {

@@ -14,7 +14,9 @@ import Testing
   (.rademacher, 42, 4, 69999, 1_055_193_390),
   (.rademacher, UInt64.max, 3, 4096, 3_202_677_038),
 ])
-func projectionEntryMatchesNumpyReference(distribution: ProjectionDistribution, seed: UInt64, row: Int, column: Int, bits: UInt32) {
+func projectionEntryMatchesNumpyReference(
+  distribution: ProjectionDistribution, seed: UInt64, row: Int, column: Int, bits: UInt32
+) {
   let projection = CounterProjection(rows: 5, columns: 70000, distribution: distribution, seed: seed)
   #expect(projection.entry(row: row, column: column).bitPattern == bits)
 }

@@ -44,10 +44,13 @@ struct KernelRun {
     defer { try? FileManager.default.removeItem(at: directory) }
     try manifest.write(directory: directory)
     let projector = projection.map {
-      CounterProjection(rows: $0.dim, columns: models[0].description.numParams, distribution: $0.distribution, seed: $0.seed)
+      CounterProjection(
+        rows: $0.dim, columns: models[0].description.numParams, distribution: $0.distribution, seed: $0.seed)
     }
     let producer = FeatureProducer(kind: kind, models: models, projection: projector, batchSize: batchSize)
-    _ = try KernelComputation(manifest: manifest, producer: producer, rowSet: rows, columnSet: train, directory: directory).run()
+    _ = try KernelComputation(
+      manifest: manifest, producer: producer, rowSet: rows, columnSet: train, directory: directory
+    ).run()
     let merged = try KernelMerge.merge(directory: directory)
     let array = try NPYFile.read(directory.appendingPathComponent(merged.file))
     return (array.float32Values(), array.shape)

@@ -22,7 +22,8 @@ func unprojectedKindMatchesBruteForceReference(kind: KernelKind, testRows: Bool)
 }
 
 @Test(arguments: [KernelKind.projTrntk, .projPntk], ProjectionDistribution.allCases)
-func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distribution: ProjectionDistribution) throws {
+func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distribution: ProjectionDistribution) throws
+{
   let projection = ProjectionSettings(dim: 24, distribution: distribution, seed: 5)
   for testRows in [false, true] {
     let reference = try References.get(testRows: testRows)
@@ -52,7 +53,9 @@ func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distr
   let exactDouble = exact.map(Double.init)
   var errors: [Int: Double] = [:]
   for k in [16, 128, 1024] {
-    let (projected, _) = try KernelRun(kind: .projTrntk, projection: ProjectionSettings(dim: k, distribution: .gaussian, seed: 3)).compute()
+    let (projected, _) = try KernelRun(
+      kind: .projTrntk, projection: ProjectionSettings(dim: k, distribution: .gaussian, seed: 3)
+    ).compute()
     errors[k] = relativeError(projected, exactDouble)
   }
   // Each 8× step in k should divide the error by about √8 ≈ 2.8.
