@@ -223,13 +223,15 @@ public final class BackendModel {
       let box = Unmanaged<ProgressBox>.fromOpaque(context).takeUnretainedValue()
       return box.handler(String(cString: event)) ? 0 : 1
     }
-    try inputs.withUnsafeBufferPointer { x in
-      try labels.withUnsafeBufferPointer { y in
-        try check("train") {
-          train(handle, x.baseAddress!, y.baseAddress!, Int64(n), options, callback, context.toOpaque(), $0, $1)
-        }
+    // Its own error buffer, not `errorBuffer`: the progress handler may call `forward` on this
+    // model (the ABI allows it), which writes `errorBuffer` while `train` is still running.
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let status = inputs.withUnsafeBufferPointer { x in
+      labels.withUnsafeBufferPointer { y in
+        train(handle, x.baseAddress!, y.baseAddress!, Int64(n), options, callback, context.toOpaque(), &buffer, buffer.count)
       }
     }
+    try Self.check(status, library: library, call: "train", buffer: buffer)
   }
 
   /// Calls `param_group` directly (bypassing the description read at open), for conformance
