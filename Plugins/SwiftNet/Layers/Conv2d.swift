@@ -39,6 +39,12 @@ struct Conv2d: Layer {
     guard geometry.isValid else {
       throw .invalidArchitecture(layer: name, reason: "kernel \(kernel) with dilation \(dilation) does not fit the input \(inputShape) padded by \(padding)")
     }
+    let (oh, ow) = (geometry.outputH, geometry.outputW)
+    guard SizeLimit.product([outChannels, oh, ow]) != nil, SizeLimit.product([inputShape[0], kernel.0, kernel.1, oh, ow]) != nil,
+      SizeLimit.product([outChannels, inputShape[0] / groups, kernel.0, kernel.1]) != nil
+    else {
+      throw .invalidArchitecture(layer: name, reason: "output, im2col columns or weight would have more than \(SizeLimit.values) values")
+    }
     outputShape = [outChannels, geometry.outputH, geometry.outputW]
     offset = parameterOffset
   }

@@ -24,6 +24,9 @@ struct Dense: Layer {
       throw .invalidArchitecture(layer: name, reason: "in_features is \(declared) but the previous layer produces \(inFeatures) features")
     }
     hasBias = try config.bool("bias", default: true)
+    guard SizeLimit.product([outFeatures, inFeatures]) != nil else {
+      throw .invalidArchitecture(layer: name, reason: "weight [\(outFeatures), \(inFeatures)] has more than \(SizeLimit.values) values")
+    }
     outputShape = [outFeatures]
     offset = parameterOffset
   }

@@ -111,3 +111,20 @@ extension Layer {
     return [ParameterGroup(name: name, offset: first.offset, count: parameters.reduce(0) { $0 + $1.count })]
   }
 }
+
+/// The largest per-sample tensor (activations, im2col columns, one layer's weights) a model may
+/// have: far below Int32.max, so sizes never overflow and every BLAS dimension fits.
+enum SizeLimit {
+  static let values = 1 << 28
+
+  /// The product of `dimensions`, or nil if it exceeds `values` (checked without overflow).
+  static func product(_ dimensions: [Int]) -> Int? {
+    var result = 1
+    for dimension in dimensions {
+      let (product, overflow) = result.multipliedReportingOverflow(by: dimension)
+      guard !overflow, product <= values else { return nil }
+      result = product
+    }
+    return result
+  }
+}

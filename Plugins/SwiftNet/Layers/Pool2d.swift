@@ -93,8 +93,9 @@ struct Pool2d: Layer {
       for window in windows {
         switch mode {
         case .max:
-          // Padding is -inf, so the maximum is over the real elements; ties take the first.
-          var best = window.inputs[0]
+          // Padding positions are left out of the window (PyTorch pads with -inf); ties take the
+          // first element. Padding is at most half the kernel (checked at open): no window is empty.
+          guard var best = window.inputs.first else { continue }
           for k in window.inputs where input[x + k] > input[x + best] { best = k }
           output[y + window.output] = input[x + best]
           if keep { indices[y + window.output] = Int32(best) }

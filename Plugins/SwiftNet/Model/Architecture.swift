@@ -42,6 +42,9 @@ struct Architecture {
       }
       shape.append(dimension)
     }
+    guard SizeLimit.product(shape) != nil else {
+      throw .invalidArchitecture(layer: "model", reason: "'input_shape' \(shape) has more than \(SizeLimit.values) values")
+    }
     guard shape.count != 2 else {
       throw .invalidArchitecture(layer: "model", reason: "'input_shape' must be [features] or [channels, height, width], got \(shape)")
     }

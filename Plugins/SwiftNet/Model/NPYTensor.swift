@@ -47,7 +47,12 @@ enum NPYTensor {
       }
       shape.append(dimension)
     }
-    let count = shape.reduce(1, *)
+    var count = 1
+    for dimension in shape {
+      let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+      guard !overflow, product <= 1 << 30 else { throw .invalidWeights(path: path, reason: "shape \(shape) is too large") }
+      count = product
+    }
     let start = headerStart + headerLength
     guard bytes.count - start == count * 4 else {
       throw .invalidWeights(path: path, reason: "expected \(count * 4) data bytes for shape \(shape), found \(bytes.count - start)")
