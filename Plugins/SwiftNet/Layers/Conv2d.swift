@@ -116,6 +116,10 @@ struct Conv2d: Layer {
     let (rows, cols) = (geometry.columnRows, geometry.columnCount)
     var inputGradient = [Float](repeating: 0, count: needInput ? m * inputSize : 0)
     var columnGradient = [Float](repeating: 0, count: needInput ? rows * cols : 0)
+    // With one group, a sample's R cotangent rows are one [(R·Cout) × L] matrix, so their weight
+    // gradients come from a single GEMM instead of R small ones (the Jacobian's hot path).
+    let stackRows = groups == 1 && repeats > 1 && sink.beta == 0
+    var stacked = [Float](repeating: 0, count: stackRows ? repeats * weightCount : 0)
     outputGradient.withBase { dy in
       trace.columns.withBase { allColumns in
         weights.parameters.withBase { theta in
@@ -123,12 +127,23 @@ struct Conv2d: Layer {
             let dyRow = dy + r * outputSize
             let col = allColumns + (r / repeats) * rows * cols
             let destination = sink.row(r) + offset
-            for g in 0..<groups {
-              // ∂L/∂W_g = dy_g · col_gᵀ for this row's sample.
-              cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupOut), Int32(groupK), Int32(cols), 1,
-                dyRow + g * groupOut * cols, Int32(cols), col + g * groupK * cols, Int32(cols), sink.beta,
-                destination + g * groupOut * groupK, Int32(groupK))
+            if stackRows {
+              stacked.withMutableBase { all in
+                if r % repeats == 0 {
+                  cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(repeats * outChannels), Int32(groupK), Int32(cols), 1,
+                    dyRow, Int32(cols), col, Int32(cols), 0, all, Int32(groupK))
+                }
+                destination.update(from: all + (r % repeats) * weightCount, count: weightCount)
+              }
+            } else {
+              for g in 0..<groups {
+                // ∂L/∂W_g = dy_g · col_gᵀ for this row's sample.
+                cblas_sgemm(
+                  CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupOut), Int32(groupK), Int32(cols), 1,
+                  dyRow + g * groupOut * cols, Int32(cols), col + g * groupK * cols, Int32(cols), sink.beta,
+                  destination + g * groupOut * groupK, Int32(groupK))
+              }
             }
             if hasBias {
               let db = destination + weightCount
