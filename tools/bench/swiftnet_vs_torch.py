@@ -5,7 +5,9 @@ For each model folder (default: the trained digits MLP and CNN in examples/digit
 get the same architecture, the same weights and the same n test inputs, in the same run:
   swiftnet: the backend's `forward` then `jacobian` calls, through its C ABI (ctypes);
   torch:    model(x) under no_grad, then vmap(jacrev(functional_call)) over the batch.
-Each side runs --repeats times after a warm-up; the median is reported, with the ratio
+swiftnet writes into output buffers allocated once (the ABI's caller-allocated outputs);
+torch.func allocates its result on every call, as it does in use. Each side runs --repeats
+times after a warm-up; the median is reported, with the ratio
 swiftnet samples/s ÷ torch samples/s (> 1: swiftnet is faster). Both sides use --threads
 threads (OpenBLAS via OPENBLAS_NUM_THREADS, set before the library loads; torch via
 set_num_threads). The Jacobians of both sides are compared as a check that the same thing is
@@ -68,6 +70,7 @@ class SwiftNet:
         info = ModelInfo(struct_size=ctypes.sizeof(ModelInfo))
         self.check(self.api.describe(self.handle, ctypes.byref(info), self.error, 4096))
         self.outputs, self.params = info.num_outputs, info.num_params
+        self.buffers = None
 
     def check(self, status):
         if status != 0:
@@ -75,8 +78,12 @@ class SwiftNet:
 
     def forward_and_jacobian(self, x):
         n = x.shape[0]
-        logits = np.empty((n, self.outputs), np.float32)
-        jac = np.empty((n, self.outputs, self.params), np.float32)
+        # The ABI has the caller allocate outputs, so a host reuses its buffers across calls;
+        # so does this harness (allocating n x C x P floats per call would mostly time the
+        # kernel zeroing fresh pages).
+        if self.buffers is None or self.buffers[0].shape[0] != n:
+            self.buffers = (np.empty((n, self.outputs), np.float32), np.empty((n, self.outputs, self.params), np.float32))
+        logits, jac = self.buffers
         pointer = x.ctypes.data_as(FLOATS)
         self.check(self.api.forward(self.handle, pointer, n, logits.ctypes.data_as(FLOATS), None, self.error, 4096))
         self.check(self.api.jacobian(self.handle, pointer, n, jac.ctypes.data_as(FLOATS), self.error, 4096))
@@ -111,14 +118,18 @@ def torch_runner(folder):
     return run
 
 
-def median_seconds(function, x, repeats):
-    function(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_seconds(functions, x, repeats):
+    """Median time of each function; runs alternate so load changes on a shared machine hit
+    both sides alike."""
+    times = [[] for _ in functions]
+    for function in functions:
         function(x)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    for _ in range(repeats):
+        for function, samples in zip(functions, times):
+            start = time.perf_counter()
+            function(x)
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def main():
@@ -145,8 +156,7 @@ def main():
         _, jac_swift = swift.forward_and_jacobian(x)
         _, jac_torch = torch_run(x)
         difference = np.abs(jac_swift - jac_torch).max() / max(np.abs(jac_torch).max(), 1e-30)
-        swift_time = median_seconds(swift.forward_and_jacobian, x, args.repeats)
-        torch_time = median_seconds(torch_run, x, args.repeats)
+        swift_time, torch_time = median_seconds([swift.forward_and_jacobian, torch_run], x, args.repeats)
         swift_rate, torch_rate = x.shape[0] / swift_time, x.shape[0] / torch_time
         print(f"| {pathlib.Path(folder).name} | {swift.params} | {swift.outputs} | {swift_rate:,.0f} | {torch_rate:,.0f} | "
               f"{swift_rate / torch_rate:.2f} | {difference:.1e} |")
