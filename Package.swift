@@ -41,8 +41,10 @@ let package = Package(
     // MARK: Tests
     .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
   ]
 )

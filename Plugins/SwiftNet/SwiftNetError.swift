@@ -1,7 +1,8 @@
 import CEntkABI
 
-/// Everything that can go wrong in the swiftnet backend, with the context a user needs (file,
-/// layer, expected vs got). Each case maps to one ABI status.
+/// Everything that can go wrong in the swiftnet backend, with the context a user needs (file, layer, expected vs got).
+///
+/// Each case maps to one ABI status.
 enum SwiftNetError: Error, CustomStringConvertible {
   /// A file the model needs does not exist or cannot be read.
   case fileNotFound(path: String, reason: String)
@@ -31,7 +32,8 @@ enum SwiftNetError: Error, CustomStringConvertible {
     case .invalidOptions(let reason): return "options: \(reason)"
     case .invalidArchitecture(let layer, let reason): return "layer '\(layer)': \(reason)"
     case .unknownLayer(let layer, let type):
-      return "layer '\(layer)': unknown layer type '\(type)' (known: \(LayerType.allCases.map(\.rawValue).joined(separator: ", ")))"
+      return
+        "layer '\(layer)': unknown layer type '\(type)' (known: \(LayerType.allCases.map(\.rawValue).joined(separator: ", ")))"
     case .invalidWeights(let path, let reason): return "\(path): \(reason)"
     case .invalidArgument(let reason): return reason
     case .tooLarge(let reason): return "out of memory: \(reason)"

@@ -73,9 +73,12 @@ struct TrainCommand: ParsableCommand {
     let model = try library.open(model: arch, options: "{\"init_seed\":\(seed)}")
     let description = model.description
     let train = try LabelledData(inputs: trainX, labels: trainY, description: description)
-    let test = try testX.flatMap { x in try testY.map { try LabelledData(inputs: x, labels: $0, description: description) } }
+    let test = try testX.flatMap { x in
+      try testY.map { try LabelledData(inputs: x, labels: $0, description: description) }
+    }
 
-    let options = "{\"epochs\":\(epochs),\"batch_size\":\(batchSize),\"learning_rate\":\(lr),\"optimizer\":\"\(optimizer)\",\"seed\":\(seed)}"
+    let options =
+      "{\"epochs\":\(epochs),\"batch_size\":\(batchSize),\"learning_rate\":\(lr),\"optimizer\":\"\(optimizer)\",\"seed\":\(seed)}"
     var history: [Epoch] = []
     var failure: Error?
     try model.train(inputs: train.inputs, labels: train.labels, options: options) { event in
@@ -84,7 +87,10 @@ struct TrainCommand: ParsableCommand {
         epoch.testAccuracy = try test.map { try $0.accuracy(of: model) }
         history.append(epoch)
         let testText = epoch.testAccuracy.map { String(format: "  test acc %6.2f%%", 100 * $0) } ?? ""
-        printError(String(format: "epoch %\(String(epochs).count)d/%d  loss %.4f  train acc %6.2f%%", epoch.epoch, epochs, epoch.loss, 100 * epoch.trainAccuracy) + testText)
+        printError(
+          String(
+            format: "epoch %\(String(epochs).count)d/%d  loss %.4f  train acc %6.2f%%", epoch.epoch, epochs, epoch.loss,
+            100 * epoch.trainAccuracy) + testText)
         return true
       } catch {
         failure = error
@@ -97,7 +103,10 @@ struct TrainCommand: ParsableCommand {
     let trainAccuracy = try train.accuracy(of: model)
     let testAccuracy = try test.map { try $0.accuracy(of: model) }
     if json {
-      try printJSON(Summary(backend: library.name, arch: arch, out: out, trainingOptions: options, epochs: history, trainAccuracy: trainAccuracy, testAccuracy: testAccuracy))
+      try printJSON(
+        Summary(
+          backend: library.name, arch: arch, out: out, trainingOptions: options, epochs: history,
+          trainAccuracy: trainAccuracy, testAccuracy: testAccuracy))
       return
     }
     print(String(format: "train accuracy %.2f%% (%d samples)", 100 * trainAccuracy, train.labels.count))

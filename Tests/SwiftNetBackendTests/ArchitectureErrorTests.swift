@@ -7,7 +7,9 @@ import Testing
 /// the layer.
 @Suite struct ArchitectureErrorTests {
   /// Opens `layers` (with `options`) and returns the failure's status and message.
-  private func openFailure(inputShape: [Int] = [4], layers: String, options: String? = #"{"init_seed": 1}"#, label: String = #function) throws -> (BackendStatus?, String) {
+  private func openFailure(
+    inputShape: [Int] = [4], layers: String, options: String? = #"{"init_seed": 1}"#, label: String = #function
+  ) throws -> (BackendStatus?, String) {
     let path = try SwiftNetTestModels.architecture(inputShape: inputShape, layers: layers, label: label)
     do {
       _ = try SwiftNetTestModels.library().open(model: path, options: options)
@@ -19,31 +21,47 @@ import Testing
   }
 
   @Test func unknownLayerTypeIsUnimplementedAndNamed() throws {
-    let (status, message) = try openFailure(layers: #"[{"type": "dense", "out_features": 3}, {"type": "swish", "name": "act1"}]"#)
+    let (status, message) = try openFailure(
+      layers: #"[{"type": "dense", "out_features": 3}, {"type": "swish", "name": "act1"}]"#)
     #expect(status == .unimplemented)
     #expect(message.contains("'act1'") && message.contains("swish"))
   }
 
   @Test func denseInFeaturesMismatchNamesTheLayer() throws {
-    let (status, message) = try openFailure(layers: #"[{"type": "dense", "out_features": 6}, {"type": "dense", "name": "head", "in_features": 5, "out_features": 2}]"#)
+    let (status, message) = try openFailure(
+      layers:
+        #"[{"type": "dense", "out_features": 6}, {"type": "dense", "name": "head", "in_features": 5, "out_features": 2}]"#
+    )
     #expect(status == .invalidModel)
     #expect(message.contains("'head'") && message.contains("in_features is 5") && message.contains("6"))
   }
 
   @Test func spatialLayerAfterFlattenIsAShapeMismatch() throws {
-    let (status, message) = try openFailure(inputShape: [1, 4, 4], layers: #"[{"type": "flatten"}, {"type": "conv2d", "out_channels": 2, "kernel_size": 3}, {"type": "dense", "out_features": 2}]"#)
+    let (status, message) = try openFailure(
+      inputShape: [1, 4, 4],
+      layers:
+        #"[{"type": "flatten"}, {"type": "conv2d", "out_channels": 2, "kernel_size": 3}, {"type": "dense", "out_features": 2}]"#
+    )
     #expect(status == .invalidModel)
     #expect(message.contains("layer '1'") && message.contains("[16]"))
   }
 
   @Test func residualBranchesMustAgree() throws {
-    let (status, message) = try openFailure(inputShape: [2, 4, 4], layers: #"[{"type": "residual", "name": "block", "body": [{"type": "conv2d", "out_channels": 3, "kernel_size": 1}]}, {"type": "flatten"}, {"type": "dense", "out_features": 2}]"#)
+    let (status, message) = try openFailure(
+      inputShape: [2, 4, 4],
+      layers:
+        #"[{"type": "residual", "name": "block", "body": [{"type": "conv2d", "out_channels": 3, "kernel_size": 1}]}, {"type": "flatten"}, {"type": "dense", "out_features": 2}]"#
+    )
     #expect(status == .invalidModel)
     #expect(message.contains("'block'") && message.contains("[3, 4, 4]") && message.contains("[2, 4, 4]"))
   }
 
   @Test func kernelLargerThanInputIsRejected() throws {
-    let (status, message) = try openFailure(inputShape: [1, 3, 3], layers: #"[{"type": "conv2d", "name": "big", "out_channels": 2, "kernel_size": 5}, {"type": "flatten"}, {"type": "dense", "out_features": 2}]"#)
+    let (status, message) = try openFailure(
+      inputShape: [1, 3, 3],
+      layers:
+        #"[{"type": "conv2d", "name": "big", "out_channels": 2, "kernel_size": 5}, {"type": "flatten"}, {"type": "dense", "out_features": 2}]"#
+    )
     #expect(status == .invalidModel)
     #expect(message.contains("'big'"))
   }
@@ -58,13 +76,15 @@ import Testing
   }
 
   @Test func networkMustEndInLogits() throws {
-    let (status, message) = try openFailure(inputShape: [1, 4, 4], layers: #"[{"type": "conv2d", "name": "last", "out_channels": 2, "kernel_size": 3}]"#)
+    let (status, message) = try openFailure(
+      inputShape: [1, 4, 4], layers: #"[{"type": "conv2d", "name": "last", "out_channels": 2, "kernel_size": 3}]"#)
     #expect(status == .invalidModel)
     #expect(message.contains("'last'") && message.contains("[2, 2, 2]"))
   }
 
   @Test func missingWeightsNameTheLayer() throws {
-    let (status, message) = try openFailure(layers: #"[{"type": "dense", "name": "fc1", "out_features": 3}]"#, options: nil)
+    let (status, message) = try openFailure(
+      layers: #"[{"type": "dense", "name": "fc1", "out_features": 3}]"#, options: nil)
     #expect(status == .invalidModel)
     #expect(message.contains("'fc1'") && message.contains("fc1.weight.npy") && message.contains("init_seed"))
   }
@@ -77,13 +97,15 @@ import Testing
     }
     // Layer "2" is dense 7 → 5 without bias; give it the 0th layer's [7, 12] weight instead.
     try FileManager.default.removeItem(at: folder.appendingPathComponent("2.weight.npy"))
-    try FileManager.default.copyItem(at: folder.appendingPathComponent("0.weight.npy"), to: folder.appendingPathComponent("2.weight.npy"))
+    try FileManager.default.copyItem(
+      at: folder.appendingPathComponent("0.weight.npy"), to: folder.appendingPathComponent("2.weight.npy"))
     do {
       _ = try SwiftNetTestModels.library().open(model: folder.path)
       Issue.record("open succeeded")
     } catch let error as BackendCallError {
       #expect(error.status == .invalidModel)
-      #expect(error.message.contains("layer '2'") && error.message.contains("[7, 12]") && error.message.contains("[5, 7]"))
+      #expect(
+        error.message.contains("layer '2'") && error.message.contains("[7, 12]") && error.message.contains("[5, 7]"))
     }
   }
 
@@ -100,7 +122,8 @@ import Testing
   }
 
   @Test func unknownOpenOptionIsAnInvalidArgument() throws {
-    let (status, message) = try openFailure(layers: #"[{"type": "dense", "out_features": 3}]"#, options: #"{"init_sed": 1}"#)
+    let (status, message) = try openFailure(
+      layers: #"[{"type": "dense", "out_features": 3}]"#, options: #"{"init_sed": 1}"#)
     #expect(status == .invalidArgument)
     #expect(message.contains("init_sed"))
   }

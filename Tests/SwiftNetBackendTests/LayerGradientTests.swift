@@ -31,32 +31,55 @@ import Testing
 
   static let cases: [Case] = [
     Case(description: "dense with bias", inputShape: [7], layers: flat(#"{"type": "dense", "out_features": 4}"#)),
-    Case(description: "dense without bias", inputShape: [7], layers: flat(#"{"type": "dense", "out_features": 4, "bias": false}"#)),
-    Case(description: "conv2d with bias", inputShape: spatialInput, layers: spatial(#"{"type": "conv2d", "out_channels": 4, "kernel_size": 3}"#)),
-    Case(description: "conv2d without bias, stride, padding, dilation, groups", inputShape: spatialInput,
-      layers: spatial(#"{"type": "conv2d", "out_channels": 6, "kernel_size": [3, 2], "stride": [2, 1], "padding": [1, 2], "dilation": [1, 2], "groups": 3, "bias": false}"#)),
-    Case(description: "maxpool2d", inputShape: spatialInput, layers: spatial(#"{"type": "maxpool2d", "kernel_size": [3, 2], "stride": 2, "padding": 1}"#)),
-    Case(description: "avgpool2d", inputShape: spatialInput, layers: spatial(#"{"type": "avgpool2d", "kernel_size": 3, "stride": [2, 1], "padding": 1}"#)),
-    Case(description: "avgpool2d without padding in the count", inputShape: spatialInput,
+    Case(
+      description: "dense without bias", inputShape: [7],
+      layers: flat(#"{"type": "dense", "out_features": 4, "bias": false}"#)),
+    Case(
+      description: "conv2d with bias", inputShape: spatialInput,
+      layers: spatial(#"{"type": "conv2d", "out_channels": 4, "kernel_size": 3}"#)),
+    Case(
+      description: "conv2d without bias, stride, padding, dilation, groups", inputShape: spatialInput,
+      layers: spatial(
+        #"{"type": "conv2d", "out_channels": 6, "kernel_size": [3, 2], "stride": [2, 1], "padding": [1, 2], "dilation": [1, 2], "groups": 3, "bias": false}"#
+      )),
+    Case(
+      description: "maxpool2d", inputShape: spatialInput,
+      layers: spatial(#"{"type": "maxpool2d", "kernel_size": [3, 2], "stride": 2, "padding": 1}"#)),
+    Case(
+      description: "avgpool2d", inputShape: spatialInput,
+      layers: spatial(#"{"type": "avgpool2d", "kernel_size": 3, "stride": [2, 1], "padding": 1}"#)),
+    Case(
+      description: "avgpool2d without padding in the count", inputShape: spatialInput,
       layers: spatial(#"{"type": "avgpool2d", "kernel_size": 2, "padding": 1, "count_include_pad": false}"#)),
-    Case(description: "globalavgpool", inputShape: spatialInput,
-      layers: #"[{"type": "conv2d", "out_channels": 3, "kernel_size": 3}, {"type": "globalavgpool"}, {"type": "dense", "out_features": 3}]"#),
+    Case(
+      description: "globalavgpool", inputShape: spatialInput,
+      layers:
+        #"[{"type": "conv2d", "out_channels": 3, "kernel_size": 3}, {"type": "globalavgpool"}, {"type": "dense", "out_features": 3}]"#
+    ),
     Case(description: "flatten", inputShape: spatialInput, layers: spatial(#"{"type": "flatten"}"#)),
-    Case(description: "batchnorm2d", inputShape: spatialInput, layers: spatial(#"{"type": "batchnorm2d", "eps": 0.01}"#)),
+    Case(
+      description: "batchnorm2d", inputShape: spatialInput, layers: spatial(#"{"type": "batchnorm2d", "eps": 0.01}"#)),
     Case(description: "relu", inputShape: [7], layers: flat(#"{"type": "relu"}"#)),
     Case(description: "leakyrelu", inputShape: [7], layers: flat(#"{"type": "leakyrelu", "negative_slope": 0.2}"#)),
     Case(description: "tanh", inputShape: [7], layers: flat(#"{"type": "tanh"}"#)),
     Case(description: "sigmoid", inputShape: [7], layers: flat(#"{"type": "sigmoid"}"#)),
     Case(description: "gelu", inputShape: [7], layers: flat(#"{"type": "gelu"}"#)),
     Case(description: "softplus", inputShape: [7], layers: flat(#"{"type": "softplus", "beta": 2, "threshold": 3}"#)),
-    Case(description: "residual with identity shortcut", inputShape: spatialInput,
-      layers: spatial(#"{"type": "residual", "body": [{"type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1}, {"type": "tanh"}]}"#)),
-    Case(description: "residual with projection shortcut", inputShape: spatialInput,
-      layers: spatial(#"{"type": "residual", "body": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1}, {"type": "batchnorm2d"}, {"type": "gelu"}], "shortcut": [{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "stride": 2, "bias": false}]}"#)),
+    Case(
+      description: "residual with identity shortcut", inputShape: spatialInput,
+      layers: spatial(
+        #"{"type": "residual", "body": [{"type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1}, {"type": "tanh"}]}"#
+      )),
+    Case(
+      description: "residual with projection shortcut", inputShape: spatialInput,
+      layers: spatial(
+        #"{"type": "residual", "body": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1}, {"type": "batchnorm2d"}, {"type": "gelu"}], "shortcut": [{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "stride": 2, "bias": false}]}"#
+      )),
   ]
 
   @Test(arguments: cases) func gradientsMatchCentralDifferences(_ testCase: Case) throws {
-    let path = try SwiftNetTestModels.architecture(inputShape: testCase.inputShape, layers: testCase.layers, label: testCase.description)
+    let path = try SwiftNetTestModels.architecture(
+      inputShape: testCase.inputShape, layers: testCase.layers, label: testCase.description)
     let model = try SwiftNetTestModels.library().open(model: path, options: #"{"init_seed": 5}"#)
     let d = model.description
     let n = 2

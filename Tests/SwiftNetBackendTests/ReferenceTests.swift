@@ -33,8 +33,10 @@ import Testing
   }
 
   @Test(arguments: fixtures) func conformancePasses(_ fixture: String) throws {
-    let checks = BackendConformance(library: try SwiftNetTestModels.library(), modelPath: TestEnvironment.fixture(fixture).path)
-      .run(samples: try SwiftNetTestModels.values("\(fixture)/inputs.npy"))
+    let checks = BackendConformance(
+      library: try SwiftNetTestModels.library(), modelPath: TestEnvironment.fixture(fixture).path
+    )
+    .run(samples: try SwiftNetTestModels.values("\(fixture)/inputs.npy"))
     for check in checks { #expect(check.outcome == .passed, "\(check.name): \(check.detail)") }
   }
 

@@ -15,7 +15,9 @@ import Testing
     let reopened = try library.open(model: folder.path)
     #expect(reopened.description == original.description)
     #expect(try reopened.parameters() == original.parameters())
-    #expect(try reopened.forward(inputs, count: n, withEmbedding: true) == original.forward(inputs, count: n, withEmbedding: true))
+    #expect(
+      try reopened.forward(inputs, count: n, withEmbedding: true)
+        == original.forward(inputs, count: n, withEmbedding: true))
     #expect(try reopened.jacobian(inputs, count: n) == original.jacobian(inputs, count: n))
   }
 

@@ -37,7 +37,8 @@ import Testing
   }
 
   @Test func schemaRejectsAnUnknownLayerType() throws {
-    let path = try SwiftNetTestModels.architecture(inputShape: [4], layers: #"[{"type": "swish"}, {"type": "dense", "out_features": 2}]"#)
+    let path = try SwiftNetTestModels.architecture(
+      inputShape: [4], layers: #"[{"type": "swish"}, {"type": "dense", "out_features": 2}]"#)
     let result = try validate([path])
     #expect(result.status == 1)
   }

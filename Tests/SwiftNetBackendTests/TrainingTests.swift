@@ -17,7 +17,8 @@ import Testing
     var events: [String] = []
     try model.train(
       inputs: try Self.data("train_x").float32Values(), labels: try Self.data("train_y").int64Values(),
-      options: "{\"epochs\": \(epochs), \"batch_size\": 32, \"learning_rate\": 0.001, \"optimizer\": \"adam\", \"seed\": \(seed)}"
+      options:
+        "{\"epochs\": \(epochs), \"batch_size\": 32, \"learning_rate\": 0.001, \"optimizer\": \"adam\", \"seed\": \(seed)}"
     ) { event in
       events.append(event)
       return stopAfter.map { events.count < $0 } ?? true
@@ -31,7 +32,7 @@ import Testing
     let logits = try model.forward(x, count: y.count).logits
     let correct = y.indices.filter { i in
       let row = logits[i * 10..<(i + 1) * 10]
-      return row.indices.max { row[$0] < row[$1] }! - i * 10 == Int(y[i])
+      return (row.indices.max { row[$0] < row[$1] } ?? -1) - i * 10 == Int(y[i])
     }.count
     return Double(correct) / Double(y.count)
   }
@@ -65,7 +66,10 @@ import Testing
   @Test func badLabelsAndOptionsAreInvalidArguments() throws {
     let model = try SwiftNetTestModels.library().open(model: Self.mlp, options: #"{"init_seed": 0}"#)
     let x = [Float](repeating: 0, count: 2 * 64)
-    for (labels, options, expected) in [([Int64(0), 10], "{}", "label 1 is 10"), ([0, 1], #"{"optimizer": "lbfgs"}"#, "lbfgs"), ([0, 1], #"{"epochs": 0}"#, "epochs")] {
+    for (labels, options, expected) in [
+      ([Int64(0), 10], "{}", "label 1 is 10"), ([0, 1], #"{"optimizer": "lbfgs"}"#, "lbfgs"),
+      ([0, 1], #"{"epochs": 0}"#, "epochs"),
+    ] {
       do {
         try model.train(inputs: x, labels: labels, options: options) { _ in true }
         Issue.record("train accepted \(labels) with \(options)")
@@ -80,8 +84,10 @@ import Testing
     let out = try TestEnvironment.temporaryDirectory().appendingPathComponent("mlp")
     let d = Self.digits.path
     let result = try runEntk([
-      "train", "--backend", "swiftnet", "--arch", Self.mlp, "--train-x", "\(d)/train_x.npy", "--train-y", "\(d)/train_y.npy",
-      "--test-x", "\(d)/test_x.npy", "--test-y", "\(d)/test_y.npy", "--epochs", "6", "--seed", "1", "--out", out.path, "--json",
+      "train", "--backend", "swiftnet", "--arch", Self.mlp, "--train-x", "\(d)/train_x.npy", "--train-y",
+      "\(d)/train_y.npy",
+      "--test-x", "\(d)/test_x.npy", "--test-y", "\(d)/test_y.npy", "--epochs", "6", "--seed", "1", "--out", out.path,
+      "--json",
     ])
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stderr.contains("epoch 6/6"))

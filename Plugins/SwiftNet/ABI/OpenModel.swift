@@ -8,11 +8,16 @@ final class OpenModel {
 
   init(network: Network) {
     self.network = network
-    groupNames = network.parameterGroups.map { strdup($0.name) ?? strdup("")! }
+    groupNames = network.parameterGroups.map { group in
+      let bytes = Array(group.name.utf8CString)
+      let name = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+      name.initialize(from: bytes, count: bytes.count)
+      return name
+    }
   }
 
   deinit {
-    for name in groupNames { free(name) }
+    for name in groupNames { name.deallocate() }
   }
 
   /// The handle handed to the host; it owns one retain, released by `close`.

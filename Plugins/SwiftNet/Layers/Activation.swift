@@ -26,7 +26,9 @@ struct Activation: Layer {
     case .sigmoid: function = .sigmoid
     case .gelu: function = .gelu
     case .softplus:
-      function = .softplus(beta: Float(try config.number("beta", default: 1, above: 0)), threshold: Float(try config.number("threshold", default: 20)))
+      function = .softplus(
+        beta: Float(try config.number("beta", default: 1, above: 0)),
+        threshold: Float(try config.number("threshold", default: 20)))
     default: function = .relu
     }
   }

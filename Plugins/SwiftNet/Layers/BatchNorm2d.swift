@@ -1,7 +1,8 @@
-/// Batch normalisation with stored (inference) statistics: y = (x − mean)/√(var + eps)·γ + β per
-/// channel. γ (`weight`) and β (`bias`) are parameters; `running_mean` and `running_var` are
-/// buffers that neither gradients nor `train` change (training treats the layer as a fixed
-/// per-channel affine map). Config: `num_features` (optional, checked), `eps` (1e-5).
+/// Batch normalisation with stored (inference) statistics: y = (x − mean)/√(var + eps)·γ + β per channel.
+///
+/// γ (`weight`) and β (`bias`) are parameters; `running_mean` and `running_var` are buffers that neither
+/// gradients nor `train` change (training treats the layer as a fixed per-channel affine map). Config:
+/// `num_features` (optional, checked), `eps` (1e-5).
 struct BatchNorm2d: Layer {
   let name: String
   let inputShape: [Int]
@@ -13,10 +14,12 @@ struct BatchNorm2d: Layer {
   init(_ config: inout LayerConfig, inputShape: [Int], parameterOffset: Int, bufferOffset: Int) throws(SwiftNetError) {
     name = config.name
     guard inputShape.count == 3 else {
-      throw .invalidArchitecture(layer: name, reason: "batchnorm2d needs an input [channels, height, width], got shape \(inputShape)")
+      throw .invalidArchitecture(
+        layer: name, reason: "batchnorm2d needs an input [channels, height, width], got shape \(inputShape)")
     }
     if let declared = try config.optionalInt("num_features"), declared != inputShape[0] {
-      throw .invalidArchitecture(layer: name, reason: "num_features is \(declared) but the input has \(inputShape[0]) channels")
+      throw .invalidArchitecture(
+        layer: name, reason: "num_features is \(declared) but the input has \(inputShape[0]) channels")
     }
     eps = try config.number("eps", default: 1e-5, above: 0)
     self.inputShape = inputShape
@@ -102,7 +105,9 @@ struct BatchNorm2d: Layer {
         }
         if needInput {
           let scale = inverse[c] * weights.parameters[offset + c]
-          for k in start..<start + plane { inputGradient[r * inputSize + k] = outputGradient[r * inputSize + k] * scale }
+          for k in start..<start + plane {
+            inputGradient[r * inputSize + k] = outputGradient[r * inputSize + k] * scale
+          }
         }
       }
     }

@@ -1,9 +1,10 @@
 import COpenBLAS
 
 /// 2-D convolution (cross-correlation, as PyTorch's Conv2d) by im2col and one GEMM per group.
-/// Weight [Cout, Cin/groups, kh, kw], bias [Cout].
-/// Config: `out_channels`, `kernel_size` (required); `in_channels` (optional, checked); `stride`
-/// (1), `padding` (0), `dilation` (1) — each an integer or [h, w]; `groups` (1); `bias` (true).
+///
+/// Weight [Cout, Cin/groups, kh, kw], bias [Cout]. Config: `out_channels`, `kernel_size` (required);
+/// `in_channels` (optional, checked); `stride` (1), `padding` (0), `dilation` (1) — each an integer or [h,
+/// w]; `groups` (1); `bias` (true).
 struct Conv2d: Layer {
   let name: String
   let inputShape: [Int]
@@ -17,12 +18,14 @@ struct Conv2d: Layer {
   init(_ config: inout LayerConfig, inputShape: [Int], parameterOffset: Int) throws(SwiftNetError) {
     name = config.name
     guard inputShape.count == 3 else {
-      throw .invalidArchitecture(layer: name, reason: "conv2d needs an input [channels, height, width], got shape \(inputShape)")
+      throw .invalidArchitecture(
+        layer: name, reason: "conv2d needs an input [channels, height, width], got shape \(inputShape)")
     }
     self.inputShape = inputShape
     outChannels = try config.int("out_channels")
     if let declared = try config.optionalInt("in_channels"), declared != inputShape[0] {
-      throw .invalidArchitecture(layer: name, reason: "in_channels is \(declared) but the input has \(inputShape[0]) channels")
+      throw .invalidArchitecture(
+        layer: name, reason: "in_channels is \(declared) but the input has \(inputShape[0]) channels")
     }
     let kernel = try config.pair("kernel_size")
     let stride = try config.pair("stride", default: (1, 1))
@@ -31,19 +34,26 @@ struct Conv2d: Layer {
     groups = try config.int("groups", default: 1)
     hasBias = try config.bool("bias", default: true)
     guard inputShape[0] % groups == 0, outChannels % groups == 0 else {
-      throw .invalidArchitecture(layer: name, reason: "groups = \(groups) must divide in_channels = \(inputShape[0]) and out_channels = \(outChannels)")
+      throw .invalidArchitecture(
+        layer: name,
+        reason: "groups = \(groups) must divide in_channels = \(inputShape[0]) and out_channels = \(outChannels)")
     }
     geometry = ConvGeometry(
       channels: inputShape[0], height: inputShape[1], width: inputShape[2], kernelH: kernel.0, kernelW: kernel.1,
-      strideH: stride.0, strideW: stride.1, paddingH: padding.0, paddingW: padding.1, dilationH: dilation.0, dilationW: dilation.1)
+      strideH: stride.0, strideW: stride.1, paddingH: padding.0, paddingW: padding.1, dilationH: dilation.0,
+      dilationW: dilation.1)
     guard geometry.isValid else {
-      throw .invalidArchitecture(layer: name, reason: "kernel \(kernel) with dilation \(dilation) does not fit the input \(inputShape) padded by \(padding)")
+      throw .invalidArchitecture(
+        layer: name,
+        reason: "kernel \(kernel) with dilation \(dilation) does not fit the input \(inputShape) padded by \(padding)")
     }
     let (oh, ow) = (geometry.outputH, geometry.outputW)
-    guard SizeLimit.product([outChannels, oh, ow]) != nil, SizeLimit.product([inputShape[0], kernel.0, kernel.1, oh, ow]) != nil,
+    guard SizeLimit.product([outChannels, oh, ow]) != nil,
+      SizeLimit.product([inputShape[0], kernel.0, kernel.1, oh, ow]) != nil,
       SizeLimit.product([outChannels, inputShape[0] / groups, kernel.0, kernel.1]) != nil
     else {
-      throw .invalidArchitecture(layer: name, reason: "output, im2col columns or weight would have more than \(SizeLimit.values) values")
+      throw .invalidArchitecture(
+        layer: name, reason: "output, im2col columns or weight would have more than \(SizeLimit.values) values")
     }
     outputShape = [outChannels, geometry.outputH, geometry.outputW]
     offset = parameterOffset
@@ -55,8 +65,14 @@ struct Conv2d: Layer {
   private var weightCount: Int { outChannels * groupK }
 
   var tensors: [TensorSlot] {
-    var slots = [TensorSlot(suffix: "weight", shape: [outChannels, geometry.channels / groups, geometry.kernelH, geometry.kernelW], offset: offset, isBuffer: false)]
-    if hasBias { slots.append(TensorSlot(suffix: "bias", shape: [outChannels], offset: offset + weightCount, isBuffer: false)) }
+    var slots = [
+      TensorSlot(
+        suffix: "weight", shape: [outChannels, geometry.channels / groups, geometry.kernelH, geometry.kernelW],
+        offset: offset, isBuffer: false)
+    ]
+    if hasBias {
+      slots.append(TensorSlot(suffix: "bias", shape: [outChannels], offset: offset + weightCount, isBuffer: false))
+    }
     return slots
   }
 
@@ -65,9 +81,11 @@ struct Conv2d: Layer {
   var config: [String: JSONValue] {
     let g = geometry
     return [
-      "type": .string("conv2d"), "name": .string(name), "in_channels": .int(g.channels), "out_channels": .int(outChannels),
+      "type": .string("conv2d"), "name": .string(name), "in_channels": .int(g.channels),
+      "out_channels": .int(outChannels),
       "kernel_size": .array([.int(g.kernelH), .int(g.kernelW)]), "stride": .array([.int(g.strideH), .int(g.strideW)]),
-      "padding": .array([.int(g.paddingH), .int(g.paddingW)]), "dilation": .array([.int(g.dilationH), .int(g.dilationW)]),
+      "padding": .array([.int(g.paddingH), .int(g.paddingW)]),
+      "dilation": .array([.int(g.dilationH), .int(g.dilationW)]),
       "groups": .int(groups), "bias": .bool(hasBias),
     ]
   }
@@ -93,7 +111,9 @@ struct Conv2d: Layer {
               geometry.im2col(x + i * inputSize, col)
               let out = y + i * outputSize
               if hasBias {
-                for c in 0..<outChannels { (out + c * cols).update(repeating: theta[offset + weightCount + c], count: cols) }
+                for c in 0..<outChannels {
+                  (out + c * cols).update(repeating: theta[offset + weightCount + c], count: cols)
+                }
               }
               for g in 0..<groups {
                 cblas_sgemm(
@@ -131,7 +151,8 @@ struct Conv2d: Layer {
               stacked.withMutableBase { all in
                 if r % repeats == 0 {
                   cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(repeats * outChannels), Int32(groupK), Int32(cols), 1,
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(repeats * outChannels), Int32(groupK), Int32(cols),
+                    1,
                     dyRow, Int32(cols), col, Int32(cols), 0, all, Int32(groupK))
                 }
                 destination.update(from: all + (r % repeats) * weightCount, count: weightCount)

@@ -14,7 +14,8 @@ struct ConvGeometry {
   var outputW: Int { (width + 2 * paddingW - dilationW * (kernelW - 1) - 1) / strideW + 1 }
   /// Whether at least one window fits (the numerators above are non-negative).
   var isValid: Bool {
-    height + 2 * paddingH - dilationH * (kernelH - 1) - 1 >= 0 && width + 2 * paddingW - dilationW * (kernelW - 1) - 1 >= 0
+    height + 2 * paddingH - dilationH * (kernelH - 1) - 1 >= 0
+      && width + 2 * paddingW - dilationW * (kernelW - 1) - 1 >= 0
   }
   var columnRows: Int { channels * kernelH * kernelW }
   var columnCount: Int { outputH * outputW }

@@ -1,6 +1,7 @@
 import COpenBLAS
 
 /// Fully connected layer: y = W x + b with W [out, in] (PyTorch's Linear layout).
+///
 /// Config: `out_features` (required), `in_features` (optional, checked), `bias` (default true).
 struct Dense: Layer {
   let name: String
@@ -14,18 +15,24 @@ struct Dense: Layer {
 
   init(_ config: inout LayerConfig, inputShape: [Int], parameterOffset: Int) throws(SwiftNetError) {
     guard inputShape.count == 1 else {
-      throw .invalidArchitecture(layer: config.name, reason: "dense needs a flat input [features], got shape \(inputShape) (add a flatten or globalavgpool layer before it)")
+      throw .invalidArchitecture(
+        layer: config.name,
+        reason:
+          "dense needs a flat input [features], got shape \(inputShape) (add a flatten or globalavgpool layer before it)"
+      )
     }
     name = config.name
     self.inputShape = inputShape
     inFeatures = inputShape[0]
     outFeatures = try config.int("out_features")
     if let declared = try config.optionalInt("in_features"), declared != inFeatures {
-      throw .invalidArchitecture(layer: name, reason: "in_features is \(declared) but the previous layer produces \(inFeatures) features")
+      throw .invalidArchitecture(
+        layer: name, reason: "in_features is \(declared) but the previous layer produces \(inFeatures) features")
     }
     hasBias = try config.bool("bias", default: true)
     guard SizeLimit.product([outFeatures, inFeatures]) != nil else {
-      throw .invalidArchitecture(layer: name, reason: "weight [\(outFeatures), \(inFeatures)] has more than \(SizeLimit.values) values")
+      throw .invalidArchitecture(
+        layer: name, reason: "weight [\(outFeatures), \(inFeatures)] has more than \(SizeLimit.values) values")
     }
     outputShape = [outFeatures]
     offset = parameterOffset
@@ -33,14 +40,20 @@ struct Dense: Layer {
 
   var tensors: [TensorSlot] {
     var slots = [TensorSlot(suffix: "weight", shape: [outFeatures, inFeatures], offset: offset, isBuffer: false)]
-    if hasBias { slots.append(TensorSlot(suffix: "bias", shape: [outFeatures], offset: offset + outFeatures * inFeatures, isBuffer: false)) }
+    if hasBias {
+      slots.append(
+        TensorSlot(suffix: "bias", shape: [outFeatures], offset: offset + outFeatures * inFeatures, isBuffer: false))
+    }
     return slots
   }
 
   var parameterGroups: [ParameterGroup] { ownParameterGroups }
 
   var config: [String: JSONValue] {
-    ["type": .string("dense"), "name": .string(name), "in_features": .int(inFeatures), "out_features": .int(outFeatures), "bias": .bool(hasBias)]
+    [
+      "type": .string("dense"), "name": .string(name), "in_features": .int(inFeatures),
+      "out_features": .int(outFeatures), "bias": .bool(hasBias),
+    ]
   }
 
   /// PyTorch's default: W and b uniform in ±1/√in_features.
@@ -90,7 +103,9 @@ struct Dense: Layer {
           let row = sink.row(r) + offset
           let dyRow = dy + r * outFeatures
           // ∂L/∂W for one row is the outer product dy ⊗ x: a K = 1 GEMM.
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, k, 1, 1, dyRow, 1, x + (r / repeats) * inFeatures, k, sink.beta, row, k)
+          cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, o, k, 1, 1, dyRow, 1, x + (r / repeats) * inFeatures, k,
+            sink.beta, row, k)
           if hasBias {
             let db = row + outFeatures * inFeatures
             if sink.beta == 0 { db.update(from: dyRow, count: outFeatures) } else { cblas_saxpy(o, 1, dyRow, 1, db, 1) }

@@ -7,7 +7,8 @@ struct GlobalAvgPool: Layer {
   init(_ config: inout LayerConfig, inputShape: [Int]) throws(SwiftNetError) {
     name = config.name
     guard inputShape.count == 3 else {
-      throw .invalidArchitecture(layer: name, reason: "globalavgpool needs an input [channels, height, width], got shape \(inputShape)")
+      throw .invalidArchitecture(
+        layer: name, reason: "globalavgpool needs an input [channels, height, width], got shape \(inputShape)")
     }
     self.inputShape = inputShape
     outputShape = [inputShape[0]]

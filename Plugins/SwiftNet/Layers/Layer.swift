@@ -8,7 +8,7 @@ enum LayerType: String, CaseIterable {
 struct TensorSlot {
   /// File-name suffix: "weight", "bias", "running_mean", "running_var".
   let suffix: String
-  /// The tensor's shape, as PyTorch stores it (e.g. Conv2d weight [Cout, Cin/groups, kh, kw]).
+  /// The tensor's shape, as PyTorch stores it (Conv2d weight: [Cout, Cin/groups, kh, kw]).
   let shape: [Int]
   /// Start in the flat parameter vector, or in the buffer vector when `isBuffer`.
   let offset: Int
@@ -65,8 +65,10 @@ enum GradientSink {
   }
 }
 
-/// One layer of a network. Shapes are per sample: [features] or [channels, height, width];
-/// buffers hold a batch, row-major, sample first.
+/// One layer of a network.
+///
+/// Shapes are per sample: [features] or [channels, height, width]; buffers hold a batch, row-major, sample
+/// first.
 protocol Layer {
   /// Unique within the model; names the parameter group and the weight files.
   var name: String { get }

@@ -6,7 +6,9 @@ struct LayerSequence {
   var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
 
   /// Runs the layers; `tap` receives each layer's index and input (for the embedding).
-  func forward(_ input: [Float], count n: Int, weights: Weights, keep: Bool, tap: ((Int, [Float]) -> Void)? = nil) -> (output: [Float], traces: [LayerTrace]) {
+  func forward(_ input: [Float], count n: Int, weights: Weights, keep: Bool, tap: ((Int, [Float]) -> Void)? = nil) -> (
+    output: [Float], traces: [LayerTrace]
+  ) {
     var x = input
     var traces: [LayerTrace] = []
     traces.reserveCapacity(keep ? layers.count : 0)
@@ -19,8 +21,9 @@ struct LayerSequence {
     return (x, traces)
   }
 
-  /// Backpropagates ∂L/∂output (m = n·repeats rows) through the layers; returns ∂L/∂input when
-  /// `needInput`. Layers before the first one with parameters skip their input gradients.
+  /// Backpropagates ∂L/∂output (m = n·repeats rows) through the layers; returns ∂L/∂input when `needInput`.
+  ///
+  /// Layers before the first one with parameters skip their input gradients.
   func backward(
     _ outputGradient: [Float], rows m: Int, repeats: Int, traces: [LayerTrace], weights: Weights,
     sink: GradientSink, needInput: Bool

@@ -1,7 +1,8 @@
-/// Max or average pooling over windows of each channel (PyTorch's MaxPool2d / AvgPool2d without
-/// ceil_mode). Config: `kernel_size` (required), `stride` (default = kernel_size), `padding` (0,
-/// at most half the kernel); average pooling also `count_include_pad` (default true, as PyTorch:
-/// divide by the window size; false: by the number of non-padding elements).
+/// Max or average pooling over windows of each channel (PyTorch's MaxPool2d / AvgPool2d without ceil_mode).
+///
+/// Config: `kernel_size` (required), `stride` (default = kernel_size), `padding` (0, at most half the
+/// kernel); average pooling also `count_include_pad` (default true, as PyTorch: divide by the window size;
+/// false: by the number of non-padding elements).
 struct Pool2d: Layer {
   enum Mode { case max, average }
 
@@ -16,7 +17,9 @@ struct Pool2d: Layer {
     name = config.name
     self.mode = mode
     guard inputShape.count == 3 else {
-      throw .invalidArchitecture(layer: name, reason: "\(config.type.rawValue) needs an input [channels, height, width], got shape \(inputShape)")
+      throw .invalidArchitecture(
+        layer: name, reason: "\(config.type.rawValue) needs an input [channels, height, width], got shape \(inputShape)"
+      )
     }
     self.inputShape = inputShape
     let kernel = try config.pair("kernel_size")
@@ -30,7 +33,8 @@ struct Pool2d: Layer {
       channels: inputShape[0], height: inputShape[1], width: inputShape[2], kernelH: kernel.0, kernelW: kernel.1,
       strideH: stride.0, strideW: stride.1, paddingH: padding.0, paddingW: padding.1, dilationH: 1, dilationW: 1)
     guard geometry.isValid else {
-      throw .invalidArchitecture(layer: name, reason: "kernel \(kernel) does not fit the input \(inputShape) padded by \(padding)")
+      throw .invalidArchitecture(
+        layer: name, reason: "kernel \(kernel) does not fit the input \(inputShape) padded by \(padding)")
     }
     outputShape = [inputShape[0], geometry.outputH, geometry.outputW]
   }

@@ -1,6 +1,7 @@
-/// A residual block: output = body(x) + shortcut(x), where `body` and `shortcut` are layer lists
-/// and an absent or empty shortcut is the identity. Both must produce the same shape. Sub-layers
-/// are named "<block>.body.<i>" and "<block>.shortcut.<i>" unless they have names.
+/// A residual block: output = body(x) + shortcut(x), where `body` and `shortcut` are layer lists and an absent or empty shortcut is the identity.
+///
+/// Both must produce the same shape. Sub-layers are named "<block>.body.<i>" and "<block>.shortcut.<i>"
+/// unless they have names.
 struct Residual: Layer {
   let name: String
   let body: LayerSequence
@@ -8,7 +9,11 @@ struct Residual: Layer {
 
   init(name: String, body: LayerSequence, shortcut: LayerSequence) throws(SwiftNetError) {
     guard body.outputShape == shortcut.outputShape else {
-      throw .invalidArchitecture(layer: name, reason: "the body produces shape \(body.outputShape) but the shortcut produces \(shortcut.outputShape); residual addition needs equal shapes")
+      throw .invalidArchitecture(
+        layer: name,
+        reason:
+          "the body produces shape \(body.outputShape) but the shortcut produces \(shortcut.outputShape); residual addition needs equal shapes"
+      )
     }
     self.name = name
     self.body = body
@@ -42,8 +47,12 @@ struct Residual: Layer {
     _ outputGradient: [Float], rows m: Int, repeats: Int, trace: LayerTrace, weights: Weights,
     sink: GradientSink, needInput: Bool
   ) -> [Float] {
-    var inputGradient = body.backward(outputGradient, rows: m, repeats: repeats, traces: trace.children[0], weights: weights, sink: sink, needInput: needInput)
-    let side = shortcut.backward(outputGradient, rows: m, repeats: repeats, traces: trace.children[1], weights: weights, sink: sink, needInput: needInput)
+    var inputGradient = body.backward(
+      outputGradient, rows: m, repeats: repeats, traces: trace.children[0], weights: weights, sink: sink,
+      needInput: needInput)
+    let side = shortcut.backward(
+      outputGradient, rows: m, repeats: repeats, traces: trace.children[1], weights: weights, sink: sink,
+      needInput: needInput)
     guard needInput else { return [] }
     for k in inputGradient.indices { inputGradient[k] += side[k] }
     return inputGradient

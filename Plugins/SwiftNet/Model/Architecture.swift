@@ -1,4 +1,4 @@
-/// Builds a network from the architecture document (`schemas/swiftnet-model.schema.json`):
+/// Builds a network from the architecture document (`schemas/swiftnet-model.schema.json`).
 ///
 ///     {"format": "entk-swiftnet", "version": 1, "input_shape": [1, 8, 8],
 ///      "layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1}, ...]}
@@ -20,20 +20,24 @@ struct Architecture {
   /// Parses and shape-checks `document`.
   init(_ document: JSONValue) throws(SwiftNetError) {
     guard case .object(let top) = document else {
-      throw .invalidArchitecture(layer: "model", reason: "the architecture must be a JSON object, got \(document.typeName)")
+      throw .invalidArchitecture(
+        layer: "model", reason: "the architecture must be a JSON object, got \(document.typeName)")
     }
     let known: Set<String> = ["format", "version", "input_shape", "layers", "description"]
     if let unknown = top.keys.sorted().first(where: { !known.contains($0) }) {
-      throw .invalidArchitecture(layer: "model", reason: "unknown top-level key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+      throw .invalidArchitecture(
+        layer: "model", reason: "unknown top-level key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
     }
     guard top["format"] == .string(Self.format) else {
       throw .invalidArchitecture(layer: "model", reason: "'format' must be \"\(Self.format)\"")
     }
     guard top["version"] == .int(Self.version) else {
-      throw .invalidArchitecture(layer: "model", reason: "'version' must be \(Self.version) (this backend reads version \(Self.version))")
+      throw .invalidArchitecture(
+        layer: "model", reason: "'version' must be \(Self.version) (this backend reads version \(Self.version))")
     }
     guard case .array(let shapeItems) = top["input_shape"] ?? .null, (1...3).contains(shapeItems.count) else {
-      throw .invalidArchitecture(layer: "model", reason: "'input_shape' must be [features] or [channels, height, width]")
+      throw .invalidArchitecture(
+        layer: "model", reason: "'input_shape' must be [features] or [channels, height, width]")
     }
     var shape: [Int] = []
     for item in shapeItems {
@@ -43,16 +47,20 @@ struct Architecture {
       shape.append(dimension)
     }
     guard SizeLimit.product(shape) != nil else {
-      throw .invalidArchitecture(layer: "model", reason: "'input_shape' \(shape) has more than \(SizeLimit.values) values")
+      throw .invalidArchitecture(
+        layer: "model", reason: "'input_shape' \(shape) has more than \(SizeLimit.values) values")
     }
     guard shape.count != 2 else {
-      throw .invalidArchitecture(layer: "model", reason: "'input_shape' must be [features] or [channels, height, width], got \(shape)")
+      throw .invalidArchitecture(
+        layer: "model", reason: "'input_shape' must be [features] or [channels, height, width], got \(shape)")
     }
     guard case .array(let layerItems) = top["layers"] ?? .null, !layerItems.isEmpty else {
       throw .invalidArchitecture(layer: "model", reason: "'layers' must be a non-empty array of layer objects")
     }
     if let text = top["description"] {
-      guard case .string(let value) = text else { throw .invalidArchitecture(layer: "model", reason: "'description' must be a string") }
+      guard case .string(let value) = text else {
+        throw .invalidArchitecture(layer: "model", reason: "'description' must be a string")
+      }
       description = value
     } else {
       description = nil
@@ -61,7 +69,11 @@ struct Architecture {
     body = try builder.sequence(layerItems, prefix: "", inputShape: shape)
     inputShape = shape
     guard body.outputShape.count == 1 else {
-      throw .invalidArchitecture(layer: body.layers.last?.name ?? "model", reason: "the network must end in logits [classes], but the last layer produces shape \(body.outputShape) (end with a dense layer)")
+      throw .invalidArchitecture(
+        layer: body.layers.last?.name ?? "model",
+        reason:
+          "the network must end in logits [classes], but the last layer produces shape \(body.outputShape) (end with a dense layer)"
+      )
     }
     guard builder.parameterOffset > 0 else {
       throw .invalidArchitecture(layer: "model", reason: "the network has no parameters (add a dense or conv2d layer)")
@@ -86,7 +98,9 @@ struct Architecture {
     var bufferOffset = 0
     var names: Set<String> = []
 
-    mutating func sequence(_ items: [JSONValue], prefix: String, inputShape: [Int]) throws(SwiftNetError) -> LayerSequence {
+    mutating func sequence(_ items: [JSONValue], prefix: String, inputShape: [Int]) throws(SwiftNetError)
+      -> LayerSequence
+    {
       var layers: [any Layer] = []
       var shape = inputShape
       for (index, item) in items.enumerated() {
@@ -97,16 +111,22 @@ struct Architecture {
       return LayerSequence(layers: layers, inputShape: inputShape)
     }
 
-    private mutating func layer(_ item: JSONValue, defaultName: String, inputShape: [Int]) throws(SwiftNetError) -> any Layer {
+    private mutating func layer(_ item: JSONValue, defaultName: String, inputShape: [Int]) throws(SwiftNetError)
+      -> any Layer
+    {
       guard case .object(let fields) = item else {
         throw .invalidArchitecture(layer: defaultName, reason: "a layer must be a JSON object, got \(item.typeName)")
       }
       var name = defaultName
       if let given = fields["name"] {
         guard case .string(let text) = given, !text.isEmpty, text.count <= 200,
-          text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) })
+          text.unicodeScalars.allSatisfy({
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
+          })
         else {
-          throw .invalidArchitecture(layer: defaultName, reason: "'name' must be a string of letters, digits, '_', '.', '-' (it names the weight files)")
+          throw .invalidArchitecture(
+            layer: defaultName,
+            reason: "'name' must be a string of letters, digits, '_', '.', '-' (it names the weight files)")
         }
         name = text
       }
@@ -127,7 +147,8 @@ struct Architecture {
       case .globalavgpool: layer = try GlobalAvgPool(&config, inputShape: inputShape)
       case .flatten: layer = Flatten(&config, inputShape: inputShape)
       case .batchnorm2d:
-        layer = try BatchNorm2d(&config, inputShape: inputShape, parameterOffset: parameterOffset, bufferOffset: bufferOffset)
+        layer = try BatchNorm2d(
+          &config, inputShape: inputShape, parameterOffset: parameterOffset, bufferOffset: bufferOffset)
       case .relu, .leakyrelu, .tanh, .sigmoid, .gelu, .softplus: layer = try Activation(&config, inputShape: inputShape)
       case .residual:
         guard let bodyItems = try config.layers("body"), !bodyItems.isEmpty else {

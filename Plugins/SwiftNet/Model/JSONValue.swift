@@ -1,7 +1,9 @@
 import Foundation
 
-/// A parsed JSON document. Decoding keeps booleans, integers and other numbers apart, so an
-/// architecture file that writes `"bias": 1` or `"stride": 1.5` is rejected instead of guessed.
+/// A parsed JSON document.
+///
+/// Decoding keeps booleans, integers and other numbers apart, so an architecture file that writes `"bias": 1`
+/// or `"stride": 1.5` is rejected instead of guessed.
 enum JSONValue: Codable, Equatable {
   case bool(Bool)
   case int(Int)

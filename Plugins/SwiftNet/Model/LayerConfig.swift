@@ -1,5 +1,6 @@
-/// One layer's object in the architecture file, read strictly: every key must be known to the
-/// layer type, and every value must have the expected JSON type and range. Errors name the layer.
+/// One layer's object in the architecture file, read strictly: every key must be known to the layer type, and every value must have the expected JSON type and range.
+///
+/// Errors name the layer.
 struct LayerConfig {
   let name: String
   let type: LayerType
@@ -22,12 +23,16 @@ struct LayerConfig {
       return fallback
     }
     guard case .int(let number) = value else { throw fail("'\(key)' must be an integer, got \(value.typeName)") }
-    guard number >= minimum, number <= 1 << 24 else { throw fail("'\(key)' must be in \(minimum)...\(1 << 24), got \(number)") }
+    guard number >= minimum, number <= 1 << 24 else {
+      throw fail("'\(key)' must be in \(minimum)...\(1 << 24), got \(number)")
+    }
     return number
   }
 
   /// An integer or a [height, width] pair, each at least `minimum`.
-  mutating func pair(_ key: String, default fallback: (Int, Int)? = nil, minimum: Int = 1) throws(SwiftNetError) -> (Int, Int) {
+  mutating func pair(_ key: String, default fallback: (Int, Int)? = nil, minimum: Int = 1) throws(SwiftNetError) -> (
+    Int, Int
+  ) {
     read.insert(key)
     guard let value = fields[key] else {
       guard let fallback else { throw fail("\(type.rawValue) needs '\(key)' (an integer or [height, width])") }
@@ -66,7 +71,9 @@ struct LayerConfig {
   }
 
   /// A finite number strictly above `above` (integers are accepted as numbers).
-  mutating func number(_ key: String, default fallback: Double, above: Double = -.infinity) throws(SwiftNetError) -> Double {
+  mutating func number(_ key: String, default fallback: Double, above: Double = -.infinity) throws(SwiftNetError)
+    -> Double
+  {
     read.insert(key)
     guard let value = fields[key] else { return fallback }
     let number: Double
@@ -75,7 +82,9 @@ struct LayerConfig {
     case .number(let real): number = real
     default: throw fail("'\(key)' must be a number, got \(value.typeName)")
     }
-    guard number.isFinite, number > above else { throw fail("'\(key)' must be a finite number above \(above), got \(number)") }
+    guard number.isFinite, number > above else {
+      throw fail("'\(key)' must be a finite number above \(above), got \(number)")
+    }
     return number
   }
 
@@ -83,7 +92,9 @@ struct LayerConfig {
   mutating func layers(_ key: String) throws(SwiftNetError) -> [JSONValue]? {
     read.insert(key)
     guard let value = fields[key] else { return nil }
-    guard case .array(let items) = value else { throw fail("'\(key)' must be an array of layers, got \(value.typeName)") }
+    guard case .array(let items) = value else {
+      throw fail("'\(key)' must be an array of layers, got \(value.typeName)")
+    }
     return items
   }
 
@@ -91,7 +102,9 @@ struct LayerConfig {
   func finish() throws(SwiftNetError) {
     let unknown = Set(fields.keys).subtracting(read).sorted()
     guard unknown.isEmpty else {
-      throw fail("unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) for a \(type.rawValue) layer")
+      throw fail(
+        "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) for a \(type.rawValue) layer"
+      )
     }
   }
 }

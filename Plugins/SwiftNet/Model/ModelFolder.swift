@@ -1,14 +1,16 @@
 import Foundation
 
-/// A model on disk: a folder holding `model.json` (the architecture) and one float32 `.npy` per
-/// tensor, named `<layer>.<tensor>.npy` (`weight`, `bias`, `running_mean`, `running_var`), in
-/// PyTorch's layouts. `open` also accepts the path of an architecture file; its tensors are
-/// then looked for in the file's folder.
+/// A model on disk: a folder holding `model.json` (the architecture) and one float32 `.npy` per tensor, named `<layer>.<tensor>.npy` (`weight`, `bias`, `running_mean`, `running_var`), in PyTorch's layouts.
+///
+/// `open` also accepts the path of an architecture file; its tensors are then looked for in the file's
+/// folder.
 enum ModelFolder {
   static let architectureFile = "model.json"
 
-  /// Opens the model at `path`. With `initSeed`, parameters and buffers are initialised from the
-  /// seed (PyTorch's default schemes) and no tensor files are read: training from scratch.
+  /// Opens the model at `path`.
+  ///
+  /// With `initSeed`, parameters and buffers are initialised from the seed (PyTorch's default schemes) and no
+  /// tensor files are read: training from scratch.
   static func open(_ path: String, initSeed: UInt64?) throws(SwiftNetError) -> Network {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -45,11 +47,17 @@ enum ModelFolder {
     for slot in layer.tensors {
       let url = folder.appendingPathComponent("\(layer.name).\(slot.suffix).npy")
       guard FileManager.default.fileExists(atPath: url.path) else {
-        throw .invalidArchitecture(layer: layer.name, reason: "missing weights: \(url.path) (shape \(slot.shape)); to train from scratch open with options {\"init_seed\": S}")
+        throw .invalidArchitecture(
+          layer: layer.name,
+          reason:
+            "missing weights: \(url.path) (shape \(slot.shape)); to train from scratch open with options {\"init_seed\": S}"
+        )
       }
       let (shape, values) = try NPYTensor.read(url)
       guard shape == slot.shape else {
-        throw .invalidArchitecture(layer: layer.name, reason: "\(slot.suffix) has shape \(shape) in \(url.lastPathComponent), the architecture needs \(slot.shape)")
+        throw .invalidArchitecture(
+          layer: layer.name,
+          reason: "\(slot.suffix) has shape \(shape) in \(url.lastPathComponent), the architecture needs \(slot.shape)")
       }
       if let bad = values.firstIndex(where: { !$0.isFinite }) {
         throw .invalidWeights(path: url.path, reason: "value \(bad) is \(values[bad]); weights must be finite")
@@ -62,19 +70,25 @@ enum ModelFolder {
     }
   }
 
-  /// Writes `network` as a model folder at `path`, atomically: everything goes to a temporary
-  /// sibling folder that is renamed into place. An existing swiftnet model folder at `path` is
-  /// replaced; any other existing file or folder is left alone and reported.
+  /// Writes `network` as a model folder at `path`, atomically: everything goes to a temporary sibling folder that is renamed into place.
+  ///
+  /// An existing swiftnet model folder at `path` is replaced; any other existing file or folder is left alone
+  /// and reported.
   static func save(_ network: Network, to path: String) throws(SwiftNetError) {
     let target = URL(fileURLWithPath: path)
     let manager = FileManager.default
     var isDirectory: ObjCBool = false
     let exists = manager.fileExists(atPath: target.path, isDirectory: &isDirectory)
-    if exists && !(isDirectory.boolValue && manager.fileExists(atPath: target.appendingPathComponent(architectureFile).path)) {
-      throw .cannotWrite(path: path, reason: "it exists and is not a swiftnet model folder (no \(architectureFile)); refusing to replace it")
+    if exists
+      && !(isDirectory.boolValue && manager.fileExists(atPath: target.appendingPathComponent(architectureFile).path))
+    {
+      throw .cannotWrite(
+        path: path,
+        reason: "it exists and is not a swiftnet model folder (no \(architectureFile)); refusing to replace it")
     }
     let unique = "\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
-    let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(unique)")
+    let temporary = target.deletingLastPathComponent().appendingPathComponent(
+      ".\(target.lastPathComponent).tmp-\(unique)")
     do {
       try manager.createDirectory(at: temporary, withIntermediateDirectories: false)
       try network.architecture.document.encoded().write(to: temporary.appendingPathComponent(architectureFile))
@@ -86,7 +100,8 @@ enum ModelFolder {
         }
       }
       if exists {
-        let old = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(unique)")
+        let old = target.deletingLastPathComponent().appendingPathComponent(
+          ".\(target.lastPathComponent).old-\(unique)")
         try manager.moveItem(at: target, to: old)
         try manager.moveItem(at: temporary, to: target)
         try? manager.removeItem(at: old)

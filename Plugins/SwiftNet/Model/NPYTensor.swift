@@ -1,8 +1,8 @@
 import Foundation
 
-/// Reads and writes the float32 `.npy` files that hold a model's tensors: little-endian `<f4`,
-/// C order, format 1.0 to 3.0 on reading, 1.0 on writing (what `numpy.save` writes for small
-/// arrays). Kept inside the backend so the plug-in shares no Swift module with the host.
+/// Reads and writes the float32 `.npy` files that hold a model's tensors: little-endian `<f4`, C order, format 1.0 to 3.0 on reading, 1.0 on writing (what `numpy.save` writes for small arrays).
+///
+/// Kept inside the backend so the plug-in shares no Swift module with the host.
 enum NPYTensor {
   /// The shape and values of the float32 array at `url`.
   static func read(_ url: URL) throws(SwiftNetError) -> (shape: [Int], values: [Float]) {
@@ -30,12 +30,20 @@ enum NPYTensor {
     default:
       throw .invalidWeights(path: path, reason: "unsupported .npy version \(bytes[6])")
     }
-    guard headerStart + headerLength <= bytes.count else { throw .invalidWeights(path: path, reason: "truncated header") }
+    guard headerStart + headerLength <= bytes.count else {
+      throw .invalidWeights(path: path, reason: "truncated header")
+    }
     let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
     guard header.contains("'descr': '<f4'") else {
-      throw .invalidWeights(path: path, reason: "dtype must be little-endian float32 ('<f4'); header: \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+      throw .invalidWeights(
+        path: path,
+        reason:
+          "dtype must be little-endian float32 ('<f4'); header: \(header.trimmingCharacters(in: .whitespacesAndNewlines))"
+      )
     }
-    guard header.contains("'fortran_order': False") else { throw .invalidWeights(path: path, reason: "array must be in C order") }
+    guard header.contains("'fortran_order': False") else {
+      throw .invalidWeights(path: path, reason: "array must be in C order")
+    }
     guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
       throw .invalidWeights(path: path, reason: "header has no shape")
     }
@@ -50,12 +58,15 @@ enum NPYTensor {
     var count = 1
     for dimension in shape {
       let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-      guard !overflow, product <= 1 << 30 else { throw .invalidWeights(path: path, reason: "shape \(shape) is too large") }
+      guard !overflow, product <= 1 << 30 else {
+        throw .invalidWeights(path: path, reason: "shape \(shape) is too large")
+      }
       count = product
     }
     let start = headerStart + headerLength
     guard bytes.count - start == count * 4 else {
-      throw .invalidWeights(path: path, reason: "expected \(count * 4) data bytes for shape \(shape), found \(bytes.count - start)")
+      throw .invalidWeights(
+        path: path, reason: "expected \(count * 4) data bytes for shape \(shape), found \(bytes.count - start)")
     }
     var values = [Float](repeating: 0, count: count)
     values.withUnsafeMutableBytes { target in

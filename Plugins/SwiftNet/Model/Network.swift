@@ -25,7 +25,10 @@ final class Network {
   var embeddingSize: Int { embeddingLayer.map { architecture.body.layers[$0].inputSize } ?? 0 }
 
   /// Logits (n × C) into `logits` and, if given, embeddings (n × E) into `embedding`.
-  func forward(_ inputs: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>, embedding: UnsafeMutablePointer<Float>?) {
+  func forward(
+    _ inputs: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>,
+    embedding: UnsafeMutablePointer<Float>?
+  ) {
     let (d, c, e) = (inputSize, outputCount, embeddingSize)
     for start in stride(from: 0, to: n, by: Self.chunkSize) {
       let rows = min(Self.chunkSize, n - start)
@@ -48,7 +51,10 @@ final class Network {
   }
 
   /// Per-sample vector-Jacobian products: row i of `gradients` (n × P) = Σ_c u[i,c] ∂f_c(x_i)/∂θ.
-  func vjp(_ inputs: UnsafePointer<Float>, count n: Int, cotangents: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+  func vjp(
+    _ inputs: UnsafePointer<Float>, count n: Int, cotangents: UnsafePointer<Float>,
+    gradients: UnsafeMutablePointer<Float>
+  ) {
     let (d, c, p) = (inputSize, outputCount, parameterCount)
     for start in stride(from: 0, to: n, by: Self.chunkSize) {
       let rows = min(Self.chunkSize, n - start)
@@ -77,6 +83,7 @@ final class Network {
   /// Forward with traces, then backward of `cotangents` (n·repeats × C) into `sink`.
   func backward(_ x: [Float], count n: Int, cotangents: [Float], repeats: Int, sink: GradientSink) {
     let (_, traces) = architecture.body.forward(x, count: n, weights: weights, keep: true)
-    _ = architecture.body.backward(cotangents, rows: n * repeats, repeats: repeats, traces: traces, weights: weights, sink: sink, needInput: false)
+    _ = architecture.body.backward(
+      cotangents, rows: n * repeats, repeats: repeats, traces: traces, weights: weights, sink: sink, needInput: false)
   }
 }

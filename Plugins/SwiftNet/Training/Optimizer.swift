@@ -1,8 +1,8 @@
 import Foundation
 
-/// Parameter updates, in PyTorch's formulation so results are comparable:
-/// Adam (β1 0.9, β2 0.999, ε 1e-8, bias-corrected) and SGD with optional momentum
-/// (v ← μ v + g, θ ← θ − lr v). State is float32, like the parameters.
+/// Parameter updates, in PyTorch's formulation so results are comparable: Adam (β1 0.9, β2 0.999, ε 1e-8, bias-corrected) and SGD with optional momentum (v ← μ v + g, θ ← θ − lr v).
+///
+/// State is float32, like the parameters.
 struct Optimizer {
   private let options: TrainingOptions
   private var first: [Float]

@@ -1,9 +1,10 @@
 import Foundation
 
-/// Minibatch training with mean softmax cross-entropy. Deterministic: the only randomness is
-/// the per-epoch shuffle, drawn from the seed. After each epoch `progress` receives
-/// {"epoch":e,"epochs":E,"loss":L,"accuracy":A} (L and A averaged over the epoch's minibatches
-/// as they were trained) and returns false to stop.
+/// Minibatch training with mean softmax cross-entropy.
+///
+/// Deterministic: the only randomness is the per-epoch shuffle, drawn from the seed. After each epoch
+/// `progress` receives {"epoch":e,"epochs":E,"loss":L,"accuracy":A} (L and A averaged over the epoch's
+/// minibatches as they were trained) and returns false to stop.
 struct Trainer {
   let options: TrainingOptions
 
@@ -49,17 +50,22 @@ struct Trainer {
         }
         var gradient = [Float](repeating: 0, count: p)
         gradient.withMutableBase { base in
-          _ = body.backward(outputGradient, rows: rows, repeats: 1, traces: traces, weights: network.weights, sink: .summed(base), needInput: false)
+          _ = body.backward(
+            outputGradient, rows: rows, repeats: 1, traces: traces, weights: network.weights, sink: .summed(base),
+            needInput: false)
         }
         optimizer.update(&network.weights.parameters, gradient: gradient)
       }
       let loss = lossSum / Double(n)
       guard loss.isFinite, network.weights.parameters.allSatisfy(\.isFinite) else {
         network.weights.parameters = start
-        throw .invalidArgument("training diverged in epoch \(epoch) (loss \(loss)); parameters restored to the previous epoch's; lower the learning rate")
+        throw .invalidArgument(
+          "training diverged in epoch \(epoch) (loss \(loss)); parameters restored to the previous epoch's; lower the learning rate"
+        )
       }
       let event = String(
-        format: "{\"epoch\":%d,\"epochs\":%d,\"loss\":%.9g,\"accuracy\":%.9g}", epoch, options.epochs, loss, Double(correct) / Double(n))
+        format: "{\"epoch\":%d,\"epochs\":%d,\"loss\":%.9g,\"accuracy\":%.9g}", epoch, options.epochs, loss,
+        Double(correct) / Double(n))
       guard progress(event) else { throw .cancelled(epoch: epoch) }
     }
   }

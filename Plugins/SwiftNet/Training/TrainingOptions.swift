@@ -1,8 +1,8 @@
 import Foundation
 
-/// The `options_json` of `train`, every key optional:
-/// `epochs` (10), `batch_size` (32), `learning_rate` (0.001), `optimizer` ("adam" or "sgd";
-/// "adam"), `momentum` (sgd only, 0), `seed` (0: shuffling order). Unknown keys are an error.
+/// The `options_json` of `train`, every key optional: `epochs` (10), `batch_size` (32), `learning_rate` (0.001), `optimizer` ("adam" or "sgd"; "adam"), `momentum` (sgd only, 0), `seed` (0: shuffling order).
+///
+/// Unknown keys are an error.
 struct TrainingOptions: Equatable {
   enum Optimizer: String { case adam, sgd }
 
@@ -43,7 +43,9 @@ struct OptionsObject {
       return
     }
     let value = try JSONValue.parse(Data(text.utf8)) { .invalidOptions("malformed JSON: \($0)") }
-    guard case .object(let object) = value else { throw .invalidOptions("must be a JSON object, got \(value.typeName)") }
+    guard case .object(let object) = value else {
+      throw .invalidOptions("must be a JSON object, got \(value.typeName)")
+    }
     fields = object
   }
 
@@ -71,7 +73,9 @@ struct OptionsObject {
 
   func string(_ key: String, default fallback: String) throws(SwiftNetError) -> String {
     guard let value = fields[key] else { return fallback }
-    guard case .string(let text) = value else { throw .invalidOptions("'\(key)' must be a string, got \(value.typeName)") }
+    guard case .string(let text) = value else {
+      throw .invalidOptions("'\(key)' must be a string, got \(value.typeName)")
+    }
     return text
   }
 
