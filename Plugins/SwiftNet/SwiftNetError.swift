@@ -20,7 +20,7 @@ enum SwiftNetError: Error, CustomStringConvertible {
   case invalidArgument(String)
   /// A request too large to allocate.
   case tooLarge(String)
-  /// Writing the model failed.
+  /// Writing the model failed (an I/O error; bad target paths are invalid arguments).
   case cannotWrite(path: String, reason: String)
   /// The progress callback asked training to stop.
   case cancelled(epoch: Int)

@@ -38,7 +38,8 @@ import Testing
     #expect {
       try model.save(to: other.path)
     } throws: { error in
-      (error as? BackendCallError)?.message.contains("not a swiftnet model folder") == true
+      let failure = error as? BackendCallError
+      return failure?.status == .invalidArgument && failure?.message.contains("not a swiftnet model folder") == true
     }
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix(".") }
     #expect(leftovers.isEmpty, "temporary folders left behind: \(leftovers)")

@@ -35,15 +35,11 @@ enum ModelFolder {
       for layer in architecture.body.layers { layer.initialize(&weights, random: &random) }
       return Network(architecture: architecture, weights: weights)
     }
-    for layer in architecture.body.layers { try load(layer, from: folder, into: &weights) }
+    for layer in tensorOwners(architecture.body.layers) { try load(layer, from: folder, into: &weights) }
     return Network(architecture: architecture, weights: weights)
   }
 
   private static func load(_ layer: any Layer, from folder: URL, into weights: inout Weights) throws(SwiftNetError) {
-    if let block = layer as? Residual {
-      for child in block.body.layers + block.shortcut.layers { try load(child, from: folder, into: &weights) }
-      return
-    }
     for slot in layer.tensors {
       let url = folder.appendingPathComponent("\(layer.name).\(slot.suffix).npy")
       guard FileManager.default.fileExists(atPath: url.path) else {
@@ -82,9 +78,12 @@ enum ModelFolder {
     if exists
       && !(isDirectory.boolValue && manager.fileExists(atPath: target.appendingPathComponent(architectureFile).path))
     {
-      throw .cannotWrite(
-        path: path,
-        reason: "it exists and is not a swiftnet model folder (no \(architectureFile)); refusing to replace it")
+      throw .invalidArgument(
+        "cannot save to \(path): it exists and is not a swiftnet model folder (no \(architectureFile)); refusing to replace it"
+      )
+    }
+    guard manager.fileExists(atPath: target.deletingLastPathComponent().path) else {
+      throw .invalidArgument("cannot save to \(path): its parent folder does not exist")
     }
     let unique = "\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
     let temporary = target.deletingLastPathComponent().appendingPathComponent(
@@ -92,7 +91,7 @@ enum ModelFolder {
     do {
       try manager.createDirectory(at: temporary, withIntermediateDirectories: false)
       try network.architecture.document.encoded().write(to: temporary.appendingPathComponent(architectureFile))
-      for layer in allLayers(network.architecture.body.layers) {
+      for layer in tensorOwners(network.architecture.body.layers) {
         for slot in layer.tensors {
           let source = slot.isBuffer ? network.weights.buffers : network.weights.parameters
           let data = NPYTensor.encode(source[slot.offset..<slot.offset + slot.count], shape: slot.shape)
@@ -115,10 +114,10 @@ enum ModelFolder {
   }
 
   /// Layers that own tensors directly (residual blocks expanded into their sub-layers).
-  private static func allLayers(_ layers: [any Layer]) -> [any Layer] {
+  private static func tensorOwners(_ layers: [any Layer]) -> [any Layer] {
     layers.flatMap { layer -> [any Layer] in
       guard let block = layer as? Residual else { return [layer] }
-      return allLayers(block.body.layers + block.shortcut.layers)
+      return tensorOwners(block.body.layers + block.shortcut.layers)
     }
   }
 }
