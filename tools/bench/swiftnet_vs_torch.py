@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Forward + per-sample Jacobian throughput: the swiftnet backend against PyTorch (torch.func).
 
-For each model folder (default: the trained digits MLP and CNN in examples/digits), both sides
+For each model folder (default: the trained digits MLP, CNN and ResNet in examples/digits), both sides
 get the same architecture, the same weights and the same n test inputs, in the same run:
   swiftnet: the backend's `forward` then `jacobian` calls, through its C ABI (ctypes);
   torch:    model(x) under no_grad, then vmap(jacrev(functional_call)) over the batch.
@@ -136,7 +136,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--library", default=str(ROOT / ".build/release/libentk-backend-swiftnet.so"))
     parser.add_argument("--models", nargs="+", default=[str(ROOT / "examples/digits/mlp-trained"),
-                                                          str(ROOT / "examples/digits/cnn-trained")])
+                                                          str(ROOT / "examples/digits/cnn-trained"),
+                                                          str(ROOT / "examples/digits/resnet-trained")])
     parser.add_argument("--data", default=str(ROOT / "examples/digits/test_x.npy"))
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
