@@ -1,3 +1,5 @@
+import COpenBLAS
+
 /// Batch normalisation with stored (inference) statistics: y = (x − mean)/√(var + eps)·γ + β per channel.
 ///
 /// γ (`weight`) and β (`bias`) are parameters; `running_mean` and `running_var` are buffers that neither
@@ -64,13 +66,17 @@ struct BatchNorm2d: Layer {
   func forward(_ input: [Float], count n: Int, weights: Weights, keep: Bool) -> (output: [Float], trace: LayerTrace) {
     let inverse = inverseStd(weights)
     var output = [Float](repeating: 0, count: n * outputSize)
-    for i in 0..<n {
-      for c in 0..<channels {
-        let mean = weights.buffers[bufferOffset + c]
-        let scale = inverse[c] * weights.parameters[offset + c]
-        let shift = weights.parameters[offset + channels + c]
-        let start = (i * channels + c) * plane
-        for k in start..<start + plane { output[k] = (input[k] - mean) * scale + shift }
+    input.withBase { x in
+      output.withMutableBase { y in
+        for i in 0..<n {
+          for c in 0..<channels {
+            let mean = weights.buffers[bufferOffset + c]
+            let scale = inverse[c] * weights.parameters[offset + c]
+            let shift = weights.parameters[offset + channels + c]
+            let start = (i * channels + c) * plane
+            for k in start..<start + plane { y[k] = (x[k] - mean) * scale + shift }
+          }
+        }
       }
     }
     return (output, keep ? LayerTrace(input: input) : LayerTrace())
@@ -82,31 +88,33 @@ struct BatchNorm2d: Layer {
   ) -> [Float] {
     let inverse = inverseStd(weights)
     var inputGradient = [Float](repeating: 0, count: needInput ? m * inputSize : 0)
-    for r in 0..<m {
-      let destination = sink.row(r) + offset
-      let sample = (r / repeats) * inputSize
-      for c in 0..<channels {
-        let mean = weights.buffers[bufferOffset + c]
-        var gammaSum: Float = 0
-        var betaSum: Float = 0
-        let start = c * plane
-        for k in start..<start + plane {
-          let dy = outputGradient[r * inputSize + k]
-          gammaSum += dy * (trace.input[sample + k] - mean) * inverse[c]
-          betaSum += dy
-        }
-        // Overwrite (never 0·old: the caller's buffer may hold NaNs) or accumulate.
-        if sink.beta == 0 {
-          destination[c] = gammaSum
-          destination[channels + c] = betaSum
-        } else {
-          destination[c] += gammaSum
-          destination[channels + c] += betaSum
-        }
-        if needInput {
-          let scale = inverse[c] * weights.parameters[offset + c]
-          for k in start..<start + plane {
-            inputGradient[r * inputSize + k] = outputGradient[r * inputSize + k] * scale
+    outputGradient.withBase { dy in
+      trace.input.withBase { x in
+        inputGradient.withMutableBase { dx in
+          for r in 0..<m {
+            let destination = sink.row(r) + offset
+            for c in 0..<channels {
+              let dyChannel = dy + r * inputSize + c * plane
+              let xChannel = x + (r / repeats) * inputSize + c * plane
+              // ∂/∂γ = Σ dy·(x − mean)·inv = inv·(Σ dy·x − mean·Σ dy); ∂/∂β = Σ dy.
+              var betaSum: Float = 0
+              for k in 0..<plane { betaSum += dyChannel[k] }
+              let dot = cblas_sdot(Int32(plane), dyChannel, 1, xChannel, 1)
+              let gammaSum = (dot - weights.buffers[bufferOffset + c] * betaSum) * inverse[c]
+              // Overwrite (never 0·old: the caller's buffer may hold NaNs) or accumulate.
+              if sink.beta == 0 {
+                destination[c] = gammaSum
+                destination[channels + c] = betaSum
+              } else {
+                destination[c] += gammaSum
+                destination[channels + c] += betaSum
+              }
+              if needInput {
+                let scale = inverse[c] * weights.parameters[offset + c]
+                let dxChannel = dx + r * inputSize + c * plane
+                for k in 0..<plane { dxChannel[k] = dyChannel[k] * scale }
+              }
+            }
           }
         }
       }
