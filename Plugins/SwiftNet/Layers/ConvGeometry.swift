@@ -31,8 +31,9 @@ struct ConvGeometry {
     return (low..<max(low, high), offset)
   }
 
-  /// Writes the columns of one sample (columnRows × columnCount floats). Each row segment is one
-  /// strided BLAS copy; padding positions are zero.
+  /// Writes the columns of one sample (columnRows × columnCount floats).
+  ///
+  /// Each row segment is one strided BLAS copy; padding positions are zero.
   func im2col(_ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
     let (oh, ow) = (outputH, outputW)
     let valid = (0..<kernelW).map(validColumns)
@@ -58,8 +59,9 @@ struct ConvGeometry {
     }
   }
 
-  /// Adds the columns of one sample back onto its input positions (the adjoint of im2col), one
-  /// strided BLAS axpy per row segment.
+  /// Adds the columns of one sample back onto its input positions (the adjoint of im2col).
+  ///
+  /// Each row segment is one strided BLAS axpy.
   func col2im(_ columns: UnsafePointer<Float>, _ input: UnsafeMutablePointer<Float>) {
     let (oh, ow) = (outputH, outputW)
     let valid = (0..<kernelW).map(validColumns)
