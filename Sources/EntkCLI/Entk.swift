@@ -15,7 +15,8 @@ struct Entk: ParsableCommand {
       """,
     version: EntkVersion.current,
     subcommands: [
-      BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, KernelCommand.self, MergeCommand.self,
+      BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, TrainCommand.self, KernelCommand.self,
+      MergeCommand.self,
     ]
   )
 

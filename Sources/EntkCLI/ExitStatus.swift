@@ -17,7 +17,7 @@ enum ExitStatus: Int32 {
     case KernelError.unknownKind, KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
       KernelError.memoryTooSmall:
       self = .usage
-    case is NPYError, is CSVError, is InputError, is KernelError: self = .badInput
+    case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError
