@@ -20,29 +20,15 @@ struct KernelCommand: ParsableCommand {
       run `entk merge DIR` once all are done.
       """)
 
-  @OptionGroup var model: ModelOptions
-  @Option(help: "Training samples (.npy or .csv, [N, ...input shape]).") var train: String
-  @Option(help: "Test samples; the kernel is then test × train.") var test: String?
-  @Option(help: "Kernel kind: entk, trntk, pntk, proj-trntk, proj-pntk, em, layers.") var kind: String
-  @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
-  @Option(name: .customLong("proj-kind"), help: "Projection entries: gaussian (N(0,1/k)) or rademacher (±1/√k).")
-  var projKind: String = "gaussian"
-  @Option(help: "Seed of the projection (docs/projection.md gives the exact generator).") var seed: UInt64 = 0
-  @Option(help: "Normalisation: none or cosine.") var normalize: String = "none"
-  @Option(help: "Memory budget for gradient blocks and tiles, e.g. 2G, 512M.") var memory: String = "2G"
-  @Option(name: .customLong("tile-size"), help: "Samples per tile side (default: the largest that fits --memory).")
-  var tileSize: Int?
+  @OptionGroup var kernel: KernelOptions
   @Option(help: "Compute only this tile, ROW,COL (0-based), and do not merge.") var tile: String?
-  @Option(name: .customLong("batch-size"), help: "Samples per backend call.") var batchSize: Int = 64
   @Option(help: "Threads: backend models working in parallel and OpenBLAS threads (default: all cores).")
   var threads: Int = ProcessInfo.processInfo.activeProcessorCount
   @Option(help: "Output folder.") var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {
-    if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     if threads < 1 { throw ValidationError("--threads must be at least 1") }
-    if let tileSize, tileSize < 1 { throw ValidationError("--tile-size must be at least 1") }
   }
 
   struct Summary: Encodable {
@@ -59,47 +45,14 @@ struct KernelCommand: ParsableCommand {
 
   func run() throws {
     let started = Date()
-    let request = try KernelRequest(
-      kind: kind, projDim: projDim, projKind: projKind, seed: seed, normalize: normalize, memory: memory, tile: tile)
+    let prepared = try kernel.prepare(modelCount: threads, tile: tile)
+    let (request, manifest, grid) = (prepared.request, prepared.manifest, prepared.manifest.grid)
     openblas_set_num_threads(Int32(threads))
-    let library = try BackendLibrary.load(model.backend)
-    let models = try (0..<threads).map { _ in try library.open(model: model.model, options: model.options) }
-    let description = models[0].description
-    let trainSet = try SampleSet.read(URL(fileURLWithPath: train), inputShape: description.inputShape)
-    let testSet = try test.map { try SampleSet.read(URL(fileURLWithPath: $0), inputShape: description.inputShape) }
-    if request.kind == .em && description.embeddingSize == 0 {
-      throw KernelError.unsupportedByModel(kind: .em, reason: "the backend reports embedding size 0")
-    }
-    let rowSet = testSet ?? trainSet
-    let sizing = TileSizing(
-      kind: request.kind, description: description, projectionDim: request.projection?.dim ?? 0, batchSize: batchSize)
-    let side: Int
-    if let tileSize {
-      let needed = sizing.bytes(rows: min(tileSize, rowSet.count), columns: min(tileSize, trainSet.count))
-      guard needed <= request.memory else {
-        throw KernelError.memoryTooSmall(budget: request.memory, required: needed, detail: "--tile-size \(tileSize)")
-      }
-      side = tileSize
-    } else {
-      side = try sizing.tileSide(budget: request.memory, rows: rowSet.count, columns: trainSet.count)
-    }
-    let grid = TileGrid(
-      rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
-    if let only = request.tile, !grid.contains(only) {
-      throw KernelError.tileOutOfRange(
-        row: only.row, column: only.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
-    }
-    let modelPath =
-      FileManager.default.fileExists(atPath: model.model)
-      ? URL(fileURLWithPath: model.model).standardizedFileURL.path : model.model
-    let manifest = KernelManifest(
-      kind: request.kind, normalize: request.normalize, projection: request.projection, backend: library.name,
-      model: modelPath,
-      options: model.options, rows: rowSet, columns: trainSet, description: description, grid: grid)
 
     let directory = URL(fileURLWithPath: out)
     let createdDirectory = !FileManager.default.fileExists(atPath: directory.path)
-    if let existing = try KernelManifest.read(directory: directory) {
+    let existing = try KernelManifest.read(directory: directory)
+    if let existing {
       if let field = manifest.differingSetting(from: existing) {
         throw KernelError.settingsMismatch(directory: directory.path, field: field)
       }
@@ -121,15 +74,16 @@ struct KernelCommand: ParsableCommand {
     }
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-      var current = manifest
-      current.complete = false
-      try current.write(directory: directory)
+      // Written once; concurrent tile runs of a plan find it and leave it alone.
+      if existing == nil { try manifest.write(directory: directory) }
       let projection = request.projection.map {
-        CounterProjection(rows: $0.dim, columns: description.numParams, distribution: $0.distribution, seed: $0.seed)
+        CounterProjection(rows: $0.dim, columns: manifest.numParams, distribution: $0.distribution, seed: $0.seed)
       }
-      let producer = FeatureProducer(kind: request.kind, models: models, projection: projection, batchSize: batchSize)
+      let producer = FeatureProducer(
+        kind: request.kind, models: prepared.models, projection: projection, batchSize: kernel.batchSize)
       let computation = KernelComputation(
-        manifest: current, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
+        manifest: manifest, producer: producer, rowSet: prepared.rowSet, columnSet: prepared.trainSet,
+        directory: directory)
       var lastReport = Date.distantPast
       let report = try computation.run(request.tile.map { [$0] }) { progress in
         guard Date().timeIntervalSince(lastReport) >= 1 || progress.done == progress.total else { return }
@@ -166,50 +120,6 @@ struct KernelCommand: ParsableCommand {
       // finished tiles (valid on their own) remain.
       if createdDirectory { try? FileManager.default.removeItem(at: directory) }
       throw error
-    }
-  }
-}
-
-/// The kernel settings given as text on the command line, parsed into typed values before any
-/// work starts.
-struct KernelRequest {
-  var kind: KernelKind
-  var projection: ProjectionSettings?
-  var normalize: KernelNormalization
-  var memory: Int
-  var tile: TileIndex?
-
-  init(
-    kind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String,
-    tile: String?
-  ) throws {
-    guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
-    self.kind = kind
-    guard let distribution = ProjectionDistribution(rawValue: projKind) else {
-      throw KernelError.badArgument(option: "--proj-kind", value: projKind, reason: "expected gaussian or rademacher")
-    }
-    if kind.isProjected {
-      guard let projDim else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
-      guard projDim > 0, projDim <= 1 << 32 else {
-        throw KernelError.projection("--proj-dim must be a positive integer, got \(projDim)")
-      }
-      projection = ProjectionSettings(dim: projDim, distribution: distribution, seed: seed)
-    } else if let projDim {
-      throw KernelError.projection(
-        "--proj-dim \(projDim) given, but kind '\(kind.rawValue)' is not projected (use proj-trntk or proj-pntk)")
-    }
-    guard let normalization = KernelNormalization(rawValue: normalize) else {
-      throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
-    }
-    self.normalize = normalization
-    self.memory = try MemoryBudget(parsing: memory).bytes
-    if let tile {
-      let parts = tile.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard parts.count == 2, let row = parts[0], let column = parts[1], row >= 0, column >= 0 else {
-        throw KernelError.badArgument(
-          option: "--tile", value: tile, reason: "expected ROW,COL, two non-negative integers")
-      }
-      self.tile = TileIndex(row: row, column: column)
     }
   }
 }

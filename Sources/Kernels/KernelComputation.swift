@@ -80,6 +80,7 @@ public final class KernelComputation {
   {
     let grid = manifest.grid
     let tiles = selection ?? grid.tiles
+    store.removeStaleTemporaries()
     let pending = tiles.filter { !store.isComplete($0, expectedShape: manifest.tileShape($0)) }
     var report = KernelRunReport(
       tiles: tiles.count, computed: 0, skipped: tiles.count - pending.count, featureSeconds: 0, gramSeconds: 0,

@@ -98,6 +98,21 @@ public struct TileStore: Sendable {
     return .complete(values)
   }
 
+  /// Removes temporary files ("NAME.tmp-PID") left by killed runs, keeping those of live processes
+  /// (a plan's tiles may be running concurrently in the same folder).
+  public func removeStaleTemporaries() {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+    for name in names {
+      guard let marker = name.range(of: ".tmp-", options: .backwards), let pid = pid_t(name[marker.upperBound...])
+      else {
+        continue
+      }
+      if kill(pid, 0) != 0 && errno == ESRCH {
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+      }
+    }
+  }
+
   /// Removes a tile's files (before recomputing a partial tile).
   public func remove(_ tile: TileIndex) {
     try? FileManager.default.removeItem(at: sidecarURL(tile))
