@@ -33,6 +33,9 @@ public final class FeatureProducer {
     self.workers = models.map(ModelWorker.init)
   }
 
+  /// Models working in parallel.
+  public var threads: Int { workers.count }
+
   /// Floats per sample in a feature row.
   public var featureLength: Int {
     Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0)

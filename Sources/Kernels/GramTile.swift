@@ -1,5 +1,6 @@
 import BackendLoader
 import COpenBLAS
+import Dispatch
 
 /// Computes one tile of a kernel from two blocks of features with OpenBLAS, in the stored layout.
 ///
@@ -18,7 +19,11 @@ public struct GramTile {
   /// Floats per sample in a feature row (`FeatureProducer.featureLength`).
   public let featureLength: Int
 
-  public init(kind: KernelKind, description: ModelDescription, featureLength: Int) {
+  /// Threads for the layout pass (BLAS threads are set with `openblas_set_num_threads`).
+  public let threads: Int
+
+  public init(kind: KernelKind, description: ModelDescription, featureLength: Int, threads: Int = 1) {
+    self.threads = max(1, threads)
     self.kind = kind
     self.description = description
     self.featureLength = featureLength
@@ -161,21 +166,30 @@ public struct GramTile {
     // Output offset of view element (row i·m + a, column j·m + b): [i, j, a, b] for entk, whose
     // column part j·m² + b is tabulated once; [target, i, j] otherwise.
     let columnOffsets = (0..<sv).map { m == 1 ? $0 : $0 / m * m * m + $0 % m }
-    let base = output + target * r * s
+    let base = UnsafeSendable(output + target * r * s)
+    let input = UnsafeSendable(source)
     let block = 64
-    columnOffsets.withUnsafeBufferPointer { columnOffset in
-      for i0 in stride(from: 0, to: rv, by: block) {
-        for j0 in stride(from: 0, to: sv, by: block) {
-          for i in i0..<min(i0 + block, rv) {
-            let row = base + (m == 1 ? i * s : i / m * s * m * m + i % m * m)
-            let rowSelf = cosine?.0[i] ?? 1
-            for j in j0..<min(j0 + block, sv) {
-              var value = Double(symmetric && j < i ? source[j * sv + i] : source[i * sv + j])
-              if let columnSelf = cosine?.1 {
-                let norm = (rowSelf * columnSelf[j]).squareRoot()
-                value = norm > 0 ? value / norm : 0
+    let blocks = (rv + block - 1) / block
+    let parts = min(threads, blocks)
+    let (rowSelves, columnSelves) = (cosine?.0, cosine?.1)
+    // Row blocks are split between threads; each writes its own rows of the output.
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      let (source, base) = (input.value, base.value)
+      columnOffsets.withUnsafeBufferPointer { columnOffset in
+        for rowBlock in blocks * part / parts..<blocks * (part + 1) / parts {
+          let i0 = rowBlock * block
+          for j0 in stride(from: 0, to: sv, by: block) {
+            for i in i0..<min(i0 + block, rv) {
+              let row = base + (m == 1 ? i * s : i / m * s * m * m + i % m * m)
+              let rowSelf = rowSelves?[i] ?? 1
+              for j in j0..<min(j0 + block, sv) {
+                var value = Double(symmetric && j < i ? source[j * sv + i] : source[i * sv + j])
+                if let columnSelves {
+                  let norm = (rowSelf * columnSelves[j]).squareRoot()
+                  value = norm > 0 ? value / norm : 0
+                }
+                row[columnOffset[j]] = Float(value)
               }
-              row[columnOffset[j]] = Float(value)
             }
           }
         }

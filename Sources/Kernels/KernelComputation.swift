@@ -88,7 +88,8 @@ public final class KernelComputation {
       writeSeconds: 0)
     let start = Date()
     let length = producer.featureLength
-    let gram = GramTile(kind: manifest.kind, description: producer.description, featureLength: length)
+    let gram = GramTile(
+      kind: manifest.kind, description: producer.description, featureLength: length, threads: producer.threads)
     let cosine = manifest.normalize == .cosine
     let rowFeatures = FloatBuffer(count: grid.tileRows * length)
     let columnFeatures = FloatBuffer(count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0)
