@@ -5,8 +5,6 @@ import Foundation
 public struct MemoryBudget: Sendable, Equatable {
   public let bytes: Int
 
-  public init(bytes: Int) { self.bytes = bytes }
-
   public init(parsing text: String) throws {
     var number = text.trimmingCharacters(in: .whitespaces).uppercased()
     for suffix in ["IB", "B"] where number.hasSuffix(suffix) && number.count > suffix.count {

@@ -25,7 +25,7 @@ public struct SampleSet: Sendable {
   /// Reads `.npy`/`.csv` samples whose shape is [N, ...] with `inputShape`'s product of values per
   /// sample (so [N, 1, 8, 8] data fits a [64] model), N ≥ 1, all values finite.
   public static func read(_ url: URL, inputShape: [Int]) throws -> SampleSet {
-    let array = try ArrayFile.readFiniteFloat32(url)
+    let array = try ArrayFile.read(url)  // finiteness is checked by init
     let sampleSize = inputShape.reduce(1, *)
     guard array.shape.count >= 2, array.shape[0] >= 1, array.shape.dropFirst().reduce(1, *) == sampleSize else {
       throw KernelError.sampleShape(path: url.path, shape: array.shape, modelInput: inputShape)
