@@ -14,8 +14,8 @@ struct BruteForceReference: Sendable {
   let rowEmbeddings: [[Double]]
   let columnEmbeddings: [[Double]]
 
-  init(testRows: Bool) throws {
-    let model = try KernelFixture.models(1)[0]
+  init(fixture: KernelFixture = .exampleMLP, testRows: Bool) throws {
+    let model = try fixture.models(1)[0]
     let d = model.description
     (c, p, groups) = (d.numOutputs, d.numParams, d.parameterGroups)
     func jacobians(_ set: SampleSet) throws -> [[[Double]]] {
@@ -30,8 +30,8 @@ struct BruteForceReference: Sendable {
       let flat = try model.forward(set.values, count: set.count, withEmbedding: true).embedding ?? []
       return (0..<set.count).map { i in flat[i * d.embeddingSize..<(i + 1) * d.embeddingSize].map(Double.init) }
     }
-    let train = try KernelFixture.samples("train.npy")
-    let rows = testRows ? try KernelFixture.samples("test.npy") : train
+    let train = try fixture.samples(fixture.train, inputShape: d.inputShape)
+    let rows = testRows ? try fixture.samples(fixture.test, inputShape: d.inputShape) : train
     rowJacobians = try jacobians(rows)
     columnJacobians = try jacobians(train)
     rowEmbeddings = try embeddings(rows)

@@ -5,23 +5,34 @@ import EntkTestSupport
 import Foundation
 import Kernels
 
-/// The 20-300-40-4 tanh MLP of tools/fixtures/make_kernel_test_model.py on the example-c backend.
-enum KernelFixture {
-  static let folder = TestEnvironment.fixture("kernel-mlp")
+/// A model and its data for kernel tests.
+struct KernelFixture: Sendable {
+  var backend: String
+  var folder: URL
+  var train: String
+  var test: String
 
-  static func models(_ count: Int) throws -> [BackendModel] {
-    let library = try BackendLibrary.load("example-c")
+  /// The 20-300-40-4 tanh MLP of tools/fixtures/make_kernel_test_model.py on the example-c backend.
+  static let exampleMLP = KernelFixture(
+    backend: "example-c", folder: TestEnvironment.fixture("kernel-mlp"), train: "train.npy", test: "test.npy")
+  /// The SwiftNet backend's small CNN (convolution, batch norm, pooling), 4 samples of [3, 9, 7].
+  static let swiftnetCNN = KernelFixture(
+    backend: "swiftnet", folder: TestEnvironment.fixture("swiftnet-cnn"), train: "inputs.npy", test: "inputs.npy")
+
+  func models(_ count: Int) throws -> [BackendModel] {
+    let library = try BackendLibrary.load(backend)
     return try (0..<count).map { _ in try library.open(model: folder.path, options: nil) }
   }
 
-  static func samples(_ file: String) throws -> SampleSet {
-    try SampleSet.read(folder.appendingPathComponent(file), inputShape: [20])
+  func samples(_ file: String, inputShape: [Int]) throws -> SampleSet {
+    try SampleSet.read(folder.appendingPathComponent(file), inputShape: inputShape)
   }
 }
 
 /// One way of computing a kernel through the tiled path.
 struct KernelRun {
   var kind: KernelKind
+  var fixture = KernelFixture.exampleMLP
   var normalize: KernelNormalization = .none
   var projection: ProjectionSettings? = nil
   var testRows = false
@@ -32,13 +43,14 @@ struct KernelRun {
   /// Computes every tile in a fresh folder, merges, and returns kernel.npy's float32 values and shape.
   func compute() throws -> (values: [Float], shape: [Int]) {
     openblas_set_num_threads(Int32(threads))
-    let models = try KernelFixture.models(threads)
-    let train = try KernelFixture.samples("train.npy")
-    let rows = testRows ? try KernelFixture.samples("test.npy") : train
+    let models = try fixture.models(threads)
+    let shape = models[0].description.inputShape
+    let train = try fixture.samples(fixture.train, inputShape: shape)
+    let rows = testRows ? try fixture.samples(fixture.test, inputShape: shape) : train
     let side = tileSide ?? max(rows.count, train.count)
     let grid = TileGrid(rows: rows.count, columns: train.count, tileRows: side, tileColumns: side, symmetric: !testRows)
     let manifest = KernelManifest(
-      kind: kind, normalize: normalize, projection: projection, backend: "example-c", model: KernelFixture.folder.path,
+      kind: kind, normalize: normalize, projection: projection, backend: fixture.backend, model: fixture.folder.path,
       options: nil, rows: rows, columns: train, description: models[0].description, grid: grid)
     let directory = try TestEnvironment.temporaryDirectory("kernel-run")
     defer { try? FileManager.default.removeItem(at: directory) }

@@ -65,3 +65,18 @@ func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distr
   #expect((1.5...6).contains(second), "error ratio k=128→1024: \(second) (errors \(errors))")
   #expect(errors[1024]! < 0.1)
 }
+
+/// Any backend works through the loader: SwiftNet's CNN (convolution, batch norm, pooling) checked
+/// against the same brute-force reference.
+@Test(arguments: [KernelKind.entk, .trntk, .pntk, .em, .layers])
+func swiftnetCNNKernelMatchesBruteForceReference(kind: KernelKind) throws {
+  for testRows in [false, true] {
+    let reference = try BruteForceReference(fixture: .swiftnetCNN, testRows: testRows)
+    for normalize in KernelNormalization.allCases {
+      let run = KernelRun(kind: kind, fixture: .swiftnetCNN, normalize: normalize, testRows: testRows, tileSide: 3)
+      let error = relativeError(try run.compute().values, reference.kernel(kind, normalize: normalize))
+      #expect(
+        error <= 1e-5, "swiftnet-cnn \(kind) \(normalize) test×train=\(testRows): relative Frobenius error \(error)")
+    }
+  }
+}
