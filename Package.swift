@@ -10,6 +10,7 @@ let package = Package(
   products: [
     .executable(name: "entk", targets: ["EntkCLI"]),
     .library(name: "entk-backend-example-c", type: .dynamic, targets: ["EntkBackendExampleC"]),
+    .library(name: "entk-backend-onnx", type: .dynamic, targets: ["ONNXBackend"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -35,11 +36,15 @@ let package = Package(
 
     // MARK: Backends (shared libraries loaded by the host through the C ABI)
     .target(name: "EntkBackendExampleC", dependencies: ["CEntkABI"], path: "Plugins/ExampleC"),
+    // protoc-c output for onnx.proto, committed (tools/generate-onnx-proto.sh regenerates it).
+    .target(name: "COnnxProto", path: "Plugins/ONNX/COnnxProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
+    .target(name: "ONNXBackend", dependencies: ["CEntkABI", "COnnxProto", "COpenBLAS"], path: "Plugins/ONNX/ONNXBackend"),
 
     // MARK: Tests
     .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "ONNXBackendTests", dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
   ]
 )

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Element-wise float operators y = f(x) with derivative f'(x) written in terms of x and y.
+enum UnaryOperators {
+  /// One operator from its function and its derivative (x, y) -> dy/dx.
+  static func unary(
+    since: Int = 1, _ f: @escaping @Sendable (OperatorContext) throws -> (Float) -> Float,
+    derivative: @escaping @Sendable (OperatorContext) throws -> (Float, Float) -> Float
+  ) -> OperatorDefinition {
+    OperatorDefinition(
+      since: since, differentiableInputs: [0],
+      forward: { c in
+        let x = try c.input(0)
+        let function = try f(c)
+        return [Tensor(shape: x.shape, floats: try c.floats(0).map(function))]
+      },
+      backward: { c, outputs, gradients, _ in
+        guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
+        let x = try c.floats(0)
+        let y = try outputs[0].floats("output")
+        let d = try derivative(c)
+        var dx = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count { dx[i] = g[i] * d(x[i], y[i]) }
+        return [Tensor(shape: outputs[0].shape, floats: dx)]
+      })
+  }
+
+  static func gelu(_ x: Float, tanhApproximation: Bool) -> Float {
+    if tanhApproximation {
+      let inner = Float(0.7978845608028654) * (x + 0.044715 * x * x * x)
+      return 0.5 * x * (1 + tanh(inner))
+    }
+    return 0.5 * x * (1 + erf(x / Float(2).squareRoot()))
+  }
+
+  static func geluDerivative(_ x: Float, tanhApproximation: Bool) -> Float {
+    if tanhApproximation {
+      let k = Float(0.7978845608028654)
+      let t = tanh(k * (x + 0.044715 * x * x * x))
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+    }
+    let cdf = 0.5 * (1 + erf(x / Float(2).squareRoot()))
+    let pdf = exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
+    return cdf + x * pdf
+  }
+
+  static func isTanhGelu(_ c: OperatorContext) throws -> Bool {
+    let mode = try c.string("approximate", default: "none")
+    guard mode == "none" || mode == "tanh" else { throw ONNXError.unsupported("Gelu approximate='\(mode)'") }
+    return mode == "tanh"
+  }
+
+  static let all: [String: OperatorDefinition] = [
+    "Relu": unary({ _ in { max($0, 0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : 0 } }),
+    "LeakyRelu": unary(
+      { c in
+        let alpha = try c.float("alpha", default: 0.01)
+        return { $0 >= 0 ? $0 : alpha * $0 }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 0.01)
+        return { x, _ in x > 0 ? 1 : alpha }
+      }),
+    "Elu": unary(
+      { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { $0 > 0 ? $0 : alpha * (exp($0) - 1) }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { x, y in x > 0 ? 1 : y + alpha }
+      }),
+    "Sigmoid": unary({ _ in { 1 / (1 + exp(-$0)) } }, derivative: { _ in { _, y in y * (1 - y) } }),
+    "Tanh": unary({ _ in { tanh($0) } }, derivative: { _ in { _, y in 1 - y * y } }),
+    "Softplus": unary(
+      { _ in { max($0, 0) + log1p(exp(-abs($0))) } }, derivative: { _ in { x, _ in 1 / (1 + exp(-x)) } }),
+    "Erf": unary(since: 9, { _ in { erf($0) } }, derivative: { _ in { x, _ in 1.1283791670955126 * exp(-x * x) } }),
+    "Gelu": unary(
+      since: 20,
+      { c in
+        let approximate = try isTanhGelu(c)
+        return { gelu($0, tanhApproximation: approximate) }
+      },
+      derivative: { c in
+        let approximate = try isTanhGelu(c)
+        return { x, _ in geluDerivative(x, tanhApproximation: approximate) }
+      }),
+    "Sqrt": unary({ _ in { $0.squareRoot() } }, derivative: { _ in { _, y in 0.5 / y } }),
+    "Exp": unary({ _ in { exp($0) } }, derivative: { _ in { _, y in y } }),
+    "Log": unary({ _ in { log($0) } }, derivative: { _ in { x, _ in 1 / x } }),
+    "Neg": unary({ _ in { -$0 } }, derivative: { _ in { _, _ in -1 } }),
+    "Abs": unary({ _ in { abs($0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }),
+    "Reciprocal": unary({ _ in { 1 / $0 } }, derivative: { _ in { _, y in -y * y } }),
+  ]
+}
