@@ -32,6 +32,8 @@ public struct ValueInfo: Sendable {
   public var elementType: Int32
   /// nil when the model gives no shape; a nil entry is a symbolic or unknown dimension.
   public var shape: [Int?]?
+  /// False for sequences, maps and optionals, which this backend does not support.
+  public var isTensor: Bool
 }
 
 /// A parsed ONNX graph in topological order, with its initializers.

@@ -38,7 +38,9 @@ public enum ModelLoader {
       let domain = string(entry.pointee.domain)
       if domain.isEmpty || domain == "ai.onnx" { opset = Int(entry.pointee.version) }
     }
-    guard let opset else { throw .invalidModel("\(path): the model imports no default-domain (ai.onnx) opset") }
+    guard let opset else {
+      throw .unsupported("\(path): the model imports no default-domain (ai.onnx) opset; only ai.onnx operators are supported")
+    }
     guard opset >= minimumOpset else {
       throw .unsupported("\(path): opset \(opset) is older than the oldest supported, \(minimumOpset)")
     }
@@ -130,7 +132,7 @@ public enum ModelLoader {
     let name = string(v.name)
     guard !name.isEmpty else { throw .invalidModel("\(path): a graph input or output has no name") }
     guard let type = v.type?.pointee, type.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, let tensor = type.tensor_type?.pointee else {
-      return ValueInfo(name: name, elementType: 0, shape: nil)
+      return ValueInfo(name: name, elementType: 0, shape: nil, isTensor: false)
     }
     var shape: [Int?]? = nil
     if let s = tensor.shape?.pointee {
@@ -139,7 +141,7 @@ public enum ModelLoader {
         return Int(d.dim_value)
       }
     }
-    return ValueInfo(name: name, elementType: tensor.has_elem_type != 0 ? tensor.elem_type : 0, shape: shape)
+    return ValueInfo(name: name, elementType: tensor.has_elem_type != 0 ? tensor.elem_type : 0, shape: shape, isTensor: true)
   }
 
   /// Orders nodes so each reads only values already available (Kahn's algorithm, stable).

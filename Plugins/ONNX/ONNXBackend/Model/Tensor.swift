@@ -52,10 +52,11 @@ public struct Tensor: Sendable, Equatable {
     return false
   }
 
-  /// The float elements, or an error naming `what` when the tensor holds another type.
+  /// The float elements, or an error naming `what` when the tensor holds another type (an
+  /// operator this backend computes in float32 only: reported as unsupported).
   public func floats(_ what: @autoclosure () -> String) throws(ONNXError) -> [Float] {
     guard case .float(let values) = elements else {
-      throw .typeMismatch("\(what()) must be float, got \(typeName)")
+      throw .unsupported("\(what()) has element type \(typeName); this operator is implemented for float32 only")
     }
     return values
   }

@@ -5,12 +5,14 @@ enum UnaryOperators {
   /// One operator from its function and its derivative (x, y) -> dy/dx.
   static func unary(
     since: Int = 1, _ f: @escaping @Sendable (OperatorContext) throws -> (Float) -> Float,
-    derivative: @escaping @Sendable (OperatorContext) throws -> (Float, Float) -> Float
+    derivative: @escaping @Sendable (OperatorContext) throws -> (Float, Float) -> Float,
+    integer: (@Sendable (Int64) -> Int64)? = nil
   ) -> OperatorDefinition {
     OperatorDefinition(
       since: since, differentiableInputs: [0],
       forward: { c in
         let x = try c.input(0)
+        if let integer, case .int64(let values) = x.elements { return [Tensor(shape: x.shape, ints: values.map(integer))] }
         let function = try f(c)
         return [Tensor(shape: x.shape, floats: try c.floats(0).map(function))]
       },
@@ -88,8 +90,10 @@ enum UnaryOperators {
     "Sqrt": unary({ _ in { $0.squareRoot() } }, derivative: { _ in { _, y in 0.5 / y } }),
     "Exp": unary({ _ in { exp($0) } }, derivative: { _ in { _, y in y } }),
     "Log": unary({ _ in { log($0) } }, derivative: { _ in { x, _ in 1 / x } }),
-    "Neg": unary({ _ in { -$0 } }, derivative: { _ in { _, _ in -1 } }),
-    "Abs": unary({ _ in { abs($0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }),
+    "Neg": unary({ _ in { -$0 } }, derivative: { _ in { _, _ in -1 } }, integer: { 0 &- $0 }),
+    "Abs": unary(
+      { _ in { abs($0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } },
+      integer: { $0 == .min ? .min : abs($0) }),
     "Reciprocal": unary({ _ in { 1 / $0 } }, derivative: { _ in { _, y in -y * y } }),
   ]
 }
