@@ -37,8 +37,8 @@ struct OperatorGradientTests {
       Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in (0.1 + 0.9 * next()) * (next() < 0.5 ? -1 : 1) })
     }
     /// A shuffled ramp: distinct values at least 0.05 apart (no ties for max).
-    mutating func distinct(_ shape: [Int]) -> Tensor {
-      var values = (0..<shape.reduce(1, *)).map { Float($0) * 0.05 - 1 }
+    mutating func distinct(_ shape: [Int], offset: Float = 0) -> Tensor {
+      var values = (0..<shape.reduce(1, *)).map { Float($0) * 0.05 - 1 + offset }
       for i in stride(from: values.count - 1, to: 0, by: -1) { values.swapAt(i, Int(next() * Float(i + 1)) % (i + 1)) }
       return Tensor(shape: shape, floats: values)
     }
@@ -91,6 +91,36 @@ struct OperatorGradientTests {
         "AveragePool", r.tensor([1, 2, 5, 5]),
         ["kernel_shape": .ints([2, 2]), "pads": .ints([0, 1, 1, 0]), "count_include_pad": .int(1)],
         label: "AveragePool including pads"),
+    ]
+    let offKink = Tensor(shape: [2, 3], floats: [-2.7, -0.8, 0.3, 0.7, 1.6, 3.4])
+    cases += [
+      unary("Softsign", r.tensor([2, 3], -3, 3)),
+      unary("Sin", r.tensor([2, 3], -3, 3)),
+      unary("Cos", r.tensor([2, 3], -3, 3)),
+      unary("Floor", offKink),
+      unary("Ceil", offKink),
+      unary("Sign", offKink),
+      unary("Selu", r.awayFromZero([2, 3])),
+      unary("Celu", r.awayFromZero([2, 3]), ["alpha": .float(0.5)]),
+      unary("ThresholdedRelu", offKink, ["alpha": .float(0.5)]),
+      unary("HardSigmoid", offKink),
+      unary("HardSwish", offKink),
+      unary("ReduceMax", r.distinct([2, 3, 4]), ["axes": .ints([1])]),
+      unary("ReduceMin", r.distinct([2, 3, 4]), ["axes": .ints([0, 2]), "keepdims": .int(0)]),
+      unary("ReduceSumSquare", r.tensor([2, 3, 4]), ["axes": .ints([2])]),
+      unary("ReduceL1", r.awayFromZero([2, 3, 4]), ["axes": .ints([1])]),
+      unary("ReduceL2", r.tensor([2, 3, 4]), ["axes": .ints([1])]),
+      unary("ReduceLogSumExp", r.tensor([2, 3, 4]), ["axes": .ints([2])]),
+      Case(label: "CastLike", op: "CastLike", inputs: [r.tensor([2, 3]), r.tensor([1])], differentiable: [0]),
+      Case(
+        label: "GatherElements", op: "GatherElements", attributes: ["axis": .int(1)],
+        inputs: [r.tensor([2, 3]), Tensor(shape: [2, 2], ints: [0, 2, 1, -3])], differentiable: [0]),
+      Case(label: "Sum", op: "Sum", inputs: [r.tensor([2, 3]), r.tensor([3]), r.tensor([2, 1])], differentiable: [0, 1, 2]),
+      Case(label: "Mean", op: "Mean", inputs: [r.tensor([2, 3]), r.tensor([3])], differentiable: [0, 1]),
+      // Second inputs sit halfway between the first's values: no ties across inputs.
+      Case(label: "Max", op: "Max", inputs: [r.distinct([2, 3]), r.distinct([3], offset: 0.025)], differentiable: [0, 1]),
+      Case(label: "Min", op: "Min", inputs: [r.distinct([2, 3]), r.distinct([2, 1], offset: 0.025)], differentiable: [0, 1]),
+      Case(label: "PRelu", op: "PRelu", inputs: [r.awayFromZero([2, 3, 2]), r.tensor([3, 1])], differentiable: [0, 1]),
     ]
     func binary(_ op: String, _ a: Tensor, _ b: Tensor) -> Case {
       Case(label: "\(op) \(a.shape) \(b.shape)", op: op, inputs: [a, b], differentiable: [0, 1])

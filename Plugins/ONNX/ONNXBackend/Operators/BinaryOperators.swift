@@ -131,6 +131,8 @@ enum BinaryOperators {
       .init(
         value: { pow($0, $1) }, da: { a, b, _ in b == 0 ? 0 : b * pow(a, b - 1) },
         db: { a, _, y in a > 0 ? log(a) * y : 0 }), integer: nil),
+    "PRelu": arithmetic(
+      .init(value: { $0 > 0 ? $0 : $0 * $1 }, da: { a, b, _ in a > 0 ? 1 : b }, db: { a, _, _ in a > 0 ? 0 : a }), integer: nil),
     "Equal": predicate({ $0 == $1 }, { $0 == $1 }),
     "Less": predicate({ $0 < $1 }, { $0 < $1 }),
     "Greater": predicate({ $0 > $1 }, { $0 > $1 }),

@@ -81,6 +81,34 @@ enum IndexOperators {
     return Plan(shape: Array(x.shape[..<axis]) + indicesTensor.shape + Array(x.shape[(axis + 1)...]), map: map)
   }
 
+  /// GatherElements: output[i][j][k] = x[index[i][j][k]][j][k] for axis 0, and so on.
+  static func gatherElements(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
+    let axis = try c.axis(c.int("axis", default: 0), rank: x.rank)
+    let indexTensor = try c.input(1)
+    guard indexTensor.rank == x.rank else { throw ONNXError.shapeMismatch("indices \(indexTensor.shape) and data \(x.shape) differ in rank") }
+    let indices = try indexTensor.ints("indices")
+    let strides = IndexMap.strides(x.shape)
+    let outStrides = IndexMap.strides(indexTensor.shape)
+    let n = x.shape[axis]
+    var map = [Int](repeating: 0, count: indices.count)
+    for i in 0..<indices.count {
+      var source = 0
+      for d in 0..<x.rank {
+        let coordinate = (i / outStrides[d]) % max(indexTensor.shape[d], 1)
+        if d == axis {
+          let k = indices[i] < 0 ? Int(indices[i]) + n : Int(indices[i])
+          guard k >= 0, k < n else { throw ONNXError.invalidArgument("index \(indices[i]) is out of range for axis of size \(n)") }
+          source += k * strides[d]
+        } else {
+          guard coordinate < x.shape[d] else { throw ONNXError.shapeMismatch("indices \(indexTensor.shape) exceed data \(x.shape)") }
+          source += coordinate * strides[d]
+        }
+      }
+      map[i] = source
+    }
+    return Plan(shape: indexTensor.shape, map: map)
+  }
+
   static func expand(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let requested = try c.input(1).ints("shape").map { Int($0) }
     let shape = try IndexMap.broadcastShape(x.shape, requested)
@@ -249,7 +277,7 @@ enum IndexOperators {
     })
 
   static let all: [String: OperatorDefinition] = [
-    "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather), "Expand": mapped(since: 8, expand),
+    "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather), "GatherElements": mapped(since: 11, gatherElements), "Expand": mapped(since: 8, expand),
     "Tile": mapped(tile), "Pad": mapped(pad), "Concat": concat, "Split": split,
   ]
 }

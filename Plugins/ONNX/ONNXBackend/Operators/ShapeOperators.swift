@@ -107,6 +107,50 @@ enum ShapeOperators {
       return [g]
     })
 
+  /// CastLike(x, target): Cast to the element type of `target`.
+  static let castLike = OperatorDefinition(
+    since: 15, differentiableInputs: [0],
+    forward: { c in
+      let code: Int64
+      switch try c.input(1).elements {
+      case .float: code = 1
+      case .int64: code = 7
+      case .bool: code = 9
+      }
+      var attributes = c.node.attributes
+      attributes["to"] = .int(code)
+      var node = c.node
+      node.attributes = attributes
+      return try cast.forward(OperatorContext(node: node, opset: c.opset, inputs: [try c.input(0)]))
+    },
+    backward: { c, _, gradients, _ in
+      guard try c.input(0).isFloat, try c.input(1).isFloat, let g = gradients[0] else { return [nil, nil] }
+      return [g, nil]
+    })
+
+  /// Range(start, limit, delta): float or int64 scalars.
+  static let range = OperatorDefinition(
+    since: 11,
+    forward: { c in
+      let (start, limit, delta) = (try c.input(0), try c.input(1), try c.input(2))
+      guard start.count == 1, limit.count == 1, delta.count == 1 else { throw ONNXError.shapeMismatch("Range takes scalars") }
+      if case .float(let s) = start.elements {
+        let (l, d) = (try limit.floats("limit")[0], try delta.floats("delta")[0])
+        guard d != 0 else { throw ONNXError.invalidArgument("Range delta 0") }
+        let n = max(Int((Double(l - s[0]) / Double(d)).rounded(.up)), 0)
+        return [Tensor(shape: [n], floats: (0..<n).map { s[0] + Float($0) * d })]
+      }
+      let (s, l, d) = (try start.ints("start")[0], try limit.ints("limit")[0], try delta.ints("delta")[0])
+      guard d != 0 else { throw ONNXError.invalidArgument("Range delta 0") }
+      let n = max(Int((Double(l - s) / Double(d)).rounded(.up)), 0)
+      return [Tensor(shape: [n], ints: (0..<n).map { s + Int64($0) * d })]
+    })
+
+  static let not = OperatorDefinition(forward: { c in
+    let x = try c.input(0)
+    return [Tensor(shape: x.shape, bools: try x.bools("input").map { !$0 })]
+  })
+
   static let constant = OperatorDefinition(forward: { c in
     for (key, value) in c.node.attributes {
       switch (key, value) {
@@ -135,6 +179,7 @@ enum ShapeOperators {
   static let all: [String: OperatorDefinition] = [
     "Reshape": view(reshapeTarget), "Flatten": view(flattenTarget), "Squeeze": view(squeezeTarget),
     "Unsqueeze": view(unsqueezeTarget), "Identity": view { _, x in x.shape }, "Dropout": dropout, "Shape": shape,
-    "Size": size, "Cast": cast, "Constant": constant, "ConstantOfShape": constantOfShape,
+    "Size": size, "Cast": cast, "CastLike": castLike, "Constant": constant, "ConstantOfShape": constantOfShape,
+    "Range": range, "Not": not,
   ]
 }

@@ -95,5 +95,55 @@ enum UnaryOperators {
       { _ in { abs($0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } },
       integer: { $0 == .min ? .min : abs($0) }),
     "Reciprocal": unary({ _ in { 1 / $0 } }, derivative: { _ in { _, y in -y * y } }),
+    "Softsign": unary({ _ in { $0 / (1 + abs($0)) } }, derivative: { _ in { x, _ in 1 / ((1 + abs(x)) * (1 + abs(x))) } }),
+    "Sin": unary(since: 7, { _ in { sin($0) } }, derivative: { _ in { x, _ in cos(x) } }),
+    "Cos": unary(since: 7, { _ in { cos($0) } }, derivative: { _ in { x, _ in -sin(x) } }),
+    // Piecewise constant: zero derivative almost everywhere (as PyTorch's autograd).
+    "Floor": unary({ _ in { $0.rounded(.down) } }, derivative: { _ in { _, _ in 0 } }),
+    "Ceil": unary({ _ in { $0.rounded(.up) } }, derivative: { _ in { _, _ in 0 } }),
+    "Sign": unary(
+      since: 9, { _ in { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) } }, derivative: { _ in { _, _ in 0 } },
+      integer: { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }),
+    "Selu": unary(
+      { c in
+        let (alpha, gamma) = (try c.float("alpha", default: 1.67326319217681884765625), try c.float("gamma", default: 1.05070102214813232421875))
+        return { $0 > 0 ? gamma * $0 : gamma * alpha * (exp($0) - 1) }
+      },
+      derivative: { c in
+        let (alpha, gamma) = (try c.float("alpha", default: 1.67326319217681884765625), try c.float("gamma", default: 1.05070102214813232421875))
+        return { x, _ in x > 0 ? gamma : gamma * alpha * exp(x) }
+      }),
+    "Celu": unary(
+      since: 12,
+      { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { max(0, $0) + min(0, alpha * (exp($0 / alpha) - 1)) }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { x, _ in x > 0 ? 1 : exp(x / alpha) }
+      }),
+    "ThresholdedRelu": unary(
+      since: 10,
+      { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { $0 > alpha ? $0 : 0 }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { x, _ in x > alpha ? 1 : 0 }
+      }),
+    "HardSigmoid": unary(
+      { c in
+        let (alpha, beta) = (try c.float("alpha", default: 0.2), try c.float("beta", default: 0.5))
+        return { max(0, min(1, alpha * $0 + beta)) }
+      },
+      derivative: { c in
+        let (alpha, beta) = (try c.float("alpha", default: 0.2), try c.float("beta", default: 0.5))
+        return { x, _ in alpha * x + beta > 0 && alpha * x + beta < 1 ? alpha : 0 }
+      }),
+    "HardSwish": unary(
+      since: 14, { _ in { $0 * max(0, min(1, $0 / 6 + 0.5)) } },
+      derivative: { _ in { x, _ in x < -3 ? 0 : (x > 3 ? 1 : x / 3 + 0.5) } }),
   ]
 }
