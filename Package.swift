@@ -37,8 +37,10 @@ let package = Package(
     // MARK: Backends (shared libraries loaded by the host through the C ABI)
     .target(name: "EntkBackendExampleC", dependencies: ["CEntkABI"], path: "Plugins/ExampleC"),
     // protoc-c output for onnx.proto, committed (tools/generate-onnx-proto.sh regenerates it).
-    .target(name: "COnnxProto", path: "Plugins/ONNX/COnnxProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
-    .target(name: "ONNXBackend", dependencies: ["CEntkABI", "COnnxProto", "COpenBLAS"], path: "Plugins/ONNX/ONNXBackend"),
+    .target(
+      name: "COnnxProto", path: "Plugins/ONNX/COnnxProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
+    .target(
+      name: "ONNXBackend", dependencies: ["CEntkABI", "COnnxProto", "COpenBLAS"], path: "Plugins/ONNX/ONNXBackend"),
 
     // MARK: Tests
     .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
@@ -46,6 +48,8 @@ let package = Package(
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "ONNXBackendTests", dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "ONNXBackendTests",
+      dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
   ]
 )

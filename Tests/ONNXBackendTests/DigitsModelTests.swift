@@ -11,9 +11,10 @@ struct DigitsModelTests {
     let x = try NPYFile.read(digits.appendingPathComponent("test_x.npy"))
     let y = try NPYFile.read(digits.appendingPathComponent("test_y.npy")).int64Values()
     #expect(model.description.inputShape == [1, 8, 8])
-    #expect(model.description.parameterGroups.map(\.name) == [
-      "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
-    ])
+    #expect(
+      model.description.parameterGroups.map(\.name) == [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
+      ])
     #expect(model.description.embeddingSize == 64)
     let logits = try model.forward(x.float32Values(), count: y.count).logits
     var correct = 0

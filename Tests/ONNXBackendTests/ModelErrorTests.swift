@@ -61,7 +61,8 @@ struct ModelErrorTests {
   }
 
   @Test(arguments: [
-    ("escape-dotdot.onnx", "'..'"), ("escape-absolute.onnx", "absolute path"), ("out-of-bounds.onnx", "exceeds the size"),
+    ("escape-dotdot.onnx", "'..'"), ("escape-absolute.onnx", "absolute path"),
+    ("out-of-bounds.onnx", "exceeds the size"),
   ])
   func externalDataOutsideTheFolderOrFileIsRejected(_ file: String, _ reason: String) throws {
     let failure = try #require(try Self.openFailure(TestEnvironment.fixture("onnx/external/\(file)").path))
@@ -76,10 +77,14 @@ struct ModelErrorTests {
     try FileManager.default.createDirectory(at: modelFolder, withIntermediateDirectories: true)
     try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
     let source = TestEnvironment.fixture("onnx/external")
-    try FileManager.default.copyItem(at: source.appendingPathComponent("mlp-external.onnx"), to: modelFolder.appendingPathComponent("mlp-external.onnx"))
-    try FileManager.default.copyItem(at: source.appendingPathComponent("mlp-external.bin"), to: elsewhere.appendingPathComponent("weights.bin"))
+    try FileManager.default.copyItem(
+      at: source.appendingPathComponent("mlp-external.onnx"),
+      to: modelFolder.appendingPathComponent("mlp-external.onnx"))
+    try FileManager.default.copyItem(
+      at: source.appendingPathComponent("mlp-external.bin"), to: elsewhere.appendingPathComponent("weights.bin"))
     try FileManager.default.createSymbolicLink(
-      at: modelFolder.appendingPathComponent("mlp-external.bin"), withDestinationURL: elsewhere.appendingPathComponent("weights.bin"))
+      at: modelFolder.appendingPathComponent("mlp-external.bin"),
+      withDestinationURL: elsewhere.appendingPathComponent("weights.bin"))
     let failure = try #require(try Self.openFailure(modelFolder.appendingPathComponent("mlp-external.onnx").path))
     #expect(failure.0 == .invalidModel)
     #expect(failure.1.contains("outside the model's folder"), "\(failure.1)")

@@ -3,10 +3,11 @@ import Testing
 
 @testable import ONNXBackend
 
-/// Runs ONNX's own backend test data (Debian's libonnx-testdata: `node/` and
-/// `pytorch-converted/`). A case is skipped when the backend rejects it as unsupported (an
-/// operator, attribute value or element type it does not implement, found at load time or
-/// while running); every other case must match every expected output.
+/// Runs ONNX's own backend test data (Debian's libonnx-testdata: `node/` and `pytorch-converted/`).
+///
+/// A case is skipped when the backend rejects it as unsupported (an operator, attribute value or
+/// element type it does not implement, found at load time or while running); every other case must
+/// match every expected output.
 ///
 /// Tolerance: |entk − expected| ≤ 1e-4 + 1e-3·|expected| (ONNX's own runner uses rtol 1e-3;
 /// float32 reference values computed in float64 need the small absolute term near zero).
@@ -52,7 +53,9 @@ struct ONNXTestDataTests {
       return .failed("load: \(error)")
     }
     for value in graph.inputs + graph.outputs {
-      guard value.isTensor else { return .skipped("graph value '\(value.name)' is not a tensor (sequence, map or optional)") }
+      guard value.isTensor else {
+        return .skipped("graph value '\(value.name)' is not a tensor (sequence, map or optional)")
+      }
       guard value.elementType == 0 || TensorProtoDecoder.byteWidth(value.elementType) != nil else {
         return .skipped("graph value of element type \(TensorProtoDecoder.typeName(value.elementType))")
       }
@@ -108,7 +111,9 @@ struct ONNXTestDataTests {
       case .failed(let reason): failed.append("\(name): \(reason)")
       }
     }
-    print("ONNX test data \(suite): \(passed.count) passed, \(skipped.values.reduce(0, +)) skipped as unsupported, \(failed.count) failed (of \(cases.count))")
+    print(
+      "ONNX test data \(suite): \(passed.count) passed, \(skipped.values.reduce(0, +)) skipped as unsupported, \(failed.count) failed (of \(cases.count))"
+    )
     for failure in failed { print("  FAILED \(failure)") }
     if ProcessInfo.processInfo.environment["ENTK_ONNX_TESTDATA_VERBOSE"] != nil {
       for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) { print("  skipped \(count)× \(reason)") }

@@ -2,9 +2,11 @@ import Testing
 
 @testable import ONNXBackend
 
-/// Every differentiable operator's reverse pass against central finite differences of
-/// L = Σ u·outputs (u a fixed random cotangent), element by element of every float input it
-/// differentiates. Inputs keep away from kinks (ReLU at 0, ties in MaxPool, Clip bounds).
+/// Every differentiable operator's reverse pass against central finite differences of L = Σ
+/// u·outputs (u a fixed random cotangent), element by element of every float input it
+/// differentiates.
+///
+/// Inputs keep away from kinks (ReLU at 0, ties in MaxPool, Clip bounds).
 ///
 /// Step h = 2e-3 (float32 forward passes); tolerance |fd − vjp| ≤ 1e-2·max(|fd|, |vjp|) + 2e-3.
 struct OperatorGradientTests {
@@ -48,7 +50,9 @@ struct OperatorGradientTests {
 
   static let cases: [Case] = {
     var r = Numbers(state: 42)
-    func unary(_ op: String, _ x: Tensor, opset: Int = 17, _ attributes: [String: Attribute] = [:], label: String? = nil) -> Case {
+    func unary(
+      _ op: String, _ x: Tensor, opset: Int = 17, _ attributes: [String: Attribute] = [:], label: String? = nil
+    ) -> Case {
       Case(label: label ?? op, op: op, opset: opset, attributes: attributes, inputs: [x], differentiable: [0])
     }
     var cases: [Case] = [
@@ -71,7 +75,8 @@ struct OperatorGradientTests {
       unary("Dropout", r.tensor([2, 3])),
       unary("Cast", r.tensor([2, 3]), ["to": .int(1)]),
       unary("Softmax", r.tensor([2, 5], -2, 2)),
-      unary("Softmax", r.tensor([2, 3, 4], -2, 2), opset: 11, ["axis": .int(1)], label: "Softmax opset 11 (2-D coercion)"),
+      unary(
+        "Softmax", r.tensor([2, 3, 4], -2, 2), opset: 11, ["axis": .int(1)], label: "Softmax opset 11 (2-D coercion)"),
       unary("LogSoftmax", r.tensor([2, 3, 4], -2, 2), ["axis": .int(1)]),
       unary("ReduceMean", r.tensor([2, 3, 4]), ["axes": .ints([1]), "keepdims": .int(0)]),
       unary("Flatten", r.tensor([2, 3, 4]), ["axis": .int(2)]),
@@ -82,7 +87,8 @@ struct OperatorGradientTests {
         "MaxPool", r.distinct([1, 2, 5, 5]),
         ["kernel_shape": .ints([2, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "ceil_mode": .int(1)]),
       unary(
-        "MaxPool", r.distinct([2, 2, 7]), ["kernel_shape": .ints([3]), "dilations": .ints([2])], label: "MaxPool 1-D dilated"),
+        "MaxPool", r.distinct([2, 2, 7]), ["kernel_shape": .ints([3]), "dilations": .ints([2])],
+        label: "MaxPool 1-D dilated"),
       unary(
         "AveragePool", r.tensor([1, 2, 5, 5]),
         ["kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])],
@@ -115,12 +121,17 @@ struct OperatorGradientTests {
       Case(
         label: "GatherElements", op: "GatherElements", attributes: ["axis": .int(1)],
         inputs: [r.tensor([2, 3]), Tensor(shape: [2, 2], ints: [0, 2, 1, -3])], differentiable: [0]),
-      Case(label: "Sum", op: "Sum", inputs: [r.tensor([2, 3]), r.tensor([3]), r.tensor([2, 1])], differentiable: [0, 1, 2]),
+      Case(
+        label: "Sum", op: "Sum", inputs: [r.tensor([2, 3]), r.tensor([3]), r.tensor([2, 1])], differentiable: [0, 1, 2]),
       Case(label: "Mean", op: "Mean", inputs: [r.tensor([2, 3]), r.tensor([3])], differentiable: [0, 1]),
       // Second inputs sit halfway between the first's values: no ties across inputs.
-      Case(label: "Max", op: "Max", inputs: [r.distinct([2, 3]), r.distinct([3], offset: 0.025)], differentiable: [0, 1]),
-      Case(label: "Min", op: "Min", inputs: [r.distinct([2, 3]), r.distinct([2, 1], offset: 0.025)], differentiable: [0, 1]),
-      Case(label: "PRelu", op: "PRelu", inputs: [r.awayFromZero([2, 3, 2]), r.tensor([3, 1])], differentiable: [0, 1]),
+      Case(
+        label: "Max", op: "Max", inputs: [r.distinct([2, 3]), r.distinct([3], offset: 0.025)], differentiable: [0, 1]),
+      Case(
+        label: "Min", op: "Min", inputs: [r.distinct([2, 3]), r.distinct([2, 1], offset: 0.025)],
+        differentiable: [0, 1]),
+      Case(
+        label: "PRelu", op: "PRelu", inputs: [r.awayFromZero([2, 3, 2]), r.tensor([3, 1])], differentiable: [0, 1]),
     ]
     func binary(_ op: String, _ a: Tensor, _ b: Tensor) -> Case {
       Case(label: "\(op) \(a.shape) \(b.shape)", op: op, inputs: [a, b], differentiable: [0, 1])
@@ -134,57 +145,89 @@ struct OperatorGradientTests {
       binary("MatMul", r.tensor([2, 1, 3, 4]), r.tensor([3, 4, 5])),
       binary("MatMul", r.tensor([4]), r.tensor([4, 5])),
       Case(
-        label: "Where", op: "Where", inputs: [Tensor(shape: [2, 3], bools: [true, false, true, true, false, false]), r.tensor([2, 3]), r.tensor([3])],
+        label: "Where", op: "Where",
+        inputs: [
+          Tensor(shape: [2, 3], bools: [true, false, true, true, false, false]), r.tensor([2, 3]), r.tensor([3]),
+        ],
         differentiable: [1, 2]),
       Case(
         label: "Gemm transB", op: "Gemm", attributes: ["transB": .int(1), "alpha": .float(0.7), "beta": .float(1.3)],
         inputs: [r.tensor([3, 4]), r.tensor([5, 4]), r.tensor([5])], differentiable: [0, 1, 2]),
       Case(
-        label: "Gemm transA", op: "Gemm", attributes: ["transA": .int(1)], inputs: [r.tensor([4, 3]), r.tensor([4, 5]), r.tensor([3, 1])],
+        label: "Gemm transA", op: "Gemm", attributes: ["transA": .int(1)],
+        inputs: [r.tensor([4, 3]), r.tensor([4, 5]), r.tensor([3, 1])],
         differentiable: [0, 1, 2]),
       Case(
         label: "Conv 2-D groups pads strides dilations", op: "Conv",
-        attributes: ["group": .int(2), "pads": .ints([1, 0, 2, 1]), "strides": .ints([2, 1]), "dilations": .ints([1, 2])],
+        attributes: [
+          "group": .int(2), "pads": .ints([1, 0, 2, 1]), "strides": .ints([2, 1]), "dilations": .ints([1, 2]),
+        ],
         inputs: [r.tensor([1, 4, 6, 6]), r.tensor([6, 2, 3, 3]), r.tensor([6])], differentiable: [0, 1, 2]),
       Case(
-        label: "Conv 1-D SAME_UPPER", op: "Conv", attributes: ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2])],
+        label: "Conv 1-D SAME_UPPER", op: "Conv",
+        attributes: ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2])],
         inputs: [r.tensor([2, 3, 7]), r.tensor([2, 3, 3])], differentiable: [0, 1]),
       Case(
         label: "BatchNormalization", op: "BatchNormalization", attributes: ["epsilon": .float(1e-3)],
-        inputs: [r.tensor([2, 3, 2, 2]), r.tensor([3], 0.5, 1.5), r.tensor([3]), r.tensor([3]), r.tensor([3], 0.5, 2)],
+        inputs: [
+          r.tensor([2, 3, 2, 2]), r.tensor([3], 0.5, 1.5), r.tensor([3]), r.tensor([3]), r.tensor([3], 0.5, 2),
+        ],
         differentiable: [0, 1, 2]),
       Case(
-        label: "LayerNormalization last axis", op: "LayerNormalization", inputs: [r.tensor([2, 3, 4]), r.tensor([4], 0.5, 1.5), r.tensor([4])],
+        label: "LayerNormalization last axis", op: "LayerNormalization",
+        inputs: [r.tensor([2, 3, 4]), r.tensor([4], 0.5, 1.5), r.tensor([4])],
         differentiable: [0, 1, 2]),
       Case(
-        label: "LayerNormalization axis 1 no bias", op: "LayerNormalization", attributes: ["axis": .int(1), "epsilon": .float(1e-3)],
+        label: "LayerNormalization axis 1 no bias", op: "LayerNormalization",
+        attributes: ["axis": .int(1), "epsilon": .float(1e-3)],
         inputs: [r.tensor([2, 3, 4]), r.tensor([3, 4], 0.5, 1.5)], differentiable: [0, 1]),
-      Case(label: "ReduceSum axes input", op: "ReduceSum", opset: 13, inputs: [r.tensor([2, 3, 4]), ints([0, 2])], differentiable: [0]),
+      Case(
+        label: "ReduceSum axes input", op: "ReduceSum", opset: 13, inputs: [r.tensor([2, 3, 4]), ints([0, 2])],
+        differentiable: [0]),
       Case(label: "Reshape", op: "Reshape", inputs: [r.tensor([2, 6]), ints([3, -1])], differentiable: [0]),
       Case(label: "Squeeze", op: "Squeeze", inputs: [r.tensor([2, 1, 3]), ints([1])], differentiable: [0]),
       Case(label: "Unsqueeze", op: "Unsqueeze", inputs: [r.tensor([2, 3]), ints([0, 3])], differentiable: [0]),
       Case(
-        label: "Slice negative step", op: "Slice", inputs: [r.tensor([4, 6]), ints([1, -1]), ints([3, 0]), ints([0, 1]), ints([1, -2])],
+        label: "Slice negative step", op: "Slice",
+        inputs: [r.tensor([4, 6]), ints([1, -1]), ints([3, 0]), ints([0, 1]), ints([1, -2])],
         differentiable: [0]),
       Case(
         label: "Gather repeated indices", op: "Gather", attributes: ["axis": .int(1)],
         inputs: [r.tensor([2, 4]), Tensor(shape: [2, 2], ints: [0, 3, 1, -4])], differentiable: [0]),
       Case(label: "Expand", op: "Expand", inputs: [r.tensor([3, 1]), ints([2, 3, 4])], differentiable: [0]),
       Case(label: "Tile", op: "Tile", inputs: [r.tensor([2, 3]), ints([2, 1])], differentiable: [0]),
-      Case(label: "Pad constant", op: "Pad", inputs: [r.tensor([1, 3, 3]), ints([0, 1, 2, 0, 2, -1]), Tensor(shape: [], floats: [0.5])], differentiable: [0]),
-      Case(label: "Pad reflect", op: "Pad", attributes: ["mode": .string("reflect")], inputs: [r.tensor([1, 3, 4]), ints([0, 2, 1, 0, 1, 3])], differentiable: [0]),
-      Case(label: "Pad edge", op: "Pad", attributes: ["mode": .string("edge")], inputs: [r.tensor([1, 3, 3]), ints([0, 2, 1, 0, 1, 2])], differentiable: [0]),
-      Case(label: "Concat", op: "Concat", attributes: ["axis": .int(1)], inputs: [r.tensor([2, 1]), r.tensor([2, 3]), r.tensor([2, 2])], differentiable: [0, 1, 2]),
-      Case(label: "Split", op: "Split", opset: 13, inputs: [r.tensor([6, 2]), ints([2, 4])], differentiable: [0], outputCount: 2),
-      Case(label: "Split num_outputs", op: "Split", opset: 18, attributes: ["num_outputs": .int(3), "axis": .int(1)], inputs: [r.tensor([2, 7])], differentiable: [0], outputCount: 3),
       Case(
-        label: "Clip", op: "Clip", inputs: [Tensor(shape: [5], floats: [-0.9, -0.35, 0.1, 0.45, 0.8]), Tensor(shape: [], floats: [-0.5]), Tensor(shape: [], floats: [0.6])],
+        label: "Pad constant", op: "Pad",
+        inputs: [r.tensor([1, 3, 3]), ints([0, 1, 2, 0, 2, -1]), Tensor(shape: [], floats: [0.5])], differentiable: [0]),
+      Case(
+        label: "Pad reflect", op: "Pad", attributes: ["mode": .string("reflect")],
+        inputs: [r.tensor([1, 3, 4]), ints([0, 2, 1, 0, 1, 3])], differentiable: [0]),
+      Case(
+        label: "Pad edge", op: "Pad", attributes: ["mode": .string("edge")],
+        inputs: [r.tensor([1, 3, 3]), ints([0, 2, 1, 0, 1, 2])], differentiable: [0]),
+      Case(
+        label: "Concat", op: "Concat", attributes: ["axis": .int(1)],
+        inputs: [r.tensor([2, 1]), r.tensor([2, 3]), r.tensor([2, 2])], differentiable: [0, 1, 2]),
+      Case(
+        label: "Split", op: "Split", opset: 13, inputs: [r.tensor([6, 2]), ints([2, 4])], differentiable: [0],
+        outputCount: 2),
+      Case(
+        label: "Split num_outputs", op: "Split", opset: 18, attributes: ["num_outputs": .int(3), "axis": .int(1)],
+        inputs: [r.tensor([2, 7])], differentiable: [0], outputCount: 3),
+      Case(
+        label: "Clip", op: "Clip",
+        inputs: [
+          Tensor(shape: [5], floats: [-0.9, -0.35, 0.1, 0.45, 0.8]), Tensor(shape: [], floats: [-0.5]),
+          Tensor(shape: [], floats: [0.6]),
+        ],
         differentiable: [0]),
     ]
     return cases
   }()
 
-  static func loss(_ interpreter: Interpreter, _ values: [String: Tensor], _ cotangents: [[Float]], outputs: [String]) throws -> Double {
+  static func loss(_ interpreter: Interpreter, _ values: [String: Tensor], _ cotangents: [[Float]], outputs: [String])
+    throws -> Double
+  {
     let results = try interpreter.run(values)
     var total = 0.0
     for (name, u) in zip(outputs, cotangents) {
@@ -200,7 +243,8 @@ struct OperatorGradientTests {
     let outputNames = (0..<c.outputCount).map { "y\($0)" }
     var initializers: [String: Tensor] = [:]
     for (name, value) in zip(inputNames, c.inputs) where !name.isEmpty { initializers[name] = value }
-    let node = Node(name: c.label, opType: c.op, domain: "", inputs: inputNames, outputs: outputNames, attributes: c.attributes)
+    let node = Node(
+      name: c.label, opType: c.op, domain: "", inputs: inputNames, outputs: outputNames, attributes: c.attributes)
     let graph = Graph(
       nodes: [node], initializerNames: inputNames.filter { !$0.isEmpty }, initializers: initializers, inputs: [],
       outputs: outputNames.map { ValueInfo(name: $0, elementType: 1, shape: nil, isTensor: true) }, opset: c.opset)
@@ -233,7 +277,10 @@ struct OperatorGradientTests {
         down[j] -= h
         plus[name] = Tensor(shape: x.shape, floats: up)
         minus[name] = Tensor(shape: x.shape, floats: down)
-        let numeric = try (Self.loss(interpreter, plus, cotangents, outputs: outputNames) - Self.loss(interpreter, minus, cotangents, outputs: outputNames)) / Double(2 * h)
+        let numeric =
+          try
+          (Self.loss(interpreter, plus, cotangents, outputs: outputNames)
+          - Self.loss(interpreter, minus, cotangents, outputs: outputNames)) / Double(2 * h)
         let exact = Double(analytic[j])
         #expect(
           abs(numeric - exact) <= 1e-2 * max(abs(numeric), abs(exact)) + 2e-3,

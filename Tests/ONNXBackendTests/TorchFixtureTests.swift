@@ -5,8 +5,9 @@ import Foundation
 import Testing
 
 /// entk's logits and per-sample Jacobians against PyTorch's, for the models that
-/// tools/fixtures/export_onnx_fixtures.py exports with both exporters. Through the C ABI,
-/// as a host sees the backend.
+/// tools/fixtures/export_onnx_fixtures.py exports with both exporters.
+///
+/// Through the C ABI, as a host sees the backend.
 ///
 /// Tolerance (float32, reverse mode on both sides, different summation orders):
 /// |entk − torch| ≤ 1e-4 + 1e-3·|torch| for logits and Jacobian entries.
@@ -70,7 +71,9 @@ struct TorchFixtureTests {
           for j in 0..<min(group.count, parameter.count) {
             let ours = jacobian[(sample * c + cls) * p + group.offset + j]
             let theirs = reference[(sample * c + cls) * torchP + parameter.offset + j]
-            if !Self.close(ours, theirs), worst == nil { worst = (ours, theirs, "sample \(sample), class \(cls), element \(j)") }
+            if !Self.close(ours, theirs), worst == nil {
+              worst = (ours, theirs, "sample \(sample), class \(cls), element \(j)")
+            }
           }
         }
       }

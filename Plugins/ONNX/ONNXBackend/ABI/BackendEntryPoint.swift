@@ -2,12 +2,13 @@ import CEntkABI
 
 /// The ABI v1 entry point: returns the backend's constant function table.
 @_cdecl("entk_backend_v1")
-public func entk_backend_v1() -> UnsafePointer<entk_backend_api>? {
+public func entkBackendV1() -> UnsafePointer<entk_backend_api>? {
   UnsafePointer(BackendTable.table)
 }
 
-/// The function table and the adapters between C arguments and `ONNXModel`. Every adapter
-/// validates its arguments and turns errors into a status and message; nothing traps.
+/// The function table and the adapters between C arguments and `ONNXModel`.
+///
+/// Every adapter validates its arguments and turns errors into a status and message; nothing traps.
 enum BackendTable {
   /// Built once (Swift globals initialise lazily and thread-safely), never freed: hosts keep
   /// backends loaded for the life of the process.
@@ -18,7 +19,8 @@ enum BackendTable {
         struct_size: MemoryLayout<entk_backend_api>.size,
         abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: UInt32(ENTK_ABI_VERSION_MINOR),
         name: cString("onnx"), version: cString("0.1.0"),
-        description: cString("ONNX models (IR >= 3, opset >= 7) parsed with protobuf-c; per-sample gradients by reverse mode"),
+        description: cString(
+          "ONNX models (IR >= 3, opset >= 7) parsed with protobuf-c; per-sample gradients by reverse mode"),
         open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
         jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil))
     return pointer
@@ -73,7 +75,8 @@ enum BackendTable {
 
   static let open:
     @convention(c) (
-      UnsafePointer<CChar>, UnsafePointer<CChar>?, UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<CChar>?, Int
+      UnsafePointer<CChar>, UnsafePointer<CChar>?, UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<CChar>?,
+      Int
     ) -> entk_status = { path, options, out, buffer, capacity in
       do throws(ONNXError) {
         let parsed = try ModelOptions(json: options.map { String(cString: $0) })
@@ -91,25 +94,28 @@ enum BackendTable {
   }
 
   static let describe:
-    @convention(c) (OpaquePointer, UnsafeMutablePointer<entk_model_info>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
-      model, info, buffer, capacity in
-      call(model, buffer, capacity) { m, _ throws(ONNXError) in
-        let size = info.pointee.struct_size
-        if size >= structSize(\entk_model_info.input_shape) {
-          info.pointee.input_rank = Int32(m.inputShape.count)
-          withUnsafeMutableBytes(of: &info.pointee.input_shape) { raw in
-            let dims = raw.bindMemory(to: Int64.self)
-            for i in 0..<dims.count { dims[i] = i < m.inputShape.count ? Int64(m.inputShape[i]) : 0 }
+    @convention(c) (OpaquePointer, UnsafeMutablePointer<entk_model_info>, UnsafeMutablePointer<CChar>?, Int) ->
+      entk_status = {
+        model, info, buffer, capacity in
+        call(model, buffer, capacity) { m, _ throws(ONNXError) in
+          let size = info.pointee.struct_size
+          if size >= structSize(\entk_model_info.input_shape) {
+            info.pointee.input_rank = Int32(m.inputShape.count)
+            withUnsafeMutableBytes(of: &info.pointee.input_shape) { raw in
+              let dims = raw.bindMemory(to: Int64.self)
+              for i in 0..<dims.count { dims[i] = i < m.inputShape.count ? Int64(m.inputShape[i]) : 0 }
+            }
+          }
+          if size >= structSize(\entk_model_info.num_outputs) { info.pointee.num_outputs = Int64(m.outputCount) }
+          if size >= structSize(\entk_model_info.num_params) { info.pointee.num_params = Int64(m.parameterCount) }
+          if size >= structSize(\entk_model_info.embedding_size) {
+            info.pointee.embedding_size = Int64(m.embeddingSize)
+          }
+          if size >= structSize(\entk_model_info.num_param_groups) {
+            info.pointee.num_param_groups = Int64(m.parameterNames.count)
           }
         }
-        if size >= structSize(\entk_model_info.num_outputs) { info.pointee.num_outputs = Int64(m.outputCount) }
-        if size >= structSize(\entk_model_info.num_params) { info.pointee.num_params = Int64(m.parameterCount) }
-        if size >= structSize(\entk_model_info.embedding_size) { info.pointee.embedding_size = Int64(m.embeddingSize) }
-        if size >= structSize(\entk_model_info.num_param_groups) {
-          info.pointee.num_param_groups = Int64(m.parameterNames.count)
-        }
       }
-    }
 
   static let paramGroup:
     @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_param_group>, UnsafeMutablePointer<CChar>?, Int) ->
@@ -119,7 +125,9 @@ enum BackendTable {
             throw .invalidArgument("parameter group \(index) is out of range 0..<\(handle.groupNames.count)")
           }
           let size = group.pointee.struct_size
-          if size >= structSize(\entk_param_group.name) { group.pointee.name = UnsafePointer(handle.groupNames[Int(index)]) }
+          if size >= structSize(\entk_param_group.name) {
+            group.pointee.name = UnsafePointer(handle.groupNames[Int(index)])
+          }
           if size >= structSize(\entk_param_group.offset) { group.pointee.offset = Int64(entry.offset) }
           if size >= structSize(\entk_param_group.count) { group.pointee.count = Int64(entry.count) }
         }
@@ -131,12 +139,15 @@ enum BackendTable {
       UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, logits, embedding, buffer, capacity in
       call(model, buffer, capacity) { m, _ throws(ONNXError) in
-        if embedding != nil, m.embeddingSize == 0 { throw .invalidArgument("embedding must be NULL: the model has no embedding") }
+        if embedding != nil, m.embeddingSize == 0 {
+          throw .invalidArgument("embedding must be NULL: the model has no embedding")
+        }
         let count = Int(max(n, 0))
         try m.forward(
           UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: count,
           logits: UnsafeMutableBufferPointer(start: logits, count: try length(n, m.outputCount)),
-          embedding: embedding == nil ? nil : UnsafeMutableBufferPointer(start: embedding, count: try length(n, m.embeddingSize)))
+          embedding: embedding == nil
+            ? nil : UnsafeMutableBufferPointer(start: embedding, count: try length(n, m.embeddingSize)))
       }
     }
 
@@ -154,28 +165,33 @@ enum BackendTable {
     }
 
   static let jacobian:
-    @convention(c) (OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int) ->
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
+    ) ->
       entk_status = { model, inputs, n, jacobians, buffer, capacity in
         call(model, buffer, capacity) { m, _ throws(ONNXError) in
           try m.jacobian(
             UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
-            jacobians: UnsafeMutableBufferPointer(start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
+            jacobians: UnsafeMutableBufferPointer(
+              start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
         }
       }
 
-  static let getParams: @convention(c) (OpaquePointer, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
-    model, params, buffer, capacity in
-    call(model, buffer, capacity) { m, _ throws(ONNXError) in
-      let values = m.parameters()
-      guard values.count == m.parameterCount else { throw .invalidModel("parameter count changed") }
-      for i in 0..<values.count { params[i] = values[i] }
+  static let getParams:
+    @convention(c) (OpaquePointer, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
+      model, params, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        let values = m.parameters()
+        guard values.count == m.parameterCount else { throw .invalidModel("parameter count changed") }
+        for i in 0..<values.count { params[i] = values[i] }
+      }
     }
-  }
 
-  static let setParams: @convention(c) (OpaquePointer, UnsafePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
-    model, params, buffer, capacity in
-    call(model, buffer, capacity) { m, _ throws(ONNXError) in
-      try m.setParameters(UnsafeBufferPointer(start: params, count: m.parameterCount))
+  static let setParams:
+    @convention(c) (OpaquePointer, UnsafePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
+      model, params, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try m.setParameters(UnsafeBufferPointer(start: params, count: m.parameterCount))
+      }
     }
-  }
 }

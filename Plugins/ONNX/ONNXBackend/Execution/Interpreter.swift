@@ -5,7 +5,9 @@ public struct Interpreter: Sendable {
   /// The operator of each node, resolved once so unsupported ops fail at construction.
   let definitions: [OperatorDefinition]
 
-  /// Resolves every node's operator. Throws `.unsupported` naming the op, node and opset.
+  /// Resolves every node's operator.
+  ///
+  /// Throws `.unsupported` naming the op, node and opset.
   public init(graph: Graph) throws(ONNXError) {
     self.graph = graph
     var definitions: [OperatorDefinition] = []
@@ -15,8 +17,10 @@ public struct Interpreter: Sendable {
     self.definitions = definitions
   }
 
-  /// Evaluates every node. `values` holds the initializers (or their replacements) and the
-  /// graph inputs; the result adds every node output.
+  /// Evaluates every node.
+  ///
+  /// `values` holds the initializers (or their replacements) and the graph inputs; the result adds
+  /// every node output.
   public func run(_ values: [String: Tensor]) throws(ONNXError) -> [String: Tensor] {
     var values = values
     for (node, definition) in zip(graph.nodes, definitions) {
@@ -29,7 +33,8 @@ public struct Interpreter: Sendable {
       }
       for (i, name) in node.outputs.enumerated() where !name.isEmpty {
         guard i < outputs.count else {
-          throw .inNode(node: node.name, op: node.opType, .unsupported("output \(i) ('\(name)') is not computed by this backend"))
+          throw .inNode(
+            node: node.name, op: node.opType, .unsupported("output \(i) ('\(name)') is not computed by this backend"))
         }
         values[name] = outputs[i]
       }
@@ -41,7 +46,9 @@ public struct Interpreter: Sendable {
   public func dependents(of sources: Set<String>) -> Set<String> {
     var reached = sources
     for (node, definition) in zip(graph.nodes, definitions) {
-      let touched = definition.differentiableInputs.contains { $0 < node.inputs.count && reached.contains(node.inputs[$0]) }
+      let touched = definition.differentiableInputs.contains {
+        $0 < node.inputs.count && reached.contains(node.inputs[$0])
+      }
       if touched { reached.formUnion(node.outputs.filter { !$0.isEmpty }) }
     }
     return reached
@@ -51,14 +58,18 @@ public struct Interpreter: Sendable {
   func nodesWithoutReversePass(from sources: Set<String>) -> [Node] {
     let reached = dependents(of: sources)
     return zip(graph.nodes, definitions).compactMap { node, definition in
-      let touched = definition.differentiableInputs.contains { $0 < node.inputs.count && reached.contains(node.inputs[$0]) }
+      let touched = definition.differentiableInputs.contains {
+        $0 < node.inputs.count && reached.contains(node.inputs[$0])
+      }
       return touched && definition.backward == nil ? node : nil
     }
   }
 
   /// Reverse mode: given forward `values` and output gradients `seeds`, returns the
   /// gradient of every value in `sources` that the seeds reach (absent = zero).
-  public func gradients(values: [String: Tensor], seeds: [String: Tensor], sources: Set<String>) throws(ONNXError) -> [String: Tensor] {
+  public func gradients(values: [String: Tensor], seeds: [String: Tensor], sources: Set<String>) throws(ONNXError)
+    -> [String: Tensor]
+  {
     let reached = dependents(of: sources)
     var gradients = seeds
     for (node, definition) in zip(graph.nodes, definitions).reversed() {
@@ -83,8 +94,12 @@ public struct Interpreter: Sendable {
         guard let gradient else { continue }
         let name = node.inputs[i]
         if let existing = gradients[name] {
-          guard existing.shape == gradient.shape, case .float(let a) = existing.elements, case .float(let b) = gradient.elements else {
-            throw .inNode(node: node.name, op: node.opType, .shapeMismatch("gradient of '\(name)' has shape \(gradient.shape), expected \(existing.shape)"))
+          guard existing.shape == gradient.shape, case .float(let a) = existing.elements,
+            case .float(let b) = gradient.elements
+          else {
+            throw .inNode(
+              node: node.name, op: node.opType,
+              .shapeMismatch("gradient of '\(name)' has shape \(gradient.shape), expected \(existing.shape)"))
           }
           var sum = a
           for j in 0..<sum.count { sum[j] += b[j] }

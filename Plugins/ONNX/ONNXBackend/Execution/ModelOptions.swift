@@ -1,6 +1,6 @@
 import Foundation
 
-/// The options an ONNX model is opened with (`options_json`):
+/// The options an ONNX model is opened with (`options_json`).
 ///
 /// - `"params"`: array of name patterns (`*` any run of characters, `?` one character);
 ///   only the weight initializers whose names match one become parameters. Default: all.
@@ -17,7 +17,9 @@ public struct ModelOptions: Sendable, Equatable {
   /// Parses `options_json`; nil, "" and "{}" give the defaults.
   public init(json: String?) throws(ONNXError) {
     guard let json, !json.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
-    guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)), let dictionary = object as? [String: Any] else {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+      let dictionary = object as? [String: Any]
+    else {
       throw .invalidArgument("options must be a JSON object, got '\(json)'")
     }
     for (key, value) in dictionary {

@@ -43,20 +43,32 @@ public final class ONNXModel {
     initializers = graph.initializers
 
     guard graph.inputs.count == 1, let input = graph.inputs.first else {
-      throw .unsupported("\(path): the graph has \(graph.inputs.count) inputs \(graph.inputs.map(\.name)); the backend takes models with one input")
+      throw .unsupported(
+        "\(path): the graph has \(graph.inputs.count) inputs \(graph.inputs.map(\.name)); the backend takes models with one input"
+      )
     }
     guard input.elementType == 1 else {
-      throw .unsupported("\(path): input '\(input.name)' has element type \(TensorProtoDecoder.typeName(input.elementType)); the backend feeds float32 inputs only")
+      throw .unsupported(
+        "\(path): input '\(input.name)' has element type \(TensorProtoDecoder.typeName(input.elementType)); the backend feeds float32 inputs only"
+      )
     }
     guard let dims = input.shape, dims.count >= 2, dims.count - 1 <= 8 else {
-      throw .unsupported("\(path): input '\(input.name)' must have a known shape [batch, ...] of rank 2 to 9, got \(input.shape.map { "\($0)" } ?? "no shape")")
+      throw .unsupported(
+        "\(path): input '\(input.name)' must have a known shape [batch, ...] of rank 2 to 9, got \(input.shape.map { "\($0)" } ?? "no shape")"
+      )
     }
     if let batch = dims[0], batch != 1 {
-      throw .unsupported("\(path): input '\(input.name)' fixes the batch dimension at \(batch); export with a dynamic batch axis (or batch 1)")
+      throw .unsupported(
+        "\(path): input '\(input.name)' fixes the batch dimension at \(batch); export with a dynamic batch axis (or batch 1)"
+      )
     }
     var sampleShape: [Int] = []
     for d in dims.dropFirst() {
-      guard let d, d > 0 else { throw .unsupported("\(path): input '\(input.name)' has a symbolic non-batch dimension \(dims); only the batch dimension may be dynamic") }
+      guard let d, d > 0 else {
+        throw .unsupported(
+          "\(path): input '\(input.name)' has a symbolic non-batch dimension \(dims); only the batch dimension may be dynamic"
+        )
+      }
       sampleShape.append(d)
     }
     inputName = input.name
@@ -64,7 +76,8 @@ public final class ONNXModel {
 
     if let requested = options.output {
       guard graph.outputs.contains(where: { $0.name == requested }) else {
-        throw .invalidArgument("\(path): option output '\(requested)' is not a graph output (outputs: \(graph.outputs.map(\.name)))")
+        throw .invalidArgument(
+          "\(path): option output '\(requested)' is not a graph output (outputs: \(graph.outputs.map(\.name)))")
       }
       outputName = requested
     } else {
@@ -79,7 +92,9 @@ public final class ONNXModel {
         throw .invalidArgument("\(path): params pattern '\(pattern)' matches no weight initializer (weights: \(names))")
       }
     }
-    guard !chosen.isEmpty else { throw .invalidModel("\(path): the model has no float weight initializers to differentiate") }
+    guard !chosen.isEmpty else {
+      throw .invalidModel("\(path): the model has no float weight initializers to differentiate")
+    }
     parameterNames = chosen
     var offsets: [Int] = []
     var total = 0
@@ -91,7 +106,9 @@ public final class ONNXModel {
     parameterCount = total
 
     if let node = interpreter.nodesWithoutReversePass(from: Set(chosen)).first {
-      throw .unsupported("\(path): node '\(node.name)' (\(node.opType), opset \(graph.opset)) lies between the parameters and the outputs but has no reverse pass")
+      throw .unsupported(
+        "\(path): node '\(node.name)' (\(node.opType), opset \(graph.opset)) lies between the parameters and the outputs but has no reverse pass"
+      )
     }
 
     // Shape inference by running one zero sample: it also proves the graph runs.
@@ -103,12 +120,17 @@ public final class ONNXModel {
     } catch {
       throw error.prefixed(path)
     }
-    guard let logits = values[outputName] else { throw .invalidModel("\(path): output '\(outputName)' was not computed") }
+    guard let logits = values[outputName] else {
+      throw .invalidModel("\(path): output '\(outputName)' was not computed")
+    }
     guard logits.isFloat else {
-      throw .unsupported("\(path): output '\(outputName)' has element type \(logits.typeName) and cannot be differentiated; the backend needs float logits")
+      throw .unsupported(
+        "\(path): output '\(outputName)' has element type \(logits.typeName) and cannot be differentiated; the backend needs float logits"
+      )
     }
     guard logits.rank >= 1, logits.shape[0] == 1, logits.count >= 1 else {
-      throw .unsupported("\(path): output '\(outputName)' has shape \(logits.shape) for a batch of 1; expected [batch, C, ...]")
+      throw .unsupported(
+        "\(path): output '\(outputName)' has shape \(logits.shape) for a batch of 1; expected [batch, C, ...]")
     }
     outputCount = logits.count
     guard interpreter.dependents(of: Set(chosen)).contains(outputName) else {
@@ -151,7 +173,9 @@ public final class ONNXModel {
       case "Gemm", "MatMul": return node.inputs.first
       case "Identity": current = node.inputs.first ?? ""
       case "Add":
-        guard let next = node.inputs.first(where: { producer[$0] != nil && graph.initializers[$0] == nil }) else { return nil }
+        guard let next = node.inputs.first(where: { producer[$0] != nil && graph.initializers[$0] == nil }) else {
+          return nil
+        }
         current = next
       default: return nil
       }
@@ -170,7 +194,9 @@ public final class ONNXModel {
 
   private func checkedCount(_ n: Int, _ buffer: UnsafeBufferPointer<Float>) throws(ONNXError) {
     guard n >= 1 else { throw .invalidArgument("n must be ≥ 1, got \(n)") }
-    guard buffer.count == n * inputSize else { throw .invalidArgument("\(buffer.count) input floats for \(n) samples of \(inputSize)") }
+    guard buffer.count == n * inputSize else {
+      throw .invalidArgument("\(buffer.count) input floats for \(n) samples of \(inputSize)")
+    }
   }
 
   private func logits(_ values: [String: Tensor]) throws(ONNXError) -> [Float] {
@@ -200,7 +226,9 @@ public final class ONNXModel {
   }
 
   /// Writes Σ_c u[c] ∂f_c/∂θ of one sample's forward `values` into `row` (P floats).
-  private func parameterGradient(_ values: [String: Tensor], cotangent: [Float], into row: UnsafeMutablePointer<Float>) throws(ONNXError) {
+  private func parameterGradient(_ values: [String: Tensor], cotangent: [Float], into row: UnsafeMutablePointer<Float>)
+    throws(ONNXError)
+  {
     guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
     let gradients = try interpreter.gradients(
       values: values, seeds: [outputName: Tensor(shape: shape, floats: cotangent)], sources: Set(parameterNames))
@@ -221,7 +249,8 @@ public final class ONNXModel {
     gradients: UnsafeMutableBufferPointer<Float>
   ) throws(ONNXError) {
     try checkedCount(n, inputs)
-    guard let base = gradients.baseAddress, cotangents.count == n * outputCount, gradients.count == n * parameterCount else {
+    guard let base = gradients.baseAddress, cotangents.count == n * outputCount, gradients.count == n * parameterCount
+    else {
       throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
     }
     for i in 0..<n {
@@ -232,7 +261,9 @@ public final class ONNXModel {
   }
 
   /// Full per-sample Jacobians (n × C × P): one forward pass and C reverse passes per sample.
-  public func jacobian(_ inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>) throws(ONNXError) {
+  public func jacobian(_ inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
+    throws(ONNXError)
+  {
     try checkedCount(n, inputs)
     guard let base = jacobians.baseAddress, jacobians.count == n * outputCount * parameterCount else {
       throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
@@ -257,7 +288,9 @@ public final class ONNXModel {
 
   /// Replaces the parameters from a flat vector of P floats.
   public func setParameters(_ flat: UnsafeBufferPointer<Float>) throws(ONNXError) {
-    guard flat.count == parameterCount else { throw .invalidArgument("\(flat.count) parameters given, the model has \(parameterCount)") }
+    guard flat.count == parameterCount else {
+      throw .invalidArgument("\(flat.count) parameters given, the model has \(parameterCount)")
+    }
     for (k, name) in parameterNames.enumerated() {
       guard let shape = initializers[name]?.shape else { continue }
       let offset = parameterOffsets[k]

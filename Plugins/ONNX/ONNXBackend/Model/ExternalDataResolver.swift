@@ -24,7 +24,8 @@ struct ExternalDataResolver {
       throw .invalidModel("\(context) has no location")
     }
     if location.hasPrefix("/") {
-      throw .invalidModel("\(context): location '\(location)' is an absolute path; only files inside the model's folder are read")
+      throw .invalidModel(
+        "\(context): location '\(location)' is an absolute path; only files inside the model's folder are read")
     }
     if location.split(separator: "/").contains("..") {
       throw .invalidModel("\(context): location '\(location)' leaves the model's folder ('..')")
@@ -32,7 +33,8 @@ struct ExternalDataResolver {
     let file = folder.appendingPathComponent(location).resolvingSymlinksInPath()
     let folderPath = folder.path.hasSuffix("/") ? folder.path : folder.path + "/"
     guard file.path.hasPrefix(folderPath) else {
-      throw .invalidModel("\(context): location '\(location)' resolves to \(file.path), outside the model's folder \(folder.path)")
+      throw .invalidModel(
+        "\(context): location '\(location)' resolves to \(file.path), outside the model's folder \(folder.path)")
     }
     let offset = try integer(entries["offset"], default: 0, field: "offset", context: context)
     let length = try integer(entries["length"], default: -1, field: "length", context: context)
@@ -46,7 +48,8 @@ struct ExternalDataResolver {
       throw .invalidModel("\(context): \(byteCount) bytes, expected \(expectedByteCount) for its shape and type")
     }
     guard offset <= size, byteCount <= size - offset else {
-      throw .invalidModel("\(context): offset \(offset) + length \(byteCount) exceeds the size of \(location) (\(size) bytes)")
+      throw .invalidModel(
+        "\(context): offset \(offset) + length \(byteCount) exceeds the size of \(location) (\(size) bytes)")
     }
     guard let handle = FileHandle(forReadingAtPath: file.path) else {
       throw .notFound("\(context): cannot open \(file.path)")

@@ -15,7 +15,9 @@ public enum ModelLoader {
       throw .notFound("\(path): no such file")
     }
     guard !isDirectory.boolValue else { throw .notFound("\(path) is a folder; give the .onnx file") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw .notFound("\(path): cannot read the file") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw .notFound("\(path): cannot read the file")
+    }
     return try parse(bytes: [UInt8](data), path: path)
   }
 
@@ -24,7 +26,8 @@ public enum ModelLoader {
     guard !bytes.isEmpty else { throw .invalidModel("\(path): the file is empty") }
     let model = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
     guard let model else {
-      throw .invalidModel("\(path): not a valid ONNX model (protobuf decoding failed: the file is truncated or corrupt)")
+      throw .invalidModel(
+        "\(path): not a valid ONNX model (protobuf decoding failed: the file is truncated or corrupt)")
     }
     defer { onnx__model_proto__free_unpacked(model, nil) }
     let m = model.pointee
@@ -39,16 +42,21 @@ public enum ModelLoader {
       if domain.isEmpty || domain == "ai.onnx" { opset = Int(entry.pointee.version) }
     }
     guard let opset else {
-      throw .unsupported("\(path): the model imports no default-domain (ai.onnx) opset; only ai.onnx operators are supported")
+      throw .unsupported(
+        "\(path): the model imports no default-domain (ai.onnx) opset; only ai.onnx operators are supported")
     }
     guard opset >= minimumOpset else {
       throw .unsupported("\(path): opset \(opset) is older than the oldest supported, \(minimumOpset)")
     }
     guard let graph = m.graph else { throw .invalidModel("\(path): the model has no graph") }
-    return try convert(graph.pointee, opset: opset, decoder: TensorProtoDecoder(externalData: ExternalDataResolver(modelPath: path)), path: path)
+    return try convert(
+      graph.pointee, opset: opset, decoder: TensorProtoDecoder(externalData: ExternalDataResolver(modelPath: path)),
+      path: path)
   }
 
-  private static func convert(_ g: Onnx__GraphProto, opset: Int, decoder: TensorProtoDecoder, path: String) throws(ONNXError) -> Graph {
+  private static func convert(_ g: Onnx__GraphProto, opset: Int, decoder: TensorProtoDecoder, path: String)
+    throws(ONNXError) -> Graph
+  {
     guard g.n_sparse_initializer == 0 else { throw .unsupported("\(path): sparse initializers are not supported") }
     var names: [String] = []
     var initializers: [String: Tensor] = [:]
@@ -80,13 +88,18 @@ public enum ModelLoader {
     guard !outputs.isEmpty else { throw .invalidModel("\(path): the graph has no outputs") }
     let available = Set(initializers.keys).union(inputs.map(\.name))
     let sorted = try topologicalOrder(nodes, available: available, path: path)
-    for output in outputs where !available.contains(output.name) && !sorted.contains(where: { $0.outputs.contains(output.name) }) {
+    for output in outputs
+    where !available.contains(output.name) && !sorted.contains(where: { $0.outputs.contains(output.name) }) {
       throw .invalidModel("\(path): graph output '\(output.name)' is produced by no node")
     }
-    return Graph(nodes: sorted, initializerNames: names, initializers: initializers, inputs: inputs, outputs: outputs, opset: opset)
+    return Graph(
+      nodes: sorted, initializerNames: names, initializers: initializers, inputs: inputs, outputs: outputs, opset: opset
+    )
   }
 
-  private static func node(_ n: Onnx__NodeProto, index: Int, decoder: TensorProtoDecoder, path: String) throws(ONNXError) -> Node {
+  private static func node(_ n: Onnx__NodeProto, index: Int, decoder: TensorProtoDecoder, path: String)
+    throws(ONNXError) -> Node
+  {
     let opType = string(n.op_type)
     guard !opType.isEmpty else { throw .invalidModel("\(path): node \(index) has no op_type") }
     var name = string(n.name)
@@ -127,21 +140,28 @@ public enum ModelLoader {
     }
   }
 
-  private static func valueInfo(_ pointer: UnsafeMutablePointer<Onnx__ValueInfoProto>?, path: String) throws(ONNXError) -> ValueInfo? {
+  private static func valueInfo(_ pointer: UnsafeMutablePointer<Onnx__ValueInfoProto>?, path: String) throws(ONNXError)
+    -> ValueInfo?
+  {
     guard let v = pointer?.pointee else { return nil }
     let name = string(v.name)
     guard !name.isEmpty else { throw .invalidModel("\(path): a graph input or output has no name") }
-    guard let type = v.type?.pointee, type.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, let tensor = type.tensor_type?.pointee else {
+    guard let type = v.type?.pointee, type.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
+      let tensor = type.tensor_type?.pointee
+    else {
       return ValueInfo(name: name, elementType: 0, shape: nil, isTensor: false)
     }
     var shape: [Int?]? = nil
     if let s = tensor.shape?.pointee {
       shape = (0..<s.n_dim).map { i -> Int? in
-        guard let d = s.dim[i]?.pointee, d.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE, d.dim_value >= 0 else { return nil }
+        guard let d = s.dim[i]?.pointee, d.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE,
+          d.dim_value >= 0
+        else { return nil }
         return Int(d.dim_value)
       }
     }
-    return ValueInfo(name: name, elementType: tensor.has_elem_type != 0 ? tensor.elem_type : 0, shape: shape, isTensor: true)
+    return ValueInfo(
+      name: name, elementType: tensor.has_elem_type != 0 ? tensor.elem_type : 0, shape: shape, isTensor: true)
   }
 
   /// Orders nodes so each reads only values already available (Kahn's algorithm, stable).
@@ -160,7 +180,9 @@ public enum ModelLoader {
     for (i, n) in nodes.enumerated() {
       for input in Set(n.inputs) where !input.isEmpty && !available.contains(input) {
         guard let p = producer[input] else {
-          throw .invalidModel("\(path): node '\(n.name)' (\(n.opType)) reads '\(input)', which no node, graph input or initializer provides")
+          throw .invalidModel(
+            "\(path): node '\(n.name)' (\(n.opType)) reads '\(input)', which no node, graph input or initializer provides"
+          )
         }
         pending[i] += 1
         readers[p, default: []].append(i)

@@ -1,7 +1,9 @@
 import CEntkABI
 
-/// Everything that can go wrong reading or running an ONNX model, with the context a user
-/// needs (file, node, operator, opset, shapes). Each case maps to one ABI status.
+/// Everything that can go wrong reading or running an ONNX model, with the context a user needs
+/// (file, node, operator, opset, shapes).
+///
+/// Each case maps to one ABI status.
 public enum ONNXError: Error, CustomStringConvertible, Equatable {
   /// The model file (or an external data file) does not exist or cannot be read.
   case notFound(String)

@@ -1,9 +1,11 @@
 import COnnxProto
 
 /// Turns a protobuf-c `TensorProto` into a `Tensor`, from `raw_data` (little-endian), the typed
-/// repeated fields, or external data. Every count and byte length is checked against the dims.
+/// repeated fields, or external data.
+///
+/// Every count and byte length is checked against the dims.
 struct TensorProtoDecoder {
-  /// nil when external data is not allowed (e.g. tensors inside test-data files).
+  /// nil when external data is not allowed, as for tensors inside test-data files.
   let externalData: ExternalDataResolver?
 
   /// Largest element count accepted for one tensor (2^31): a guard against absurd dims.
@@ -17,15 +19,21 @@ struct TensorProtoDecoder {
     var count = 1
     for i in 0..<p.n_dims {
       let d = p.dims[i]
-      guard d >= 0, d <= Int64(Self.maximumElementCount) else { throw .invalidModel("\(label): dimension \(d) is invalid") }
+      guard d >= 0, d <= Int64(Self.maximumElementCount) else {
+        throw .invalidModel("\(label): dimension \(d) is invalid")
+      }
       shape.append(Int(d))
       let (product, overflow) = count.multipliedReportingOverflow(by: Int(d))
-      guard !overflow, product <= Self.maximumElementCount else { throw .invalidModel("\(label): shape \(shape) is too large") }
+      guard !overflow, product <= Self.maximumElementCount else {
+        throw .invalidModel("\(label): shape \(shape) is too large")
+      }
       count = product
     }
     let type = p.has_data_type != 0 ? p.data_type : 0
     guard let width = Self.byteWidth(type) else {
-      throw .unsupported("\(label): element type \(Self.typeName(type)) is not supported (float32, int64, int32, int16, int8, uint8, uint16, bool are)")
+      throw .unsupported(
+        "\(label): element type \(Self.typeName(type)) is not supported (float32, int64, int32, int16, int8, uint8, uint16, bool are)"
+      )
     }
     var raw: [UInt8]? = nil
     if p.has_data_location != 0, p.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL {
@@ -39,7 +47,8 @@ struct TensorProtoDecoder {
     } else if p.has_raw_data != 0 {
       let data = p.raw_data
       guard data.len == count * width else {
-        throw .invalidModel("\(label): raw_data has \(data.len) bytes, shape \(shape) of \(Self.typeName(type)) needs \(count * width)")
+        throw .invalidModel(
+          "\(label): raw_data has \(data.len) bytes, shape \(shape) of \(Self.typeName(type)) needs \(count * width)")
       }
       raw = data.len == 0 ? [] : Array(UnsafeBufferPointer(start: data.data, count: data.len))
     }
@@ -49,7 +58,8 @@ struct TensorProtoDecoder {
     switch type {
     case 1:
       guard p.n_float_data == count else { throw countError(label, p.n_float_data, count, "float_data") }
-      return Tensor(shape: shape, floats: count == 0 ? [] : Array(UnsafeBufferPointer(start: p.float_data, count: count)))
+      return Tensor(
+        shape: shape, floats: count == 0 ? [] : Array(UnsafeBufferPointer(start: p.float_data, count: count)))
     case 7:
       guard p.n_int64_data == count else { throw countError(label, p.n_int64_data, count, "int64_data") }
       return Tensor(shape: shape, ints: count == 0 ? [] : Array(UnsafeBufferPointer(start: p.int64_data, count: count)))

@@ -1,6 +1,7 @@
 import Foundation
 
 /// Element-wise operators on two (or three, for Where) inputs with numpy broadcasting.
+///
 /// Float arithmetic is differentiable; int64 arithmetic serves shape computations.
 enum BinaryOperators {
   /// Float rule: value and partial derivatives with respect to a and b.
@@ -10,7 +11,8 @@ enum BinaryOperators {
     var db: @Sendable (Float, Float, Float) -> Float
   }
 
-  static func arithmetic(_ rule: FloatRule, integer: (@Sendable (Int64, Int64) throws -> Int64)?) -> OperatorDefinition {
+  static func arithmetic(_ rule: FloatRule, integer: (@Sendable (Int64, Int64) throws -> Int64)?) -> OperatorDefinition
+  {
     OperatorDefinition(
       differentiableInputs: [0, 1],
       forward: { c in
@@ -30,7 +32,8 @@ enum BinaryOperators {
           for i in 0..<ia.count { out[i] = try integer(x[ia[i]], y[ib[i]]) }
           return [Tensor(shape: shape, ints: out)]
         default:
-          throw ONNXError.unsupported("inputs of types \(a.typeName) and \(b.typeName) (both float or both int64 are supported)")
+          throw ONNXError.unsupported(
+            "inputs of types \(a.typeName) and \(b.typeName) (both float or both int64 are supported)")
         }
       },
       backward: { c, outputs, gradients, needs in
@@ -60,7 +63,9 @@ enum BinaryOperators {
   }
 
   /// Comparison or logic: bool result, not differentiable.
-  static func predicate(_ float: @escaping @Sendable (Float, Float) -> Bool, _ int: @escaping @Sendable (Int64, Int64) -> Bool) -> OperatorDefinition {
+  static func predicate(
+    _ float: @escaping @Sendable (Float, Float) -> Bool, _ int: @escaping @Sendable (Int64, Int64) -> Bool
+  ) -> OperatorDefinition {
     OperatorDefinition(forward: { c in
       let a = try c.input(0)
       let b = try c.input(1)
@@ -132,7 +137,8 @@ enum BinaryOperators {
         value: { pow($0, $1) }, da: { a, b, _ in b == 0 ? 0 : b * pow(a, b - 1) },
         db: { a, _, y in a > 0 ? log(a) * y : 0 }), integer: nil),
     "PRelu": arithmetic(
-      .init(value: { $0 > 0 ? $0 : $0 * $1 }, da: { a, b, _ in a > 0 ? 1 : b }, db: { a, _, _ in a > 0 ? 0 : a }), integer: nil),
+      .init(value: { $0 > 0 ? $0 : $0 * $1 }, da: { a, b, _ in a > 0 ? 1 : b }, db: { a, _, _ in a > 0 ? 0 : a }),
+      integer: nil),
     "Equal": predicate({ $0 == $1 }, { $0 == $1 }),
     "Less": predicate({ $0 < $1 }, { $0 < $1 }),
     "Greater": predicate({ $0 > $1 }, { $0 > $1 }),

@@ -1,5 +1,7 @@
-/// Conv on 1-D and 2-D inputs with pads, strides, dilations and groups: im2col, then one
-/// sgemm per sample and group. The reverse pass reuses the same patch map (col2im).
+/// Conv on 1-D and 2-D inputs with pads, strides, dilations and groups: im2col, then one sgemm per
+/// sample and group.
+///
+/// The reverse pass reuses the same patch map (col2im).
 enum ConvolutionOperator {
   struct Geometry {
     var window: SpatialWindow
@@ -14,7 +16,9 @@ enum ConvolutionOperator {
   static func geometry(_ c: OperatorContext) throws -> Geometry {
     let x = try c.input(0)
     let w = try c.input(1)
-    guard w.rank == x.rank, x.rank >= 3 else { throw ONNXError.shapeMismatch("X \(x.shape) and W \(w.shape) must have equal rank ≥ 3") }
+    guard w.rank == x.rank, x.rank >= 3 else {
+      throw ONNXError.shapeMismatch("X \(x.shape) and W \(w.shape) must have equal rank ≥ 3")
+    }
     let groups = try c.int("group", default: 1)
     let channels = x.shape[1]
     let outChannels = w.shape[0]
@@ -22,7 +26,9 @@ enum ConvolutionOperator {
       throw ONNXError.shapeMismatch("X \(x.shape), W \(w.shape) and group \(groups) are inconsistent")
     }
     let kernel = try c.ints("kernel_shape") ?? Array(w.shape.dropFirst(2))
-    guard kernel == Array(w.shape.dropFirst(2)) else { throw ONNXError.shapeMismatch("kernel_shape \(kernel) differs from W \(w.shape)") }
+    guard kernel == Array(w.shape.dropFirst(2)) else {
+      throw ONNXError.shapeMismatch("kernel_shape \(kernel) differs from W \(w.shape)")
+    }
     let window = try SpatialWindow(context: c, inputShape: x.shape, kernelShape: kernel)
     return Geometry(window: window, batch: x.shape[0], channels: channels, outChannels: outChannels, groups: groups)
   }
@@ -48,7 +54,9 @@ enum ConvolutionOperator {
       var bias: [Float]? = nil
       if let b = c.optionalInput(2) {
         bias = try b.floats("B")
-        guard b.count == geo.outChannels else { throw ONNXError.shapeMismatch("B \(b.shape) for \(geo.outChannels) output channels") }
+        guard b.count == geo.outChannels else {
+          throw ONNXError.shapeMismatch("B \(b.shape) for \(geo.outChannels) output channels")
+        }
       }
       let map = geo.window.patchMap()
       var y = [Float](repeating: 0, count: geo.batch * geo.outChannels * geo.outPlane)

@@ -1,7 +1,9 @@
 /// Index maps: the one mechanism behind broadcasting, transposes, slices, pads, splits,
-/// concatenation and gathers. A map lists, for each element of a result, the linear index it
-/// reads in the source (-1 = a fill value). The forward pass gathers through it and the
-/// reverse pass scatter-adds through it, so every such operator gets its gradient for free.
+/// concatenation and gathers.
+///
+/// A map lists, for each element of a result, the linear index it reads in the source (-1 = a fill
+/// value). The forward pass gathers through it and the reverse pass scatter-adds through it, so
+/// every such operator gets its gradient for free.
 enum IndexMap {
   /// Row-major strides of `shape`.
   static func strides(_ shape: [Int]) -> [Int] {
@@ -61,6 +63,7 @@ enum IndexMap {
   }
 
   /// For each element of `target`, the index of the element of `source` broadcast onto it.
+  ///
   /// Precondition: `source` broadcasts to `target`.
   static func broadcast(from source: [Int], to target: [Int]) -> [Int] {
     let offset = target.count - source.count

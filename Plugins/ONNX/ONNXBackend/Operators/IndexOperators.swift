@@ -1,5 +1,7 @@
-/// Operators that move elements without arithmetic: Transpose, Slice, Gather, Expand, Pad,
-/// Tile, Concat and Split. Each builds an `IndexMap`; the gradient scatter-adds through it.
+/// Operators that move elements without arithmetic: Transpose, Slice, Gather, Expand, Pad, Tile,
+/// Concat and Split.
+///
+/// Each builds an `IndexMap`; the gradient scatter-adds through it.
 enum IndexOperators {
   /// A map from each output element to an element of input 0 (-1 = fill value).
   struct Plan {
@@ -8,7 +10,9 @@ enum IndexOperators {
     var fill: Float = 0
   }
 
-  static func mapped(since: Int = 1, _ plan: @escaping @Sendable (OperatorContext, Tensor) throws -> Plan) -> OperatorDefinition {
+  static func mapped(since: Int = 1, _ plan: @escaping @Sendable (OperatorContext, Tensor) throws -> Plan)
+    -> OperatorDefinition
+  {
     OperatorDefinition(
       since: since, differentiableInputs: [0],
       forward: { c in
@@ -26,7 +30,9 @@ enum IndexOperators {
 
   static func transpose(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let perm = try c.ints("perm") ?? Array((0..<x.rank).reversed())
-    guard perm.sorted() == Array(0..<x.rank) else { throw ONNXError.invalidModel("perm \(perm) is not a permutation of 0..<\(x.rank)") }
+    guard perm.sorted() == Array(0..<x.rank) else {
+      throw ONNXError.invalidModel("perm \(perm) is not a permutation of 0..<\(x.rank)")
+    }
     let strides = IndexMap.strides(x.shape)
     let shape = perm.map { x.shape[$0] }
     return Plan(shape: shape, map: IndexMap.combine(perm.map { p in (0..<x.shape[p]).map { $0 * strides[p] } }))
@@ -38,7 +44,9 @@ enum IndexOperators {
       let ends = try old ? c.ints("ends") : c.input(2).ints("ends").map({ Int(clamping: $0) })
     else { throw ONNXError.invalidModel("starts and ends are required") }
     let axes = try (old ? c.ints("axes") : c.optionalInput(3)?.ints("axes").map { Int($0) }) ?? Array(0..<starts.count)
-    let steps = try (old ? nil : c.optionalInput(4)?.ints("steps").map { Int(clamping: $0) }) ?? [Int](repeating: 1, count: starts.count)
+    let steps =
+      try (old ? nil : c.optionalInput(4)?.ints("steps").map { Int(clamping: $0) })
+      ?? [Int](repeating: 1, count: starts.count)
     guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else {
       throw ONNXError.invalidModel("starts, ends, axes and steps differ in length")
     }
@@ -66,7 +74,9 @@ enum IndexOperators {
     let n = x.shape[axis]
     let indices = try indicesTensor.ints("indices").map { i throws(ONNXError) -> Int in
       let resolved = i < 0 ? Int(i) + n : Int(i)
-      guard resolved >= 0, resolved < n else { throw .invalidArgument("index \(i) is out of range for axis of size \(n)") }
+      guard resolved >= 0, resolved < n else {
+        throw .invalidArgument("index \(i) is out of range for axis of size \(n)")
+      }
       return resolved
     }
     let outer = x.shape[..<axis].reduce(1, *)
@@ -85,7 +95,9 @@ enum IndexOperators {
   static func gatherElements(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let axis = try c.axis(c.int("axis", default: 0), rank: x.rank)
     let indexTensor = try c.input(1)
-    guard indexTensor.rank == x.rank else { throw ONNXError.shapeMismatch("indices \(indexTensor.shape) and data \(x.shape) differ in rank") }
+    guard indexTensor.rank == x.rank else {
+      throw ONNXError.shapeMismatch("indices \(indexTensor.shape) and data \(x.shape) differ in rank")
+    }
     let indices = try indexTensor.ints("indices")
     let strides = IndexMap.strides(x.shape)
     let outStrides = IndexMap.strides(indexTensor.shape)
@@ -97,10 +109,14 @@ enum IndexOperators {
         let coordinate = (i / outStrides[d]) % max(indexTensor.shape[d], 1)
         if d == axis {
           let k = indices[i] < 0 ? Int(indices[i]) + n : Int(indices[i])
-          guard k >= 0, k < n else { throw ONNXError.invalidArgument("index \(indices[i]) is out of range for axis of size \(n)") }
+          guard k >= 0, k < n else {
+            throw ONNXError.invalidArgument("index \(indices[i]) is out of range for axis of size \(n)")
+          }
           source += k * strides[d]
         } else {
-          guard coordinate < x.shape[d] else { throw ONNXError.shapeMismatch("indices \(indexTensor.shape) exceed data \(x.shape)") }
+          guard coordinate < x.shape[d] else {
+            throw ONNXError.shapeMismatch("indices \(indexTensor.shape) exceed data \(x.shape)")
+          }
           source += coordinate * strides[d]
         }
       }
@@ -117,9 +133,13 @@ enum IndexOperators {
 
   static func tile(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let repeats = try c.input(1).ints("repeats").map { Int($0) }
-    guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else { throw ONNXError.invalidModel("repeats \(repeats) for rank \(x.rank)") }
+    guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
+      throw ONNXError.invalidModel("repeats \(repeats) for rank \(x.rank)")
+    }
     let strides = IndexMap.strides(x.shape)
-    let parts = x.shape.indices.map { d in (0..<(x.shape[d] * repeats[d])).map { ($0 % max(x.shape[d], 1)) * strides[d] } }
+    let parts = x.shape.indices.map { d in
+      (0..<(x.shape[d] * repeats[d])).map { ($0 % max(x.shape[d], 1)) * strides[d] }
+    }
     return Plan(shape: x.shape.indices.map { x.shape[$0] * repeats[$0] }, map: IndexMap.combine(parts))
   }
 
@@ -136,7 +156,9 @@ enum IndexOperators {
       case .bool(let v): fill = v[0] ? 1 : 0
       }
     }
-    let axes = try c.optionalInput(3)?.ints("axes").map { a throws(ONNXError) in try c.axis(Int(a), rank: x.rank) } ?? Array(0..<x.rank)
+    let axes =
+      try c.optionalInput(3)?.ints("axes").map { a throws(ONNXError) in try c.axis(Int(a), rank: x.rank) }
+      ?? Array(0..<x.rank)
     guard pads.count == 2 * axes.count else { throw ONNXError.invalidModel("pads \(pads) for \(axes.count) axes") }
     var begin = [Int](repeating: 0, count: x.rank)
     var end = [Int](repeating: 0, count: x.rank)
@@ -150,24 +172,27 @@ enum IndexOperators {
     for d in 0..<x.rank {
       let n = x.shape[d]
       shape[d] = n + begin[d] + end[d]
-      guard shape[d] >= 0 else { throw ONNXError.shapeMismatch("pads \(pads) remove more than dimension \(d) of \(x.shape) holds") }
-      parts.append(try (0..<shape[d]).map { o throws(ONNXError) -> Int in
-        var i = o - begin[d]
-        if i >= 0, i < n { return i * strides[d] }
-        switch mode {
-        case "constant": return -1
-        case "edge":
-          guard n > 0 else { throw .shapeMismatch("edge padding of an empty dimension") }
-          i = min(max(i, 0), n - 1)
-        case "reflect":
-          guard n > 1 else { throw .shapeMismatch("reflect padding needs dimensions of size ≥ 2") }
-          let period = 2 * (n - 1)
-          i = ((i % period) + period) % period
-          if i >= n { i = period - i }
-        default: throw .unsupported("Pad mode '\(mode)'")
-        }
-        return i * strides[d]
-      })
+      guard shape[d] >= 0 else {
+        throw ONNXError.shapeMismatch("pads \(pads) remove more than dimension \(d) of \(x.shape) holds")
+      }
+      parts.append(
+        try (0..<shape[d]).map { o throws(ONNXError) -> Int in
+          var i = o - begin[d]
+          if i >= 0, i < n { return i * strides[d] }
+          switch mode {
+          case "constant": return -1
+          case "edge":
+            guard n > 0 else { throw .shapeMismatch("edge padding of an empty dimension") }
+            i = min(max(i, 0), n - 1)
+          case "reflect":
+            guard n > 1 else { throw .shapeMismatch("reflect padding needs dimensions of size ≥ 2") }
+            let period = 2 * (n - 1)
+            i = ((i % period) + period) % period
+            if i >= n { i = period - i }
+          default: throw .unsupported("Pad mode '\(mode)'")
+          }
+          return i * strides[d]
+        })
     }
     return Plan(shape: shape, map: IndexMap.combine(parts), fill: fill)
   }
@@ -236,7 +261,9 @@ enum IndexOperators {
   static func splitSizes(_ c: OperatorContext, _ x: Tensor, axis: Int) throws -> [Int] {
     let n = x.shape[axis]
     if let sizes = try c.intsFromAttributeOrInput("split", input: 1) {
-      guard sizes.reduce(0, +) == n, sizes.allSatisfy({ $0 >= 0 }) else { throw ONNXError.shapeMismatch("split \(sizes) does not add up to \(n)") }
+      guard sizes.reduce(0, +) == n, sizes.allSatisfy({ $0 >= 0 }) else {
+        throw ONNXError.shapeMismatch("split \(sizes) does not add up to \(n)")
+      }
       return sizes
     }
     let parts = try c.int("num_outputs", default: c.node.outputs.count)
@@ -277,7 +304,8 @@ enum IndexOperators {
     })
 
   static let all: [String: OperatorDefinition] = [
-    "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather), "GatherElements": mapped(since: 11, gatherElements), "Expand": mapped(since: 8, expand),
+    "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather),
+    "GatherElements": mapped(since: 11, gatherElements), "Expand": mapped(since: 8, expand),
     "Tile": mapped(tile), "Pad": mapped(pad), "Concat": concat, "Split": split,
   ]
 }

@@ -10,7 +10,10 @@ enum LinearOperators {
       guard a.rank == 2, b.rank == 2 else { throw ONNXError.shapeMismatch("A \(a.shape) and B \(b.shape) must be 2-D") }
       let (m, k) = transA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
       let (kb, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
-      guard k == kb else { throw ONNXError.shapeMismatch("A \(a.shape) (transA=\(transA)) and B \(b.shape) (transB=\(transB)) do not multiply") }
+      guard k == kb else {
+        throw ONNXError.shapeMismatch(
+          "A \(a.shape) (transA=\(transA)) and B \(b.shape) (transB=\(transB)) do not multiply")
+      }
       let x = try c.floats(0)
       let w = try c.floats(1)
       var y = [Float](repeating: 0, count: m * n)
@@ -41,7 +44,8 @@ enum LinearOperators {
         if transA {  // dA [K, M] = alpha op(B) gᵀ
           MatrixMultiply.sgemm(transposeA: transB, transposeB: true, m: k, n: m, k: n, alpha: alpha, w, g, beta: 0, &da)
         } else {  // dA [M, K] = alpha g op(B)ᵀ
-          MatrixMultiply.sgemm(transposeA: false, transposeB: !transB, m: m, n: k, k: n, alpha: alpha, g, w, beta: 0, &da)
+          MatrixMultiply.sgemm(
+            transposeA: false, transposeB: !transB, m: m, n: k, k: n, alpha: alpha, g, w, beta: 0, &da)
         }
         result[0] = Tensor(shape: a.shape, floats: da)
       }
@@ -50,7 +54,8 @@ enum LinearOperators {
         if transB {  // dB [N, K] = alpha gᵀ op(A)
           MatrixMultiply.sgemm(transposeA: true, transposeB: transA, m: n, n: k, k: m, alpha: alpha, g, x, beta: 0, &db)
         } else {  // dB [K, N] = alpha op(A)ᵀ g
-          MatrixMultiply.sgemm(transposeA: !transA, transposeB: false, m: k, n: n, k: m, alpha: alpha, x, g, beta: 0, &db)
+          MatrixMultiply.sgemm(
+            transposeA: !transA, transposeB: false, m: k, n: n, k: m, alpha: alpha, x, g, beta: 0, &db)
         }
         result[1] = Tensor(shape: b.shape, floats: db)
       }
@@ -62,8 +67,10 @@ enum LinearOperators {
     })
 
   static func gemmAttributes(_ c: OperatorContext) throws -> (Bool, Bool, Float, Float) {
-    (try c.int("transA", default: 0) != 0, try c.int("transB", default: 0) != 0,
-     try c.float("alpha", default: 1), try c.float("beta", default: 1))
+    (
+      try c.int("transA", default: 0) != 0, try c.int("transB", default: 0) != 0,
+      try c.float("alpha", default: 1), try c.float("beta", default: 1)
+    )
   }
 
   /// Batched matrix shapes of numpy matmul: batch shape, M, K, N, and the per-input batch maps.
@@ -80,7 +87,9 @@ enum LinearOperators {
     let b2 = b.count == 1 ? [b[0], 1] : b
     let (m, k) = (a2[a2.count - 2], a2[a2.count - 1])
     let (kb, n) = (b2[b2.count - 2], b2[b2.count - 1])
-    guard k == kb else { throw ONNXError.shapeMismatch("MatMul of \(a) and \(b): inner dimensions \(k) and \(kb) differ") }
+    guard k == kb else {
+      throw ONNXError.shapeMismatch("MatMul of \(a) and \(b): inner dimensions \(k) and \(kb) differ")
+    }
     let aBatchShape = Array(a2.dropLast(2))
     let bBatchShape = Array(b2.dropLast(2))
     let batch = try IndexMap.broadcastShape(aBatchShape, bBatchShape)

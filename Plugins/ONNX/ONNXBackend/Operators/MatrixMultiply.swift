@@ -1,7 +1,9 @@
 import COpenBLAS
 
-/// Row-major single-precision GEMM through OpenBLAS: C = alpha op(A) op(B) + beta C, with
-/// op(A) m×k and op(B) k×n. Safe for empty dimensions.
+/// Row-major single-precision GEMM through OpenBLAS: C = alpha op(A) op(B) + beta C, with op(A) m×k
+/// and op(B) k×n.
+///
+/// Safe for empty dimensions.
 enum MatrixMultiply {
   static func sgemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -17,6 +19,7 @@ enum MatrixMultiply {
     let ldb = transposeB ? k : n
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-      Int32(m), Int32(n), Int32(k), alpha, a + aOffset, Int32(lda), b + bOffset, Int32(ldb), beta, c + cOffset, Int32(n))
+      Int32(m), Int32(n), Int32(k), alpha, a + aOffset, Int32(lda), b + bOffset, Int32(ldb), beta, c + cOffset, Int32(n)
+    )
   }
 }

@@ -1,7 +1,8 @@
 /// BatchNormalization (inference: running statistics) and LayerNormalization.
 enum NormalizationOperators {
-  /// y = scale·(x − mean)/√(var + ε) + B per channel (axis 1). Gradients for X, scale and B;
-  /// the running mean and variance are statistics, not parameters.
+  /// y = scale·(x − mean)/√(var + ε) + B per channel (axis 1).
+  ///
+  /// Gradients for X, scale and B; the running mean and variance are statistics, not parameters.
   static let batchNormalization = OperatorDefinition(
     differentiableInputs: [0, 1, 2],
     forward: { c in
@@ -34,7 +35,9 @@ enum NormalizationOperators {
 
   static func batchNormInputs(_ c: OperatorContext) throws -> ([Float], [Float], [Float], [Float], [Float], Int, Int) {
     let x = try c.input(0)
-    guard try c.int("training_mode", default: 0) == 0 else { throw ONNXError.unsupported("BatchNormalization training_mode=1") }
+    guard try c.int("training_mode", default: 0) == 0 else {
+      throw ONNXError.unsupported("BatchNormalization training_mode=1")
+    }
     guard try c.int("spatial", default: 1) == 1 else { throw ONNXError.unsupported("BatchNormalization spatial=0") }
     guard x.rank >= 2 else { throw ONNXError.shapeMismatch("X \(x.shape) must have rank ≥ 2") }
     let channels = x.shape[1]
@@ -42,11 +45,15 @@ enum NormalizationOperators {
     var vectors: [[Float]] = []
     for slot in 1...4 {
       let v = try c.input(slot)
-      guard v.count == channels else { throw ONNXError.shapeMismatch("input \(slot) has shape \(v.shape), expected [\(channels)]") }
+      guard v.count == channels else {
+        throw ONNXError.shapeMismatch("input \(slot) has shape \(v.shape), expected [\(channels)]")
+      }
       vectors.append(try v.floats("input \(slot)"))
     }
     let invStd = vectors[3].map { 1 / ($0 + epsilon).squareRoot() }
-    return (try x.floats("X"), vectors[0], vectors[1], vectors[2], invStd, channels, x.count / max(x.shape[0] * channels, 1))
+    return (
+      try x.floats("X"), vectors[0], vectors[1], vectors[2], invStd, channels, x.count / max(x.shape[0] * channels, 1)
+    )
   }
 
   /// Normalises over the trailing dimensions from `axis`: y = (x − μ)/σ · scale + B.
@@ -60,7 +67,8 @@ enum NormalizationOperators {
       }
       let statsShape = Array(s.shape.prefix(s.axis)) + [Int](repeating: 1, count: s.shape.count - s.axis)
       return [
-        Tensor(shape: s.shape, floats: y), Tensor(shape: statsShape, floats: s.mean), Tensor(shape: statsShape, floats: s.invStd),
+        Tensor(shape: s.shape, floats: y), Tensor(shape: statsShape, floats: s.mean),
+        Tensor(shape: statsShape, floats: s.invStd),
       ]
     },
     backward: { c, _, gradients, needs in

@@ -21,13 +21,18 @@ public enum OperatorRegistry {
   /// The definition for `node` under `opset`, or an error naming the op, node and opset.
   static func definition(for node: Node, opset: Int) throws(ONNXError) -> OperatorDefinition {
     guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-      throw .unsupported("node '\(node.name)': operator '\(node.opType)' of domain '\(node.domain)' is not supported (only the default ai.onnx domain is)")
+      throw .unsupported(
+        "node '\(node.name)': operator '\(node.opType)' of domain '\(node.domain)' is not supported (only the default ai.onnx domain is)"
+      )
     }
     guard let definition = operators[node.opType] else {
-      throw .unsupported("node '\(node.name)': operator '\(node.opType)' (opset \(opset)) is not supported by the ONNX backend")
+      throw .unsupported(
+        "node '\(node.name)': operator '\(node.opType)' (opset \(opset)) is not supported by the ONNX backend")
     }
     guard opset >= definition.since else {
-      throw .invalidModel("node '\(node.name)': operator '\(node.opType)' does not exist in opset \(opset) (it was added in opset \(definition.since))")
+      throw .invalidModel(
+        "node '\(node.name)': operator '\(node.opType)' does not exist in opset \(opset) (it was added in opset \(definition.since))"
+      )
     }
     return definition
   }

@@ -4,7 +4,8 @@ enum PoolingOperators {
   static func window(_ c: OperatorContext) throws -> (SpatialWindow, [Int]) {
     let x = try c.input(0)
     let window = try SpatialWindow(
-      context: c, inputShape: x.shape, kernelShape: c.ints("kernel_shape"), ceilMode: c.int("ceil_mode", default: 0) != 0)
+      context: c, inputShape: x.shape, kernelShape: c.ints("kernel_shape"),
+      ceilMode: c.int("ceil_mode", default: 0) != 0)
     return (window, x.shape)
   }
 
@@ -67,7 +68,8 @@ enum PoolingOperators {
           for kj in 0..<w.kernel.1 {
             let x = ow * w.strides.1 - w.padBegin.1 + kj * w.dilations.1
             let inside = h >= 0 && h < w.input.0 && x >= 0 && x < w.input.1
-            let insidePadded = h >= -w.padBegin.0 && h < w.input.0 + w.padEnd.0 && x >= -w.padBegin.1 && x < w.input.1 + w.padEnd.1
+            let insidePadded =
+              h >= -w.padBegin.0 && h < w.input.0 + w.padEnd.0 && x >= -w.padBegin.1 && x < w.input.1 + w.padEnd.1
             if inside || (includePad && insidePadded) { count += 1 }
           }
         }
@@ -90,7 +92,9 @@ enum PoolingOperators {
       var y = [Float](repeating: 0, count: planes * outPlane)
       for p in 0..<planes {
         for k in 0..<(w.kernel.0 * w.kernel.1) {
-          for j in 0..<outPlane where map[k * outPlane + j] >= 0 { y[p * outPlane + j] += x[p * inPlane + map[k * outPlane + j]] }
+          for j in 0..<outPlane where map[k * outPlane + j] >= 0 {
+            y[p * outPlane + j] += x[p * inPlane + map[k * outPlane + j]]
+          }
         }
         for j in 0..<outPlane { y[p * outPlane + j] /= divisor[j] }
       }

@@ -126,7 +126,8 @@ enum ReductionOperators {
   }
 
   static let all: [String: OperatorDefinition] = [
-    "ReduceMean": reduction(.mean), "ReduceSum": reduction(.sum), "ReduceMax": reduction(.max), "ReduceMin": reduction(.min),
+    "ReduceMean": reduction(.mean), "ReduceSum": reduction(.sum), "ReduceMax": reduction(.max),
+    "ReduceMin": reduction(.min),
     "ReduceSumSquare": reduction(.sumSquare), "ReduceL1": reduction(.l1), "ReduceL2": reduction(.l2),
     "ReduceLogSumExp": reduction(.logSumExp), "ArgMax": argExtreme(max: true), "ArgMin": argExtreme(max: false),
   ]

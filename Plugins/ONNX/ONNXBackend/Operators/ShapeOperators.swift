@@ -1,9 +1,13 @@
 /// Operators that change only the shape or the element type of a tensor, or make constants:
 /// Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, Shape, Size, Cast, Constant,
-/// ConstantOfShape. Where the values flow through unchanged the gradient is reshaped back.
+/// ConstantOfShape.
+///
+/// Where the values flow through unchanged the gradient is reshaped back.
 enum ShapeOperators {
   /// An operator whose output has the input's elements under a new shape.
-  static func view(since: Int = 1, _ shape: @escaping @Sendable (OperatorContext, Tensor) throws -> [Int]) -> OperatorDefinition {
+  static func view(since: Int = 1, _ shape: @escaping @Sendable (OperatorContext, Tensor) throws -> [Int])
+    -> OperatorDefinition
+  {
     OperatorDefinition(
       since: since, differentiableInputs: [0],
       forward: { c in
@@ -29,7 +33,9 @@ enum ShapeOperators {
     }
     if let unknown = shape.firstIndex(of: -1) {
       let known = shape.filter { $0 != -1 }.reduce(1, *)
-      guard known > 0, x.count % known == 0 else { throw ONNXError.shapeMismatch("cannot reshape \(x.shape) to \(requested)") }
+      guard known > 0, x.count % known == 0 else {
+        throw ONNXError.shapeMismatch("cannot reshape \(x.shape) to \(requested)")
+      }
       shape[unknown] = x.count / known
     }
     return shape
@@ -38,7 +44,9 @@ enum ShapeOperators {
   static func flattenTarget(_ c: OperatorContext, _ x: Tensor) throws -> [Int] {
     let raw = try c.int("axis", default: 1)
     let axis = raw < 0 ? raw + x.rank : raw
-    guard axis >= 0, axis <= x.rank else { throw ONNXError.invalidModel("axis \(raw) is out of range for rank \(x.rank)") }
+    guard axis >= 0, axis <= x.rank else {
+      throw ONNXError.invalidModel("axis \(raw) is out of range for rank \(x.rank)")
+    }
     return [x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)]
   }
 
@@ -50,7 +58,9 @@ enum ShapeOperators {
   }
 
   static func unsqueezeTarget(_ c: OperatorContext, _ x: Tensor) throws -> [Int] {
-    guard let axes = try c.intsFromAttributeOrInput("axes", input: 1) else { throw ONNXError.invalidModel("axes are required") }
+    guard let axes = try c.intsFromAttributeOrInput("axes", input: 1) else {
+      throw ONNXError.invalidModel("axes are required")
+    }
     let rank = x.rank + axes.count
     let resolved = try Set(axes.map { a throws(ONNXError) in try c.axis(a, rank: rank) })
     guard resolved.count == axes.count else { throw ONNXError.invalidModel("axes \(axes) repeat") }
@@ -81,8 +91,9 @@ enum ShapeOperators {
 
   static let size = OperatorDefinition(forward: { c in [Tensor(shape: [], ints: [Int64(try c.input(0).count)])] })
 
-  /// Cast between float, the integer types (held as int64) and bool. Float to float passes
-  /// the gradient through.
+  /// Cast between float, the integer types (held as int64) and bool.
+  ///
+  /// Float to float passes the gradient through.
   static let cast = OperatorDefinition(
     differentiableInputs: [0],
     forward: { c in
@@ -96,7 +107,9 @@ enum ShapeOperators {
         if case .float(let v) = x.elements { return [Tensor(shape: x.shape, bools: v.map { $0 != 0 })] }
         return [Tensor(shape: x.shape, bools: try x.bools("input"))]
       case (2...7, .float(let v)):
-        guard v.allSatisfy({ $0.isFinite && abs($0) < 9.2e18 }) else { throw ONNXError.invalidArgument("cannot cast non-finite floats to integers") }
+        guard v.allSatisfy({ $0.isFinite && abs($0) < 9.2e18 }) else {
+          throw ONNXError.invalidArgument("cannot cast non-finite floats to integers")
+        }
         return [Tensor(shape: x.shape, ints: v.map { Int64($0) })]
       case (2...7, _): return [Tensor(shape: x.shape, ints: try x.ints("input"))]
       default: throw ONNXError.unsupported("Cast to \(TensorProtoDecoder.typeName(to))")
@@ -133,7 +146,9 @@ enum ShapeOperators {
     since: 11,
     forward: { c in
       let (start, limit, delta) = (try c.input(0), try c.input(1), try c.input(2))
-      guard start.count == 1, limit.count == 1, delta.count == 1 else { throw ONNXError.shapeMismatch("Range takes scalars") }
+      guard start.count == 1, limit.count == 1, delta.count == 1 else {
+        throw ONNXError.shapeMismatch("Range takes scalars")
+      }
       if case .float(let s) = start.elements {
         let (l, d) = (try limit.floats("limit")[0], try delta.floats("delta")[0])
         guard d != 0 else { throw ONNXError.invalidArgument("Range delta 0") }

@@ -1,7 +1,9 @@
 import Foundation
 
-/// Softmax and LogSoftmax. From opset 13 they act along one axis (default -1); before, on
-/// the input flattened to 2-D at `axis` (default 1).
+/// Softmax and LogSoftmax.
+///
+/// From opset 13 they act along one axis (default -1); before, on the input flattened to 2-D at
+/// `axis` (default 1).
 enum SoftmaxOperators {
   /// (outer, length, inner): the softmax runs over `length` elements spaced `inner` apart.
   static func layout(_ c: OperatorContext, _ shape: [Int]) throws -> (Int, Int, Int) {
@@ -34,7 +36,7 @@ enum SoftmaxOperators {
     return y
   }
 
-  static func operator_(log isLog: Bool) -> OperatorDefinition {
+  static func definition(log isLog: Bool) -> OperatorDefinition {
     OperatorDefinition(
       differentiableInputs: [0],
       forward: { c in
@@ -61,5 +63,7 @@ enum SoftmaxOperators {
       })
   }
 
-  static let all: [String: OperatorDefinition] = ["Softmax": operator_(log: false), "LogSoftmax": operator_(log: true)]
+  static let all: [String: OperatorDefinition] = [
+    "Softmax": definition(log: false), "LogSoftmax": definition(log: true),
+  ]
 }

@@ -1,6 +1,7 @@
-/// The sliding-window geometry shared by Conv, MaxPool and AveragePool on 1-D and 2-D
-/// inputs [N, C, (H,) W]: kernel, strides, dilations, pads (from `pads` or `auto_pad`) and
-/// the output size. 1-D inputs are treated as 2-D with H = 1.
+/// The sliding-window geometry shared by Conv, MaxPool and AveragePool on 1-D and 2-D inputs [N, C,
+/// (H,) W]: kernel, strides, dilations, pads (from `pads` or `auto_pad`) and the output size.
+///
+/// 1-D inputs are treated as 2-D with H = 1.
 struct SpatialWindow {
   var kernel: (Int, Int)
   var strides: (Int, Int)
@@ -15,13 +16,16 @@ struct SpatialWindow {
 
   init(context c: OperatorContext, inputShape: [Int], kernelShape: [Int]?, ceilMode: Bool = false) throws {
     guard inputShape.count == 3 || inputShape.count == 4 else {
-      throw ONNXError.unsupported("input of rank \(inputShape.count) (1-D and 2-D windows, rank 3 and 4, are supported)")
+      throw ONNXError.unsupported(
+        "input of rank \(inputShape.count) (1-D and 2-D windows, rank 3 and 4, are supported)")
     }
     let spatial = inputShape.count - 2
     isOneDimensional = spatial == 1
     func pair(_ values: [Int]?, _ fallback: Int, _ name: String) throws -> (Int, Int) {
       let v = values ?? [Int](repeating: fallback, count: spatial)
-      guard v.count == spatial else { throw ONNXError.invalidModel("\(name) has \(v.count) values for \(spatial) spatial dimensions") }
+      guard v.count == spatial else {
+        throw ONNXError.invalidModel("\(name) has \(v.count) values for \(spatial) spatial dimensions")
+      }
       return spatial == 1 ? (1, v[0]) : (v[0], v[1])
     }
     guard let kernelShape else { throw ONNXError.invalidModel("kernel_shape is required") }
@@ -37,7 +41,9 @@ struct SpatialWindow {
     switch autoPad {
     case "NOTSET", "":
       let pads = try c.ints("pads") ?? [Int](repeating: 0, count: 2 * spatial)
-      guard pads.count == 2 * spatial, pads.allSatisfy({ $0 >= 0 }) else { throw ONNXError.invalidModel("pads \(pads) do not fit \(spatial) spatial dimensions") }
+      guard pads.count == 2 * spatial, pads.allSatisfy({ $0 >= 0 }) else {
+        throw ONNXError.invalidModel("pads \(pads) do not fit \(spatial) spatial dimensions")
+      }
       padBegin = spatial == 1 ? (0, pads[0]) : (pads[0], pads[1])
       padEnd = spatial == 1 ? (0, pads[1]) : (pads[2], pads[3])
     case "VALID":
@@ -68,7 +74,8 @@ struct SpatialWindow {
       size(input.0, padBegin.0, padEnd.0, extent.0, strides.0), size(input.1, padBegin.1, padEnd.1, extent.1, strides.1)
     )
     guard output.0 > 0, output.1 > 0 else {
-      throw ONNXError.shapeMismatch("input \(inputShape) is smaller than the window (kernel \(kernelShape), pads \(padBegin), \(padEnd))")
+      throw ONNXError.shapeMismatch(
+        "input \(inputShape) is smaller than the window (kernel \(kernelShape), pads \(padBegin), \(padEnd))")
     }
   }
 
@@ -77,8 +84,10 @@ struct SpatialWindow {
     isOneDimensional ? [n, c, output.1] : [n, c, output.0, output.1]
   }
 
-  /// For each (kernel position, output position), the input position within one plane
-  /// (H·W), or -1 where the window covers padding. Layout [kH·kW, outH·outW].
+  /// For each (kernel position, output position), the input position within one plane (H·W), or -1
+  /// where the window covers padding.
+  ///
+  /// Layout [kH·kW, outH·outW].
   func patchMap() -> [Int] {
     let outCount = output.0 * output.1
     var map = [Int](repeating: -1, count: kernel.0 * kernel.1 * outCount)

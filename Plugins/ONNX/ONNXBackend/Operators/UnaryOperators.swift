@@ -12,7 +12,9 @@ enum UnaryOperators {
       since: since, differentiableInputs: [0],
       forward: { c in
         let x = try c.input(0)
-        if let integer, case .int64(let values) = x.elements { return [Tensor(shape: x.shape, ints: values.map(integer))] }
+        if let integer, case .int64(let values) = x.elements {
+          return [Tensor(shape: x.shape, ints: values.map(integer))]
+        }
         let function = try f(c)
         return [Tensor(shape: x.shape, floats: try c.floats(0).map(function))]
       },
@@ -95,7 +97,8 @@ enum UnaryOperators {
       { _ in { abs($0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } },
       integer: { $0 == .min ? .min : abs($0) }),
     "Reciprocal": unary({ _ in { 1 / $0 } }, derivative: { _ in { _, y in -y * y } }),
-    "Softsign": unary({ _ in { $0 / (1 + abs($0)) } }, derivative: { _ in { x, _ in 1 / ((1 + abs(x)) * (1 + abs(x))) } }),
+    "Softsign": unary(
+      { _ in { $0 / (1 + abs($0)) } }, derivative: { _ in { x, _ in 1 / ((1 + abs(x)) * (1 + abs(x))) } }),
     "Sin": unary(since: 7, { _ in { sin($0) } }, derivative: { _ in { x, _ in cos(x) } }),
     "Cos": unary(since: 7, { _ in { cos($0) } }, derivative: { _ in { x, _ in -sin(x) } }),
     // Piecewise constant: zero derivative almost everywhere (as PyTorch's autograd).
@@ -106,11 +109,17 @@ enum UnaryOperators {
       integer: { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }),
     "Selu": unary(
       { c in
-        let (alpha, gamma) = (try c.float("alpha", default: 1.67326319217681884765625), try c.float("gamma", default: 1.05070102214813232421875))
+        let (alpha, gamma) = (
+          try c.float("alpha", default: 1.67326319217681884765625),
+          try c.float("gamma", default: 1.05070102214813232421875)
+        )
         return { $0 > 0 ? gamma * $0 : gamma * alpha * (exp($0) - 1) }
       },
       derivative: { c in
-        let (alpha, gamma) = (try c.float("alpha", default: 1.67326319217681884765625), try c.float("gamma", default: 1.05070102214813232421875))
+        let (alpha, gamma) = (
+          try c.float("alpha", default: 1.67326319217681884765625),
+          try c.float("gamma", default: 1.05070102214813232421875)
+        )
         return { x, _ in x > 0 ? gamma : gamma * alpha * exp(x) }
       }),
     "Celu": unary(

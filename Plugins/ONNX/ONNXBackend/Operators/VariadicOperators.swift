@@ -1,5 +1,6 @@
-/// Sum, Mean, Max and Min of any number of inputs with numpy broadcasting. Max and Min send
-/// the gradient to the first input holding the extreme value.
+/// Sum, Mean, Max and Min of any number of inputs with numpy broadcasting.
+///
+/// Max and Min send the gradient to the first input holding the extreme value.
 enum VariadicOperators {
   enum Kind { case sum, mean, max, min }
 
@@ -24,18 +25,24 @@ enum VariadicOperators {
     }
   }
 
-  static func operator_(_ kind: Kind) -> OperatorDefinition {
+  static func definition(_ kind: Kind) -> OperatorDefinition {
     OperatorDefinition(
       differentiableInputs: Array(0..<64),
       forward: { c in
         let (tensors, shape, maps) = try plan(c)
         let count = shape.reduce(1, *)
-        if kind == .max || kind == .min, tensors.allSatisfy({ if case .int64 = $0.elements { return true } else { return false } }) {
+        if kind == .max || kind == .min,
+          tensors.allSatisfy({ if case .int64 = $0.elements { return true } else { return false } })
+        {
           let values = try tensors.map { t throws(ONNXError) in try t.ints("input") }
-          return [Tensor(shape: shape, ints: (0..<count).map { i in
-            let items = values.indices.map { values[$0][maps[$0][i]] }
-            return (kind == .max ? items.max() : items.min()) ?? 0
-          })]
+          return [
+            Tensor(
+              shape: shape,
+              ints: (0..<count).map { i in
+                let items = values.indices.map { values[$0][maps[$0][i]] }
+                return (kind == .max ? items.max() : items.min()) ?? 0
+              })
+          ]
         }
         let values = try tensors.map { t throws(ONNXError) in try t.floats("input") }
         switch kind {
@@ -72,6 +79,6 @@ enum VariadicOperators {
   }
 
   static let all: [String: OperatorDefinition] = [
-    "Sum": operator_(.sum), "Mean": operator_(.mean), "Max": operator_(.max), "Min": operator_(.min),
+    "Sum": definition(.sum), "Mean": definition(.mean), "Max": definition(.max), "Min": definition(.min),
   ]
 }
