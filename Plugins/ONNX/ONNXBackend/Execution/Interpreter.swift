@@ -46,9 +46,7 @@ public struct Interpreter: Sendable {
   public func dependents(of sources: Set<String>) -> Set<String> {
     var reached = sources
     for (node, definition) in zip(graph.nodes, definitions) {
-      let touched = definition.differentiableInputs.contains {
-        $0 < node.inputs.count && reached.contains(node.inputs[$0])
-      }
+      let touched = node.inputs.indices.contains { definition.differentiates($0) && reached.contains(node.inputs[$0]) }
       if touched { reached.formUnion(node.outputs.filter { !$0.isEmpty }) }
     }
     return reached
@@ -58,9 +56,7 @@ public struct Interpreter: Sendable {
   func nodesWithoutReversePass(from sources: Set<String>) -> [Node] {
     let reached = dependents(of: sources)
     return zip(graph.nodes, definitions).compactMap { node, definition in
-      let touched = definition.differentiableInputs.contains {
-        $0 < node.inputs.count && reached.contains(node.inputs[$0])
-      }
+      let touched = node.inputs.indices.contains { definition.differentiates($0) && reached.contains(node.inputs[$0]) }
       return touched && definition.backward == nil ? node : nil
     }
   }
@@ -76,7 +72,7 @@ public struct Interpreter: Sendable {
       let outputGradients = node.outputs.map { $0.isEmpty ? nil : gradients[$0] }
       guard outputGradients.contains(where: { $0 != nil }) else { continue }
       let needs = node.inputs.indices.map { i in
-        !node.inputs[i].isEmpty && reached.contains(node.inputs[i]) && definition.differentiableInputs.contains(i)
+        !node.inputs[i].isEmpty && reached.contains(node.inputs[i]) && definition.differentiates(i)
       }
       guard needs.contains(true) else { continue }
       guard let backward = definition.backward else {

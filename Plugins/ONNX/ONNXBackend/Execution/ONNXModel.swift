@@ -150,7 +150,7 @@ public final class ONNXModel {
   static func weightInitializers(_ graph: Graph, _ interpreter: Interpreter) -> [String] {
     var weights = Set<String>()
     for (node, definition) in zip(graph.nodes, interpreter.definitions) {
-      for slot in definition.differentiableInputs where slot < node.inputs.count {
+      for slot in node.inputs.indices where definition.differentiates(slot) {
         weights.insert(node.inputs[slot])
       }
     }

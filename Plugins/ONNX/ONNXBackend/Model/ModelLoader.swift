@@ -4,9 +4,11 @@ import Foundation
 /// Reads an `.onnx` file with protobuf-c and turns it into a validated `Graph`: IR version,
 /// opset, initializers (inline or external), nodes in topological order.
 public enum ModelLoader {
-  /// Oldest IR version and default-domain opset accepted.
+  /// Oldest IR version accepted.
   public static let minimumIRVersion: Int64 = 3
-  public static let minimumOpset = 7
+  /// Opset 6 is accepted too: PyTorch's older exports use it, and its one difference that
+  /// matters here, broadcasting by attribute, is handled by the element-wise operators.
+  public static let minimumOpset = 6
 
   /// Loads the model at `path`.
   public static func load(path: String) throws(ONNXError) -> Graph {

@@ -11,6 +11,25 @@ enum BinaryOperators {
     var db: @Sendable (Float, Float, Float) -> Float
   }
 
+  /// The shape `b` broadcasts with against `a`.
+  ///
+  /// From opset 7 that is numpy broadcasting of its own shape; opset 6 models say `broadcast = 1` with an optional `axis` where `b`
+  /// lines up with `a`, and PRelu's per-channel slope [C] lines up with axis 1.
+  static func operandShape(_ c: OperatorContext, _ a: Tensor, _ b: Tensor) throws -> [Int] {
+    guard c.opset < 7 else { return b.shape }
+    if c.node.opType == "PRelu" {
+      guard b.rank == 1, a.rank >= 2, b.count == a.shape[1], b.count != 1 else { return b.shape }
+      return [b.count] + [Int](repeating: 1, count: a.rank - 2)
+    }
+    guard try c.int("broadcast", default: 0) != 0 else { return b.shape }
+    let axis = try c.int("axis", default: a.rank - b.rank)
+    let resolved = axis < 0 ? axis + a.rank : axis
+    guard resolved >= 0, resolved + b.rank <= a.rank else {
+      throw ONNXError.shapeMismatch("B \(b.shape) does not fit A \(a.shape) at axis \(axis)")
+    }
+    return b.shape + [Int](repeating: 1, count: a.rank - resolved - b.rank)
+  }
+
   static func arithmetic(_ rule: FloatRule, integer: (@Sendable (Int64, Int64) throws -> Int64)?) -> OperatorDefinition
   {
     OperatorDefinition(
@@ -18,9 +37,10 @@ enum BinaryOperators {
       forward: { c in
         let a = try c.input(0)
         let b = try c.input(1)
-        let shape = try IndexMap.broadcastShape(a.shape, b.shape)
+        let bShape = try operandShape(c, a, b)
+        let shape = try IndexMap.broadcastShape(a.shape, bShape)
         let ia = IndexMap.broadcast(from: a.shape, to: shape)
-        let ib = IndexMap.broadcast(from: b.shape, to: shape)
+        let ib = IndexMap.broadcast(from: bShape, to: shape)
         switch (a.elements, b.elements) {
         case (.float(let x), .float(let y)):
           var out = [Float](repeating: 0, count: ia.count)
@@ -45,7 +65,7 @@ enum BinaryOperators {
         let out = try outputs[0].floats("output")
         let shape = outputs[0].shape
         let ia = IndexMap.broadcast(from: a.shape, to: shape)
-        let ib = IndexMap.broadcast(from: b.shape, to: shape)
+        let ib = IndexMap.broadcast(from: try operandShape(c, a, b), to: shape)
         var ga: Tensor? = nil
         var gb: Tensor? = nil
         if needs[0] {

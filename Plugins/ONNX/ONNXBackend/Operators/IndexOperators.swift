@@ -224,7 +224,7 @@ enum IndexOperators {
   }
 
   static let concat = OperatorDefinition(
-    differentiableInputs: Array(0..<64),
+    differentiatesEveryInput: true,
     forward: { c in
       let (shapes, axis, shape) = try concatShapes(c)
       let placements = concatPlacement(shapes, axis: axis, outputShape: shape)

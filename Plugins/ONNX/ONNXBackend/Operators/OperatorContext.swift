@@ -81,9 +81,16 @@ struct OperatorDefinition: Sendable {
   var since: Int = 1
   /// Input slots the reverse pass returns gradients for (float inputs only).
   var differentiableInputs: [Int] = []
+  /// For variadic operators (Concat, Sum, Max...): every input slot is differentiable.
+  var differentiatesEveryInput = false
   /// Computes the outputs (one tensor per declared output, extras ignored by the graph).
   var forward: @Sendable (OperatorContext) throws -> [Tensor]
   /// Given the forward context, its outputs, the gradients of its outputs (nil = zero) and which
   /// inputs need gradients, returns one gradient per input slot (nil = none).
   var backward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool]) throws -> [Tensor?])? = nil
+
+  /// Whether the reverse pass gives a gradient for input `slot`.
+  func differentiates(_ slot: Int) -> Bool {
+    differentiatesEveryInput || differentiableInputs.contains(slot)
+  }
 }
