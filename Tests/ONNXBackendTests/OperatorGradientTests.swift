@@ -131,6 +131,14 @@ struct OperatorGradientTests {
         label: "Min", op: "Min", inputs: [r.distinct([2, 3]), r.distinct([2, 1], offset: 0.025)],
         differentiable: [0, 1]),
       Case(
+        label: "Mul opset 6 broadcast at axis 1", op: "Mul", opset: 6,
+        attributes: ["broadcast": .int(1), "axis": .int(1)],
+        inputs: [r.tensor([2, 3, 4]), r.tensor([3])], differentiable: [0, 1]),
+      Case(
+        label: "PRelu opset 6 per-channel slope", op: "PRelu", opset: 6,
+        inputs: [r.awayFromZero([2, 3, 2]), r.tensor([3])],
+        differentiable: [0, 1]),
+      Case(
         label: "PRelu", op: "PRelu", inputs: [r.awayFromZero([2, 3, 2]), r.tensor([3, 1])], differentiable: [0, 1]),
     ]
     func binary(_ op: String, _ a: Tensor, _ b: Tensor) -> Case {
