@@ -71,6 +71,11 @@ public final class ONNXModel {
       }
       sampleShape.append(d)
     }
+    do {
+      _ = try IndexMap.checkedCount(sampleShape)
+    } catch {
+      throw error.prefixed("\(path): input '\(input.name)'")
+    }
     inputName = input.name
     inputShape = sampleShape
 

@@ -47,6 +47,28 @@ enum IndexMap {
     return result
   }
 
+  /// Largest tensor the interpreter creates from a shape it reads from data (2^31 elements).
+  static let maximumElementCount = 1 << 31
+
+  /// The element count of `shape`, checked.
+  ///
+  /// No negative dimension, no overflow, at most `maximumElementCount` elements. Shapes read from tensors or attributes go through here
+  /// so that a hostile model gets an error instead of a trap or an absurd allocation.
+  static func checkedCount(_ shape: [Int]) throws(ONNXError) -> Int {
+    var count = 1
+    for d in shape {
+      guard d >= 0, d <= maximumElementCount else {
+        throw .shapeMismatch("shape \(shape) has an invalid dimension \(d)")
+      }
+      let (product, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow, product <= maximumElementCount else {
+        throw .shapeMismatch("shape \(shape) has more than \(maximumElementCount) elements")
+      }
+      count = product
+    }
+    return count
+  }
+
   /// Numpy-style (multidirectional) broadcast of two shapes.
   static func broadcastShape(_ a: [Int], _ b: [Int]) throws(ONNXError) -> [Int] {
     let rank = max(a.count, b.count)
@@ -59,6 +81,7 @@ enum IndexMap {
       }
       result[i] = x == 1 ? y : x
     }
+    _ = try checkedCount(result)
     return result
   }
 

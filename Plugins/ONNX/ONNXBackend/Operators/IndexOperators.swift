@@ -133,14 +133,14 @@ enum IndexOperators {
 
   static func tile(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let repeats = try c.input(1).ints("repeats").map { Int($0) }
-    guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
+    guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 && $0 <= IndexMap.maximumElementCount }) else {
       throw ONNXError.invalidModel("repeats \(repeats) for rank \(x.rank)")
     }
+    let shape = x.shape.indices.map { x.shape[$0] * repeats[$0] }
+    _ = try IndexMap.checkedCount(shape)
     let strides = IndexMap.strides(x.shape)
-    let parts = x.shape.indices.map { d in
-      (0..<(x.shape[d] * repeats[d])).map { ($0 % max(x.shape[d], 1)) * strides[d] }
-    }
-    return Plan(shape: x.shape.indices.map { x.shape[$0] * repeats[$0] }, map: IndexMap.combine(parts))
+    let parts = x.shape.indices.map { d in (0..<shape[d]).map { ($0 % max(x.shape[d], 1)) * strides[d] } }
+    return Plan(shape: shape, map: IndexMap.combine(parts))
   }
 
   static func pad(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
@@ -160,21 +160,26 @@ enum IndexOperators {
       try c.optionalInput(3)?.ints("axes").map { a throws(ONNXError) in try c.axis(Int(a), rank: x.rank) }
       ?? Array(0..<x.rank)
     guard pads.count == 2 * axes.count else { throw ONNXError.invalidModel("pads \(pads) for \(axes.count) axes") }
+    guard pads.allSatisfy({ abs($0) <= IndexMap.maximumElementCount }) else {
+      throw ONNXError.shapeMismatch("pads \(pads) are too large")
+    }
     var begin = [Int](repeating: 0, count: x.rank)
     var end = [Int](repeating: 0, count: x.rank)
     for (i, a) in axes.enumerated() {
       begin[a] = pads[i]
       end[a] = pads[i + axes.count]
     }
+    let padded = x.shape.indices.map { x.shape[$0] + begin[$0] + end[$0] }
+    guard padded.allSatisfy({ $0 >= 0 }) else {
+      throw ONNXError.shapeMismatch("pads \(pads) remove more than \(x.shape) holds")
+    }
+    _ = try IndexMap.checkedCount(padded)
     let strides = IndexMap.strides(x.shape)
     var shape = x.shape
     var parts: [[Int]] = []
     for d in 0..<x.rank {
       let n = x.shape[d]
       shape[d] = n + begin[d] + end[d]
-      guard shape[d] >= 0 else {
-        throw ONNXError.shapeMismatch("pads \(pads) remove more than dimension \(d) of \(x.shape) holds")
-      }
       parts.append(
         try (0..<shape[d]).map { o throws(ONNXError) -> Int in
           var i = o - begin[d]
@@ -261,13 +266,13 @@ enum IndexOperators {
   static func splitSizes(_ c: OperatorContext, _ x: Tensor, axis: Int) throws -> [Int] {
     let n = x.shape[axis]
     if let sizes = try c.intsFromAttributeOrInput("split", input: 1) {
-      guard sizes.reduce(0, +) == n, sizes.allSatisfy({ $0 >= 0 }) else {
+      guard sizes.allSatisfy({ $0 >= 0 && $0 <= n }), sizes.reduce(0, +) == n else {
         throw ONNXError.shapeMismatch("split \(sizes) does not add up to \(n)")
       }
       return sizes
     }
     let parts = try c.int("num_outputs", default: c.node.outputs.count)
-    guard parts > 0 else { throw ONNXError.invalidModel("Split into \(parts) outputs") }
+    guard parts > 0, parts <= max(n, 1) else { throw ONNXError.invalidModel("Split into \(parts) outputs") }
     let chunk = (n + parts - 1) / parts
     return (0..<parts).map { max(0, min(chunk, n - $0 * chunk)) }
   }

@@ -105,13 +105,14 @@ enum ReductionOperators {
       case .bool: throw ONNXError.unsupported("bool input")
       }
       let n = x.shape[axis]
+      guard n > 0 else { throw ONNXError.shapeMismatch("cannot take the extreme of an empty axis of \(x.shape)") }
       let inner = x.shape[(axis + 1)...].reduce(1, *)
       let outer = x.shape[..<axis].reduce(1, *)
       var out: [Int64] = []
       for o in 0..<outer {
         for j in 0..<inner {
           var best = 0
-          for k in 1..<max(n, 1) {
+          for k in 1..<n {
             let a = values[(o * n + k) * inner + j]
             let b = values[(o * n + best) * inner + j]
             if isMax ? (a > b || (last && a == b)) : (a < b || (last && a == b)) { best = k }

@@ -13,7 +13,7 @@ enum ShapeOperators {
       forward: { c in
         let x = try c.input(0)
         let newShape = try shape(c, x)
-        guard newShape.reduce(1, *) == x.count, newShape.allSatisfy({ $0 >= 0 }) else {
+        guard try IndexMap.checkedCount(newShape) == x.count else {
           throw ONNXError.shapeMismatch("cannot view \(x.shape) as \(newShape)")
         }
         return [x.reshaped(newShape)]
@@ -32,7 +32,7 @@ enum ShapeOperators {
       throw ONNXError.shapeMismatch("shape \(requested) is invalid for input \(x.shape)")
     }
     if let unknown = shape.firstIndex(of: -1) {
-      let known = shape.filter { $0 != -1 }.reduce(1, *)
+      let known = try IndexMap.checkedCount(shape.filter { $0 != -1 })
       guard known > 0, x.count % known == 0 else {
         throw ONNXError.shapeMismatch("cannot reshape \(x.shape) to \(requested)")
       }
@@ -152,14 +152,22 @@ enum ShapeOperators {
       if case .float(let s) = start.elements {
         let (l, d) = (try limit.floats("limit")[0], try delta.floats("delta")[0])
         guard d != 0 else { throw ONNXError.invalidArgument("Range delta 0") }
-        let n = max(Int((Double(l - s[0]) / Double(d)).rounded(.up)), 0)
+        let n = try rangeCount((Double(l) - Double(s[0])) / Double(d))
         return [Tensor(shape: [n], floats: (0..<n).map { s[0] + Float($0) * d })]
       }
       let (s, l, d) = (try start.ints("start")[0], try limit.ints("limit")[0], try delta.ints("delta")[0])
       guard d != 0 else { throw ONNXError.invalidArgument("Range delta 0") }
-      let n = max(Int((Double(l - s) / Double(d)).rounded(.up)), 0)
-      return [Tensor(shape: [n], ints: (0..<n).map { s + Int64($0) * d })]
+      let n = try rangeCount((Double(l) - Double(s)) / Double(d))
+      return [Tensor(shape: [n], ints: (0..<n).map { s &+ Int64($0) &* d })]
     })
+
+  /// max(⌈steps⌉, 0) as a checked element count.
+  static func rangeCount(_ steps: Double) throws -> Int {
+    guard steps.isFinite, steps < Double(IndexMap.maximumElementCount) else {
+      throw ONNXError.shapeMismatch("Range would have \(steps) elements")
+    }
+    return max(Int(steps.rounded(.up)), 0)
+  }
 
   static let not = OperatorDefinition(forward: { c in
     let x = try c.input(0)
@@ -184,8 +192,7 @@ enum ShapeOperators {
     since: 9,
     forward: { c in
       let dims = try c.input(0).ints("shape").map { Int($0) }
-      guard dims.allSatisfy({ $0 >= 0 }) else { throw ONNXError.shapeMismatch("negative dimension in \(dims)") }
-      let count = dims.reduce(1, *)
+      let count = try IndexMap.checkedCount(dims)
       guard case .tensor(let value)? = c.node.attributes["value"] else { return [Tensor.zeros(dims)] }
       guard value.count == 1 else { throw ONNXError.invalidModel("value must hold one element") }
       return [value.gathering([Int](repeating: 0, count: count), shape: dims)]

@@ -36,12 +36,17 @@ struct SpatialWindow {
     guard kernel.0 > 0, kernel.1 > 0, strides.0 > 0, strides.1 > 0, dilations.0 > 0, dilations.1 > 0 else {
       throw ONNXError.invalidModel("kernel_shape, strides and dilations must be positive")
     }
+    // Bounded so that no window arithmetic below can overflow, whatever the model says.
+    let limit = 1 << 24
+    for value in [kernel.0, kernel.1, strides.0, strides.1, dilations.0, dilations.1] where value > limit {
+      throw ONNXError.unsupported("window parameter \(value) exceeds \(limit)")
+    }
     let autoPad = try c.string("auto_pad", default: "NOTSET")
     let extent = ((kernel.0 - 1) * dilations.0 + 1, (kernel.1 - 1) * dilations.1 + 1)
     switch autoPad {
     case "NOTSET", "":
       let pads = try c.ints("pads") ?? [Int](repeating: 0, count: 2 * spatial)
-      guard pads.count == 2 * spatial, pads.allSatisfy({ $0 >= 0 }) else {
+      guard pads.count == 2 * spatial, pads.allSatisfy({ $0 >= 0 && $0 <= limit }) else {
         throw ONNXError.invalidModel("pads \(pads) do not fit \(spatial) spatial dimensions")
       }
       padBegin = spatial == 1 ? (0, pads[0]) : (pads[0], pads[1])
