@@ -30,13 +30,19 @@ enum BinaryOperators {
     return b.shape + [Int](repeating: 1, count: a.rank - resolved - b.rank)
   }
 
+  /// Pow (opset 12+) takes an integer exponent for a float base: it is used as float.
+  static func exponentAsFloat(_ c: OperatorContext, _ a: Tensor, _ b: Tensor) throws -> Tensor {
+    guard c.node.opType == "Pow", a.isFloat, case .int64(let values) = b.elements else { return b }
+    return Tensor(shape: b.shape, floats: values.map { Float($0) })
+  }
+
   static func arithmetic(_ rule: FloatRule, integer: (@Sendable (Int64, Int64) throws -> Int64)?) -> OperatorDefinition
   {
     OperatorDefinition(
       differentiableInputs: [0, 1],
       forward: { c in
         let a = try c.input(0)
-        let b = try c.input(1)
+        let b = try exponentAsFloat(c, a, try c.input(1))
         let bShape = try operandShape(c, a, b)
         let shape = try IndexMap.broadcastShape(a.shape, bShape)
         let ia = IndexMap.broadcast(from: a.shape, to: shape)
@@ -59,7 +65,7 @@ enum BinaryOperators {
       backward: { c, outputs, gradients, needs in
         guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil] }
         let a = try c.input(0)
-        let b = try c.input(1)
+        let b = try exponentAsFloat(c, a, try c.input(1))
         let x = try a.floats("input 0")
         let y = try b.floats("input 1")
         let out = try outputs[0].floats("output")
