@@ -53,6 +53,17 @@ struct ModelErrorTests {
     #expect(failure.0 == .notFound)
   }
 
+  @Test func aFolderWithOneModelOpensThatModel() throws {
+    let folder = try TestEnvironment.temporaryDirectory()
+    try FileManager.default.copyItem(
+      at: TestEnvironment.fixture("onnx/mlp-legacy.onnx"), to: folder.appendingPathComponent("mlp.onnx"))
+    let model = try BackendLibrary.load("onnx").open(model: folder.path)
+    #expect(model.description.numParams == 64 * 16 + 16 + 16 * 12 + 12 + 12 * 10 + 10)
+    let failure = try #require(try Self.openFailure(TestEnvironment.fixture("onnx").path))
+    #expect(failure.0 == .notFound)
+    #expect(failure.1.contains("give the model file"), "\(failure.1)")
+  }
+
   @Test func externalDataInsideTheFolderLoads() throws {
     let library = try BackendLibrary.load("onnx")
     let external = try library.open(model: TestEnvironment.fixture("onnx/external/mlp-external.onnx").path)

@@ -20,7 +20,7 @@ enum BackendTable {
         abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: UInt32(ENTK_ABI_VERSION_MINOR),
         name: cString("onnx"), version: cString("0.1.0"),
         description: cString(
-          "ONNX models (IR >= 3, opset >= 7) parsed with protobuf-c; per-sample gradients by reverse mode"),
+          "ONNX models (IR >= 3, opset >= 6) parsed with protobuf-c; per-sample gradients by reverse mode"),
         open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
         jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil))
     return pointer

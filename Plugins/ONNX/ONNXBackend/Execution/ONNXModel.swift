@@ -33,8 +33,8 @@ public final class ONNXModel {
   public var inputSize: Int { inputShape.reduce(1, *) }
 
   public convenience init(path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
-    let graph = try ModelLoader.load(path: path)
-    try self.init(graph: graph, path: path, options: options)
+    let file = try ModelLoader.modelFile(path)
+    try self.init(graph: try ModelLoader.load(path: file), path: file, options: options)
   }
 
   public init(graph: Graph, path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {

@@ -10,17 +10,33 @@ public enum ModelLoader {
   /// matters here, broadcasting by attribute, is handled by the element-wise operators.
   public static let minimumOpset = 6
 
-  /// Loads the model at `path`.
+  /// Loads the model at `path`: an `.onnx` file, or a folder holding `model.onnx` or exactly
+  /// one `.onnx` file.
   public static func load(path: String) throws(ONNXError) -> Graph {
+    let file = try modelFile(path)
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw .notFound("\(file): cannot read the file")
+    }
+    return try parse(bytes: [UInt8](data), path: file)
+  }
+
+  /// The model file `path` names: itself, or the model in the folder it names.
+  static func modelFile(_ path: String) throws(ONNXError) -> String {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw .notFound("\(path): no such file")
     }
-    guard !isDirectory.boolValue else { throw .notFound("\(path) is a folder; give the .onnx file") }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw .notFound("\(path): cannot read the file")
+    guard isDirectory.boolValue else { return path }
+    let folder = URL(fileURLWithPath: path)
+    let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter {
+      $0.hasSuffix(".onnx")
     }
-    return try parse(bytes: [UInt8](data), path: path)
+    if candidates.contains("model.onnx") { return folder.appendingPathComponent("model.onnx").path }
+    guard candidates.count == 1, let only = candidates.first else {
+      throw .notFound(
+        "\(path) is a folder with \(candidates.count) .onnx files \(candidates.sorted()); give the model file")
+    }
+    return folder.appendingPathComponent(only).path
   }
 
   /// Parses model bytes; `path` names the file in messages and anchors external data.
