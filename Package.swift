@@ -11,6 +11,7 @@ let package = Package(
     .executable(name: "entk", targets: ["EntkCLI"]),
     .library(name: "entk-backend-example-c", type: .dynamic, targets: ["EntkBackendExampleC"]),
     .library(name: "entk-backend-onnx", type: .dynamic, targets: ["ONNXBackend"]),
+    .library(name: "entk-backend-swiftnet", type: .dynamic, targets: ["SwiftNetBackend"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -41,6 +42,7 @@ let package = Package(
       name: "COnnxProto", path: "Plugins/ONNX/COnnxProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
     .target(
       name: "ONNXBackend", dependencies: ["CEntkABI", "COnnxProto", "COpenBLAS"], path: "Plugins/ONNX/ONNXBackend"),
+    .target(name: "SwiftNetBackend", dependencies: ["CEntkABI", "COpenBLAS"], path: "Plugins/SwiftNet"),
 
     // MARK: Tests
     .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
@@ -51,5 +53,7 @@ let package = Package(
     .testTarget(
       name: "ONNXBackendTests",
       dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
   ]
 )
