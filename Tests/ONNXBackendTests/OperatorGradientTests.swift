@@ -176,6 +176,16 @@ struct OperatorGradientTests {
         attributes: ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2])],
         inputs: [r.tensor([2, 3, 7]), r.tensor([2, 3, 3])], differentiable: [0, 1]),
       Case(
+        label: "Conv 3-D", op: "Conv", attributes: ["pads": .ints([1, 0, 0, 0, 1, 1]), "strides": .ints([1, 2, 1])],
+        inputs: [r.tensor([1, 2, 3, 4, 3]), r.tensor([2, 2, 2, 2, 2]), r.tensor([2])], differentiable: [0, 1, 2]),
+      unary(
+        "MaxPool", r.distinct([1, 1, 3, 4, 4]), ["kernel_shape": .ints([2, 2, 2]), "strides": .ints([1, 2, 2])],
+        label: "MaxPool 3-D"),
+      unary(
+        "AveragePool", r.tensor([1, 1, 3, 4, 4]),
+        ["kernel_shape": .ints([2, 3, 2]), "pads": .ints([0, 1, 1, 1, 1, 0])],
+        label: "AveragePool 3-D"),
+      Case(
         label: "BatchNormalization", op: "BatchNormalization", attributes: ["epsilon": .float(1e-3)],
         inputs: [
           r.tensor([2, 3, 2, 2]), r.tensor([3], 0.5, 1.5), r.tensor([3]), r.tensor([3]), r.tensor([3], 0.5, 2),

@@ -1,4 +1,4 @@
-/// Conv on 1-D and 2-D inputs with pads, strides, dilations and groups: im2col, then one sgemm per
+/// Conv on inputs with any number of spatial dimensions with pads, strides, dilations and groups: im2col, then one sgemm per
 /// sample and group.
 ///
 /// The reverse pass reuses the same patch map (col2im).
@@ -8,9 +8,9 @@ enum ConvolutionOperator {
     var batch: Int, channels: Int, outChannels: Int, groups: Int
     var channelsPerGroup: Int { channels / groups }
     var outPerGroup: Int { outChannels / groups }
-    var patchSize: Int { channelsPerGroup * window.kernel.0 * window.kernel.1 }
-    var inPlane: Int { window.input.0 * window.input.1 }
-    var outPlane: Int { window.output.0 * window.output.1 }
+    var patchSize: Int { channelsPerGroup * window.kernelCount }
+    var inPlane: Int { window.inputPlane }
+    var outPlane: Int { window.outputPlane }
   }
 
   static func geometry(_ c: OperatorContext) throws -> Geometry {
@@ -35,7 +35,7 @@ enum ConvolutionOperator {
 
   /// The patch matrix of sample n, group g: [patchSize, outPlane].
   static func columns(_ x: [Float], _ geo: Geometry, _ map: [Int], n: Int, g: Int) -> [Float] {
-    let kk = geo.window.kernel.0 * geo.window.kernel.1
+    let kk = geo.window.kernelCount
     var cols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)
     for ci in 0..<geo.channelsPerGroup {
       let plane = (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
@@ -82,7 +82,7 @@ enum ConvolutionOperator {
       let x = try c.floats(0)
       let w = try c.floats(1)
       let map = geo.window.patchMap()
-      let kk = geo.window.kernel.0 * geo.window.kernel.1
+      let kk = geo.window.kernelCount
       var dx = needs[0] ? [Float](repeating: 0, count: x.count) : []
       var dw = needs[1] ? [Float](repeating: 0, count: w.count) : []
       var dcols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)

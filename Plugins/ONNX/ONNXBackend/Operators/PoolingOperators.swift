@@ -1,4 +1,4 @@
-/// MaxPool, AveragePool (1-D and 2-D windows), GlobalAveragePool and GlobalMaxPool.
+/// MaxPool, AveragePool (any number of spatial dimensions), GlobalAveragePool and GlobalMaxPool.
 enum PoolingOperators {
   /// Window geometry of a pooling node on input X.
   static func window(_ c: OperatorContext) throws -> (SpatialWindow, [Int]) {
@@ -17,9 +17,9 @@ enum PoolingOperators {
     let x = try c.floats(0)
     let map = w.patchMap()
     let planes = shape[0] * shape[1]
-    let inPlane = w.input.0 * w.input.1
-    let outPlane = w.output.0 * w.output.1
-    let kk = w.kernel.0 * w.kernel.1
+    let inPlane = w.inputPlane
+    let outPlane = w.outputPlane
+    let kk = w.kernelCount
     var result = [Int](repeating: -1, count: planes * outPlane)
     for p in 0..<planes {
       for j in 0..<outPlane {
@@ -58,25 +58,7 @@ enum PoolingOperators {
   /// Per output position, the divisor of the average (within the input, or within input
   /// plus explicit pads when count_include_pad = 1).
   static func divisors(_ c: OperatorContext, _ w: SpatialWindow) throws -> [Float] {
-    let includePad = try c.int("count_include_pad", default: 0) != 0
-    var result = [Float](repeating: 0, count: w.output.0 * w.output.1)
-    for oh in 0..<w.output.0 {
-      for ow in 0..<w.output.1 {
-        var count = 0
-        for ki in 0..<w.kernel.0 {
-          let h = oh * w.strides.0 - w.padBegin.0 + ki * w.dilations.0
-          for kj in 0..<w.kernel.1 {
-            let x = ow * w.strides.1 - w.padBegin.1 + kj * w.dilations.1
-            let inside = h >= 0 && h < w.input.0 && x >= 0 && x < w.input.1
-            let insidePadded =
-              h >= -w.padBegin.0 && h < w.input.0 + w.padEnd.0 && x >= -w.padBegin.1 && x < w.input.1 + w.padEnd.1
-            if inside || (includePad && insidePadded) { count += 1 }
-          }
-        }
-        result[oh * w.output.1 + ow] = Float(max(count, 1))
-      }
-    }
-    return result
+    w.windowCounts(includePad: try c.int("count_include_pad", default: 0) != 0)
   }
 
   static let averagePool = OperatorDefinition(
@@ -87,11 +69,11 @@ enum PoolingOperators {
       let map = w.patchMap()
       let divisor = try divisors(c, w)
       let planes = shape[0] * shape[1]
-      let inPlane = w.input.0 * w.input.1
-      let outPlane = w.output.0 * w.output.1
+      let inPlane = w.inputPlane
+      let outPlane = w.outputPlane
       var y = [Float](repeating: 0, count: planes * outPlane)
       for p in 0..<planes {
-        for k in 0..<(w.kernel.0 * w.kernel.1) {
+        for k in 0..<w.kernelCount {
           for j in 0..<outPlane where map[k * outPlane + j] >= 0 {
             y[p * outPlane + j] += x[p * inPlane + map[k * outPlane + j]]
           }
@@ -105,11 +87,11 @@ enum PoolingOperators {
       let (w, shape) = try window(c)
       let map = w.patchMap()
       let divisor = try divisors(c, w)
-      let inPlane = w.input.0 * w.input.1
-      let outPlane = w.output.0 * w.output.1
+      let inPlane = w.inputPlane
+      let outPlane = w.outputPlane
       var dx = [Float](repeating: 0, count: shape.reduce(1, *))
       for p in 0..<(shape[0] * shape[1]) {
-        for k in 0..<(w.kernel.0 * w.kernel.1) {
+        for k in 0..<w.kernelCount {
           for j in 0..<outPlane where map[k * outPlane + j] >= 0 {
             dx[p * inPlane + map[k * outPlane + j]] += g[p * outPlane + j] / divisor[j]
           }

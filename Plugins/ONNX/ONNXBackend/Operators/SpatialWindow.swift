@@ -1,114 +1,141 @@
-/// The sliding-window geometry shared by Conv, MaxPool and AveragePool on 1-D and 2-D inputs [N, C,
-/// (H,) W]: kernel, strides, dilations, pads (from `pads` or `auto_pad`) and the output size.
+/// The sliding-window geometry shared by Conv, MaxPool and AveragePool.
 ///
-/// 1-D inputs are treated as 2-D with H = 1.
+/// Inputs are [N, C, D1, ..., Dk] with k ≥ 1 spatial dimensions. Holds kernel, strides,
+/// dilations, pads (from `pads` or `auto_pad`) and the output size, one entry per spatial
+/// dimension.
 struct SpatialWindow {
-  var kernel: (Int, Int)
-  var strides: (Int, Int)
-  var dilations: (Int, Int)
-  /// Padding before (top, left); after-padding only shows in the output size.
-  var padBegin: (Int, Int)
-  var padEnd: (Int, Int)
-  var input: (Int, Int)
-  var output: (Int, Int)
-  /// Whether the tensor is 1-D (rank 3) rather than 2-D (rank 4).
-  var isOneDimensional: Bool
+  var kernel: [Int]
+  var strides: [Int]
+  var dilations: [Int]
+  var padBegin: [Int]
+  var padEnd: [Int]
+  var input: [Int]
+  var output: [Int]
+
+  /// Positions in one kernel window.
+  var kernelCount: Int { kernel.reduce(1, *) }
+  /// Elements of one input (or output) channel plane.
+  var inputPlane: Int { input.reduce(1, *) }
+  var outputPlane: Int { output.reduce(1, *) }
+
+  /// Window parameters are bounded so no window arithmetic can overflow, whatever the model says.
+  static let limit = 1 << 24
+
+  /// `given`, or `count` copies of `fallback`; an error when `given` has the wrong length.
+  private static func values(_ given: [Int]?, _ fallback: Int, _ name: String, count: Int) throws -> [Int] {
+    let v = given ?? [Int](repeating: fallback, count: count)
+    guard v.count == count else { throw ONNXError.invalidModel("\(name) has \(v.count) values, expected \(count)") }
+    return v
+  }
 
   init(context c: OperatorContext, inputShape: [Int], kernelShape: [Int]?, ceilMode: Bool = false) throws {
-    guard inputShape.count == 3 || inputShape.count == 4 else {
-      throw ONNXError.unsupported(
-        "input of rank \(inputShape.count) (1-D and 2-D windows, rank 3 and 4, are supported)")
+    guard inputShape.count >= 3 else {
+      throw ONNXError.unsupported("input of rank \(inputShape.count) (windows need [N, C, spatial...])")
     }
     let spatial = inputShape.count - 2
-    isOneDimensional = spatial == 1
-    func pair(_ values: [Int]?, _ fallback: Int, _ name: String) throws -> (Int, Int) {
-      let v = values ?? [Int](repeating: fallback, count: spatial)
-      guard v.count == spatial else {
-        throw ONNXError.invalidModel("\(name) has \(v.count) values for \(spatial) spatial dimensions")
-      }
-      return spatial == 1 ? (1, v[0]) : (v[0], v[1])
-    }
     guard let kernelShape else { throw ONNXError.invalidModel("kernel_shape is required") }
-    kernel = try pair(kernelShape, 1, "kernel_shape")
-    strides = try pair(c.ints("strides"), 1, "strides")
-    dilations = try pair(c.ints("dilations"), 1, "dilations")
-    input = spatial == 1 ? (1, inputShape[2]) : (inputShape[2], inputShape[3])
-    guard kernel.0 > 0, kernel.1 > 0, strides.0 > 0, strides.1 > 0, dilations.0 > 0, dilations.1 > 0 else {
-      throw ONNXError.invalidModel("kernel_shape, strides and dilations must be positive")
+    kernel = try Self.values(kernelShape, 1, "kernel_shape", count: spatial)
+    strides = try Self.values(c.ints("strides"), 1, "strides", count: spatial)
+    dilations = try Self.values(c.ints("dilations"), 1, "dilations", count: spatial)
+    input = Array(inputShape.dropFirst(2))
+    for value in kernel + strides + dilations where value <= 0 || value > Self.limit {
+      throw ONNXError.invalidModel("kernel_shape, strides and dilations must be in 1...\(Self.limit), got \(value)")
     }
-    // Bounded so that no window arithmetic below can overflow, whatever the model says.
-    let limit = 1 << 24
-    for value in [kernel.0, kernel.1, strides.0, strides.1, dilations.0, dilations.1] where value > limit {
-      throw ONNXError.unsupported("window parameter \(value) exceeds \(limit)")
-    }
+    let (k, s, dl) = (kernel, strides, dilations)
+    let extent = (0..<spatial).map { (k[$0] - 1) * dl[$0] + 1 }
     let autoPad = try c.string("auto_pad", default: "NOTSET")
-    let extent = ((kernel.0 - 1) * dilations.0 + 1, (kernel.1 - 1) * dilations.1 + 1)
     switch autoPad {
     case "NOTSET", "":
-      let pads = try c.ints("pads") ?? [Int](repeating: 0, count: 2 * spatial)
-      guard pads.count == 2 * spatial, pads.allSatisfy({ $0 >= 0 && $0 <= limit }) else {
-        throw ONNXError.invalidModel("pads \(pads) do not fit \(spatial) spatial dimensions")
+      let pads = try Self.values(c.ints("pads"), 0, "pads", count: 2 * spatial)
+      guard pads.allSatisfy({ $0 >= 0 && $0 <= Self.limit }) else {
+        throw ONNXError.invalidModel("pads \(pads) must be in 0...\(Self.limit)")
       }
-      padBegin = spatial == 1 ? (0, pads[0]) : (pads[0], pads[1])
-      padEnd = spatial == 1 ? (0, pads[1]) : (pads[2], pads[3])
+      padBegin = Array(pads.prefix(spatial))
+      padEnd = Array(pads.suffix(spatial))
     case "VALID":
-      padBegin = (0, 0)
-      padEnd = (0, 0)
+      padBegin = [Int](repeating: 0, count: spatial)
+      padEnd = padBegin
     case "SAME_UPPER", "SAME_LOWER":
-      func same(_ size: Int, _ stride: Int, _ extent: Int) -> (Int, Int) {
-        let out = (size + stride - 1) / stride
-        let total = max(0, (out - 1) * stride + extent - size)
-        return autoPad == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2)
+      padBegin = []
+      padEnd = []
+      for d in 0..<spatial {
+        let out = (input[d] + s[d] - 1) / s[d]
+        let total = max(0, (out - 1) * s[d] + extent[d] - input[d])
+        padBegin.append(autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
+        padEnd.append(total - padBegin[d])
       }
-      let h = same(input.0, strides.0, extent.0)
-      let w = same(input.1, strides.1, extent.1)
-      padBegin = (h.0, w.0)
-      padEnd = (h.1, w.1)
     default:
       throw ONNXError.unsupported("auto_pad '\(autoPad)'")
     }
-    func size(_ n: Int, _ begin: Int, _ end: Int, _ extent: Int, _ stride: Int) -> Int {
-      let span = n + begin + end - extent
-      guard span >= 0 else { return 0 }
-      var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+    output = []
+    for d in 0..<spatial {
+      let span = input[d] + padBegin[d] + padEnd[d] - extent[d]
+      var out = span < 0 ? 0 : (ceilMode ? (span + strides[d] - 1) / strides[d] : span / strides[d]) + 1
       // A window may not start in the end padding (ONNX and PyTorch agree).
-      if ceilMode, (out - 1) * stride >= n + begin { out -= 1 }
-      return out
+      if ceilMode, out > 0, (out - 1) * strides[d] >= input[d] + padBegin[d] { out -= 1 }
+      output.append(out)
     }
-    output = (
-      size(input.0, padBegin.0, padEnd.0, extent.0, strides.0), size(input.1, padBegin.1, padEnd.1, extent.1, strides.1)
-    )
-    guard output.0 > 0, output.1 > 0 else {
+    guard output.allSatisfy({ $0 > 0 }) else {
       throw ONNXError.shapeMismatch(
-        "input \(inputShape) is smaller than the window (kernel \(kernelShape), pads \(padBegin), \(padEnd))")
+        "input \(inputShape) is smaller than the window (kernel \(kernel), pads \(padBegin) and \(padEnd))")
     }
   }
 
   /// The output tensor shape for batch n and c channels.
-  func outputShape(batch n: Int, channels c: Int) -> [Int] {
-    isOneDimensional ? [n, c, output.1] : [n, c, output.0, output.1]
-  }
+  func outputShape(batch n: Int, channels c: Int) -> [Int] { [n, c] + output }
 
-  /// For each (kernel position, output position), the input position within one plane (H·W), or -1
+  /// For each (kernel position, output position), the input position within one plane, or -1
   /// where the window covers padding.
   ///
-  /// Layout [kH·kW, outH·outW].
+  /// Layout [kernelCount, outputPlane]; both positions row-major over the spatial dimensions.
   func patchMap() -> [Int] {
-    let outCount = output.0 * output.1
-    var map = [Int](repeating: -1, count: kernel.0 * kernel.1 * outCount)
-    for ki in 0..<kernel.0 {
-      for kj in 0..<kernel.1 {
-        let row = (ki * kernel.1 + kj) * outCount
-        for oh in 0..<output.0 {
-          let h = oh * strides.0 - padBegin.0 + ki * dilations.0
-          guard h >= 0, h < input.0 else { continue }
-          for ow in 0..<output.1 {
-            let w = ow * strides.1 - padBegin.1 + kj * dilations.1
-            if w >= 0, w < input.1 { map[row + oh * output.1 + ow] = h * input.1 + w }
-          }
+    let inputStrides = IndexMap.strides(input)
+    var map: [Int] = []
+    map.reserveCapacity(kernelCount * outputPlane)
+    var position = [Int](repeating: 0, count: kernel.count)
+    for _ in 0..<kernelCount {
+      let parts = kernel.indices.map { d in
+        (0..<output[d]).map { o -> Int in
+          let i = o * strides[d] - padBegin[d] + position[d] * dilations[d]
+          return i >= 0 && i < input[d] ? i * inputStrides[d] : -1
         }
+      }
+      map += IndexMap.combine(parts)
+      var d = kernel.count - 1
+      while d >= 0 {
+        position[d] += 1
+        if position[d] < kernel[d] { break }
+        position[d] = 0
+        d -= 1
       }
     }
     return map
+  }
+
+  /// Per output position, how many window positions lie inside the input (or, with
+  /// `includePad`, inside the input plus its explicit pads): AveragePool's divisors.
+  func windowCounts(includePad: Bool) -> [Float] {
+    // The window is a box, so the count is a product of per-dimension counts.
+    let parts = kernel.indices.map { d in
+      (0..<output[d]).map { o -> Int in
+        (0..<kernel[d]).filter { k in
+          let i = o * strides[d] - padBegin[d] + k * dilations[d]
+          return includePad ? i >= -padBegin[d] && i < input[d] + padEnd[d] : i >= 0 && i < input[d]
+        }.count
+      }
+    }
+    var counts = [Float](repeating: 1, count: outputPlane)
+    var position = [Int](repeating: 0, count: output.count)
+    for j in 0..<outputPlane {
+      counts[j] = Float(max(kernel.indices.reduce(1) { $0 * parts[$1][position[$1]] }, 1))
+      var d = output.count - 1
+      while d >= 0 {
+        position[d] += 1
+        if position[d] < output[d] { break }
+        position[d] = 0
+        d -= 1
+      }
+    }
+    return counts
   }
 }
