@@ -176,6 +176,17 @@ struct OperatorGradientTests {
         attributes: ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2])],
         inputs: [r.tensor([2, 3, 7]), r.tensor([2, 3, 3])], differentiable: [0, 1]),
       Case(
+        label: "ConvTranspose 2-D groups strides pads output_padding", op: "ConvTranspose",
+        attributes: [
+          "group": .int(2), "strides": .ints([2, 1]), "pads": .ints([1, 0, 0, 1]), "output_padding": .ints([1, 0]),
+          "dilations": .ints([1, 2]),
+        ],
+        inputs: [r.tensor([1, 4, 3, 3]), r.tensor([4, 1, 3, 2]), r.tensor([2])], differentiable: [0, 1, 2]),
+      Case(
+        label: "ConvTranspose 1-D output_shape", op: "ConvTranspose",
+        attributes: ["strides": .ints([2]), "output_shape": .ints([8])],
+        inputs: [r.tensor([2, 3, 4]), r.tensor([3, 2, 3])], differentiable: [0, 1]),
+      Case(
         label: "Conv 3-D", op: "Conv", attributes: ["pads": .ints([1, 0, 0, 0, 1, 1]), "strides": .ints([1, 2, 1])],
         inputs: [r.tensor([1, 2, 3, 4, 3]), r.tensor([2, 2, 2, 2, 2]), r.tensor([2])], differentiable: [0, 1, 2]),
       unary(

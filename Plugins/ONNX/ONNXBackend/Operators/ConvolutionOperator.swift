@@ -1,5 +1,5 @@
-/// Conv on inputs with any number of spatial dimensions with pads, strides, dilations and groups: im2col, then one sgemm per
-/// sample and group.
+/// Conv with pads, strides, dilations and groups on any number of spatial dimensions: im2col,
+/// then one sgemm per sample and group.
 ///
 /// The reverse pass reuses the same patch map (col2im).
 enum ConvolutionOperator {
