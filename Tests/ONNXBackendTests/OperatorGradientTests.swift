@@ -223,6 +223,9 @@ struct OperatorGradientTests {
       Case(
         label: "Gather repeated indices", op: "Gather", attributes: ["axis": .int(1)],
         inputs: [r.tensor([2, 4]), Tensor(shape: [2, 2], ints: [0, 3, 1, -4])], differentiable: [0]),
+      Case(
+        label: "Trilu lower k = 1", op: "Trilu", attributes: ["upper": .int(0)],
+        inputs: [r.tensor([2, 3, 4]), Tensor(shape: [], ints: [1])], differentiable: [0]),
       Case(label: "Expand", op: "Expand", inputs: [r.tensor([3, 1]), ints([2, 3, 4])], differentiable: [0]),
       Case(label: "Tile", op: "Tile", inputs: [r.tensor([2, 3]), ints([2, 1])], differentiable: [0]),
       Case(

@@ -125,6 +125,24 @@ enum IndexOperators {
     return Plan(shape: indexTensor.shape, map: map)
   }
 
+  /// Trilu: keeps the upper (or lower) triangle of the last two dimensions from diagonal k.
+  static func trilu(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
+    guard x.rank >= 2 else { throw ONNXError.shapeMismatch("Trilu input \(x.shape) must have rank ≥ 2") }
+    let k =
+      try c.optionalInput(1).map { t throws(ONNXError) -> Int in
+        guard t.count == 1 else { throw .shapeMismatch("k must be a scalar, got \(t.shape)") }
+        return Int(clamping: try t.ints("k")[0])
+      } ?? 0
+    let upper = try c.int("upper", default: 1) != 0
+    let (rows, columns) = (x.shape[x.rank - 2], x.shape[x.rank - 1])
+    let map = (0..<x.count).map { i -> Int in
+      let (row, column) = ((i / max(columns, 1)) % max(rows, 1), i % max(columns, 1))
+      let offset = column - row
+      return (upper ? offset >= k : offset <= k) ? i : -1
+    }
+    return Plan(shape: x.shape, map: map)
+  }
+
   static func expand(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let requested = try c.input(1).ints("shape").map { Int($0) }
     let shape = try IndexMap.broadcastShape(x.shape, requested)
@@ -311,6 +329,6 @@ enum IndexOperators {
   static let all: [String: OperatorDefinition] = [
     "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather),
     "GatherElements": mapped(since: 11, gatherElements), "Expand": mapped(since: 8, expand),
-    "Tile": mapped(tile), "Pad": mapped(pad), "Concat": concat, "Split": split,
+    "Tile": mapped(tile), "Trilu": mapped(since: 14, trilu), "Pad": mapped(pad), "Concat": concat, "Split": split,
   ]
 }
