@@ -153,6 +153,10 @@ struct OperatorGradientTests {
       binary("MatMul", r.tensor([2, 1, 3, 4]), r.tensor([3, 4, 5])),
       binary("MatMul", r.tensor([4]), r.tensor([4, 5])),
       Case(
+        label: "Mod fmod", op: "Mod", attributes: ["fmod": .int(1)],
+        inputs: [Tensor(shape: [2, 3], floats: [-2.3, -0.7, 0.4, 1.3, 2.6, 3.8]), r.tensor([3], 0.9, 1.9)],
+        differentiable: [0, 1]),
+      Case(
         label: "Where", op: "Where",
         inputs: [
           Tensor(shape: [2, 3], bools: [true, false, true, true, false, false]), r.tensor([2, 3]), r.tensor([3]),

@@ -152,7 +152,37 @@ enum BinaryOperators {
       return result
     })
 
+  /// Mod(a, b), the remainder of a / b.
+  ///
+  /// With fmod = 0 (integers only) the remainder takes the divisor's sign, as in Python; with
+  /// fmod = 1 it takes the dividend's, as C's fmod. Differentiable for floats: ∂/∂a = 1,
+  /// ∂/∂b = −trunc(a/b).
+  static let mod = OperatorDefinition(
+    since: 10, differentiableInputs: [0, 1],
+    forward: { c in
+      let fmod = try c.int("fmod", default: 0) != 0
+      let a = try c.input(0)
+      let b = try c.input(1)
+      if case .float = a.elements, !fmod { throw ONNXError.invalidModel("Mod of floats needs fmod = 1") }
+      return try arithmetic(
+        FloatRule(value: { Foundation.fmod($0, $1) }, da: { _, _, _ in 1 }, db: { _, _, _ in 0 }),
+        integer: { x, y in
+          guard y != 0 else { throw ONNXError.invalidArgument("integer modulo by zero") }
+          let r = x.remainderReportingOverflow(dividingBy: y).partialValue
+          return !fmod && r != 0 && (r < 0) != (y < 0) ? r &+ y : r
+        }
+      ).forward(OperatorContext(node: c.node, opset: c.opset, inputs: [a, b]))
+    },
+    backward: { c, outputs, gradients, needs in
+      try arithmetic(
+        FloatRule(
+          value: { Foundation.fmod($0, $1) }, da: { _, _, _ in 1 }, db: { a, b, _ in -(a / b).rounded(.towardZero) }),
+        integer: nil
+      ).backward?(c, outputs, gradients, needs) ?? [nil, nil]
+    })
+
   static let all: [String: OperatorDefinition] = [
+    "Mod": mod,
     "Add": arithmetic(.init(value: { $0 + $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in 1 }), integer: { $0 &+ $1 }),
     "Sub": arithmetic(.init(value: { $0 - $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in -1 }), integer: { $0 &- $1 }),
     "Mul": arithmetic(.init(value: { $0 * $1 }, da: { _, b, _ in b }, db: { a, _, _ in a }), integer: { $0 &* $1 }),
