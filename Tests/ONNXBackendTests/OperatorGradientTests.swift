@@ -101,6 +101,7 @@ struct OperatorGradientTests {
     let offKink = Tensor(shape: [2, 3], floats: [-2.7, -0.8, 0.3, 0.7, 1.6, 3.4])
     cases += [
       unary("Softsign", r.tensor([2, 3], -3, 3)),
+      unary("Mish", r.tensor([2, 3], -3, 3), opset: 18),
       unary("Sin", r.tensor([2, 3], -3, 3)),
       unary("Cos", r.tensor([2, 3], -3, 3)),
       unary("Floor", offKink),
@@ -206,6 +207,9 @@ struct OperatorGradientTests {
           r.tensor([2, 3, 2, 2]), r.tensor([3], 0.5, 1.5), r.tensor([3]), r.tensor([3]), r.tensor([3], 0.5, 2),
         ],
         differentiable: [0, 1, 2]),
+      Case(
+        label: "InstanceNormalization", op: "InstanceNormalization", attributes: ["epsilon": .float(1e-3)],
+        inputs: [r.tensor([2, 3, 2, 3]), r.tensor([3], 0.5, 1.5), r.tensor([3])], differentiable: [0, 1, 2]),
       Case(
         label: "LayerNormalization last axis", op: "LayerNormalization",
         inputs: [r.tensor([2, 3, 4]), r.tensor([4], 0.5, 1.5), r.tensor([4])],

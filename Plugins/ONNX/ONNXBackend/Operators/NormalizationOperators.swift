@@ -154,7 +154,87 @@ enum NormalizationOperators {
     }
   }
 
+  /// InstanceNormalization: y = scale[c]·x̂ + B[c], x̂ each (sample, channel) plane normalised.
+  ///
+  /// PyTorch's GroupNorm and InstanceNorm export to it.
+  static let instanceNormalization = OperatorDefinition(
+    differentiableInputs: [0, 1, 2],
+    forward: { c in
+      let s = try InstanceNormState(c)
+      var y = [Float](repeating: 0, count: s.normalized.count)
+      for i in 0..<y.count {
+        let ch = (i / s.plane) % s.channels
+        y[i] = s.normalized[i] * s.scale[ch] + s.bias[ch]
+      }
+      return [Tensor(shape: s.shape, floats: y)]
+    },
+    backward: { c, _, gradients, needs in
+      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+      let s = try InstanceNormState(c)
+      var dx = [Float](repeating: 0, count: g.count)
+      var dScale = [Float](repeating: 0, count: s.channels)
+      var dBias = [Float](repeating: 0, count: s.channels)
+      for row in 0..<(s.normalized.count / max(s.plane, 1)) {
+        let ch = row % s.channels
+        var meanD: Float = 0
+        var meanDN: Float = 0
+        for j in 0..<s.plane {
+          let i = row * s.plane + j
+          meanD += g[i] * s.scale[ch]
+          meanDN += g[i] * s.scale[ch] * s.normalized[i]
+          dScale[ch] += g[i] * s.normalized[i]
+          dBias[ch] += g[i]
+        }
+        meanD /= Float(s.plane)
+        meanDN /= Float(s.plane)
+        for j in 0..<s.plane {
+          let i = row * s.plane + j
+          dx[i] = s.invStd[row] * (g[i] * s.scale[ch] - meanD - s.normalized[i] * meanDN)
+        }
+      }
+      return [
+        needs[0] ? Tensor(shape: s.shape, floats: dx) : nil,
+        needs[1] ? Tensor(shape: [s.channels], floats: dScale) : nil,
+        needs[2] ? Tensor(shape: [s.channels], floats: dBias) : nil,
+      ]
+    })
+
+  /// The statistics of an InstanceNormalization forward pass.
+  struct InstanceNormState {
+    var shape: [Int]
+    var channels: Int, plane: Int
+    var scale: [Float], bias: [Float]
+    var invStd: [Float], normalized: [Float]
+
+    init(_ c: OperatorContext) throws {
+      let input = try c.input(0)
+      guard input.rank >= 3 else { throw ONNXError.shapeMismatch("input \(input.shape) must have rank ≥ 3") }
+      shape = input.shape
+      channels = shape[1]
+      plane = shape[2...].reduce(1, *)
+      scale = try c.floats(1)
+      bias = try c.floats(2)
+      guard scale.count == channels, bias.count == channels else {
+        throw ONNXError.shapeMismatch("scale and B must have \(channels) elements")
+      }
+      let x = try input.floats("input")
+      let epsilon = Double(try c.float("epsilon", default: 1e-5))
+      let rows = x.count / max(plane, 1)
+      invStd = [Float](repeating: 0, count: rows)
+      normalized = [Float](repeating: 0, count: x.count)
+      for row in 0..<rows {
+        let values = x[(row * plane)..<((row + 1) * plane)].map(Double.init)
+        let mean = values.reduce(0, +) / Double(plane)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(plane)
+        let r = 1 / (variance + epsilon).squareRoot()
+        invStd[row] = Float(r)
+        for j in 0..<plane { normalized[row * plane + j] = Float((values[j] - mean) * r) }
+      }
+    }
+  }
+
   static let all: [String: OperatorDefinition] = [
+    "InstanceNormalization": instanceNormalization,
     "BatchNormalization": batchNormalization, "LayerNormalization": layerNormalization,
   ]
 }

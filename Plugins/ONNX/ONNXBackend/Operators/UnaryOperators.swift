@@ -151,6 +151,14 @@ enum UnaryOperators {
         let (alpha, beta) = (try c.float("alpha", default: 0.2), try c.float("beta", default: 0.5))
         return { x, _ in alpha * x + beta > 0 && alpha * x + beta < 1 ? alpha : 0 }
       }),
+    "Mish": unary(
+      since: 18, { _ in { $0 * tanh(max($0, 0) + log1p(exp(-abs($0)))) } },
+      derivative: { _ in
+        { x, _ in
+          let t = tanh(max(x, 0) + log1p(exp(-abs(x))))
+          return t + x * (1 - t * t) / (1 + exp(-x))
+        }
+      }),
     "HardSwish": unary(
       since: 14, { _ in { $0 * max(0, min(1, $0 / 6 + 0.5)) } },
       derivative: { _ in { x, _ in x < -3 ? 0 : (x > 3 ? 1 : x / 3 + 0.5) } }),
