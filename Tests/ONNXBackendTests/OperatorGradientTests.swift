@@ -234,6 +234,13 @@ struct OperatorGradientTests {
       Case(
         label: "Trilu lower k = 1", op: "Trilu", attributes: ["upper": .int(0)],
         inputs: [r.tensor([2, 3, 4]), Tensor(shape: [], ints: [1])], differentiable: [0]),
+      Case(
+        label: "Resize nearest", op: "Resize", opset: 13,
+        attributes: ["coordinate_transformation_mode": .string("asymmetric"), "nearest_mode": .string("floor")],
+        inputs: [r.tensor([1, 2, 2, 3]), nil, Tensor(shape: [4], floats: [1, 1, 2, 1.5])], differentiable: [0]),
+      Case(
+        label: "Upsample nearest", op: "Upsample", opset: 9,
+        inputs: [r.tensor([1, 1, 2, 2]), Tensor(shape: [4], floats: [1, 1, 2, 3])], differentiable: [0]),
       Case(label: "Expand", op: "Expand", inputs: [r.tensor([3, 1]), ints([2, 3, 4])], differentiable: [0]),
       Case(label: "Tile", op: "Tile", inputs: [r.tensor([2, 3]), ints([2, 1])], differentiable: [0]),
       Case(

@@ -5,7 +5,7 @@ public enum OperatorRegistry {
     for family in [
       UnaryOperators.all, BinaryOperators.all, LinearOperators.all, ConvolutionOperator.all, PoolingOperators.all,
       NormalizationOperators.all, SoftmaxOperators.all, ReductionOperators.all, ShapeOperators.all, IndexOperators.all,
-      ClipOperator.all, VariadicOperators.all, TransposedConvolutionOperator.all,
+      ClipOperator.all, VariadicOperators.all, TransposedConvolutionOperator.all, ResizeOperator.all,
     ] {
       all.merge(family) { first, _ in first }
     }
