@@ -192,6 +192,32 @@ struct OperatorGradientTests {
         attributes: ["strides": .ints([2]), "output_shape": .ints([8])],
         inputs: [r.tensor([2, 3, 4]), r.tensor([3, 2, 3])], differentiable: [0, 1]),
       Case(
+        label: "RNN reverse", op: "RNN", attributes: ["hidden_size": .int(3), "direction": .string("reverse")],
+        inputs: [
+          r.tensor([4, 2, 2]), r.tensor([1, 3, 2]), r.tensor([1, 3, 3]), r.tensor([1, 6]), nil, r.tensor([1, 2, 3]),
+        ],
+        differentiable: [0, 1, 2, 3, 5], outputCount: 2),
+      Case(
+        label: "GRU linear_before_reset", op: "GRU",
+        attributes: ["hidden_size": .int(2), "linear_before_reset": .int(1)],
+        inputs: [
+          r.tensor([3, 2, 3]), r.tensor([1, 6, 3]), r.tensor([1, 6, 2]), r.tensor([1, 12]), nil, r.tensor([1, 2, 2]),
+        ],
+        differentiable: [0, 1, 2, 3, 5], outputCount: 2),
+      Case(
+        label: "GRU bidirectional", op: "GRU",
+        attributes: ["hidden_size": .int(2), "direction": .string("bidirectional")],
+        inputs: [r.tensor([3, 1, 2]), r.tensor([2, 6, 2]), r.tensor([2, 6, 2]), r.tensor([2, 12])],
+        differentiable: [0, 1, 2, 3], outputCount: 2),
+      Case(
+        label: "LSTM bidirectional with states", op: "LSTM",
+        attributes: ["hidden_size": .int(2), "direction": .string("bidirectional")],
+        inputs: [
+          r.tensor([3, 2, 2]), r.tensor([2, 8, 2]), r.tensor([2, 8, 2]), r.tensor([2, 16]), nil, r.tensor([2, 2, 2]),
+          r.tensor([2, 2, 2]),
+        ],
+        differentiable: [0, 1, 2, 3, 5, 6], outputCount: 3),
+      Case(
         label: "Conv 3-D", op: "Conv", attributes: ["pads": .ints([1, 0, 0, 0, 1, 1]), "strides": .ints([1, 2, 1])],
         inputs: [r.tensor([1, 2, 3, 4, 3]), r.tensor([2, 2, 2, 2, 2]), r.tensor([2])], differentiable: [0, 1, 2]),
       unary(
