@@ -232,7 +232,7 @@ struct OperatorGradientTests {
         inputs: [
           r.tensor([2, 3, 2, 2]), r.tensor([3], 0.5, 1.5), r.tensor([3]), r.tensor([3]), r.tensor([3], 0.5, 2),
         ],
-        differentiable: [0, 1, 2]),
+        differentiable: [0, 1, 2, 3, 4]),
       Case(
         label: "InstanceNormalization", op: "InstanceNormalization", attributes: ["epsilon": .float(1e-3)],
         inputs: [r.tensor([2, 3, 2, 3]), r.tensor([3], 0.5, 1.5), r.tensor([3])], differentiable: [0, 1, 2]),

@@ -155,7 +155,8 @@ public final class ONNXModel {
   static func weightInitializers(_ graph: Graph, _ interpreter: Interpreter) -> [String] {
     var weights = Set<String>()
     for (node, definition) in zip(graph.nodes, interpreter.definitions) {
-      for slot in node.inputs.indices where definition.differentiates(slot) {
+      for slot in node.inputs.indices
+      where definition.differentiates(slot) && !definition.statisticInputs.contains(slot) {
         weights.insert(node.inputs[slot])
       }
     }

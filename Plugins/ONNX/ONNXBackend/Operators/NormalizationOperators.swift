@@ -2,9 +2,11 @@
 enum NormalizationOperators {
   /// y = scale·(x − mean)/√(var + ε) + B per channel (axis 1).
   ///
-  /// Gradients for X, scale and B; the running mean and variance are statistics, not parameters.
+  /// The running statistics are differentiated too (an optimizing exporter may store a fresh
+  /// layer's zero bias and zero mean as one initializer), but they never make an initializer
+  /// a parameter by themselves.
   static let batchNormalization = OperatorDefinition(
-    differentiableInputs: [0, 1, 2],
+    differentiableInputs: [0, 1, 2, 3, 4], statisticInputs: [3, 4],
     forward: { c in
       let (x, scale, bias, mean, invStd, channels, plane) = try batchNormInputs(c)
       var y = [Float](repeating: 0, count: x.count)
@@ -15,22 +17,24 @@ enum NormalizationOperators {
       return [Tensor(shape: try c.input(0).shape, floats: y)]
     },
     backward: { c, _, gradients, needs in
-      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil, nil, nil] }
       let (x, scale, _, mean, invStd, channels, plane) = try batchNormInputs(c)
       var dx = [Float](repeating: 0, count: x.count)
       var dScale = [Float](repeating: 0, count: channels)
       var dBias = [Float](repeating: 0, count: channels)
+      var dMean = [Float](repeating: 0, count: channels)
+      var dVariance = [Float](repeating: 0, count: channels)
       for i in 0..<x.count {
         let ch = (i / plane) % channels
         dx[i] = g[i] * scale[ch] * invStd[ch]
         dScale[ch] += g[i] * (x[i] - mean[ch]) * invStd[ch]
         dBias[ch] += g[i]
+        dMean[ch] -= g[i] * scale[ch] * invStd[ch]
+        dVariance[ch] -= 0.5 * g[i] * scale[ch] * (x[i] - mean[ch]) * invStd[ch] * invStd[ch] * invStd[ch]
       }
-      return [
-        needs[0] ? Tensor(shape: try c.input(0).shape, floats: dx) : nil,
-        needs[1] ? Tensor(shape: try c.input(1).shape, floats: dScale) : nil,
-        needs[2] ? Tensor(shape: try c.input(2).shape, floats: dBias) : nil,
-      ]
+      return try [dx, dScale, dBias, dMean, dVariance].enumerated().map { slot, values in
+        needs[slot] ? Tensor(shape: try c.input(slot).shape, floats: values) : nil
+      }
     })
 
   static func batchNormInputs(_ c: OperatorContext) throws -> ([Float], [Float], [Float], [Float], [Float], Int, Int) {

@@ -81,6 +81,9 @@ struct OperatorDefinition: Sendable {
   var since: Int = 1
   /// Input slots the reverse pass returns gradients for (float inputs only).
   var differentiableInputs: [Int] = []
+  /// Differentiable slots that hold statistics rather than weights (BatchNormalization's
+  /// running mean and variance): an initializer read only there is not a parameter.
+  var statisticInputs: [Int] = []
   /// For variadic operators (Concat, Sum, Max...): every input slot is differentiable.
   var differentiatesEveryInput = false
   /// Computes the outputs (one tensor per declared output, extras ignored by the graph).
