@@ -267,6 +267,13 @@ struct OperatorGradientTests {
       Case(
         label: "Upsample nearest", op: "Upsample", opset: 9,
         inputs: [r.tensor([1, 1, 2, 2]), Tensor(shape: [4], floats: [1, 1, 2, 3])], differentiable: [0]),
+      Case(
+        label: "DepthToSpace CRD", op: "DepthToSpace", attributes: ["blocksize": .int(2), "mode": .string("CRD")],
+        inputs: [r.tensor([1, 8, 2, 3])], differentiable: [0]),
+      Case(
+        label: "SpaceToDepth", op: "SpaceToDepth", attributes: ["blocksize": .int(2)],
+        inputs: [r.tensor([1, 2, 4, 2])],
+        differentiable: [0]),
       Case(label: "Expand", op: "Expand", inputs: [r.tensor([3, 1]), ints([2, 3, 4])], differentiable: [0]),
       Case(label: "Tile", op: "Tile", inputs: [r.tensor([2, 3]), ints([2, 1])], differentiable: [0]),
       Case(

@@ -143,6 +143,37 @@ enum IndexOperators {
     return Plan(shape: x.shape, map: map)
   }
 
+  /// A reshape of x to `view`, a transpose by `perm`, and a reshape to `shape`.
+  static func permutedView(_ view: [Int], _ perm: [Int], shape: [Int]) -> Plan {
+    let strides = IndexMap.strides(view)
+    return Plan(shape: shape, map: IndexMap.combine(perm.map { p in (0..<view[p]).map { $0 * strides[p] } }))
+  }
+
+  /// DepthToSpace (PixelShuffle): [N, C, H, W] → [N, C/b², H·b, W·b], modes DCR and CRD.
+  static func depthToSpace(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
+    let b = try c.int("blocksize", default: 0)
+    guard x.rank == 4, b > 0, x.shape[1] % (b * b) == 0 else {
+      throw ONNXError.shapeMismatch("DepthToSpace of \(x.shape) with blocksize \(b)")
+    }
+    let (n, channels, h, w) = (x.shape[0], x.shape[1] / (b * b), x.shape[2], x.shape[3])
+    let shape = [n, channels, h * b, w * b]
+    switch try c.string("mode", default: "DCR") {
+    case "DCR": return permutedView([n, b, b, channels, h, w], [0, 3, 4, 1, 5, 2], shape: shape)
+    case "CRD": return permutedView([n, channels, b, b, h, w], [0, 1, 4, 2, 5, 3], shape: shape)
+    case let mode: throw ONNXError.unsupported("DepthToSpace mode '\(mode)'")
+    }
+  }
+
+  /// SpaceToDepth: [N, C, H, W] → [N, C·b², H/b, W/b].
+  static func spaceToDepth(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
+    let b = try c.int("blocksize", default: 0)
+    guard x.rank == 4, b > 0, x.shape[2] % b == 0, x.shape[3] % b == 0 else {
+      throw ONNXError.shapeMismatch("SpaceToDepth of \(x.shape) with blocksize \(b)")
+    }
+    let (n, channels, h, w) = (x.shape[0], x.shape[1], x.shape[2] / b, x.shape[3] / b)
+    return permutedView([n, channels, h, b, w, b], [0, 3, 5, 1, 2, 4], shape: [n, channels * b * b, h, w])
+  }
+
   static func expand(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
     let requested = try c.input(1).ints("shape").map { Int($0) }
     let shape = try IndexMap.broadcastShape(x.shape, requested)
@@ -329,6 +360,7 @@ enum IndexOperators {
   static let all: [String: OperatorDefinition] = [
     "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather),
     "GatherElements": mapped(since: 11, gatherElements), "Expand": mapped(since: 8, expand),
-    "Tile": mapped(tile), "Trilu": mapped(since: 14, trilu), "Pad": mapped(pad), "Concat": concat, "Split": split,
+    "Tile": mapped(tile), "DepthToSpace": mapped(depthToSpace), "SpaceToDepth": mapped(spaceToDepth),
+    "Trilu": mapped(since: 14, trilu), "Pad": mapped(pad), "Concat": concat, "Split": split,
   ]
 }
