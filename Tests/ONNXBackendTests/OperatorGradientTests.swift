@@ -274,6 +274,9 @@ struct OperatorGradientTests {
         label: "SpaceToDepth", op: "SpaceToDepth", attributes: ["blocksize": .int(2)],
         inputs: [r.tensor([1, 2, 4, 2])],
         differentiable: [0]),
+      Case(
+        label: "GatherND batch_dims 1 repeated", op: "GatherND", attributes: ["batch_dims": .int(1)],
+        inputs: [r.tensor([2, 3, 2]), Tensor(shape: [2, 2, 1], ints: [2, 2, 0, -1])], differentiable: [0]),
       Case(label: "Expand", op: "Expand", inputs: [r.tensor([3, 1]), ints([2, 3, 4])], differentiable: [0]),
       Case(label: "Tile", op: "Tile", inputs: [r.tensor([2, 3]), ints([2, 1])], differentiable: [0]),
       Case(

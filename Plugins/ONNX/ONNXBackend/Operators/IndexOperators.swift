@@ -143,6 +143,38 @@ enum IndexOperators {
     return Plan(shape: x.shape, map: map)
   }
 
+  /// GatherND: slices of x addressed by the last axis of `indices`, with `batch_dims`.
+  static func gatherND(_ c: OperatorContext, _ x: Tensor) throws -> Plan {
+    let indexTensor = try c.input(1)
+    let indices = try indexTensor.ints("indices")
+    let batchDims = try c.int("batch_dims", default: 0)
+    guard let depth = indexTensor.shape.last, indexTensor.rank >= 1, batchDims >= 0, batchDims < indexTensor.rank,
+      batchDims + depth <= x.rank, Array(indexTensor.shape.prefix(batchDims)) == Array(x.shape.prefix(batchDims))
+    else { throw ONNXError.shapeMismatch("GatherND of \(x.shape) with indices \(indexTensor.shape)") }
+    let batches = x.shape.prefix(batchDims).reduce(1, *)
+    let block = x.shape.dropFirst(batchDims).reduce(1, *)
+    let inner = x.shape.dropFirst(batchDims + depth).reduce(1, *)
+    let strides = IndexMap.strides(Array(x.shape.dropFirst(batchDims)))
+    let tuples = indices.count / max(depth, 1) / max(batches, 1)
+    var map: [Int] = []
+    for batch in 0..<batches {
+      for tuple in 0..<(depth == 0 ? indexTensor.shape.dropLast().dropFirst(batchDims).reduce(1, *) : tuples) {
+        var offset = batch * block
+        for j in 0..<depth {
+          let dimension = x.shape[batchDims + j]
+          let raw = Int(indices[(batch * tuples + tuple) * depth + j])
+          let index = raw < 0 ? raw + dimension : raw
+          guard index >= 0, index < dimension else {
+            throw ONNXError.invalidArgument("index \(raw) is out of range for dimension \(dimension)")
+          }
+          offset += index * strides[j]
+        }
+        map += (0..<inner).map { offset + $0 }
+      }
+    }
+    return Plan(shape: Array(indexTensor.shape.dropLast()) + Array(x.shape.dropFirst(batchDims + depth)), map: map)
+  }
+
   /// A reshape of x to `view`, a transpose by `perm`, and a reshape to `shape`.
   static func permutedView(_ view: [Int], _ perm: [Int], shape: [Int]) -> Plan {
     let strides = IndexMap.strides(view)
@@ -359,7 +391,8 @@ enum IndexOperators {
 
   static let all: [String: OperatorDefinition] = [
     "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather),
-    "GatherElements": mapped(since: 11, gatherElements), "Expand": mapped(since: 8, expand),
+    "GatherElements": mapped(since: 11, gatherElements),
+    "GatherND": mapped(since: 11, gatherND), "Expand": mapped(since: 8, expand),
     "Tile": mapped(tile), "DepthToSpace": mapped(depthToSpace), "SpaceToDepth": mapped(spaceToDepth),
     "Trilu": mapped(since: 14, trilu), "Pad": mapped(pad), "Concat": concat, "Split": split,
   ]
