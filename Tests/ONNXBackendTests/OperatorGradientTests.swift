@@ -265,6 +265,13 @@ struct OperatorGradientTests {
         attributes: ["coordinate_transformation_mode": .string("asymmetric"), "nearest_mode": .string("floor")],
         inputs: [r.tensor([1, 2, 2, 3]), nil, Tensor(shape: [4], floats: [1, 1, 2, 1.5])], differentiable: [0]),
       Case(
+        label: "Resize linear half_pixel sizes", op: "Resize", opset: 13, attributes: ["mode": .string("linear")],
+        inputs: [r.tensor([1, 2, 3, 2]), nil, nil, Tensor(shape: [4], ints: [1, 2, 5, 3])], differentiable: [0]),
+      Case(
+        label: "Resize linear align_corners", op: "Resize", opset: 13,
+        attributes: ["mode": .string("linear"), "coordinate_transformation_mode": .string("align_corners")],
+        inputs: [r.tensor([1, 1, 3, 3]), nil, Tensor(shape: [4], floats: [1, 1, 1.7, 0.7])], differentiable: [0]),
+      Case(
         label: "Upsample nearest", op: "Upsample", opset: 9,
         inputs: [r.tensor([1, 1, 2, 2]), Tensor(shape: [4], floats: [1, 1, 2, 3])], differentiable: [0]),
       Case(
