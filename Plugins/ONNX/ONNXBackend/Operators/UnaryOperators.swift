@@ -100,6 +100,15 @@ enum UnaryOperators {
     "Softsign": unary(
       { _ in { $0 / (1 + abs($0)) } }, derivative: { _ in { x, _ in 1 / ((1 + abs(x)) * (1 + abs(x))) } }),
     "Sin": unary(since: 7, { _ in { sin($0) } }, derivative: { _ in { x, _ in cos(x) } }),
+    "Tan": unary(since: 7, { _ in { tan($0) } }, derivative: { _ in { _, y in 1 + y * y } }),
+    "Asin": unary(since: 7, { _ in { asin($0) } }, derivative: { _ in { x, _ in 1 / (1 - x * x).squareRoot() } }),
+    "Acos": unary(since: 7, { _ in { acos($0) } }, derivative: { _ in { x, _ in -1 / (1 - x * x).squareRoot() } }),
+    "Atan": unary(since: 7, { _ in { atan($0) } }, derivative: { _ in { x, _ in 1 / (1 + x * x) } }),
+    "Sinh": unary(since: 9, { _ in { sinh($0) } }, derivative: { _ in { x, _ in cosh(x) } }),
+    "Cosh": unary(since: 9, { _ in { cosh($0) } }, derivative: { _ in { x, _ in sinh(x) } }),
+    "Asinh": unary(since: 9, { _ in { asinh($0) } }, derivative: { _ in { x, _ in 1 / (x * x + 1).squareRoot() } }),
+    "Acosh": unary(since: 9, { _ in { acosh($0) } }, derivative: { _ in { x, _ in 1 / (x * x - 1).squareRoot() } }),
+    "Atanh": unary(since: 9, { _ in { atanh($0) } }, derivative: { _ in { x, _ in 1 / (1 - x * x) } }),
     "Cos": unary(since: 7, { _ in { cos($0) } }, derivative: { _ in { x, _ in -sin(x) } }),
     // Piecewise constant: zero derivative almost everywhere (as PyTorch's autograd).
     "Floor": unary({ _ in { $0.rounded(.down) } }, derivative: { _ in { _, _ in 0 } }),
