@@ -293,6 +293,12 @@ struct OperatorGradientTests {
       Case(
         label: "GatherND batch_dims 1 repeated", op: "GatherND", attributes: ["batch_dims": .int(1)],
         inputs: [r.tensor([2, 3, 2]), Tensor(shape: [2, 2, 1], ints: [2, 2, 0, -1])], differentiable: [0]),
+      Case(
+        label: "CumSum exclusive reverse", op: "CumSum", attributes: ["exclusive": .int(1), "reverse": .int(1)],
+        inputs: [r.tensor([2, 4]), Tensor(shape: [], ints: [1])], differentiable: [0]),
+      Case(
+        label: "TopK smallest", op: "TopK", attributes: ["axis": .int(1), "largest": .int(0)],
+        inputs: [r.distinct([2, 5, 2]), Tensor(shape: [1], ints: [3])], differentiable: [0]),
       Case(label: "Expand", op: "Expand", inputs: [r.tensor([3, 1]), ints([2, 3, 4])], differentiable: [0]),
       Case(label: "Tile", op: "Tile", inputs: [r.tensor([2, 3]), ints([2, 1])], differentiable: [0]),
       Case(
