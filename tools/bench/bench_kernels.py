@@ -14,8 +14,10 @@ Results agree within a printed relative error (entk's kernel vs torch's, float64
 Usage (after `swift build -c release`):
   tools/bench/bench_kernels.py --backend example-c --model DIR --torch tanh-mlp:DIR \
       [--data examples/digits/all_x.npy] [--sizes 500,1000,1797] [--kinds trntk,pntk,entk] [--threads 2]
---torch names the torch twin of the model: `tanh-mlp:DIR` (tools/bench/tanh_mlp.py, the example-c
-format). Any backend works on the entk side; add a twin loader here for other model formats.
+--torch names the torch twin of the model, holding the same weights: `tanh-mlp:DIR`
+(tools/bench/tanh_mlp.py, the example-c format), `onnx-mlp:FILE` or `onnx-cnn:FILE`
+(tools/bench/onnx_twins.py, weights read from the ONNX file). Any backend works on the entk side.
+ONNX models: --backend onnx --model FILE.onnx --torch onnx-cnn:FILE.onnx.
 """
 import argparse
 import ctypes
@@ -41,7 +43,11 @@ def torch_twin(spec):
     kind, _, path = spec.partition(":")
     if kind == "tanh-mlp":
         return tanh_mlp.load(path)
-    raise SystemExit(f"unknown --torch twin '{kind}' (known: tanh-mlp)")
+    if kind in ("onnx-cnn", "onnx-mlp"):
+        import onnx_twins
+
+        return onnx_twins.load_cnn(path) if kind == "onnx-cnn" else onnx_twins.load_mlp(path)
+    raise SystemExit(f"unknown --torch twin '{kind}' (known: tanh-mlp, onnx-cnn, onnx-mlp)")
 
 
 def torch_kernel(params, forward, x, kind):

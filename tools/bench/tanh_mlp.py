@@ -16,7 +16,7 @@ def load(folder):
     layers = 0
     while (folder / f"W{layers + 1}.npy").exists():
         layers += 1
-    params = {}
+    params = {}  # W1, b1, W2, b2, ...: example-c's flat parameter order
     for k in range(1, layers + 1):
         params[f"W{k}"] = torch.from_numpy(np.load(folder / f"W{k}.npy")).float()
         params[f"b{k}"] = torch.from_numpy(np.load(folder / f"b{k}.npy")).float()
@@ -41,14 +41,11 @@ def load(folder):
 
 
 def jacobians(params, forward, x):
-    """Per-sample Jacobians, float32 [N, C, P] in the backend's flat parameter order."""
+    """Per-sample Jacobians, float32 [N, C, P], parameters in the order of `params` (a dict in
+    the backend's flat parameter order)."""
     from torch.func import jacrev, vmap
 
     jac = vmap(jacrev(forward), in_dims=(None, 0))(params, x)
     n = x.shape[0]
-    parts = []
-    for k in range(1, forward.layers + 1):
-        for name in (f"W{k}", f"b{k}"):
-            j = jac[name]
-            parts.append(j.reshape(n, j.shape[1], -1))
+    parts = [jac[name].reshape(n, jac[name].shape[1], -1) for name in params]
     return torch.cat(parts, dim=2)
