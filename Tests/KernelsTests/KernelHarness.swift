@@ -8,20 +8,31 @@ import Kernels
 /// A model and its data for kernel tests.
 struct KernelFixture: Sendable {
   var backend: String
+  /// The model file or folder.
+  var model: URL
+  /// The folder holding the data files.
   var folder: URL
   var train: String
   var test: String
 
   /// The 20-300-40-4 tanh MLP of tools/fixtures/make_kernel_test_model.py on the example-c backend.
   static let exampleMLP = KernelFixture(
-    backend: "example-c", folder: TestEnvironment.fixture("kernel-mlp"), train: "train.npy", test: "test.npy")
+    backend: "example-c", model: TestEnvironment.fixture("kernel-mlp"), folder: TestEnvironment.fixture("kernel-mlp"),
+    train: "train.npy", test: "test.npy")
   /// The SwiftNet backend's small CNN (convolution, batch norm, pooling), 4 samples of [3, 9, 7].
   static let swiftnetCNN = KernelFixture(
-    backend: "swiftnet", folder: TestEnvironment.fixture("swiftnet-cnn"), train: "inputs.npy", test: "inputs.npy")
+    backend: "swiftnet", model: TestEnvironment.fixture("swiftnet-cnn"),
+    folder: TestEnvironment.fixture("swiftnet-cnn"),
+    train: "inputs.npy", test: "inputs.npy")
+  /// examples/digits/cnn.onnx on the ONNX backend, with torch.func reference kernels
+  /// (tools/fixtures/make_kernel_torch_references.py).
+  static let onnxCNN = KernelFixture(
+    backend: "onnx", model: TestEnvironment.fixture("kernel-onnx-cnn/cnn.onnx"),
+    folder: TestEnvironment.fixture("kernel-onnx-cnn"), train: "train.npy", test: "test.npy")
 
   func models(_ count: Int) throws -> [BackendModel] {
     let library = try BackendLibrary.load(backend)
-    return try (0..<count).map { _ in try library.open(model: folder.path, options: nil) }
+    return try (0..<count).map { _ in try library.open(model: model.path, options: nil) }
   }
 
   func samples(_ file: String, inputShape: [Int]) throws -> SampleSet {
@@ -50,7 +61,7 @@ struct KernelRun {
     let side = tileSide ?? max(rows.count, train.count)
     let grid = TileGrid(rows: rows.count, columns: train.count, tileRows: side, tileColumns: side, symmetric: !testRows)
     let manifest = KernelManifest(
-      kind: kind, normalize: normalize, projection: projection, backend: fixture.backend, model: fixture.folder.path,
+      kind: kind, normalize: normalize, projection: projection, backend: fixture.backend, model: fixture.model.path,
       options: nil, rows: rows, columns: train, description: models[0].description, grid: grid)
     let directory = try TestEnvironment.temporaryDirectory("kernel-run")
     defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,3 +1,4 @@
+import ArrayIO
 import Foundation
 import Kernels
 import Testing
@@ -79,4 +80,17 @@ func swiftnetCNNKernelMatchesBruteForceReference(kind: KernelKind) throws {
         error <= 1e-5, "swiftnet-cnn \(kind) \(normalize) test×train=\(testRows): relative Frobenius error \(error)")
     }
   }
+}
+
+/// The ONNX backend's digits CNN against kernels torch.func computed from its own Jacobians.
+@Test(arguments: [KernelKind.entk, .trntk, .pntk, .em, .layers], [false, true])
+func onnxCNNKernelMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) throws {
+  let fixture = KernelFixture.onnxCNN
+  let file = fixture.folder.appendingPathComponent("\(kind.rawValue)_\(testRows ? "test" : "train").npy")
+  let reference = try NPYFile.read(file)
+  let run = KernelRun(kind: kind, fixture: fixture, testRows: testRows, tileSide: 3)
+  let (values, shape) = try run.compute()
+  #expect(shape == reference.shape)
+  let error = relativeError(values, reference.float64Values())
+  #expect(error <= 1e-5, "onnx cnn \(kind) test×train=\(testRows): relative Frobenius error \(error)")
 }
