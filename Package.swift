@@ -23,6 +23,10 @@ let package = Package(
     .target(name: "ArrayIO"),
     .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
     .target(name: "Conformance", dependencies: ["BackendLoader"]),
+    .target(name: "Surrogate", dependencies: ["COpenBLAS"]),
+    .target(name: "Faithfulness", dependencies: ["Surrogate"]),
+    .target(name: "Attribution", dependencies: ["Surrogate"]),
+    .target(name: "Reporter", dependencies: ["ArrayIO", "Surrogate", "Faithfulness", "Attribution"]),
 
     // MARK: Command-line interface
     .executableTarget(
@@ -41,5 +45,7 @@ let package = Package(
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "SurrogateTests", dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "ReporterTests", dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
   ]
 )
