@@ -2,23 +2,22 @@
 # Both install what they need first (tools/setup.sh, idempotent).
 
 SWIFT ?= swift
-STAMP := .build/.setup-done
 
-.PHONY: all build release test lint clean
+.PHONY: all setup build release test lint clean
 
 all: build
 
-$(STAMP): tools/setup.sh
-	tools/setup.sh
-	@mkdir -p .build && touch $@
+# Cheap when everything is present (a dpkg query and a Python import), so always run.
+setup:
+	@tools/setup.sh
 
-build: $(STAMP)
+build: setup
 	$(SWIFT) build
 
-release: $(STAMP)
+release: setup
 	$(SWIFT) build -c release
 
-test: $(STAMP)
+test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -43,7 +43,8 @@ let package = Package(
     // MARK: Tests
     .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "SurrogateTests", dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "ReporterTests", dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),

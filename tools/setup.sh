@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, idempotently, everything entk's build, tests and demo need on Debian:
-# OpenBLAS, ONNX's proto and backend test data, protobuf-c, and numpy/jsonschema/scipy/
+# OpenBLAS, ONNX's proto and backend test data, protobuf-c, Slurm and munge, and numpy/jsonschema/scipy/
 # scikit-learn for the Python checks in tests. Safe to run repeatedly; does nothing when all is present.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ packages=(
   libprotobuf-c-dev    # protobuf-c runtime for the ONNX backend
   protobuf-c-compiler  # protoc-c, used by tools/generate-onnx-proto.sh
   libonnx-testdata     # ONNX's own backend test suite
+  slurm-wlm munge      # the single-node cluster of the Slurm tests (tools/slurm/cluster.sh)
 )
 
 missing=()

@@ -25,7 +25,8 @@ public enum NPYError: Error, CustomStringConvertible, Equatable {
     case .fortranOrder(let path):
       return "\(path): array is in Fortran order; save it in C order (numpy.ascontiguousarray)"
     case .bigEndian(let path, let descr):
-      return "\(path): big-endian dtype '\(descr)' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"
+      return
+        "\(path): big-endian dtype '\(descr)' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"
     case .unsupportedDType(let path, let descr):
       return "\(path): unsupported dtype '\(descr)' (supported: float32, float64, int32, int64, uint8)"
     case .truncated(let path, let expected, let actual):

@@ -16,8 +16,9 @@ public struct NPYHeader: Sendable, Equatable {
     self.shape = shape
   }
 
-  /// The encoded header: magic, version, length and the padded dict, 64-byte aligned as numpy
-  /// writes it. Version 1.0 unless the dict needs more than 65535 bytes.
+  /// The encoded header: magic, version, length and the padded dict.
+  ///
+  /// 64-byte aligned as numpy writes it; version 1.0 unless the dict needs more than 65535 bytes.
   public func encoded() -> Data {
     let shapeText: String
     switch shape.count {
@@ -61,7 +62,9 @@ public struct NPYHeader: Sendable, Equatable {
       headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
       preamble = 10
     case 2, 3:
-      guard bytes.count >= 12 else { throw NPYError.malformedHeader(path: path, reason: "file ends inside the preamble") }
+      guard bytes.count >= 12 else {
+        throw NPYError.malformedHeader(path: path, reason: "file ends inside the preamble")
+      }
       headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
       preamble = 12
     default:
@@ -80,7 +83,7 @@ public struct NPYHeader: Sendable, Equatable {
     return (try parseDict(text, path: path), preamble + headerLength)
   }
 
-  /// Parses numpy's header dict, e.g. `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
+  /// Parses numpy's header dict, such as `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
   private static func parseDict(_ text: String, path: String) throws -> NPYHeader {
     func value(of key: String) throws -> Substring {
       guard let keyRange = text.range(of: "'\(key)'") ?? text.range(of: "\"\(key)\"") else {

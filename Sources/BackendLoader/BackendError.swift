@@ -14,15 +14,18 @@ public enum BackendLoadError: Error, CustomStringConvertible, Equatable {
     switch self {
     case .notFound(let name, let searched):
       let places = searched.isEmpty ? "(no search directories)" : searched.joined(separator: ", ")
-      return "backend '\(name)' not found: looked for libentk-backend-\(name).so in \(places); set ENTK_BACKEND_PATH or pass a path"
+      return
+        "backend '\(name)' not found: looked for libentk-backend-\(name).so in \(places); set ENTK_BACKEND_PATH or pass a path"
     case .fileMissing(let path): return "\(path): backend library does not exist"
     case .notSharedObject(let path, let dlerror):
       return "\(path): not a loadable shared object: \(dlerror)"
     case .entrySymbolMissing(let path, let symbol):
       return "\(path): not an entk backend: it does not export '\(symbol)'"
     case .abiTooNew(let path, let backendMajor, let supportedMajor):
-      return "\(path): backend implements entk ABI \(backendMajor), this entk supports ABI \(supportedMajor); rebuild the backend against ABI \(supportedMajor) or upgrade entk"
-    case .entryReturnedNull(let path): return "\(path): entry point returned no function table (the backend failed to initialise)"
+      return
+        "\(path): backend implements entk ABI \(backendMajor), this entk supports ABI \(supportedMajor); rebuild the backend against ABI \(supportedMajor) or upgrade entk"
+    case .entryReturnedNull(let path):
+      return "\(path): entry point returned no function table (the backend failed to initialise)"
     case .abiMismatch(let path, let symbol, let tableMajor):
       return "\(path): '\(symbol)' returned a table claiming ABI major \(tableMajor)"
     case .structTooSmall(let path, let structSize, let required):
@@ -43,6 +46,8 @@ public enum BackendCallError: Error, CustomStringConvertible, Equatable {
   case unsupported(backend: String, call: String)
   /// The caller passed buffers that do not match the model's description.
   case shapeMismatch(call: String, expected: String, actual: String)
+  /// A buffer handed to a call was empty where the ABI needs a pointer.
+  case emptyBuffer
 
   public var description: String {
     switch self {
@@ -54,6 +59,8 @@ public enum BackendCallError: Error, CustomStringConvertible, Equatable {
       return "backend '\(backend)' does not support '\(call)'"
     case .shapeMismatch(let call, let expected, let actual):
       return "\(call): expected \(expected), got \(actual)"
+    case .emptyBuffer:
+      return "an empty buffer was passed where the backend ABI needs a pointer"
     }
   }
 }

@@ -11,7 +11,7 @@ public final class BackendLibrary: @unchecked Sendable {
   /// The ABI minor this host was built against.
   public static let abiMinor = Int(ENTK_ABI_VERSION_MINOR)
   /// Smallest table an ABI 1 backend may hand out: every required slot up to `vjp`.
-  static let minimumTableSize = MemoryLayout<entk_backend_api>.offset(of: \.vjp)! + MemoryLayout<UInt>.size
+  static let minimumTableSize = fieldOffset(\.vjp) + MemoryLayout<UInt>.size
 
   public let url: URL
   /// The backend's table, copied up to its `struct_size`; slots it does not know are NULL.
@@ -48,7 +48,7 @@ public final class BackendLibrary: @unchecked Sendable {
       throw BackendLoadError.notSharedObject(path: path, dlerror: Self.lastDLError())
     }
     guard let entry = dlsym(handle, ENTK_BACKEND_ENTRY_V1) else {
-      if let newer = (2...64).first(where: { dlsym(handle, "entk_backend_v\($0)") != nil }) {
+      if let newer = (2...255).first(where: { dlsym(handle, "entk_backend_v\($0)") != nil }) {
         throw BackendLoadError.abiTooNew(path: path, backendMajor: newer, supportedMajor: Self.abiMajor)
       }
       throw BackendLoadError.entrySymbolMissing(path: path, symbol: ENTK_BACKEND_ENTRY_V1)
@@ -57,7 +57,8 @@ public final class BackendLibrary: @unchecked Sendable {
     guard let table = entryPoint() else { throw BackendLoadError.entryReturnedNull(path: path) }
     let raw = UnsafeRawPointer(table)
     let structSize = raw.load(as: Int.self)
-    let major = Int(raw.load(fromByteOffset: MemoryLayout<entk_backend_api>.offset(of: \.abi_version_major)!, as: UInt32.self))
+    let major = Int(
+      raw.load(fromByteOffset: Self.fieldOffset(\.abi_version_major), as: UInt32.self))
     if major != Self.abiMajor {
       if major > Self.abiMajor {
         throw BackendLoadError.abiTooNew(path: path, backendMajor: major, supportedMajor: Self.abiMajor)
@@ -73,7 +74,7 @@ public final class BackendLibrary: @unchecked Sendable {
       ("param_group", \.param_group), ("forward", \.forward), ("vjp", \.vjp),
     ]
     for (call, keyPath) in required {
-      let offset = MemoryLayout<entk_backend_api>.offset(of: keyPath)!
+      let offset = Self.fieldOffset(keyPath)
       if raw.load(fromByteOffset: offset, as: UInt.self) == 0 {
         throw BackendLoadError.requiredCallMissing(path: path, call: call)
       }
@@ -92,6 +93,14 @@ public final class BackendLibrary: @unchecked Sendable {
   /// Opens a model with this backend.
   public func open(model path: String, options: String? = nil) throws -> BackendModel {
     try BackendModel(library: self, path: path, options: options)
+  }
+
+  /// Byte offset of a field of the C table; every key path used here names a stored field.
+  private static func fieldOffset(_ field: PartialKeyPath<entk_backend_api>) -> Int {
+    guard let offset = MemoryLayout<entk_backend_api>.offset(of: field) else {
+      preconditionFailure("\(field) is not a stored field of entk_backend_api")
+    }
+    return offset
   }
 
   private static func lastDLError() -> String {

@@ -24,7 +24,8 @@ public final class BackendModel {
     let status = library.api.open(path, options, &model, &buffer, buffer.count)
     try Self.check(status, library: library, call: "open", buffer: buffer)
     guard let model else {
-      throw BackendCallError.failed(backend: library.name, call: "open", status: .internalError, message: "returned OK without a model handle")
+      throw BackendCallError.failed(
+        backend: library.name, call: "open", status: .internalError, message: "returned OK without a model handle")
     }
     handle = model
     do {
@@ -41,12 +42,16 @@ public final class BackendModel {
     var buffer = [CChar](repeating: 0, count: 4096)
     var info = entk_model_info()
     info.struct_size = MemoryLayout<entk_model_info>.size
-    try check(library.api.describe(model, &info, &buffer, buffer.count), library: library, call: "describe", buffer: buffer)
+    try check(
+      library.api.describe(model, &info, &buffer, buffer.count), library: library, call: "describe", buffer: buffer)
     let rank = Int(info.input_rank)
     guard (1...Int(ENTK_MAX_INPUT_RANK)).contains(rank) else {
-      throw BackendCallError.invalidDescription(backend: library.name, reason: "input_rank is \(rank), must be 1...\(ENTK_MAX_INPUT_RANK)")
+      throw BackendCallError.invalidDescription(
+        backend: library.name, reason: "input_rank is \(rank), must be 1...\(ENTK_MAX_INPUT_RANK)")
     }
-    let shape = withUnsafeBytes(of: info.input_shape) { Array($0.bindMemory(to: Int64.self).prefix(rank)).map { Int($0) } }
+    let shape = withUnsafeBytes(of: info.input_shape) {
+      Array($0.bindMemory(to: Int64.self).prefix(rank)).map { Int($0) }
+    }
     let groupCount = Int(info.num_param_groups)
     guard groupCount >= 1, groupCount <= 1 << 24 else {
       throw BackendCallError.invalidDescription(backend: library.name, reason: "num_param_groups is \(groupCount)")
@@ -55,9 +60,12 @@ public final class BackendModel {
     for index in 0..<groupCount {
       var group = entk_param_group()
       group.struct_size = MemoryLayout<entk_param_group>.size
-      try check(library.api.param_group(model, Int64(index), &group, &buffer, buffer.count), library: library, call: "param_group(\(index))", buffer: buffer)
+      try check(
+        library.api.param_group(model, Int64(index), &group, &buffer, buffer.count), library: library,
+        call: "param_group(\(index))", buffer: buffer)
       guard let name = group.name else {
-        throw BackendCallError.invalidDescription(backend: library.name, reason: "parameter group \(index) has a NULL name")
+        throw BackendCallError.invalidDescription(
+          backend: library.name, reason: "parameter group \(index) has a NULL name")
       }
       groups.append(ParameterGroup(name: String(cString: name), offset: Int(group.offset), count: Int(group.count)))
     }
@@ -81,15 +89,27 @@ public final class BackendModel {
       message: message.isEmpty ? "(the backend gave no message)" : message)
   }
 
-  private func check(_ call: String, _ body: (UnsafeMutablePointer<CChar>, Int) -> entk_status) throws {
+  private func check(_ call: String, _ body: (UnsafeMutablePointer<CChar>, Int) throws -> entk_status) throws {
     for index in errorBuffer.indices { errorBuffer[index] = 0 }
-    let status = errorBuffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    let status = try errorBuffer.withUnsafeMutableBufferPointer { try body(address($0), $0.count) }
     try Self.check(status, library: library, call: call, buffer: errorBuffer)
+  }
+
+  /// The base address of a buffer the caller has already checked to be non-empty.
+  private func address<T>(_ buffer: UnsafeBufferPointer<T>) throws -> UnsafePointer<T> {
+    guard let base = buffer.baseAddress else { throw BackendCallError.emptyBuffer }
+    return base
+  }
+
+  private func address<T>(_ buffer: UnsafeMutableBufferPointer<T>) throws -> UnsafeMutablePointer<T> {
+    guard let base = buffer.baseAddress else { throw BackendCallError.emptyBuffer }
+    return base
   }
 
   private func requireCount(_ call: String, _ what: String, _ buffer: Int, _ expected: Int) throws {
     guard expected > 0 else {
-      throw BackendCallError.shapeMismatch(call: call, expected: "a batch of at least 1 sample", actual: "0 floats of \(what)")
+      throw BackendCallError.shapeMismatch(
+        call: call, expected: "a batch of at least 1 sample", actual: "0 floats of \(what)")
     }
     guard buffer == expected else {
       throw BackendCallError.shapeMismatch(call: call, expected: "\(expected) floats of \(what)", actual: "\(buffer)")
@@ -106,19 +126,24 @@ public final class BackendModel {
     try requireCount("forward", "logits", logits.count, n * d.numOutputs)
     if let embedding { try requireCount("forward", "embedding", embedding.count, n * d.embeddingSize) }
     try check("forward") {
-      library.api.forward(handle, inputs.baseAddress!, Int64(n), logits.baseAddress!, embedding?.baseAddress, $0, $1)
+      library.api.forward(handle, try address(inputs), Int64(n), try address(logits), embedding?.baseAddress, $0, $1)
     }
   }
 
   /// Convenience form of `forward` on arrays: returns logits (n × C) and, if asked, the
   /// embedding (n × E).
-  public func forward(_ inputs: [Float], count n: Int, withEmbedding: Bool = false) throws -> (logits: [Float], embedding: [Float]?) {
+  public func forward(_ inputs: [Float], count n: Int, withEmbedding: Bool = false) throws -> (
+    logits: [Float], embedding: [Float]?
+  ) {
     var logits = [Float](repeating: 0, count: n * description.numOutputs)
     var embedding: [Float]? = withEmbedding ? [Float](repeating: 0, count: n * description.embeddingSize) : nil
     try inputs.withUnsafeBufferPointer { input in
       try logits.withUnsafeMutableBufferPointer { out in
-        if embedding != nil {
-          try embedding!.withUnsafeMutableBufferPointer { try forward(inputs: input, count: n, logits: out, embedding: $0) }
+        if var features = embedding {
+          try features.withUnsafeMutableBufferPointer {
+            try forward(inputs: input, count: n, logits: out, embedding: $0)
+          }
+          embedding = features
         } else {
           try forward(inputs: input, count: n, logits: out)
         }
@@ -137,7 +162,7 @@ public final class BackendModel {
     try requireCount("vjp", "cotangents", cotangents.count, n * d.numOutputs)
     try requireCount("vjp", "gradients", gradients.count, n * d.numParams)
     try check("vjp") {
-      library.api.vjp(handle, inputs.baseAddress!, Int64(n), cotangents.baseAddress!, gradients.baseAddress!, $0, $1)
+      library.api.vjp(handle, try address(inputs), Int64(n), try address(cotangents), try address(gradients), $0, $1)
     }
   }
 
@@ -154,12 +179,14 @@ public final class BackendModel {
 
   /// Full per-sample Jacobians (n × C × P), from the backend's `jacobian` call when it has one,
   /// otherwise from C `vjp` calls with one-hot cotangents.
-  public func jacobian(inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>) throws {
+  public func jacobian(inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
+    throws
+  {
     let d = description
     try requireCount("jacobian", "inputs", inputs.count, n * d.inputSize)
     try requireCount("jacobian", "jacobians", jacobians.count, n * d.numOutputs * d.numParams)
     if let native = library.api.jacobian {
-      try check("jacobian") { native(handle, inputs.baseAddress!, Int64(n), jacobians.baseAddress!, $0, $1) }
+      try check("jacobian") { native(handle, try address(inputs), Int64(n), try address(jacobians), $0, $1) }
       return
     }
     let (c, p) = (d.numOutputs, d.numParams)
@@ -194,7 +221,9 @@ public final class BackendModel {
       throw BackendCallError.unsupported(backend: library.name, call: "get_params")
     }
     var params = [Float](repeating: 0, count: description.numParams)
-    try params.withUnsafeMutableBufferPointer { out in try check("get_params") { getParams(handle, out.baseAddress!, $0, $1) } }
+    try params.withUnsafeMutableBufferPointer { out in
+      try check("get_params") { getParams(handle, try address(out), $0, $1) }
+    }
     return params
   }
 
@@ -204,15 +233,20 @@ public final class BackendModel {
       throw BackendCallError.unsupported(backend: library.name, call: "set_params")
     }
     try requireCount("set_params", "parameters", params.count, description.numParams)
-    try params.withUnsafeBufferPointer { values in try check("set_params") { setParams(handle, values.baseAddress!, $0, $1) } }
+    try params.withUnsafeBufferPointer { values in
+      try check("set_params") { setParams(handle, try address(values), $0, $1) }
+    }
   }
 
-  /// Trains in place with the backend's `train` call. `progress` receives each epoch's JSON
-  /// event and returns false to stop.
+  /// Trains in place with the backend's `train` call.
+  ///
+  /// `progress` receives each epoch's JSON event and returns false to stop.
   public func train(
     inputs: [Float], labels: [Int64], options: String?, progress: @escaping (String) -> Bool
   ) throws {
-    guard let train = library.api.train else { throw BackendCallError.unsupported(backend: library.name, call: "train") }
+    guard let train = library.api.train else {
+      throw BackendCallError.unsupported(backend: library.name, call: "train")
+    }
     let n = labels.count
     try requireCount("train", "inputs", inputs.count, n * description.inputSize)
     let box = ProgressBox(progress)
@@ -226,7 +260,7 @@ public final class BackendModel {
     try inputs.withUnsafeBufferPointer { x in
       try labels.withUnsafeBufferPointer { y in
         try check("train") {
-          train(handle, x.baseAddress!, y.baseAddress!, Int64(n), options, callback, context.toOpaque(), $0, $1)
+          train(handle, try address(x), try address(y), Int64(n), options, callback, context.toOpaque(), $0, $1)
         }
       }
     }
@@ -239,7 +273,8 @@ public final class BackendModel {
     group.struct_size = MemoryLayout<entk_param_group>.size
     try check("param_group(\(index))") { library.api.param_group(handle, Int64(index), &group, $0, $1) }
     guard let name = group.name else {
-      throw BackendCallError.invalidDescription(backend: library.name, reason: "parameter group \(index) has a NULL name")
+      throw BackendCallError.invalidDescription(
+        backend: library.name, reason: "parameter group \(index) has a NULL name")
     }
     return ParameterGroup(name: String(cString: name), offset: Int(group.offset), count: Int(group.count))
   }

@@ -29,7 +29,8 @@ public struct ModelDescription: Sendable, Equatable, Codable {
   /// Floats per input sample: the product of `inputShape`.
   public var inputSize: Int { inputShape.reduce(1, *) }
 
-  public init(inputShape: [Int], numOutputs: Int, numParams: Int, embeddingSize: Int, parameterGroups: [ParameterGroup]) {
+  public init(inputShape: [Int], numOutputs: Int, numParams: Int, embeddingSize: Int, parameterGroups: [ParameterGroup])
+  {
     self.inputShape = inputShape
     self.numOutputs = numOutputs
     self.numParams = numParams
@@ -41,7 +42,9 @@ public struct ModelDescription: Sendable, Equatable, Codable {
   /// one, or nil.
   public func violation() -> String? {
     if inputShape.isEmpty { return "input rank is 0" }
-    if let bad = inputShape.first(where: { $0 <= 0 }) { return "input shape \(inputShape) has a non-positive dimension \(bad)" }
+    if let bad = inputShape.first(where: { $0 <= 0 }) {
+      return "input shape \(inputShape) has a non-positive dimension \(bad)"
+    }
     if numOutputs < 1 { return "num_outputs is \(numOutputs)" }
     if numParams < 1 { return "num_params is \(numParams)" }
     if embeddingSize < 0 { return "embedding_size is \(embeddingSize)" }
@@ -53,7 +56,8 @@ public struct ModelDescription: Sendable, Equatable, Codable {
       if !names.insert(group.name).inserted { return "parameter group name '\(group.name)' is used twice" }
       if group.count < 1 { return "parameter group '\(group.name)' has count \(group.count)" }
       if group.offset != next {
-        return "parameter group '\(group.name)' starts at \(group.offset), expected \(next) (groups must be contiguous and in order)"
+        return
+          "parameter group '\(group.name)' starts at \(group.offset), expected \(next) (groups must be contiguous and in order)"
       }
       next += group.count
     }

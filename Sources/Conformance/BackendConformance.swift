@@ -18,15 +18,22 @@ public struct BackendConformance {
     self.options = options
   }
 
-  /// Runs every check. `samples` are inputs (n × input size, float32); nil draws 4 seeded
-  /// Gaussian samples. Never throws: a failure to open the model is itself a failed check.
+  /// Runs every check and returns them in order.
+  ///
+  /// `samples` are inputs (n × input size, float32); nil draws 4 seeded Gaussian samples.
+  /// Never throws: a failure to open the model is itself a failed check.
   public func run(samples: [Float]? = nil) -> [ConformanceCheck] {
     var checks: [ConformanceCheck] = [tableCheck(), nameCheck(), missingModelCheck()]
     let model: BackendModel
     do {
       model = try library.open(model: modelPath, options: options)
       let d = model.description
-      checks.append(.init(name: "open-describe", outcome: .passed, detail: "input \(d.inputShape), C = \(d.numOutputs), P = \(d.numParams), E = \(d.embeddingSize), \(d.parameterGroups.count) parameter groups"))
+      checks.append(
+        .init(
+          name: "open-describe", outcome: .passed,
+          detail:
+            "input \(d.inputShape), C = \(d.numOutputs), P = \(d.numParams), E = \(d.embeddingSize), \(d.parameterGroups.count) parameter groups"
+        ))
     } catch {
       checks.append(.init(name: "open-describe", outcome: .failed, detail: "\(error)"))
       return checks
@@ -39,7 +46,10 @@ public struct BackendConformance {
     let inputs: [Float]
     if let samples {
       guard samples.count % d.inputSize == 0, !samples.isEmpty else {
-        checks.append(.init(name: "data", outcome: .failed, detail: "data has \(samples.count) floats, not a multiple of the input size \(d.inputSize)"))
+        checks.append(
+          .init(
+            name: "data", outcome: .failed,
+            detail: "data has \(samples.count) floats, not a multiple of the input size \(d.inputSize)"))
         return checks
       }
       inputs = Array(samples.prefix(4 * d.inputSize))
@@ -58,7 +68,9 @@ public struct BackendConformance {
   private func tableCheck() -> ConformanceCheck {
     let (major, minor) = library.abiVersion
     let optional = library.capabilities.isEmpty ? "none" : library.capabilities.joined(separator: ", ")
-    return .init(name: "abi-table", outcome: .passed, detail: "ABI \(major).\(minor), table \(library.tableSize) bytes, optional calls: \(optional)")
+    return .init(
+      name: "abi-table", outcome: .passed,
+      detail: "ABI \(major).\(minor), table \(library.tableSize) bytes, optional calls: \(optional)")
   }
 
   private func nameCheck() -> ConformanceCheck {
@@ -68,7 +80,9 @@ public struct BackendConformance {
       return .init(name: "metadata", outcome: .failed, detail: "name, version and description must be non-empty")
     }
     if file != expected {
-      return .init(name: "metadata", outcome: .failed, detail: "backend calls itself '\(library.name)' but the file is \(file), expected \(expected)")
+      return .init(
+        name: "metadata", outcome: .failed,
+        detail: "backend calls itself '\(library.name)' but the file is \(file), expected \(expected)")
     }
     return .init(name: "metadata", outcome: .passed, detail: "\(library.name) \(library.version)")
   }
@@ -88,11 +102,13 @@ public struct BackendConformance {
   private func malformedOptionsCheck() -> ConformanceCheck {
     do {
       _ = try library.open(model: modelPath, options: "{not json")
-      return .init(name: "error-malformed-options", outcome: .failed, detail: "open with options '{not json' returned OK")
+      return .init(
+        name: "error-malformed-options", outcome: .failed, detail: "open with options '{not json' returned OK")
     } catch BackendCallError.failed(_, _, let status, let message) where status == .invalidArgument {
       return .init(name: "error-malformed-options", outcome: .passed, detail: message)
     } catch {
-      return .init(name: "error-malformed-options", outcome: .failed, detail: "expected an invalid-argument status, got: \(error)")
+      return .init(
+        name: "error-malformed-options", outcome: .failed, detail: "expected an invalid-argument status, got: \(error)")
     }
   }
 
@@ -101,11 +117,15 @@ public struct BackendConformance {
     for index in [count, -1] {
       do {
         _ = try model.queryParameterGroup(index)
-        return .init(name: "error-param-group-range", outcome: .failed, detail: "param_group(\(index)) returned OK with \(count) groups")
+        return .init(
+          name: "error-param-group-range", outcome: .failed,
+          detail: "param_group(\(index)) returned OK with \(count) groups")
       } catch BackendCallError.failed(_, _, let status, _) where status == .invalidArgument {
         continue
       } catch {
-        return .init(name: "error-param-group-range", outcome: .failed, detail: "param_group(\(index)): expected invalid argument, got: \(error)")
+        return .init(
+          name: "error-param-group-range", outcome: .failed,
+          detail: "param_group(\(index)): expected invalid argument, got: \(error)")
       }
     }
     return .init(name: "error-param-group-range", outcome: .passed, detail: "indices -1 and \(count) rejected")
@@ -127,30 +147,43 @@ public struct BackendConformance {
       if let bad = first.firstIndex(where: { !$0.isFinite }) {
         checks.append(.init(name: "forward-finite", outcome: .failed, detail: "logit \(bad) is \(first[bad])"))
       } else {
-        checks.append(.init(name: "forward-finite", outcome: .passed, detail: "\(n) samples × \(d.numOutputs) logits finite"))
+        checks.append(
+          .init(name: "forward-finite", outcome: .passed, detail: "\(n) samples × \(d.numOutputs) logits finite"))
       }
-      checks.append(first == second
-        ? .init(name: "forward-deterministic", outcome: .passed, detail: "two calls bit-identical")
-        : .init(name: "forward-deterministic", outcome: .failed, detail: "two calls on the same batch differ"))
+      checks.append(
+        first == second
+          ? .init(name: "forward-deterministic", outcome: .passed, detail: "two calls bit-identical")
+          : .init(name: "forward-deterministic", outcome: .failed, detail: "two calls on the same batch differ"))
 
       var worst = 0.0
-      let scale = 1 + first.map { Double(abs($0)) }.max()!
+      let scale = 1 + (first.map { Double(abs($0)) }.max() ?? 0)
       for i in 0..<n {
         let single = try model.forward(Array(inputs[i * d.inputSize..<(i + 1) * d.inputSize]), count: 1).logits
         for c in 0..<d.numOutputs { worst = max(worst, Double(abs(single[c] - first[i * d.numOutputs + c]))) }
       }
-      checks.append(worst <= 1e-5 * scale
-        ? .init(name: "forward-batch-invariance", outcome: .passed, detail: String(format: "batch vs single samples: max |Δ| = %.2e", worst))
-        : .init(name: "forward-batch-invariance", outcome: .failed, detail: String(format: "a sample's logits depend on its batch: max |Δ| = %.2e (tolerance %.1e)", worst, 1e-5 * scale)))
+      checks.append(
+        worst <= 1e-5 * scale
+          ? .init(
+            name: "forward-batch-invariance", outcome: .passed,
+            detail: String(format: "batch vs single samples: max |Δ| = %.2e", worst))
+          : .init(
+            name: "forward-batch-invariance", outcome: .failed,
+            detail: String(
+              format: "a sample's logits depend on its batch: max |Δ| = %.2e (tolerance %.1e)", worst, 1e-5 * scale)))
 
       if d.embeddingSize > 0 {
         let (logits, embedding) = try model.forward(inputs, count: n, withEmbedding: true)
         if logits != first {
-          checks.append(.init(name: "forward-embedding", outcome: .failed, detail: "asking for the embedding changed the logits"))
+          checks.append(
+            .init(name: "forward-embedding", outcome: .failed, detail: "asking for the embedding changed the logits"))
         } else if let embedding, let bad = embedding.firstIndex(where: { !$0.isFinite }) {
-          checks.append(.init(name: "forward-embedding", outcome: .failed, detail: "embedding value \(bad) is not finite"))
+          checks.append(
+            .init(name: "forward-embedding", outcome: .failed, detail: "embedding value \(bad) is not finite"))
         } else {
-          checks.append(.init(name: "forward-embedding", outcome: .passed, detail: "\(n) × \(d.embeddingSize) embedding, logits unchanged"))
+          checks.append(
+            .init(
+              name: "forward-embedding", outcome: .passed,
+              detail: "\(n) × \(d.embeddingSize) embedding, logits unchanged"))
         }
       } else {
         checks.append(.init(name: "forward-embedding", outcome: .skipped, detail: "model has no embedding (E = 0)"))
@@ -181,8 +214,12 @@ public struct BackendConformance {
         return .init(name: "vjp-linearity", outcome: .failed, detail: "gradient \(bad) is not finite")
       }
       return worst <= 1e-4 * scale
-        ? .init(name: "vjp-linearity", outcome: .passed, detail: String(format: "vjp(u1 + 2 u2) = vjp(u1) + 2 vjp(u2): max |Δ| = %.2e", worst))
-        : .init(name: "vjp-linearity", outcome: .failed, detail: String(format: "vjp is not linear in the cotangents: max |Δ| = %.2e of %.2e", worst, scale))
+        ? .init(
+          name: "vjp-linearity", outcome: .passed,
+          detail: String(format: "vjp(u1 + 2 u2) = vjp(u1) + 2 vjp(u2): max |Δ| = %.2e", worst))
+        : .init(
+          name: "vjp-linearity", outcome: .failed,
+          detail: String(format: "vjp is not linear in the cotangents: max |Δ| = %.2e of %.2e", worst, scale))
     } catch {
       return .init(name: "vjp-linearity", outcome: .failed, detail: "\(error)")
     }
@@ -193,7 +230,8 @@ public struct BackendConformance {
   private func finiteDifferenceCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
     let name = "vjp-finite-differences"
     guard library.capabilities.contains("get_params"), library.capabilities.contains("set_params") else {
-      return .init(name: name, outcome: .skipped, detail: "backend lacks get_params/set_params, so parameters cannot be perturbed")
+      return .init(
+        name: name, outcome: .skipped, detail: "backend lacks get_params/set_params, so parameters cannot be perturbed")
     }
     let d = model.description
     var random = SeededGaussian(seed: 99)
@@ -274,8 +312,12 @@ public struct BackendConformance {
         }
       }
       return worst <= 1e-5 * scale
-        ? .init(name: name, outcome: .passed, detail: String(format: "jacobian equals one-hot vjp rows: max |Δ| = %.2e", worst))
-        : .init(name: name, outcome: .failed, detail: String(format: "jacobian differs from one-hot vjp rows: max |Δ| = %.2e of %.2e", worst, scale))
+        ? .init(
+          name: name, outcome: .passed,
+          detail: String(format: "jacobian equals one-hot vjp rows: max |Δ| = %.2e", worst))
+        : .init(
+          name: name, outcome: .failed,
+          detail: String(format: "jacobian differs from one-hot vjp rows: max |Δ| = %.2e of %.2e", worst, scale))
     } catch {
       return .init(name: name, outcome: .failed, detail: "\(error)")
     }

@@ -4,7 +4,7 @@ public struct ConformanceCheck: Sendable, Equatable, Codable {
     case passed, failed, skipped
   }
 
-  /// Short identifier, e.g. "vjp-finite-differences".
+  /// Short identifier such as "vjp-finite-differences".
   public var name: String
   public var outcome: Outcome
   /// What was measured, or why it failed or was skipped.

@@ -6,7 +6,9 @@ struct BackendsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "backends",
     abstract: "List the backends entk can find.",
-    discussion: "Searches $ENTK_BACKEND_PATH, the executable's folder and ../lib/entk/backends. A library that fails to load is listed with its error.")
+    discussion:
+      "Searches $ENTK_BACKEND_PATH, the executable's folder and ../lib/entk/backends. A library that fails to load is listed with its error."
+  )
 
   @Flag(help: "Print JSON on stdout.") var json = false
 
@@ -22,7 +24,8 @@ struct BackendsCommand: ParsableCommand {
 
   func run() throws {
     let entries = BackendLocator.standard().discover().map { url -> Entry in
-      let fileName = url.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "libentk-backend-", with: "")
+      let fileName = url.deletingPathExtension().lastPathComponent.replacingOccurrences(
+        of: "libentk-backend-", with: "")
       do {
         let library = try BackendLibrary(url: url)
         let (major, minor) = library.abiVersion
@@ -30,7 +33,9 @@ struct BackendsCommand: ParsableCommand {
           name: library.name, path: url.path, version: library.version, abi: "\(major).\(minor)",
           description: library.summary, capabilities: library.capabilities, error: nil)
       } catch {
-        return Entry(name: fileName, path: url.path, version: nil, abi: nil, description: nil, capabilities: nil, error: "\(error)")
+        return Entry(
+          name: fileName, path: url.path, version: nil, abi: nil, description: nil, capabilities: nil, error: "\(error)"
+        )
       }
     }
     if json {

@@ -45,7 +45,10 @@ struct CheckBackendCommand: ParsableCommand {
         print("\(mark)  \(check.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(check.detail)")
       }
       let failed = checks.filter { $0.outcome == .failed }.count
-      print(passed ? "conformance: all \(checks.count) checks passed or skipped" : "conformance: \(failed) of \(checks.count) checks failed")
+      print(
+        passed
+          ? "conformance: all \(checks.count) checks passed or skipped"
+          : "conformance: \(failed) of \(checks.count) checks failed")
     }
     if !passed { throw ExitCode(ExitStatus.checkFailed.rawValue) }
   }

@@ -19,20 +19,22 @@ struct Entk: ParsableCommand {
 
   /// Runs the command line; the one place where errors become a message and an exit code.
   static func main() {
-    let command: ParsableCommand
     do {
-      command = try parseAsRoot()
-    } catch {
-      exit(withError: error)
-    }
-    do {
-      var mutable = command
-      try mutable.run()
+      var command = try parseAsRoot()
+      try command.run()
     } catch let exitCode as ExitCode {
       exit(withError: exitCode)
     } catch {
-      FileHandle.standardError.write(Data("entk: error: \(error)\n".utf8))
-      Foundation.exit(ExitStatus(classifying: error).rawValue)
+      switch exitCode(for: error) {
+      case .success:  // --help, --version
+        exit(withError: error)
+      case .validationFailure:
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(ExitStatus.usage.rawValue)
+      default:
+        FileHandle.standardError.write(Data("entk: error: \(error)\n".utf8))
+        Foundation.exit(ExitStatus(classifying: error).rawValue)
+      }
     }
   }
 }

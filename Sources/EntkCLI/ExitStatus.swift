@@ -28,7 +28,8 @@ enum InputError: Error, CustomStringConvertible {
   var description: String {
     switch self {
     case .dataShape(let path, let shape, let expected):
-      return "\(path): shape \(shape) does not hold samples of shape \(expected) (expected [N, \(expected.map(String.init).joined(separator: ", "))] or [N, \(expected.reduce(1, *))])"
+      return
+        "\(path): shape \(shape) does not hold samples of shape \(expected) (expected [N, \(expected.map(String.init).joined(separator: ", "))] or [N, \(expected.reduce(1, *))])"
     }
   }
 }

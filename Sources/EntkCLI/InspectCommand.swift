@@ -22,7 +22,10 @@ struct InspectCommand: ParsableCommand {
     let opened = try model.open()
     let d = opened.description
     if json {
-      try printJSON(Report(backend: opened.library.name, backendPath: opened.library.url.path, model: model.model, description: d, capabilities: opened.library.capabilities))
+      try printJSON(
+        Report(
+          backend: opened.library.name, backendPath: opened.library.url.path, model: model.model, description: d,
+          capabilities: opened.library.capabilities))
       return
     }
     print("backend     \(opened.library.name) \(opened.library.version) (\(opened.library.url.path))")
@@ -33,7 +36,9 @@ struct InspectCommand: ParsableCommand {
     print("embedding   E = \(d.embeddingSize)")
     print("groups      \(d.parameterGroups.count)")
     for group in d.parameterGroups {
-      print("  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)")
+      print(
+        "  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)"
+      )
     }
   }
 }

@@ -1,7 +1,50 @@
-import Testing
 import EntkTestSupport
-@Test func listsExampleC() throws {
-  let result = try runEntk(["backends"])
+import Foundation
+import Testing
+
+@Test func backendsListsExampleCAsJSON() throws {
+  let result = try runEntk(["backends", "--json"])
   #expect(result.status == 0)
+  let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+  let exampleC = try #require(entries.first { $0["name"] as? String == "example-c" })
+  #expect(exampleC["abi"] as? String == "1.0")
+  #expect((exampleC["path"] as? String)?.hasSuffix("libentk-backend-example-c.so") == true)
+}
+
+@Test func backendsListsAnUnusableLibraryWithItsError() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  try Data("junk".utf8).write(to: directory.appendingPathComponent("libentk-backend-junk.so"))
+  let result = try runEntk(["backends"], environment: ["ENTK_BACKEND_PATH": directory.path])
+  #expect(result.status == 0)
+  #expect(result.stdout.contains("junk  (unusable:"))
   #expect(result.stdout.contains("example-c"))
+}
+
+@Test func inspectPrintsShapesAndGroups() throws {
+  let result = try runEntk([
+    "inspect", "--backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path, "--json",
+  ])
+  #expect(result.status == 0, "\(result.stderr)")
+  let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+  let description = try #require(report["description"] as? [String: Any])
+  #expect(description["numParams"] as? Int == 111)
+  #expect(description["inputShape"] as? [Int] == [5])
+}
+
+@Test func inspectOfAMissingModelExitsWithTheBackendCode() throws {
+  let result = try runEntk(["inspect", "--backend", "example-c", "--model", "/nonexistent/model"])
+  #expect(result.status == 4)
+  #expect(result.stderr.contains("entk: error: backend 'example-c': open failed (not found)"))
+  #expect(result.stdout.isEmpty)
+}
+
+@Test func unknownBackendExitsWithTheBackendCodeAndSaysWhereItLooked() throws {
+  let result = try runEntk(["inspect", "--backend", "no-such-backend", "--model", "m"])
+  #expect(result.status == 4)
+  #expect(result.stderr.contains("libentk-backend-no-such-backend.so"))
+}
+
+@Test func usageErrorsExitWithCode2() throws {
+  #expect(try runEntk(["inspect", "--backend", "example-c"]).status == 2)
+  #expect(try runEntk(["no-such-command"]).status == 2)
 }

@@ -34,9 +34,12 @@ public struct CommandResult: Sendable {
   public var stderr: String
 }
 
-/// Runs `executable` with `arguments` and waits for it. `environment` entries are added to the
-/// current environment.
-public func runCommand(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil) throws -> CommandResult {
+/// Runs `executable` with `arguments` and waits for it.
+///
+/// `environment` entries are added to the current environment.
+public func runCommand(
+  _ executable: URL, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil
+) throws -> CommandResult {
   let process = Process()
   process.executableURL = executable
   process.arguments = arguments
@@ -48,8 +51,8 @@ public func runCommand(_ executable: URL, _ arguments: [String], environment: [S
   defer { try? FileManager.default.removeItem(at: scratch) }
   let outURL = scratch.appendingPathComponent("stdout")
   let errURL = scratch.appendingPathComponent("stderr")
-  FileManager.default.createFile(atPath: outURL.path, contents: nil)
-  FileManager.default.createFile(atPath: errURL.path, contents: nil)
+  try Data().write(to: outURL)
+  try Data().write(to: errURL)
   process.standardOutput = try FileHandle(forWritingTo: outURL)
   process.standardError = try FileHandle(forWritingTo: errURL)
   try process.run()
@@ -62,18 +65,24 @@ public func runCommand(_ executable: URL, _ arguments: [String], environment: [S
 }
 
 /// Runs the built `entk` with `arguments`.
-public func runEntk(_ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil) throws -> CommandResult {
-  try runCommand(TestEnvironment.entkExecutable, arguments, environment: environment, currentDirectory: currentDirectory)
+public func runEntk(_ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil) throws
+  -> CommandResult
+{
+  try runCommand(
+    TestEnvironment.entkExecutable, arguments, environment: environment, currentDirectory: currentDirectory)
 }
 
 /// Compiles a C backend source under `Tests/Fixtures` into a shared library named `name` in
-/// `directory`, against the ABI header, with the system C compiler.
-public func compileCBackend(source relativePath: String, libraryName name: String, into directory: URL) throws -> URL {
+/// `directory`, against the ABI header, with the system C compiler; `defines` become `-D` flags.
+public func compileCBackend(
+  source relativePath: String, libraryName name: String, into directory: URL, defines: [String] = []
+) throws -> URL {
   let output = directory.appendingPathComponent(name)
   let header = TestEnvironment.repositoryRoot.appendingPathComponent("Sources/CEntkABI/include").path
   let result = try runCommand(
     URL(fileURLWithPath: "/usr/bin/env"),
-    ["cc", "-shared", "-fPIC", "-O1", "-I", header, TestEnvironment.fixture(relativePath).path, "-o", output.path, "-lm"])
+    ["cc", "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", header] + defines.map { "-D\($0)" }
+      + [TestEnvironment.fixture(relativePath).path, "-o", output.path, "-lm"])
   guard result.status == 0 else {
     struct CompileError: Error, CustomStringConvertible { var description: String }
     throw CompileError(description: "cc failed for \(relativePath): \(result.stderr)")

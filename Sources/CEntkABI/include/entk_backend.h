@@ -165,17 +165,22 @@ typedef struct entk_backend_api {
    * out_model: receives the handle on success; untouched on failure.
    * Errors: NOT_FOUND (no such file), INVALID_MODEL (corrupt or inconsistent file),
    *   UNIMPLEMENTED (unsupported operator or layer; found here, not at the first forward).
+   * Ownership: the model belongs to the caller until it passes it to `close`; `path` and
+   *   `options_json` are only read during the call.
+   * Thread-safety: may be called concurrently from any threads (each call makes a new model).
    */
   entk_status (*open)(const char *path, const char *ENTK_NULLABLE options_json,
                       entk_model *ENTK_NULLABLE *ENTK_NONNULL out_model,
                       char *ENTK_NULLABLE error, size_t error_capacity);
 
-  /** Releases the model and everything it owns. NULL is ignored. Never fails. */
+  /** Releases the model and everything it owns (including param_group names). NULL is ignored.
+   *  Never fails. Thread-safety: no other call on this model may be running or follow. */
   void (*close)(entk_model *ENTK_NULLABLE model);
 
   /**
    * Fills `info` (the caller sets info->struct_size first; the backend writes only the fields
    * that fit in it). Cheap; the answer never changes for an open model.
+   * Thread-safety: read-only; may run concurrently with other describe/param_group calls.
    */
   entk_status (*describe)(const entk_model *model, entk_model_info *info,
                           char *ENTK_NULLABLE error, size_t error_capacity);
@@ -184,6 +189,7 @@ typedef struct entk_backend_api {
    * Fills `group` for parameter group `index` in 0..<num_param_groups. Groups are in order of
    * offset, do not overlap and together cover 0..<P exactly.
    * Errors: INVALID_ARGUMENT if index is out of range.
+   * Thread-safety: read-only; may run concurrently with other describe/param_group calls.
    */
   entk_status (*param_group)(const entk_model *model, int64_t index, entk_param_group *group,
                              char *ENTK_NULLABLE error, size_t error_capacity);
@@ -194,8 +200,10 @@ typedef struct entk_backend_api {
    * logits: out, n × C floats.
    * embedding: out, n × E floats (the penultimate features), or NULL to skip it. Must be NULL
    *   when E == 0.
+   * Units: logits are the network's raw outputs (before any softmax).
    * Deterministic: the same inputs give bit-identical outputs, and each sample's outputs do
    *   not depend on the other samples in the batch (up to float32 rounding).
+   * Thread-safety: not concurrently with any other call on the same model.
    */
   entk_status (*forward)(entk_model *model, const float *inputs, int64_t n, float *logits,
                          float *ENTK_NULLABLE embedding, char *ENTK_NULLABLE error,
@@ -206,24 +214,31 @@ typedef struct entk_backend_api {
    * inputs: n × prod(input_shape) floats; n >= 1.
    * cotangents: n × C floats, u.
    * gradients: out, n × P floats: row i = Σ_c u[i,c] ∂f_c(x_i)/∂θ, in the flat parameter
-   *   order that `param_group` describes.
+   *   order that `param_group` describes. Each row is that sample's own gradient (never summed
+   *   over the batch). Units: logit units per unit of parameter.
+   * Thread-safety: not concurrently with any other call on the same model.
    */
   entk_status (*vjp)(entk_model *model, const float *inputs, int64_t n, const float *cotangents,
                      float *gradients, char *ENTK_NULLABLE error, size_t error_capacity);
 
   /**
    * Optional (NULL if absent; the host then makes C `vjp` calls with one-hot cotangents).
-   * Full per-sample Jacobians: jacobians is out, n × C × P floats, [i][c][p] = ∂f_c(x_i)/∂θ_p.
+   * Full per-sample Jacobians: jacobians is out, n × C × P floats, [i][c][p] = ∂f_c(x_i)/∂θ_p;
+   * equal (up to float32 rounding) to C `vjp` calls with one-hot cotangents.
+   * Thread-safety: not concurrently with any other call on the same model.
    */
   entk_status (*ENTK_NULLABLE jacobian)(entk_model *model, const float *inputs, int64_t n,
                                         float *jacobians, char *ENTK_NULLABLE error,
                                         size_t error_capacity);
 
-  /** Optional. Copies the P parameters into `params` (out, P floats). */
+  /** Optional. Copies the P parameters into `params` (out, P floats, flat order).
+   *  Thread-safety: not concurrently with set_params or train on the same model. */
   entk_status (*ENTK_NULLABLE get_params)(const entk_model *model, float *params,
                                           char *ENTK_NULLABLE error, size_t error_capacity);
 
-  /** Optional. Replaces the P parameters with `params` (P floats, copied). */
+  /** Optional. Replaces the P parameters with `params` (P floats, flat order, copied; the
+   *  caller keeps ownership). Non-finite values give INVALID_ARGUMENT and change nothing.
+   *  Thread-safety: not concurrently with any other call on the same model. */
   entk_status (*ENTK_NULLABLE set_params)(entk_model *model, const float *params,
                                           char *ENTK_NULLABLE error, size_t error_capacity);
 
@@ -233,7 +248,10 @@ typedef struct entk_backend_api {
    * options_json: backend-specific training options (e.g. {"epochs":20,"batch_size":64,
    *   "learning_rate":0.001,"optimizer":"adam","seed":0}); the backend documents them.
    * progress: NULL or called after every epoch with `progress_context` (see entk_progress_fn).
-   * Deterministic for given inputs, labels and options.
+   * Deterministic for given inputs, labels and options. Labels outside 0..<C give
+   *   INVALID_ARGUMENT before any parameter changes.
+   * Thread-safety: not concurrently with any other call on the same model (except the calls
+   *   the progress callback makes, which run on the training thread).
    */
   entk_status (*ENTK_NULLABLE train)(entk_model *model, const float *inputs,
                                      const int64_t *labels, int64_t n,
@@ -246,6 +264,7 @@ typedef struct entk_backend_api {
    * Optional. Writes the model (architecture and parameters) to `path` so that `open(path)`
    * reopens it with bit-identical parameters. The backend writes atomically (a temporary name,
    * then rename) so a failure never leaves a half-written model at `path`.
+   * Thread-safety: not concurrently with set_params or train on the same model.
    */
   entk_status (*ENTK_NULLABLE save)(const entk_model *model, const char *path,
                                     char *ENTK_NULLABLE error, size_t error_capacity);
