@@ -32,7 +32,7 @@ let package = Package(
     .executableTarget(
       name: "EntkCLI",
       dependencies: [
-        "ArrayIO", "BackendLoader", "Conformance",
+        "ArrayIO", "BackendLoader", "Conformance", "Surrogate", "Faithfulness", "Attribution", "Reporter",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

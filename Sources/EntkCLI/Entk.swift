@@ -14,7 +14,10 @@ struct Entk: ParsableCommand {
       4 backend could not be loaded or a backend call failed; 5 internal error.
       """,
     version: EntkVersion.current,
-    subcommands: [BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self]
+    subcommands: [
+      BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, AttributeCommand.self, ReportCommand.self,
+      ExplainCommand.self,
+    ]
   )
 
   /// Runs the command line; the one place where errors become a message and an exit code.

@@ -1,6 +1,8 @@
 import ArrayIO
 import BackendLoader
 import Foundation
+import Reporter
+import Surrogate
 
 /// Exit codes, documented in `entk --help` and the README.
 enum ExitStatus: Int32 {
@@ -14,6 +16,7 @@ enum ExitStatus: Int32 {
   init(classifying error: Error) {
     switch error {
     case is NPYError, is CSVError, is InputError: self = .badInput
+    case is SurrogateError, is AttributeError, is ReporterError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError

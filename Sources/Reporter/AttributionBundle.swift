@@ -117,6 +117,11 @@ public struct AttributionBundle: Sendable {
       testInputs: try optionalArray(BundleFormat.testInputs))
   }
 
+  /// Reads only `attributions.json` of the bundle at `url` (what `entk explain` needs).
+  public static func readAttributions(from url: URL) throws -> AttributionsFile {
+    try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions))
+  }
+
   /// Re-renders `report.html` of the bundle at `url` from its files and updates the report's
   /// checksum in the manifest; each of the two files is replaced atomically.
   public static func rerenderReport(at url: URL) throws {
