@@ -83,7 +83,7 @@ public struct AttributionBundle: Sendable {
     }
     progress("writing \(BundleFormat.metrics), \(BundleFormat.attributions), \(BundleFormat.attributionsCSV)")
     try writer.add(BundleFormat.metrics, data: Self.json(metrics))
-    try writer.add(BundleFormat.attributions, data: Self.json(attributions))
+    try writer.add(BundleFormat.attributions, data: Self.json(attributions, pretty: false))
     try writer.add(BundleFormat.attributionsCSV, data: Data(attributions.csv().utf8))
     progress("writing \(BundleFormat.report)")
     try writer.add(BundleFormat.report, data: Data(ReportPage(bundle: self).html().utf8))
@@ -135,10 +135,11 @@ public struct AttributionBundle: Sendable {
     try writeAtomically(json(bundle.manifest), to: url.appendingPathComponent(BundleFormat.manifest))
   }
 
-  /// Pretty, key-sorted JSON, as every bundle JSON file is written.
-  static func json<T: Encodable>(_ value: T) throws -> Data {
+  /// Key-sorted JSON, as every bundle JSON file is written; pretty-printed unless the file is
+  /// large (attributions.json).
+  static func json<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     var data = try encoder.encode(value)
     data.append(contentsOf: Array("\n".utf8))
     return data

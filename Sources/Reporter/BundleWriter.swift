@@ -83,4 +83,10 @@ public struct BundleFileEntry: Sendable, Codable, Equatable {
   public var sha256: String
   /// Size in bytes.
   public var bytes: Int
+
+  public init(path: String, sha256: String, bytes: Int) {
+    self.path = path
+    self.sha256 = sha256
+    self.bytes = bytes
+  }
 }
