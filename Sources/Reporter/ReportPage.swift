@@ -30,7 +30,7 @@ public struct ReportPage {
       th{background:#f4f4f4}td.l,th.l{text-align:left}.muted{color:#666;font-size:13px}
       img.px{image-rendering:pixelated;border:1px solid #bbb;vertical-align:middle}
       .example{display:flex;gap:18px;align-items:flex-start;border-bottom:1px solid #eee;padding:10px 0}
-      .row{display:flex;gap:6px;flex-wrap:wrap}.cell{font-size:11px;text-align:center;width:76px}
+      .row{display:flex;gap:6px;flex-wrap:wrap}.cell{font-size:11px;text-align:center;width:84px}
       .pro{color:#1a7f37}.opp{color:#b42318}
       </style></head><body>
       <h1>entk attribution report</h1>
@@ -99,7 +99,7 @@ public struct ReportPage {
     let tau = number(bundle.metrics.faithfulness.pooledLogits.kendallTau)
     var html = "<h2>Surrogate vs network logits</h2>\n"
     html += SVGCharts.scatter(
-      points: points, title: "all test logits, coloured by class (τ-b = \(tau))", xLabel: "network logit", yLabel: "surrogate logit")
+      points: points, legend: (0..<classCount).map { "class \($0)" }, title: "all test logits, coloured by class (τ-b = \(tau))", xLabel: "network logit", yLabel: "surrogate logit")
     html += "\n<p class=\"muted\">One dot per test point and class; dashed line: y = x.</p>\n"
     return html
   }
@@ -165,7 +165,7 @@ public struct ReportPage {
       if let pictures, entry.trainIndex < pictures.count {
         html += pictures.img(entry.trainIndex, size: 64, alt: "training point \(entry.trainIndex)") + "<br>"
       }
-      html += "#\(entry.trainIndex) · label \(entry.trainLabel.map(String.init) ?? "?")<br>\(String(format: "%+.3f", entry.score))</div>"
+      html += "train #\(entry.trainIndex)<br>label \(entry.trainLabel.map(String.init) ?? "?") · \(String(format: "%+.3f", entry.score))</div>"
     }
     return html + "</div>"
   }

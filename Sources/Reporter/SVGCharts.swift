@@ -7,14 +7,15 @@ enum SVGCharts {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
   ]
 
-  /// A scatter plot of `points` (x, y, class) with a y = x line, axes with ticks, and a title.
-  static func scatter(points: [(x: Double, y: Double, group: Int)], title: String, xLabel: String, yLabel: String) -> String {
-    let width = 460.0
+  /// A scatter plot of `points` (x, y, class) with a y = x line, axes with ticks, a title and a
+  /// legend naming each group.
+  static func scatter(points: [(x: Double, y: Double, group: Int)], legend: [String], title: String, xLabel: String, yLabel: String) -> String {
+    let width = 460.0 + (legend.isEmpty ? 0 : 90)
     let height = 400.0
     let left = 56.0
     let bottom = 44.0
     let top = 30.0
-    let right = 14.0
+    let right = 14.0 + (legend.isEmpty ? 0 : 90)
     let xs = points.map(\.x)
     let ys = points.map(\.y)
     let (x0, x1) = paddedRange(xs)
@@ -33,6 +34,11 @@ enum SVGCharts {
     }
     for point in points {
       svg += #"<circle cx="\#(f(px(point.x)))" cy="\#(f(py(point.y)))" r="2" fill="\#(classColors[point.group % 10])" fill-opacity="0.6"/>"#
+    }
+    for (index, name) in legend.enumerated() {
+      let y = top + 14 * Double(index)
+      svg += #"<rect x="\#(width - right + 12)" y="\#(y)" width="9" height="9" fill="\#(classColors[index % 10])"/>"#
+      svg += #"<text x="\#(width - right + 26)" y="\#(y + 9)" font-size="11">\#(escape(name))</text>"#
     }
     svg += #"<text x="\#(left + (width - left - right) / 2)" y="\#(height - 8)" text-anchor="middle" font-size="12">\#(escape(xLabel))</text>"#
     svg += #"<text transform="translate(14 \#((top + height - bottom) / 2)) rotate(-90)" text-anchor="middle" font-size="12">\#(escape(yLabel))</text>"#
