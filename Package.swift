@@ -46,7 +46,10 @@ let package = Package(
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "SurrogateTests", dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "ReporterTests", dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "SurrogateTests", dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "ReporterTests",
+      dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
   ]
 )

@@ -21,8 +21,9 @@ public struct ClassAttribution: Sendable, Codable, Equatable {
   public var bias: Double
   /// Σ over all training points (and layers) of W[c, ·] · k(x, ·).
   public var contributionSum: Double
-  /// Σ_i of layer l's contributions, for each layer ([L]; one entry for a single kernel); they add
-  /// up to `contributionSum`. NFT-K reads each layer's share of the prediction from these.
+  /// Σ_i of layer l's contributions, for each layer.
+  ///
+  /// [L] values, one for a single kernel; they add up to `contributionSum`. NFT-K reads each layer's share of the prediction from these.
   public var layerContributions: [Double]
   /// The training points with the largest positive contributions, largest first (at most top-k).
   public var proponents: [Contribution]

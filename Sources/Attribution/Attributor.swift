@@ -14,7 +14,8 @@ public struct Attributor: Sendable {
     self.trainLabels = trainLabels
   }
 
-  /// Contributions of every training point and layer to every class at test row `row`:
+  /// Contributions of every training point and layer to every class at test row `row`.
+  ///
   /// float64, row-major [classCount, layerCount · trainCount], entry (c, l·N + i) =
   /// W[c, l·N + i] · k_l(x_row, x_i). Row c sums, plus b_c, to the surrogate's logit c.
   public func contributions(_ rows: KernelRows, row: Int) throws -> [Double] {
@@ -37,7 +38,9 @@ public struct Attributor: Sendable {
   /// - Parameters:
   ///   - networkLogits: the network's logits for this test point ([classCount]), or nil.
   ///   - label: the test point's true label, or nil.
-  public func explain(_ rows: KernelRows, row: Int, topK: Int, networkLogits: [Double]?, label: Int?) throws -> TestPointAttribution {
+  public func explain(_ rows: KernelRows, row: Int, topK: Int, networkLogits: [Double]?, label: Int?) throws
+    -> TestPointAttribution
+  {
     let all = try contributions(rows, row: row)
     let n = model.trainCount
     let layers = model.layerCount
@@ -72,7 +75,8 @@ public struct Attributor: Sendable {
     }
     let surrogateLogits = classes.map(\.logit)
     return TestPointAttribution(
-      testIndex: row, label: label, networkPrediction: networkLogits.map { ClassLabels.argmax($0, classCount: model.classCount)[0] },
+      testIndex: row, label: label,
+      networkPrediction: networkLogits.map { ClassLabels.argmax($0, classCount: model.classCount)[0] },
       surrogatePrediction: ClassLabels.argmax(surrogateLogits, classCount: model.classCount)[0], classes: classes)
   }
 }

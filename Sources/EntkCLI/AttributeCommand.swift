@@ -24,16 +24,20 @@ struct AttributeCommand: ParsableCommand {
       temporary name beside --out and renamed when complete.
       """)
 
-  @Option(name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder.")
+  @Option(
+    name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder."
+  )
   var trainKernel: String
-  @Option(name: .customLong("test-kernel"), help: "Test×train kernel: .npy [M, N] or [L, M, N], or an `entk kernel` folder.")
+  @Option(
+    name: .customLong("test-kernel"), help: "Test×train kernel: .npy [M, N] or [L, M, N], or an `entk kernel` folder.")
   var testKernel: String
   @Option(name: .customLong("train-labels"), help: "Training labels (.npy or .csv, [N] integers in 0..<C).")
   var trainLabels: String
   @Option(name: .customLong("test-labels"), help: "Test labels ([M]); needed for accuracies and the paper's τ.")
   var testLabels: String?
   @Option(name: .customLong("test-logits"), help: "The network's test logits ([M, C]).") var testLogits: String?
-  @Option(name: .customLong("train-logits"), help: "The network's train logits ([N, C]), for --target network-predictions.")
+  @Option(
+    name: .customLong("train-logits"), help: "The network's train logits ([N, C]), for --target network-predictions.")
   var trainLogits: String?
   @Option(help: "Training inputs ([N, ...]): copied into the bundle for pictures, and used to compute logits.")
   var train: String?
@@ -45,17 +49,21 @@ struct AttributeCommand: ParsableCommand {
   @Option(help: "Kernel kind to record when the kernels are plain .npy files.") var kind: String = "precomputed"
   @Option(help: "Projection seed to record when the kernels are plain .npy files.") var seed: UInt64?
   @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
-  @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String = "balanced"
+  @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
+    "balanced"
   @Option(help: "Fit the surrogate to: labels (ground truth) or network-predictions.") var target: String = "labels"
   @Option(name: .customLong("max-iterations"), help: "L-BFGS iteration limit.") var maxIterations: Int = 5000
   @Option(help: "Converged when the objective's gradient max-norm is at most this.") var tolerance: Double = 1e-6
-  @Option(name: .customLong("top-k"), help: "Proponents and opponents listed per test point and class.") var topK: Int = 10
+  @Option(name: .customLong("top-k"), help: "Proponents and opponents listed per test point and class.") var topK: Int =
+    10
   @Option(help: "Bundle folder to write.") var out: String
   @Flag(help: "Replace an existing bundle at --out.") var force = false
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {
-    guard ClassWeighting(rawValue: classWeight) != nil else { throw ValidationError("--class-weight must be balanced or none") }
+    guard ClassWeighting(rawValue: classWeight) != nil else {
+      throw ValidationError("--class-weight must be balanced or none")
+    }
     guard ["labels", "network-predictions"].contains(target) else {
       throw ValidationError("--target must be labels or network-predictions")
     }
@@ -74,19 +82,27 @@ struct AttributeCommand: ParsableCommand {
 
   func run() throws {
     let outURL = URL(fileURLWithPath: out).standardizedFileURL
-    if !force, FileManager.default.fileExists(atPath: outURL.path) { throw ReporterError.bundleExists(path: outURL.path) }
+    if !force, FileManager.default.fileExists(atPath: outURL.path) {
+      throw ReporterError.bundleExists(path: outURL.path)
+    }
 
     printError("attribute: reading kernels")
     let trainSource = try KernelSource(path: trainKernel)
     let testSource = try KernelSource(path: testKernel)
     let n = trainSource.array.shape.last ?? 0
-    let trainRows = try KernelRows(values: trainSource.array.float32Values(), shape: trainSource.array.shape, expectedTrainCount: n, name: trainSource.file.path)
+    let trainRows = try KernelRows(
+      values: trainSource.array.float32Values(), shape: trainSource.array.shape, expectedTrainCount: n,
+      name: trainSource.file.path)
     guard trainRows.count == n else {
-      throw SurrogateError.kernelShape(name: trainSource.file.path, expected: "[N, N] or [L, N, N] (square)", actual: trainSource.array.shape)
+      throw SurrogateError.kernelShape(
+        name: trainSource.file.path, expected: "[N, N] or [L, N, N] (square)", actual: trainSource.array.shape)
     }
-    let testRows = try KernelRows(values: testSource.array.float32Values(), shape: testSource.array.shape, expectedTrainCount: n, name: testSource.file.path)
+    let testRows = try KernelRows(
+      values: testSource.array.float32Values(), shape: testSource.array.shape, expectedTrainCount: n,
+      name: testSource.file.path)
     guard testRows.layerCount == trainRows.layerCount else {
-      throw AttributeError.kernelsDisagree(reason: "train kernel has \(trainRows.layerCount) layer(s), test kernel \(testRows.layerCount)")
+      throw AttributeError.kernelsDisagree(
+        reason: "train kernel has \(trainRows.layerCount) layer(s), test kernel \(testRows.layerCount)")
     }
     if let a = trainSource.folder?.kind, let b = testSource.folder?.kind, a != b {
       throw AttributeError.kernelsDisagree(reason: "kinds \(a) and \(b)")
@@ -96,15 +112,20 @@ struct AttributeCommand: ParsableCommand {
     let trainLabelArray = try ArrayFile.read(URL(fileURLWithPath: trainLabels))
     let trainLabelValues = try trainLabelArray.int64Values(path: trainLabels).map { Int($0) }
     let testLabelArray = try testLabels.map { try ArrayFile.read(URL(fileURLWithPath: $0)) }
-    let testLabelValues = try testLabelArray.map { array in try array.int64Values(path: testLabels ?? "").map { Int($0) } }
+    let testLabelValues = try testLabelArray.map { array in
+      try array.int64Values(path: testLabels ?? "").map { Int($0) }
+    }
 
     let trainInputs = try train.map { try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: $0)) }
     let testInputs = try test.map { try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: $0)) }
     if let trainInputs, let train, trainInputs.shape.first != n {
-      throw AttributeError.rowCount(path: train, expected: n, actual: trainInputs.shape.first ?? 0, meaning: "one row per training point in the kernel")
+      throw AttributeError.rowCount(
+        path: train, expected: n, actual: trainInputs.shape.first ?? 0,
+        meaning: "one row per training point in the kernel")
     }
     if let testInputs, let test, testInputs.shape.first != m {
-      throw AttributeError.rowCount(path: test, expected: m, actual: testInputs.shape.first ?? 0, meaning: "one row per test point in the kernel")
+      throw AttributeError.rowCount(
+        path: test, expected: m, actual: testInputs.shape.first ?? 0, meaning: "one row per test point in the kernel")
     }
 
     let network = NetworkLogits(
@@ -112,17 +133,21 @@ struct AttributeCommand: ParsableCommand {
       options: options ?? trainSource.folder?.options)
     let testLogitArray = try network.logits(role: "test", file: testLogits, inputs: testInputs, count: m)
     guard testLogitArray.shape.count == 2, testLogitArray.shape[1] >= 2 else {
-      throw SurrogateError.logitsShape(name: testLogits ?? "test logits", expected: [m, -1], actual: testLogitArray.shape)
+      throw SurrogateError.logitsShape(
+        name: testLogits ?? "test logits", expected: [m, -1], actual: testLogitArray.shape)
     }
     let classCount = testLogitArray.shape[1]
     try ClassLabels.validate(trainLabelValues, count: n, classCount: classCount, name: trainLabels)
-    if let testLabelValues, let testLabels { try ClassLabels.validate(testLabelValues, count: m, classCount: classCount, name: testLabels) }
+    if let testLabelValues, let testLabels {
+      try ClassLabels.validate(testLabelValues, count: m, classCount: classCount, name: testLabels)
+    }
 
     var fitTargets = trainLabelValues
     if target == "network-predictions" {
       let trainLogitArray = try network.logits(role: "train", file: trainLogits, inputs: trainInputs, count: n)
       guard trainLogitArray.shape == [n, classCount] else {
-        throw SurrogateError.logitsShape(name: trainLogits ?? "train logits", expected: [n, classCount], actual: trainLogitArray.shape)
+        throw SurrogateError.logitsShape(
+          name: trainLogits ?? "train logits", expected: [n, classCount], actual: trainLogitArray.shape)
       }
       fitTargets = ClassLabels.argmax(trainLogitArray.float32Values(), classCount: classCount)
     }
@@ -132,24 +157,31 @@ struct AttributeCommand: ParsableCommand {
     settings.classWeighting = ClassWeighting(rawValue: classWeight) ?? .balanced
     settings.maxIterations = maxIterations
     settings.gradientTolerance = tolerance
-    printError("attribute: fitting the kGLM on \(n) training points × \(trainRows.layerCount) kernel(s), \(classCount) classes")
+    printError(
+      "attribute: fitting the kGLM on \(n) training points × \(trainRows.layerCount) kernel(s), \(classCount) classes")
     let started = Date()
-    let (surrogate, fit) = try KGLM.fit(rows: trainRows, labels: fitTargets, classCount: classCount, settings: settings, labelsName: target == "labels" ? trainLabels : "network's train predictions")
+    let (surrogate, fit) = try KGLM.fit(
+      rows: trainRows, labels: fitTargets, classCount: classCount, settings: settings,
+      labelsName: target == "labels" ? trainLabels : "network's train predictions")
     let outcome = fit.converged ? "converged" : "NOT converged (\(fit.stopReason))"
     printError(
       "attribute: \(outcome) after \(fit.iterations) iterations"
-        + String(format: " (%.1fs), gradient max-norm %.2e, objective %.6f", Date().timeIntervalSince(started), fit.gradientNorm, fit.objective))
+        + String(
+          format: " (%.1fs), gradient max-norm %.2e, objective %.6f", Date().timeIntervalSince(started),
+          fit.gradientNorm, fit.objective))
 
     let surrogateLogits = try surrogate.logits(testRows)
     let networkLogitValues = testLogitArray.float64Values()
     let faithfulness = try FaithfulnessReport.measure(
-      networkLogits: networkLogitValues, surrogateLogits: surrogateLogits, classCount: classCount, labels: testLabelValues)
+      networkLogits: networkLogitValues, surrogateLogits: surrogateLogits, classCount: classCount,
+      labels: testLabelValues)
 
     printError("attribute: attributing \(m) test points")
     let attributor = try Attributor(model: surrogate, trainLabels: trainLabelValues)
     let points = try (0..<m).map { row in
       try attributor.explain(
-        testRows, row: row, topK: topK, networkLogits: Array(networkLogitValues[(row * classCount)..<((row + 1) * classCount)]),
+        testRows, row: row, topK: topK,
+        networkLogits: Array(networkLogitValues[(row * classCount)..<((row + 1) * classCount)]),
         label: testLabelValues?[row])
     }
     let layerNames = trainRows.layerCount > 1 ? trainSource.folder?.parameterGroups?.map(\.name) : nil
@@ -159,9 +191,13 @@ struct AttributeCommand: ParsableCommand {
     let metrics = MetricsFile(target: target, settings: settings, fit: fit, faithfulness: faithfulness)
 
     let manifest = Manifest(
-      entkVersion: EntkVersion.current, createdAt: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments,
-      model: try network.record(), data: try dataRecords(trainSource, testSource, trainLabelArray, testLabelArray, testLogitArray, trainInputs, testInputs),
-      kernel: kernelRecord(trainSource, testSource, layerCount: trainRows.layerCount, n: n, m: m, layerNames: attributions.layerNames),
+      entkVersion: EntkVersion.current, createdAt: ISO8601DateFormatter().string(from: Date()),
+      commandLine: CommandLine.arguments,
+      model: try network.record(),
+      data: try dataRecords(
+        trainSource, testSource, trainLabelArray, testLabelArray, testLogitArray, trainInputs, testInputs),
+      kernel: kernelRecord(
+        trainSource, testSource, layerCount: trainRows.layerCount, n: n, m: m, layerNames: attributions.layerNames),
       seed: trainSource.folder?.projection?.seed ?? seed, metrics: metrics.summary)
     let bundle = AttributionBundle(
       manifest: manifest, metrics: metrics, attributions: attributions,
@@ -193,7 +229,8 @@ struct AttributeCommand: ParsableCommand {
   ) throws -> [Manifest.DataRecord] {
     func record(_ role: String, _ path: String?, _ shape: [Int]?) throws -> Manifest.DataRecord? {
       guard let path, let shape else { return nil }
-      return Manifest.DataRecord(role: role, path: path, sha256: try SHA256.hex(fileAt: URL(fileURLWithPath: path)), shape: shape)
+      return Manifest.DataRecord(
+        role: role, path: path, sha256: try SHA256.hex(fileAt: URL(fileURLWithPath: path)), shape: shape)
     }
     return try [
       record("train-kernel", trainSource.file.path, trainSource.array.shape),
@@ -201,13 +238,17 @@ struct AttributeCommand: ParsableCommand {
       record("train-labels", trainLabels, trainLabelArray.shape),
       record("test-labels", testLabels, testLabelArray?.shape),
       record("test-logits", testLogits, testLogitArray.shape),
-      record("train-logits", target == "network-predictions" ? trainLogits : nil, [trainSource.array.shape.last ?? 0, testLogitArray.shape[1]]),
+      record(
+        "train-logits", target == "network-predictions" ? trainLogits : nil,
+        [trainSource.array.shape.last ?? 0, testLogitArray.shape[1]]),
       record("train-inputs", train, trainInputs?.shape),
       record("test-inputs", test, testInputs?.shape),
     ].compactMap { $0 }
   }
 
-  private func kernelRecord(_ trainSource: KernelSource, _ testSource: KernelSource, layerCount: Int, n: Int, m: Int, layerNames: [String]?) -> Manifest.KernelRecord {
+  private func kernelRecord(
+    _ trainSource: KernelSource, _ testSource: KernelSource, layerCount: Int, n: Int, m: Int, layerNames: [String]?
+  ) -> Manifest.KernelRecord {
     var settings: [String: String] = [:]
     if let folder = trainSource.folder {
       settings["normalize"] = folder.normalize
@@ -220,6 +261,7 @@ struct AttributeCommand: ParsableCommand {
     }
     if testSource.folder != nil { settings["testKernelFolder"] = testSource.path }
     return Manifest.KernelRecord(
-      kind: trainSource.kind(fallback: kind), layerCount: layerCount, layerNames: layerNames, trainCount: n, testCount: m, settings: settings)
+      kind: trainSource.kind(fallback: kind), layerCount: layerCount, layerNames: layerNames, trainCount: n,
+      testCount: m, settings: settings)
   }
 }

@@ -20,7 +20,8 @@ enum AttributeError: Error, CustomStringConvertible {
     case .kernelsDisagree(let reason):
       return "train and test kernels do not belong together: \(reason)"
     case .missingLogits(let role, let needed):
-      return "the network's \(role) logits are needed: give --\(role)-logits FILE, or --backend, --model and --\(role) so entk computes them (\(needed))"
+      return
+        "the network's \(role) logits are needed: give --\(role)-logits FILE, or --backend, --model and --\(role) so entk computes them (\(needed))"
     case .rowCount(let path, let expected, let actual, let meaning):
       return "\(path): \(actual) rows, expected \(expected) (\(meaning))"
     }

@@ -52,7 +52,8 @@ struct KernelSource {
       do {
         description = try JSONDecoder().decode(FolderDescription.self, from: data)
       } catch {
-        throw AttributeError.unsupportedKernel(path: jsonURL.path, shape: [], reason: "kernel.json is not readable: \(error)")
+        throw AttributeError.unsupportedKernel(
+          path: jsonURL.path, shape: [], reason: "kernel.json is not readable: \(error)")
       }
       guard description.complete ?? true else { throw AttributeError.kernelFolderIncomplete(path: path) }
       folder = description

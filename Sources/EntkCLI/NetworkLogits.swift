@@ -15,12 +15,16 @@ struct NetworkLogits {
     if let file {
       let array = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: file))
       guard array.shape.first == count else {
-        throw AttributeError.rowCount(path: file, expected: count, actual: array.shape.first ?? 0, meaning: "one row of logits per \(role) point in the kernel")
+        throw AttributeError.rowCount(
+          path: file, expected: count, actual: array.shape.first ?? 0,
+          meaning: "one row of logits per \(role) point in the kernel")
       }
       return array
     }
     guard let backend, let model, let inputs else {
-      throw AttributeError.missingLogits(role: role, needed: "have backend: \(backend ?? "no"), model: \(model ?? "no"), --\(role): \(inputs == nil ? "no" : "yes")")
+      throw AttributeError.missingLogits(
+        role: role,
+        needed: "have backend: \(backend ?? "no"), model: \(model ?? "no"), --\(role): \(inputs == nil ? "no" : "yes")")
     }
     printError("attribute: computing the network's \(role) logits with backend \(backend)")
     let opened = try BackendLibrary.load(backend).open(model: model, options: options)

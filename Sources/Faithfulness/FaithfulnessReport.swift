@@ -19,8 +19,9 @@ public struct FaithfulnessReport: Sendable, Codable, Equatable {
   public var testCount: Int
   /// Number of classes C.
   public var classCount: Int
-  /// The paper's measure: correlation, across test points, of the softmax probability of the
-  /// reference class under the network and under the surrogate. The reference class is class 1
+  /// The paper's measure, correlating the reference class's softmax probability.
+  ///
+  /// Across test points, the probability under the network and under the surrogate. The reference class is class 1
   /// for C = 2, else the true label (`referenceClass` says which was used: "label", "class-1",
   /// or "network-prediction" when no test labels were given).
   public var referenceProbability: Correlation
@@ -44,16 +45,21 @@ public struct FaithfulnessReport: Sendable, Codable, Equatable {
   ///   - networkLogits: the network's logits, row-major [M, C] (float32 or float64 values).
   ///   - surrogateLogits: the surrogate's logits, row-major [M, C], float64.
   ///   - labels: true class per test point, [M], or nil.
-  public static func measure(networkLogits: [Double], surrogateLogits: [Double], classCount: Int, labels: [Int]?) throws -> FaithfulnessReport {
+  public static func measure(networkLogits: [Double], surrogateLogits: [Double], classCount: Int, labels: [Int]?) throws
+    -> FaithfulnessReport
+  {
     guard classCount >= 1, networkLogits.count % classCount == 0 else {
-      throw SurrogateError.logitsShape(name: "network logits", expected: [networkLogits.count / max(classCount, 1), classCount], actual: [networkLogits.count])
+      throw SurrogateError.logitsShape(
+        name: "network logits", expected: [networkLogits.count / max(classCount, 1), classCount],
+        actual: [networkLogits.count])
     }
     let m = networkLogits.count / classCount
     guard m >= 1 else {
       throw SurrogateError.logitsShape(name: "network logits", expected: [1, classCount], actual: [0])
     }
     guard surrogateLogits.count == networkLogits.count else {
-      throw SurrogateError.logitsShape(name: "surrogate logits", expected: [m, classCount], actual: [surrogateLogits.count / classCount, classCount])
+      throw SurrogateError.logitsShape(
+        name: "surrogate logits", expected: [m, classCount], actual: [surrogateLogits.count / classCount, classCount])
     }
     if let labels { try ClassLabels.validate(labels, count: m, classCount: classCount, name: "test labels") }
     let networkPredicted = ClassLabels.argmax(networkLogits, classCount: classCount)

@@ -1,5 +1,7 @@
 /// Kendall's rank correlation τ-b, with ties in either variable handled.
 public enum KendallTau {
+  /// Kendall τ-b of x and y.
+  ///
   /// τ-b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)), n₀ = n(n−1)/2, n₁ and n₂ the pairs tied in x and
   /// in y; computed in O(n log n) by Knight's algorithm (sort by x then y, count discordant pairs
   /// as merge-sort swaps of y). Counts are exact integers; the ratio is float64.

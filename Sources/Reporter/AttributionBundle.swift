@@ -1,8 +1,9 @@
 import ArrayIO
 import Foundation
 
-/// Everything an attribution bundle holds, in memory: what `entk attribute` writes and what
-/// `entk report` and `entk explain` read back. File names and layouts: `BundleFormat`.
+/// Everything an attribution bundle holds, in memory.
+///
+/// What `entk attribute` writes and what `entk report` and `entk explain` read back. File names and layouts: `BundleFormat`.
 public struct AttributionBundle: Sendable {
   /// The manifest; its `files` list is filled in by `write`.
   public var manifest: Manifest
@@ -32,7 +33,8 @@ public struct AttributionBundle: Sendable {
   public var testInputs: NPYArray?
 
   public init(
-    manifest: Manifest, metrics: MetricsFile, attributions: AttributionsFile, trainKernel: NPYArray, testKernel: NPYArray,
+    manifest: Manifest, metrics: MetricsFile, attributions: AttributionsFile, trainKernel: NPYArray,
+    testKernel: NPYArray,
     surrogateWeights: NPYArray, surrogateBias: NPYArray, networkTestLogits: NPYArray, surrogateTestLogits: NPYArray,
     trainLabels: NPYArray, fitTargets: NPYArray?, testLabels: NPYArray?, trainInputs: NPYArray?, testInputs: NPYArray?
   ) {
@@ -97,7 +99,8 @@ public struct AttributionBundle: Sendable {
   public static func read(from url: URL) throws -> AttributionBundle {
     let manifest = try readJSON(Manifest.self, url.appendingPathComponent(BundleFormat.manifest))
     guard manifest.format == BundleFormat.name else {
-      throw ReporterError.malformedBundle(path: url.appendingPathComponent(BundleFormat.manifest).path, reason: "format is \"\(manifest.format)\"")
+      throw ReporterError.malformedBundle(
+        path: url.appendingPathComponent(BundleFormat.manifest).path, reason: "format is \"\(manifest.format)\"")
     }
     guard manifest.formatVersion <= BundleFormat.version else {
       throw ReporterError.unsupportedFormat(path: url.path, version: manifest.formatVersion)
@@ -111,7 +114,8 @@ public struct AttributionBundle: Sendable {
       attributions: try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions)),
       trainKernel: try array(BundleFormat.trainKernel), testKernel: try array(BundleFormat.testKernel),
       surrogateWeights: try array(BundleFormat.surrogateWeights), surrogateBias: try array(BundleFormat.surrogateBias),
-      networkTestLogits: try array(BundleFormat.networkTestLogits), surrogateTestLogits: try array(BundleFormat.surrogateTestLogits),
+      networkTestLogits: try array(BundleFormat.networkTestLogits),
+      surrogateTestLogits: try array(BundleFormat.surrogateTestLogits),
       trainLabels: try array(BundleFormat.trainLabels), fitTargets: try optionalArray(BundleFormat.fitTargets),
       testLabels: try optionalArray(BundleFormat.testLabels), trainInputs: try optionalArray(BundleFormat.trainInputs),
       testInputs: try optionalArray(BundleFormat.testInputs))
@@ -139,7 +143,8 @@ public struct AttributionBundle: Sendable {
   /// large (attributions.json).
   static func json<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting =
+      pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     var data = try encoder.encode(value)
     data.append(contentsOf: Array("\n".utf8))
     return data
@@ -150,7 +155,9 @@ public struct AttributionBundle: Sendable {
     do {
       data = try Data(contentsOf: url)
     } catch {
-      throw ReporterError.cannotRead(path: url.path, reason: FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file")
+      throw ReporterError.cannotRead(
+        path: url.path,
+        reason: FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file")
     }
     do {
       return try JSONDecoder().decode(type, from: data)

@@ -1,8 +1,9 @@
 import Attribution
 import Foundation
 
-/// `attributions.json`: for each explained test point and every class, the surrogate logit split
-/// into bias, per-layer sums and the top-k proponents and opponents.
+/// `attributions.json`: the explanations of the test points.
+///
+/// For each explained test point and every class, the surrogate logit split into bias, per-layer sums and the top-k proponents and opponents.
 /// Schema: `schemas/attributions.schema.json`.
 public struct AttributionsFile: Sendable, Codable, Equatable {
   public var formatVersion: Int = BundleFormat.version
@@ -20,7 +21,10 @@ public struct AttributionsFile: Sendable, Codable, Equatable {
   public var topK: Int
   public var testPoints: [TestPointAttribution]
 
-  public init(classCount: Int, trainCount: Int, testCount: Int, layerCount: Int, layerNames: [String]?, topK: Int, testPoints: [TestPointAttribution]) {
+  public init(
+    classCount: Int, trainCount: Int, testCount: Int, layerCount: Int, layerNames: [String]?, topK: Int,
+    testPoints: [TestPointAttribution]
+  ) {
     self.classCount = classCount
     self.trainCount = trainCount
     self.testCount = testCount
@@ -34,15 +38,19 @@ public struct AttributionsFile: Sendable, Codable, Equatable {
   /// `test_index,test_label,network_prediction,surrogate_prediction,class,surrogate_logit,kind,rank,train_index,train_label,score`
   /// (rank from 1; an unknown label is an empty field).
   public func csv() -> String {
-    var lines = ["test_index,test_label,network_prediction,surrogate_prediction,class,surrogate_logit,kind,rank,train_index,train_label,score"]
+    var lines = [
+      "test_index,test_label,network_prediction,surrogate_prediction,class,surrogate_logit,kind,rank,train_index,train_label,score"
+    ]
     func field(_ value: Int?) -> String { value.map(String.init) ?? "" }
     for point in testPoints {
-      let prefix = "\(point.testIndex),\(field(point.label)),\(field(point.networkPrediction)),\(point.surrogatePrediction)"
+      let prefix =
+        "\(point.testIndex),\(field(point.label)),\(field(point.networkPrediction)),\(point.surrogatePrediction)"
       for attribution in point.classes {
         for (kind, list) in [("proponent", attribution.proponents), ("opponent", attribution.opponents)] {
           for (rank, entry) in list.enumerated() {
             lines.append(
-              "\(prefix),\(attribution.classIndex),\(attribution.logit),\(kind),\(rank + 1),\(entry.trainIndex),\(field(entry.trainLabel)),\(entry.score)")
+              "\(prefix),\(attribution.classIndex),\(attribution.logit),\(kind),\(rank + 1),\(entry.trainIndex),\(field(entry.trainLabel)),\(entry.score)"
+            )
           }
         }
       }

@@ -46,7 +46,8 @@ public final class BundleWriter {
     do {
       try data.write(to: url)
     } catch {
-      throw ReporterError.cannotWrite(path: finalURL.appendingPathComponent(name).path, reason: error.localizedDescription)
+      throw ReporterError.cannotWrite(
+        path: finalURL.appendingPathComponent(name).path, reason: error.localizedDescription)
     }
     files.append(BundleFileEntry(path: name, sha256: SHA256.hex(data), bytes: data.count))
   }
@@ -57,11 +58,13 @@ public final class BundleWriter {
     var displaced: URL?
     if manager.fileExists(atPath: finalURL.path) {
       guard replaceExisting else { throw ReporterError.bundleExists(path: finalURL.path) }
-      let aside = finalURL.deletingLastPathComponent().appendingPathComponent(".\(finalURL.lastPathComponent).old-\(UUID().uuidString)")
+      let aside = finalURL.deletingLastPathComponent().appendingPathComponent(
+        ".\(finalURL.lastPathComponent).old-\(UUID().uuidString)")
       do {
         try manager.moveItem(at: finalURL, to: aside)
       } catch {
-        throw ReporterError.cannotWrite(path: finalURL.path, reason: "cannot move the existing bundle aside: \(error.localizedDescription)")
+        throw ReporterError.cannotWrite(
+          path: finalURL.path, reason: "cannot move the existing bundle aside: \(error.localizedDescription)")
       }
       displaced = aside
     }

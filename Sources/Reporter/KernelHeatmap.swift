@@ -10,7 +10,9 @@ enum KernelHeatmap {
   ///   - labels: class per training point, [N].
   static func svg(kernel: NPYArray, labels: [Int], maxCells: Int = 240) -> String? {
     let shape = kernel.shape
-    guard shape.count == 2 || shape.count == 3, let n = shape.last, shape[shape.count - 2] == n, labels.count == n, n >= 1 else {
+    guard shape.count == 2 || shape.count == 3, let n = shape.last, shape[shape.count - 2] == n, labels.count == n,
+      n >= 1
+    else {
       return nil
     }
     let layers = shape.count == 3 ? shape[0] : 1
@@ -38,9 +40,11 @@ enum KernelHeatmap {
     for value in means { pixels.append(contentsOf: color(high > low ? (value - low) / (high - low) : 0.5)) }
     let uri = PNGImage(width: cells, height: cells, channels: 3, pixels: pixels).dataURI()
     let size = 360.0
-    var svg = #"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="\#(Int(size) + 150)" height="\#(Int(size) + 20)" role="img">"#
+    var svg =
+      #"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="\#(Int(size) + 150)" height="\#(Int(size) + 20)" role="img">"#
     svg += "<title>train kernel sorted by class</title>"
-    svg += #"<image x="0" y="0" width="\#(Int(size))" height="\#(Int(size))" preserveAspectRatio="none" style="image-rendering:pixelated" href="\#(uri)" xlink:href="\#(uri)"/>"#
+    svg +=
+      #"<image x="0" y="0" width="\#(Int(size))" height="\#(Int(size))" preserveAspectRatio="none" style="image-rendering:pixelated" href="\#(uri)" xlink:href="\#(uri)"/>"#
     // Class boundaries and class names along the right edge.
     var start = 0
     while start < n {
@@ -49,13 +53,17 @@ enum KernelHeatmap {
       let y0 = size * Double(start) / Double(n)
       let y1 = size * Double(end) / Double(n)
       if start > 0 {
-        svg += #"<line x1="0" y1="\#(String(format: "%.1f", y0))" x2="\#(Int(size))" y2="\#(String(format: "%.1f", y0))" stroke="white" stroke-width="0.6"/>"#
-        svg += #"<line x1="\#(String(format: "%.1f", y0))" y1="0" x2="\#(String(format: "%.1f", y0))" y2="\#(Int(size))" stroke="white" stroke-width="0.6"/>"#
+        svg +=
+          #"<line x1="0" y1="\#(String(format: "%.1f", y0))" x2="\#(Int(size))" y2="\#(String(format: "%.1f", y0))" stroke="white" stroke-width="0.6"/>"#
+        svg +=
+          #"<line x1="\#(String(format: "%.1f", y0))" y1="0" x2="\#(String(format: "%.1f", y0))" y2="\#(Int(size))" stroke="white" stroke-width="0.6"/>"#
       }
-      svg += #"<text x="\#(Int(size) + 6)" y="\#(String(format: "%.1f", (y0 + y1) / 2 + 4))" font-size="11">class \#(labels[order[start]])</text>"#
+      svg +=
+        #"<text x="\#(Int(size) + 6)" y="\#(String(format: "%.1f", (y0 + y1) / 2 + 4))" font-size="11">class \#(labels[order[start]])</text>"#
       start = end
     }
-    svg += #"<text x="\#(Int(size) + 6)" y="\#(Int(size) + 14)" font-size="10">\#(String(format: "%.3g … %.3g", low, high))</text>"#
+    svg +=
+      #"<text x="\#(Int(size) + 6)" y="\#(Int(size) + 14)" font-size="10">\#(String(format: "%.3g … %.3g", low, high))</text>"#
     return svg + "</svg>"
   }
 

@@ -1,4 +1,5 @@
 /// `manifest.json`: what a bundle is, how it was made, and a checksum of every other file.
+///
 /// Schema: `schemas/manifest.schema.json`.
 public struct Manifest: Sendable, Codable, Equatable {
   /// The model the bundle explains.
@@ -22,7 +23,7 @@ public struct Manifest: Sendable, Codable, Equatable {
 
   /// One input file the bundle was made from.
   public struct DataRecord: Sendable, Codable, Equatable {
-    /// What the file held, e.g. "train-inputs", "train-labels", "train-kernel", "test-logits".
+    /// What the file held: "train-inputs", "train-labels", "train-kernel", "test-logits", and so on.
     public var role: String
     /// Path as given on the command line.
     public var path: String
@@ -53,7 +54,9 @@ public struct Manifest: Sendable, Codable, Equatable {
     /// Further settings as given (normalisation, projection dimension, …).
     public var settings: [String: String]
 
-    public init(kind: String, layerCount: Int, layerNames: [String]?, trainCount: Int, testCount: Int, settings: [String: String]) {
+    public init(
+      kind: String, layerCount: Int, layerNames: [String]?, trainCount: Int, testCount: Int, settings: [String: String]
+    ) {
       self.kind = kind
       self.layerCount = layerCount
       self.layerNames = layerNames
@@ -79,7 +82,8 @@ public struct Manifest: Sendable, Codable, Equatable {
     public var surrogateConverged: Bool
 
     public init(
-      referenceProbabilityTau: Double?, pooledLogitTau: Double?, pooledLogitPearson: Double?, predictionAgreement: Double,
+      referenceProbabilityTau: Double?, pooledLogitTau: Double?, pooledLogitPearson: Double?,
+      predictionAgreement: Double,
       networkAccuracy: Double?, surrogateAccuracy: Double?, accuracyDifference: Double?, surrogateConverged: Bool
     ) {
       self.referenceProbabilityTau = referenceProbabilityTau

@@ -2,6 +2,7 @@ import Faithfulness
 import Surrogate
 
 /// `metrics.json`: how the surrogate was fitted and how faithful it is.
+///
 /// Schema: `schemas/metrics.schema.json`.
 public struct MetricsFile: Sendable, Codable, Equatable {
   public var formatVersion: Int = BundleFormat.version
@@ -21,7 +22,8 @@ public struct MetricsFile: Sendable, Codable, Equatable {
   /// The numbers the manifest repeats.
   public var summary: Manifest.MetricsSummary {
     Manifest.MetricsSummary(
-      referenceProbabilityTau: faithfulness.referenceProbability.kendallTau, pooledLogitTau: faithfulness.pooledLogits.kendallTau,
+      referenceProbabilityTau: faithfulness.referenceProbability.kendallTau,
+      pooledLogitTau: faithfulness.pooledLogits.kendallTau,
       pooledLogitPearson: faithfulness.pooledLogits.pearson, predictionAgreement: faithfulness.predictionAgreement,
       networkAccuracy: faithfulness.networkAccuracy, surrogateAccuracy: faithfulness.surrogateAccuracy,
       accuracyDifference: faithfulness.accuracyDifference, surrogateConverged: fit.converged)

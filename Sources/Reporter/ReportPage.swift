@@ -42,7 +42,8 @@ public struct ReportPage {
     page += layerSection()
     page += heatmapSection()
     page += examplesSection()
-    page += "<p class=\"muted\">Written by entk \(escape(m.entkVersion)), bundle format \(m.formatVersion), \(escape(m.createdAt)).</p>\n</body></html>\n"
+    page +=
+      "<p class=\"muted\">Written by entk \(escape(m.entkVersion)), bundle format \(m.formatVersion), \(escape(m.createdAt)).</p>\n</body></html>\n"
     return page
   }
 
@@ -50,7 +51,9 @@ public struct ReportPage {
     var parts: [String] = []
     if let model = m.model { parts.append("model \(model.path)" + (model.backend.map { " (backend \($0))" } ?? "")) }
     parts.append("kernel \(m.kernel.kind)" + (m.kernel.layerCount > 1 ? " over \(m.kernel.layerCount) layers" : ""))
-    parts.append("N = \(m.kernel.trainCount) training points, M = \(m.kernel.testCount) test points, C = \(bundle.attributions.classCount) classes")
+    parts.append(
+      "N = \(m.kernel.trainCount) training points, M = \(m.kernel.testCount) test points, C = \(bundle.attributions.classCount) classes"
+    )
     return parts.joined(separator: " · ")
   }
 
@@ -65,25 +68,34 @@ public struct ReportPage {
     }
     var html = "<h2>Faithfulness</h2>\n<table>\n"
     html += "<tr><th class=\"l\">measure</th><th>value</th></tr>\n"
-    html += row("Kendall τ-b, softmax probability of \(reference) (paper's measure)", number(f.referenceProbability.kendallTau))
+    html += row(
+      "Kendall τ-b, softmax probability of \(reference) (paper's measure)", number(f.referenceProbability.kendallTau))
     html += row("Pearson r, same probability", number(f.referenceProbability.pearson))
     html += row("Kendall τ-b, all logits pooled", number(f.pooledLogits.kendallTau))
     html += row("Pearson r, all logits pooled", number(f.pooledLogits.pearson))
     html += row("predicted-class agreement", percent(f.predictionAgreement))
     html += row("network test accuracy", percent(f.networkAccuracy))
     html += row("surrogate test accuracy", percent(f.surrogateAccuracy))
-    html += row("accuracy difference (surrogate − network)", f.accuracyDifference.map { String(format: "%+.2f points", 100 * $0) } ?? "–")
+    html += row(
+      "accuracy difference (surrogate − network)",
+      f.accuracyDifference.map { String(format: "%+.2f points", 100 * $0) } ?? "–")
     html += "</table>\n"
     let settings = bundle.metrics.settings
-    html += "<p class=\"muted\">Surrogate: kGLM fitted to \(bundle.metrics.target == "labels" ? "the training labels" : "the network's predictions") "
+    html +=
+      "<p class=\"muted\">Surrogate: kGLM fitted to \(bundle.metrics.target == "labels" ? "the training labels" : "the network's predictions") "
     html += "(α = \(settings.alpha), \(settings.classWeighting.rawValue) class weights), "
-    html += fit.converged
+    html +=
+      fit.converged
       ? "converged in \(fit.iterations) L-BFGS iterations (‖∇‖∞ = \(String(format: "%.2e", fit.gradientNorm)))"
       : "<strong>not converged</strong> (\(fit.stopReason) after \(fit.iterations) iterations, ‖∇‖∞ = \(String(format: "%.2e", fit.gradientNorm)))"
     html += "; training accuracy on its targets \(percent(fit.trainAccuracy)).</p>\n"
     html += "<table><tr><th class=\"l\">class</th>" + (0..<f.classCount).map { "<th>\($0)</th>" }.joined() + "</tr>\n"
-    html += "<tr><td class=\"l\">τ-b of logits</td>" + f.perClassLogits.map { "<td>\(number($0.kendallTau))</td>" }.joined() + "</tr>\n"
-    html += "<tr><td class=\"l\">Pearson r of logits</td>" + f.perClassLogits.map { "<td>\(number($0.pearson))</td>" }.joined() + "</tr>\n</table>\n"
+    html +=
+      "<tr><td class=\"l\">τ-b of logits</td>" + f.perClassLogits.map { "<td>\(number($0.kendallTau))</td>" }.joined()
+      + "</tr>\n"
+    html +=
+      "<tr><td class=\"l\">Pearson r of logits</td>"
+      + f.perClassLogits.map { "<td>\(number($0.pearson))</td>" }.joined() + "</tr>\n</table>\n"
     return html
   }
 
@@ -99,7 +111,8 @@ public struct ReportPage {
     let tau = number(bundle.metrics.faithfulness.pooledLogits.kendallTau)
     var html = "<h2>Surrogate vs network logits</h2>\n"
     html += SVGCharts.scatter(
-      points: points, legend: (0..<classCount).map { "class \($0)" }, title: "all test logits, coloured by class (τ-b = \(tau))", xLabel: "network logit", yLabel: "surrogate logit")
+      points: points, legend: (0..<classCount).map { "class \($0)" },
+      title: "all test logits, coloured by class (τ-b = \(tau))", xLabel: "network logit", yLabel: "surrogate logit")
     html += "\n<p class=\"muted\">One dot per test point and class; dashed line: y = x.</p>\n"
     return html
   }
@@ -122,7 +135,8 @@ public struct ReportPage {
     let items = (0..<a.layerCount).map { (label: names[$0], value: counted > 0 ? shares[$0] / Double(counted) : 0) }
     var html = "<h2>Per-layer shares (NFT-K)</h2>\n"
     html += SVGCharts.bars(items, title: "mean share of the predicted class's logit, by layer")
-    html += "\n<p class=\"muted\">Share of layer l at a test point: |Σᵢ W[c, l, i] k_l(x, xᵢ)| over the sum of these magnitudes across layers, for the surrogate's predicted class c; averaged over \(counted) test points.</p>\n"
+    html +=
+      "\n<p class=\"muted\">Share of layer l at a test point: |Σᵢ W[c, l, i] k_l(x, xᵢ)| over the sum of these magnitudes across layers, for the surrogate's predicted class c; averaged over \(counted) test points.</p>\n"
     return html
   }
 
@@ -139,7 +153,8 @@ public struct ReportPage {
     let trainPictures = bundle.trainInputs.flatMap(InputPictures.init)
     let testPictures = bundle.testInputs.flatMap(InputPictures.init)
     var html = "<h2>Explanations of the first test points</h2>\n"
-    html += "<p class=\"muted\">For the surrogate's predicted class: the training points that push it up most (proponents, score &gt; 0) and down most (opponents, score &lt; 0). Score = W[c, i]·k(x, xᵢ) in logit units.</p>\n"
+    html +=
+      "<p class=\"muted\">For the surrogate's predicted class: the training points that push it up most (proponents, score &gt; 0) and down most (opponents, score &lt; 0). Score = W[c, i]·k(x, xᵢ) in logit units.</p>\n"
     for point in a.testPoints.prefix(examples) {
       let c = point.surrogatePrediction
       let attribution = point.classes[c]
@@ -149,9 +164,14 @@ public struct ReportPage {
       }
       html += "test #\(point.testIndex)<br>label \(point.label.map(String.init) ?? "?")<br>"
       html += "network → \(point.networkPrediction.map(String.init) ?? "?")<br>surrogate → \(c)<br>"
-      html += "logit \(String(format: "%.3f", attribution.logit))<br>= bias \(String(format: "%.3f", attribution.bias)) + Σ \(String(format: "%.3f", attribution.contributionSum))</div><div>"
-      html += "<div class=\"pro\">proponents of class \(c)</div>" + neighbourRow(attribution.proponents.prefix(neighbours), pictures: trainPictures)
-      html += "<div class=\"opp\">opponents of class \(c)</div>" + neighbourRow(attribution.opponents.prefix(neighbours), pictures: trainPictures)
+      html +=
+        "logit \(String(format: "%.3f", attribution.logit))<br>= bias \(String(format: "%.3f", attribution.bias)) + Σ \(String(format: "%.3f", attribution.contributionSum))</div><div>"
+      html +=
+        "<div class=\"pro\">proponents of class \(c)</div>"
+        + neighbourRow(attribution.proponents.prefix(neighbours), pictures: trainPictures)
+      html +=
+        "<div class=\"opp\">opponents of class \(c)</div>"
+        + neighbourRow(attribution.opponents.prefix(neighbours), pictures: trainPictures)
       html += "</div></div>\n"
     }
     return html
@@ -165,7 +185,8 @@ public struct ReportPage {
       if let pictures, entry.trainIndex < pictures.count {
         html += pictures.img(entry.trainIndex, size: 64, alt: "training point \(entry.trainIndex)") + "<br>"
       }
-      html += "train #\(entry.trainIndex)<br>label \(entry.trainLabel.map(String.init) ?? "?") · \(String(format: "%+.3f", entry.score))</div>"
+      html +=
+        "train #\(entry.trainIndex)<br>label \(entry.trainLabel.map(String.init) ?? "?") · \(String(format: "%+.3f", entry.score))</div>"
     }
     return html + "</div>"
   }

@@ -21,7 +21,8 @@ public enum ReporterError: Error, CustomStringConvertible, Equatable {
     case .malformedBundle(let path, let reason): return "\(path): not a valid entk bundle file: \(reason)"
     case .unsupportedFormat(let path, let version):
       return "\(path): bundle format version \(version) is newer than this entk supports (\(BundleFormat.version))"
-    case .noSuchTestPoint(let index, let available): return "no explanation for test index \(index) (bundle has \(available))"
+    case .noSuchTestPoint(let index, let available):
+      return "no explanation for test index \(index) (bundle has \(available))"
     }
   }
 }

@@ -24,7 +24,9 @@ public enum SHA256 {
     var tail = [UInt8](data.suffix(data.count % 64))
     tail.append(0x80)
     while tail.count % 64 != 56 { tail.append(0) }
-    for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+    for shift in stride(from: 56, through: 0, by: -8) {
+      tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+    }
     var w = [UInt32](repeating: 0, count: 64)
     let wholeBlocks = data.count / 64
     data.withUnsafeBytes { raw in
@@ -40,7 +42,9 @@ public enum SHA256 {
 
   private static func compress(_ block: UnsafePointer<UInt8>, _ h: inout [UInt32], _ w: inout [UInt32]) {
     for t in 0..<16 {
-      w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
+      w[t] =
+        UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8
+        | UInt32(block[4 * t + 3])
     }
     for t in 16..<64 {
       let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)

@@ -9,7 +9,9 @@ enum SVGCharts {
 
   /// A scatter plot of `points` (x, y, class) with a y = x line, axes with ticks, a title and a
   /// legend naming each group.
-  static func scatter(points: [(x: Double, y: Double, group: Int)], legend: [String], title: String, xLabel: String, yLabel: String) -> String {
+  static func scatter(
+    points: [(x: Double, y: Double, group: Int)], legend: [String], title: String, xLabel: String, yLabel: String
+  ) -> String {
     let width = 460.0 + (legend.isEmpty ? 0 : 90)
     let height = 400.0
     let left = 56.0
@@ -22,26 +24,33 @@ enum SVGCharts {
     let (y0, y1) = paddedRange(ys)
     func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (width - left - right) }
     func py(_ y: Double) -> Double { height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom) }
-    var svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" viewBox="0 0 \#(Int(width)) \#(Int(height))" role="img">"#
+    var svg =
+      #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" viewBox="0 0 \#(Int(width)) \#(Int(height))" role="img">"#
     svg += #"<title>\#(escape(title))</title>"#
     svg += #"<text x="\#(width / 2)" y="18" text-anchor="middle" font-size="13">\#(escape(title))</text>"#
-    svg += axes(left: left, right: width - right, top: top, bottom: height - bottom, x0: x0, x1: x1, y0: y0, y1: y1, px: px, py: py)
+    svg += axes(
+      left: left, right: width - right, top: top, bottom: height - bottom, x0: x0, x1: x1, y0: y0, y1: y1, px: px,
+      py: py)
     // y = x where it crosses the plot.
     let low = max(x0, y0)
     let high = min(x1, y1)
     if low < high {
-      svg += #"<line x1="\#(f(px(low)))" y1="\#(f(py(low)))" x2="\#(f(px(high)))" y2="\#(f(py(high)))" stroke='#999' stroke-dasharray="4 3"/>"#
+      svg +=
+        #"<line x1="\#(f(px(low)))" y1="\#(f(py(low)))" x2="\#(f(px(high)))" y2="\#(f(py(high)))" stroke='#999' stroke-dasharray="4 3"/>"#
     }
     for point in points {
-      svg += #"<circle cx="\#(f(px(point.x)))" cy="\#(f(py(point.y)))" r="2" fill="\#(classColors[point.group % 10])" fill-opacity="0.6"/>"#
+      svg +=
+        #"<circle cx="\#(f(px(point.x)))" cy="\#(f(py(point.y)))" r="2" fill="\#(classColors[point.group % 10])" fill-opacity="0.6"/>"#
     }
     for (index, name) in legend.enumerated() {
       let y = top + 14 * Double(index)
       svg += #"<rect x="\#(width - right + 12)" y="\#(y)" width="9" height="9" fill="\#(classColors[index % 10])"/>"#
       svg += #"<text x="\#(width - right + 26)" y="\#(y + 9)" font-size="11">\#(escape(name))</text>"#
     }
-    svg += #"<text x="\#(left + (width - left - right) / 2)" y="\#(height - 8)" text-anchor="middle" font-size="12">\#(escape(xLabel))</text>"#
-    svg += #"<text transform="translate(14 \#((top + height - bottom) / 2)) rotate(-90)" text-anchor="middle" font-size="12">\#(escape(yLabel))</text>"#
+    svg +=
+      #"<text x="\#(left + (width - left - right) / 2)" y="\#(height - 8)" text-anchor="middle" font-size="12">\#(escape(xLabel))</text>"#
+    svg +=
+      #"<text transform="translate(14 \#((top + height - bottom) / 2)) rotate(-90)" text-anchor="middle" font-size="12">\#(escape(yLabel))</text>"#
     return svg + "</svg>"
   }
 
@@ -51,14 +60,18 @@ enum SVGCharts {
     let labelWidth = 200.0
     let barWidth = 260.0
     let height = 30 + rowHeight * Double(items.count)
-    var svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(labelWidth + barWidth + 70))" height="\#(Int(height))" role="img">"#
+    var svg =
+      #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(labelWidth + barWidth + 70))" height="\#(Int(height))" role="img">"#
     svg += #"<title>\#(escape(title))</title><text x="0" y="16" font-size="13">\#(escape(title))</text>"#
     for (index, item) in items.enumerated() {
       let y = 26 + rowHeight * Double(index)
       let length = max(0, min(1, item.value)) * barWidth
-      svg += #"<text x="\#(labelWidth - 6)" y="\#(y + 14)" text-anchor="end" font-size="12">\#(escape(item.label))</text>"#
-      svg += #"<rect x="\#(labelWidth)" y="\#(y + 3)" width="\#(f(length))" height="\#(rowHeight - 6)" fill='#4c78a8'/>"#
-      svg += #"<text x="\#(labelWidth + length + 4)" y="\#(y + 14)" font-size="12">\#(String(format: "%.1f%%", 100 * item.value))</text>"#
+      svg +=
+        #"<text x="\#(labelWidth - 6)" y="\#(y + 14)" text-anchor="end" font-size="12">\#(escape(item.label))</text>"#
+      svg +=
+        #"<rect x="\#(labelWidth)" y="\#(y + 3)" width="\#(f(length))" height="\#(rowHeight - 6)" fill='#4c78a8'/>"#
+      svg +=
+        #"<text x="\#(labelWidth + length + 4)" y="\#(y + 14)" font-size="12">\#(String(format: "%.1f%%", 100 * item.value))</text>"#
     }
     return svg + "</svg>"
   }
@@ -67,10 +80,12 @@ enum SVGCharts {
     left: Double, right: Double, top: Double, bottom: Double, x0: Double, x1: Double, y0: Double, y1: Double,
     px: (Double) -> Double, py: (Double) -> Double
   ) -> String {
-    var svg = #"<rect x="\#(left)" y="\#(top)" width="\#(right - left)" height="\#(bottom - top)" fill="none" stroke='#333'/>"#
+    var svg =
+      #"<rect x="\#(left)" y="\#(top)" width="\#(right - left)" height="\#(bottom - top)" fill="none" stroke='#333'/>"#
     for tick in ticks(x0, x1) {
       svg += #"<line x1="\#(f(px(tick)))" y1="\#(bottom)" x2="\#(f(px(tick)))" y2="\#(bottom + 4)" stroke='#333'/>"#
-      svg += #"<text x="\#(f(px(tick)))" y="\#(bottom + 16)" text-anchor="middle" font-size="11">\#(label(tick))</text>"#
+      svg +=
+        #"<text x="\#(f(px(tick)))" y="\#(bottom + 16)" text-anchor="middle" font-size="11">\#(label(tick))</text>"#
     }
     for tick in ticks(y0, y1) {
       svg += #"<line x1="\#(left - 4)" y1="\#(f(py(tick)))" x2="\#(left)" y2="\#(f(py(tick)))" stroke='#333'/>"#
@@ -103,7 +118,8 @@ enum SVGCharts {
   }
 
   private static func label(_ value: Double) -> String {
-    abs(value) >= 1000 || (abs(value) < 0.01 && value != 0) ? String(format: "%.1e", value) : String(format: "%g", (value * 1000).rounded() / 1000)
+    abs(value) >= 1000 || (abs(value) < 0.01 && value != 0)
+      ? String(format: "%.1e", value) : String(format: "%g", (value * 1000).rounded() / 1000)
   }
 
   private static func f(_ value: Double) -> String { String(format: "%.1f", value) }

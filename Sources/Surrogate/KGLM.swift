@@ -19,14 +19,16 @@ public struct KGLM: Sendable, Equatable {
   /// Number of weights per class: `layerCount · trainCount`.
   public var width: Int { layerCount * trainCount }
 
-  /// A kGLM from its parameters (e.g. read back from a bundle).
+  /// A kGLM from its parameters, for example read back from a bundle.
+  ///
   /// - Parameters:
   ///   - weights: float64, row-major [classCount, layerCount · trainCount].
   ///   - bias: float64, [classCount].
   public init(classCount: Int, trainCount: Int, layerCount: Int, weights: [Double], bias: [Double]) throws {
     guard classCount >= 1, trainCount >= 1, layerCount >= 1 else {
       throw SurrogateError.invalidSetting(
-        name: "kGLM shape", value: "C=\(classCount) N=\(trainCount) L=\(layerCount)", reason: "every size must be at least 1")
+        name: "kGLM shape", value: "C=\(classCount) N=\(trainCount) L=\(layerCount)",
+        reason: "every size must be at least 1")
     }
     guard weights.count == classCount * layerCount * trainCount else {
       throw SurrogateError.kernelShape(
@@ -46,7 +48,9 @@ public struct KGLM: Sendable, Equatable {
   /// accumulated in float64 (one `cblas_dgemm`).
   public func logits(_ rows: KernelRows) throws -> [Double] {
     try checkLayout(rows)
-    return Self.logits(features: rows.float64Values(), count: rows.count, width: width, weights: weights, bias: bias, classCount: classCount)
+    return Self.logits(
+      features: rows.float64Values(), count: rows.count, width: width, weights: weights, bias: bias,
+      classCount: classCount)
   }
 
   /// Throws unless `rows` has this model's N and L.
@@ -58,7 +62,9 @@ public struct KGLM: Sendable, Equatable {
   }
 
   /// Z = F Wᵀ + b for float64 row-major features F [count, width], weights W [classCount, width].
-  static func logits(features: [Double], count: Int, width: Int, weights: [Double], bias: [Double], classCount: Int) -> [Double] {
+  static func logits(features: [Double], count: Int, width: Int, weights: [Double], bias: [Double], classCount: Int)
+    -> [Double]
+  {
     var z = [Double](repeating: 0, count: count * classCount)
     for r in 0..<count {
       for c in 0..<classCount { z[r * classCount + c] = bias[c] }

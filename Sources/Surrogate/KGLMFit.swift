@@ -1,6 +1,8 @@
 /// Settings of a kGLM fit.
 public struct KGLMSettings: Sendable, Codable, Equatable {
-  /// L2 strength α of the objective (see `KGLM.fit`); 1e-4 as in Engel et al. (ICLR 2024).
+  /// L2 strength α of the objective (see `KGLM.fit`).
+  ///
+  /// The default 1e-4 is the value of Engel et al., ICLR 2024.
   public var alpha: Double = 1e-4
   /// Per-point loss weights; class-balanced as in the paper.
   public var classWeighting: ClassWeighting = .balanced
@@ -18,10 +20,12 @@ public struct KGLMSettings: Sendable, Codable, Equatable {
       throw SurrogateError.invalidSetting(name: "alpha", value: "\(alpha)", reason: "must be a positive number")
     }
     guard maxIterations >= 1 else {
-      throw SurrogateError.invalidSetting(name: "max iterations", value: "\(maxIterations)", reason: "must be at least 1")
+      throw SurrogateError.invalidSetting(
+        name: "max iterations", value: "\(maxIterations)", reason: "must be at least 1")
     }
     guard gradientTolerance > 0 else {
-      throw SurrogateError.invalidSetting(name: "gradient tolerance", value: "\(gradientTolerance)", reason: "must be positive")
+      throw SurrogateError.invalidSetting(
+        name: "gradient tolerance", value: "\(gradientTolerance)", reason: "must be positive")
     }
     guard history >= 1 else {
       throw SurrogateError.invalidSetting(name: "history", value: "\(history)", reason: "must be at least 1")
@@ -47,8 +51,9 @@ public struct KGLMFitReport: Sendable, Codable, Equatable {
 }
 
 extension KGLM {
-  /// Fits a kGLM by L-BFGS (deterministic; starts from W = 0, b = 0) on the training kernel's
-  /// rows, minimising in float64
+  /// Fits a kGLM by L-BFGS on the training kernel's rows.
+  ///
+  /// Deterministic: starts from W = 0, b = 0 and minimises, in float64,
   ///
   ///   J(W, b) = (1/n) Σ_i s_i · (−log softmax(W f_i + b)_{y_i}) + (α/2) ‖W‖²_F,
   ///
@@ -61,26 +66,33 @@ extension KGLM {
   ///   - classCount: C.
   /// - Returns: the model and how the fit ended (check `converged`).
   public static func fit(
-    rows: KernelRows, labels: [Int], classCount: Int, settings: KGLMSettings = KGLMSettings(), labelsName: String = "train labels"
+    rows: KernelRows, labels: [Int], classCount: Int, settings: KGLMSettings = KGLMSettings(),
+    labelsName: String = "train labels"
   ) throws -> (model: KGLM, report: KGLMFitReport) {
     try settings.validate()
     guard rows.count == rows.trainCount else {
       throw SurrogateError.kernelShape(
-        name: "train kernel", expected: "[N, N] or [L, N, N]", actual: rows.layerCount == 1 ? [rows.count, rows.trainCount] : [rows.layerCount, rows.count, rows.trainCount])
+        name: "train kernel", expected: "[N, N] or [L, N, N]",
+        actual: rows.layerCount == 1 ? [rows.count, rows.trainCount] : [rows.layerCount, rows.count, rows.trainCount])
     }
     guard classCount >= 2 else {
-      throw SurrogateError.invalidSetting(name: "class count", value: "\(classCount)", reason: "a classifier needs at least 2 classes")
+      throw SurrogateError.invalidSetting(
+        name: "class count", value: "\(classCount)", reason: "a classifier needs at least 2 classes")
     }
     try ClassLabels.validate(labels, count: rows.count, classCount: classCount, name: labelsName)
     let objective = KGLMObjective(
       features: rows.float64Values(), count: rows.count, width: rows.width, classCount: classCount, labels: labels,
       sampleWeights: settings.classWeighting.weights(labels: labels, classCount: classCount), alpha: settings.alpha)
-    let solver = LBFGS(history: settings.history, maxIterations: settings.maxIterations, gradientTolerance: settings.gradientTolerance)
+    let solver = LBFGS(
+      history: settings.history, maxIterations: settings.maxIterations, gradientTolerance: settings.gradientTolerance)
     let result = solver.minimize(from: [Double](repeating: 0, count: objective.parameterCount), objective.evaluate)
     let (weights, bias) = objective.split(result.solution)
-    let model = try KGLM(classCount: classCount, trainCount: rows.trainCount, layerCount: rows.layerCount, weights: weights, bias: bias)
+    let model = try KGLM(
+      classCount: classCount, trainCount: rows.trainCount, layerCount: rows.layerCount, weights: weights, bias: bias)
     let predicted = ClassLabels.argmax(
-      KGLM.logits(features: objective.features, count: rows.count, width: rows.width, weights: weights, bias: bias, classCount: classCount),
+      KGLM.logits(
+        features: objective.features, count: rows.count, width: rows.width, weights: weights, bias: bias,
+        classCount: classCount),
       classCount: classCount)
     let correct = zip(predicted, labels).filter { $0 == $1 }.count
     let report = KGLMFitReport(

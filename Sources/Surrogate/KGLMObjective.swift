@@ -1,7 +1,8 @@
 import COpenBLAS
 import Foundation
 
-/// The kGLM's training objective and its gradient, in float64:
+/// The kGLM's training objective and its gradient, in float64.
+///
 ///
 ///   J(W, b) = (1/n) Σ_i s_i · (logsumexp(z_i) − z_{i, y_i}) + (α/2) ‖W‖²_F,   z_i = W f_i + b,
 ///

@@ -37,10 +37,14 @@ struct LBFGS {
     while true {
       let norm = g.reduce(0) { max($0, abs($1)) }
       if norm <= gradientTolerance {
-        return Result(solution: x, value: f, gradientNorm: norm, iterations: iteration, evaluations: evaluations, stop: .gradientTolerance)
+        return Result(
+          solution: x, value: f, gradientNorm: norm, iterations: iteration, evaluations: evaluations,
+          stop: .gradientTolerance)
       }
       if iteration >= maxIterations {
-        return Result(solution: x, value: f, gradientNorm: norm, iterations: iteration, evaluations: evaluations, stop: .iterationLimit)
+        return Result(
+          solution: x, value: f, gradientNorm: norm, iterations: iteration, evaluations: evaluations,
+          stop: .iterationLimit)
       }
       // Two-loop recursion: direction = −H g.
       var q = g
@@ -84,7 +88,8 @@ struct LBFGS {
         step *= 0.5
       }
       guard let next = accepted, next.f < f || next.g.reduce(0, { max($0, abs($1)) }) < norm else {
-        return Result(solution: x, value: f, gradientNorm: norm, iterations: iteration, evaluations: evaluations, stop: .noProgress)
+        return Result(
+          solution: x, value: f, gradientNorm: norm, iterations: iteration, evaluations: evaluations, stop: .noProgress)
       }
       var s = next.x
       axpy(-1, x, &s)

@@ -24,7 +24,8 @@ public enum SurrogateError: Error, CustomStringConvertible, Equatable {
     case .labelCount(let name, let expected, let actual):
       return "\(name): \(actual) labels for \(expected) points"
     case .labelOutOfRange(let name, let index, let label, let classCount):
-      return "\(name): label \(label) at index \(index) is outside 0..<\(classCount) (the model has \(classCount) classes)"
+      return
+        "\(name): label \(label) at index \(index) is outside 0..<\(classCount) (the model has \(classCount) classes)"
     case .logitsShape(let name, let expected, let actual):
       return "\(name): expected logits of shape \(expected), got \(actual)"
     case .invalidSetting(let name, let value, let reason):

@@ -19,14 +19,17 @@ import Testing
   // Self-contained: the only URLs are SVG's XML namespaces.
   #expect(!html.replacingOccurrences(of: "http://www.w3.org/", with: "").contains("http"))
   // No staging folder is left beside the bundle.
-  let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.directory.path).filter { $0.hasPrefix(".bundle") }
+  let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.directory.path).filter {
+    $0.hasPrefix(".bundle")
+  }
   #expect(leftovers.isEmpty)
 }
 
 @Test func attributeWithLayerKernelsReportsLayerShares() throws {
   let fixture = try AttributeFixture(layers: true)
   defer { try? FileManager.default.removeItem(at: fixture.directory) }
-  let result = try runEntk(fixture.arguments() + ["--target", "network-predictions", "--train-logits", fixture.path("train_logits.npy")])
+  let result = try runEntk(
+    fixture.arguments() + ["--target", "network-predictions", "--train-logits", fixture.path("train_logits.npy")])
   #expect(result.status == 0, "\(result.stderr)")
   let validation = try fixture.validate()
   #expect(validation.status == 0, "\(validation.stderr)")
@@ -72,7 +75,9 @@ import Testing
 
 /// Runs `entk attribute` with one argument replaced and checks it fails with exit code 3, the
 /// expected message, and no bundle (nor staging folder) left behind.
-private func expectBadInput(_ fixture: AttributeFixture, replacing option: String, with value: String, message: String) throws {
+private func expectBadInput(_ fixture: AttributeFixture, replacing option: String, with value: String, message: String)
+  throws
+{
   var arguments = fixture.arguments()
   let index = try #require(arguments.firstIndex(of: option))
   arguments[index + 1] = value
@@ -88,25 +93,32 @@ private func expectBadInput(_ fixture: AttributeFixture, replacing option: Strin
   defer { try? FileManager.default.removeItem(at: fixture.directory) }
   // Mismatched label count.
   try fixture.write(NPYArray(int64: [Int64](repeating: 0, count: 47), shape: [47]), "short_labels.npy")
-  try expectBadInput(fixture, replacing: "--train-labels", with: fixture.path("short_labels.npy"), message: "47 labels for 48 points")
+  try expectBadInput(
+    fixture, replacing: "--train-labels", with: fixture.path("short_labels.npy"), message: "47 labels for 48 points")
   // A label out of range (3 classes).
   try fixture.write(NPYArray(int64: (0..<12).map { $0 == 7 ? 3 : 0 }, shape: [12]), "bad_test_labels.npy")
-  try expectBadInput(fixture, replacing: "--test-labels", with: fixture.path("bad_test_labels.npy"), message: "label 3 at index 7 is outside 0..<3")
+  try expectBadInput(
+    fixture, replacing: "--test-labels", with: fixture.path("bad_test_labels.npy"),
+    message: "label 3 at index 7 is outside 0..<3")
   // A missing kernel file.
-  try expectBadInput(fixture, replacing: "--test-kernel", with: fixture.path("nope.npy"), message: "nope.npy: cannot read")
+  try expectBadInput(
+    fixture, replacing: "--test-kernel", with: fixture.path("nope.npy"), message: "nope.npy: cannot read")
   // A test kernel over a different number of training points.
   try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 40), shape: [12, 40]), "narrow.npy")
-  try expectBadInput(fixture, replacing: "--test-kernel", with: fixture.path("narrow.npy"), message: "expected kernel shape […, 48]")
+  try expectBadInput(
+    fixture, replacing: "--test-kernel", with: fixture.path("narrow.npy"), message: "expected kernel shape […, 48]")
   // A non-square train kernel.
   try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 48), shape: [12, 48]), "wide.npy")
   try expectBadInput(fixture, replacing: "--train-kernel", with: fixture.path("wide.npy"), message: "square")
   // Logits for the wrong number of test points.
   try fixture.write(NPYArray(float32: [Float](repeating: 0, count: 30), shape: [10, 3]), "few_logits.npy")
-  try expectBadInput(fixture, replacing: "--test-logits", with: fixture.path("few_logits.npy"), message: "10 rows, expected 12")
+  try expectBadInput(
+    fixture, replacing: "--test-logits", with: fixture.path("few_logits.npy"), message: "10 rows, expected 12")
   // An incomplete kernel folder from `entk kernel`.
   let folder = fixture.directory.appendingPathComponent("kernel-folder")
   try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  try #"{"kind": "trntk", "complete": false, "file": "kernel.npy"}"#.write(to: folder.appendingPathComponent("kernel.json"), atomically: true, encoding: .utf8)
+  try #"{"kind": "trntk", "complete": false, "file": "kernel.npy"}"#.write(
+    to: folder.appendingPathComponent("kernel.json"), atomically: true, encoding: .utf8)
   try expectBadInput(fixture, replacing: "--train-kernel", with: folder.path, message: "kernel folder is not complete")
 }
 

@@ -2,8 +2,9 @@ import ArrayIO
 import EntkTestSupport
 import Foundation
 
-/// Small `entk attribute` inputs written as .npy files: points in 2-D around one centre per
-/// class, RBF kernels (optionally split into two "layers"), and logits of a stand-in network
+/// Small `entk attribute` inputs written as .npy files.
+///
+/// Points in 2-D around one centre per class, RBF kernels (optionally split into two "layers"), and logits of a stand-in network
 /// (minus squared distance to each centre). Inputs are stored image-shaped, [count, 1, 2, 2].
 struct AttributeFixture {
   let directory: URL
@@ -31,17 +32,26 @@ struct AttributeFixture {
     let (train, trainLabels) = points(trainCount)
     let (test, testLabels) = points(testCount)
     func rbf(_ a: [[Double]], _ b: [[Double]]) -> [Float] {
-      a.flatMap { p in b.map { q in Float(exp(-((p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1])) / 0.98)) } }
+      a.flatMap { p in
+        b.map { q in Float(exp(-((p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1])) / 0.98)) }
+      }
     }
     func logits(_ x: [[Double]]) -> [Float] {
-      x.flatMap { p in centres.map { c in Float(-3 * ((p[0] - c[0]) * (p[0] - c[0]) + (p[1] - c[1]) * (p[1] - c[1]))) } }
+      x.flatMap { p in centres.map { c in Float(-3 * ((p[0] - c[0]) * (p[0] - c[0]) + (p[1] - c[1]) * (p[1] - c[1]))) }
+      }
     }
     func inputs(_ x: [[Double]]) -> [Float] { x.flatMap { [Float($0[0]), Float($0[1]), Float($0[0] * $0[1]), 0] } }
     let trainKernel = rbf(train, train)
     let testKernel = rbf(test, train)
     if layers {
-      try write(NPYArray(float32: trainKernel.map { 0.4 * $0 } + trainKernel.map { 0.6 * $0 }, shape: [2, trainCount, trainCount]), "train_kernel.npy")
-      try write(NPYArray(float32: testKernel.map { 0.4 * $0 } + testKernel.map { 0.6 * $0 }, shape: [2, testCount, trainCount]), "test_kernel.npy")
+      try write(
+        NPYArray(
+          float32: trainKernel.map { 0.4 * $0 } + trainKernel.map { 0.6 * $0 }, shape: [2, trainCount, trainCount]),
+        "train_kernel.npy")
+      try write(
+        NPYArray(
+          float32: testKernel.map { 0.4 * $0 } + testKernel.map { 0.6 * $0 }, shape: [2, testCount, trainCount]),
+        "test_kernel.npy")
     } else {
       try write(NPYArray(float32: trainKernel, shape: [trainCount, trainCount]), "train_kernel.npy")
       try write(NPYArray(float32: testKernel, shape: [testCount, trainCount]), "test_kernel.npy")
@@ -56,7 +66,9 @@ struct AttributeFixture {
 
   func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-  func write(_ array: NPYArray, _ name: String) throws { try NPYFile.write(array, to: directory.appendingPathComponent(name)) }
+  func write(_ array: NPYArray, _ name: String) throws {
+    try NPYFile.write(array, to: directory.appendingPathComponent(name))
+  }
 
   /// `entk attribute` arguments for these files, writing the bundle `bundle` in the fixture's folder.
   func arguments(bundle: String = "bundle") -> [String] {

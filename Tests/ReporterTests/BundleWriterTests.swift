@@ -34,7 +34,11 @@ private struct Interrupted: Error {}
   try writer.add("x.txt", data: Data("abc".utf8))
   try writer.commit()
   #expect(try String(contentsOf: final.appendingPathComponent("x.txt"), encoding: .utf8) == "abc")
-  #expect(writer.files == [BundleFileEntry(path: "x.txt", sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", bytes: 3)])
+  #expect(
+    writer.files == [
+      BundleFileEntry(
+        path: "x.txt", sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", bytes: 3)
+    ])
   #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path) == ["bundle"])
 }
 
@@ -72,14 +76,18 @@ private struct Interrupted: Error {}
   let n = 800
   let kernel = (0..<(n * n)).map { i in Float(i / n == i % n ? 1 : 0.3) }
   try NPYFile.write(NPYArray(float32: kernel, shape: [n, n]), to: parent.appendingPathComponent("K.npy"))
-  try NPYFile.write(NPYArray(float32: (0..<(n * 2)).map { Float($0 % 2) }, shape: [n, 2]), to: parent.appendingPathComponent("L.npy"))
-  try NPYFile.write(NPYArray(int64: (0..<n).map { Int64($0 % 2) }, shape: [n]), to: parent.appendingPathComponent("y.npy"))
+  try NPYFile.write(
+    NPYArray(float32: (0..<(n * 2)).map { Float($0 % 2) }, shape: [n, 2]), to: parent.appendingPathComponent("L.npy"))
+  try NPYFile.write(
+    NPYArray(int64: (0..<n).map { Int64($0 % 2) }, shape: [n]), to: parent.appendingPathComponent("y.npy"))
   let final = parent.appendingPathComponent("bundle")
   let process = Process()
   process.executableURL = TestEnvironment.entkExecutable
   process.arguments = [
-    "attribute", "--train-kernel", parent.appendingPathComponent("K.npy").path, "--test-kernel", parent.appendingPathComponent("K.npy").path,
-    "--train-labels", parent.appendingPathComponent("y.npy").path, "--test-logits", parent.appendingPathComponent("L.npy").path,
+    "attribute", "--train-kernel", parent.appendingPathComponent("K.npy").path, "--test-kernel",
+    parent.appendingPathComponent("K.npy").path,
+    "--train-labels", parent.appendingPathComponent("y.npy").path, "--test-logits",
+    parent.appendingPathComponent("L.npy").path,
     "--max-iterations", "3", "--out", final.path,
   ]
   process.standardError = FileHandle.nullDevice

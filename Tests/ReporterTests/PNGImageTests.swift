@@ -39,7 +39,8 @@ import Testing
     try script.write(to: scriptURL, atomically: true, encoding: .utf8)
     let result = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", scriptURL.path, url.path])
     #expect(result.status == 0, "\(result.stderr)")
-    let expected = "\(image.width) \(image.height) \(image.channels) \(image.pixels.reduce(0) { $0 + Int($1) }) \(image.pixels.count)"
+    let expected =
+      "\(image.width) \(image.height) \(image.channels) \(image.pixels.reduce(0) { $0 + Int($1) }) \(image.pixels.count)"
     #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
   }
 }

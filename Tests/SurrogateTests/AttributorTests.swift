@@ -11,7 +11,8 @@ import Testing
   let attributor = try Attributor(model: model, trainLabels: problem.trainLabels)
   for row in 0..<testRows.count {
     let all = try attributor.contributions(testRows, row: row)
-    let explanation = try attributor.explain(testRows, row: row, topK: 5, networkLogits: nil, label: problem.testLabels[row])
+    let explanation = try attributor.explain(
+      testRows, row: row, topK: 5, networkLogits: nil, label: problem.testLabels[row])
     for c in 0..<3 {
       let sum = all[(c * 45)..<((c + 1) * 45)].reduce(0, +)
       #expect(abs(sum + model.bias[c] - logits[row * 3 + c]) < 1e-9)
@@ -27,7 +28,8 @@ import Testing
       #expect(explanation.classes[c].opponents.first?.score == sortedAll.last)
       for p in explanation.classes[c].proponents { #expect(p.trainLabel == problem.trainLabels[p.trainIndex]) }
     }
-    #expect(explanation.surrogatePrediction == ClassLabels.argmax(Array(logits[(row * 3)..<(row * 3 + 3)]), classCount: 3)[0])
+    #expect(
+      explanation.surrogatePrediction == ClassLabels.argmax(Array(logits[(row * 3)..<(row * 3 + 3)]), classCount: 3)[0])
   }
 }
 

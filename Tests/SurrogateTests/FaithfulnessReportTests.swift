@@ -10,7 +10,8 @@ import Testing
   let network: [Double] = [3, 0, 0, 0, 3, 0, 0, 0, 3, 1, 0, 2]
   let surrogate: [Double] = [2, 1, 0, 0, 2, 1, 0, 2, 1, 0, 0, 1]
   let labels = [0, 1, 2, 0]
-  let report = try FaithfulnessReport.measure(networkLogits: network, surrogateLogits: surrogate, classCount: 3, labels: labels)
+  let report = try FaithfulnessReport.measure(
+    networkLogits: network, surrogateLogits: surrogate, classCount: 3, labels: labels)
   #expect(report.predictionAgreement == 0.75)
   #expect(report.networkAccuracy == 0.75)
   #expect(report.surrogateAccuracy == 0.5)
@@ -19,18 +20,22 @@ import Testing
   #expect(report.perClassLogits.count == 3)
   #expect(report.pooledLogits.count == 12)
 
-  let unlabelled = try FaithfulnessReport.measure(networkLogits: network, surrogateLogits: surrogate, classCount: 3, labels: nil)
+  let unlabelled = try FaithfulnessReport.measure(
+    networkLogits: network, surrogateLogits: surrogate, classCount: 3, labels: nil)
   #expect(unlabelled.referenceClass == "network-prediction")
   #expect(unlabelled.networkAccuracy == nil && unlabelled.accuracyDifference == nil)
 
-  let binary = try FaithfulnessReport.measure(networkLogits: [1, 0, 0, 1, 2, 2], surrogateLogits: [1, 0, 0, 2, 1, 3], classCount: 2, labels: [0, 1, 1])
+  let binary = try FaithfulnessReport.measure(
+    networkLogits: [1, 0, 0, 1, 2, 2], surrogateLogits: [1, 0, 0, 2, 1, 3], classCount: 2, labels: [0, 1, 1])
   #expect(binary.referenceClass == "class-1")
 
   #expect(throws: SurrogateError.labelOutOfRange(name: "test labels", index: 3, label: 3, classCount: 3)) {
-    try FaithfulnessReport.measure(networkLogits: network, surrogateLogits: surrogate, classCount: 3, labels: [0, 1, 2, 3])
+    try FaithfulnessReport.measure(
+      networkLogits: network, surrogateLogits: surrogate, classCount: 3, labels: [0, 1, 2, 3])
   }
   #expect(throws: SurrogateError.self) {
-    try FaithfulnessReport.measure(networkLogits: network, surrogateLogits: Array(surrogate.dropLast(3)), classCount: 3, labels: nil)
+    try FaithfulnessReport.measure(
+      networkLogits: network, surrogateLogits: Array(surrogate.dropLast(3)), classCount: 3, labels: nil)
   }
 }
 
@@ -48,13 +53,15 @@ import Testing
   let network = (0..<(m * c)).map { _ in 2 * normal() }
   let surrogate = network.map { $0 + normal() }
   let labels = (0..<m).map { $0 % c }
-  let report = try FaithfulnessReport.measure(networkLogits: network, surrogateLogits: surrogate, classCount: c, labels: labels)
+  let report = try FaithfulnessReport.measure(
+    networkLogits: network, surrogateLogits: surrogate, classCount: c, labels: labels)
 
   let directory = try TestEnvironment.temporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   try NPYFile.write(NPYArray(float64: network, shape: [m, c]), to: directory.appendingPathComponent("n.npy"))
   try NPYFile.write(NPYArray(float64: surrogate, shape: [m, c]), to: directory.appendingPathComponent("s.npy"))
-  try NPYFile.write(NPYArray(int64: labels.map { Int64($0) }, shape: [m]), to: directory.appendingPathComponent("y.npy"))
+  try NPYFile.write(
+    NPYArray(int64: labels.map { Int64($0) }, shape: [m]), to: directory.appendingPathComponent("y.npy"))
   let output = try runPython(
     """
     import sys, json, numpy as np
@@ -64,25 +71,25 @@ import Testing
     n = np.load(d + "/n.npy"); s = np.load(d + "/s.npy"); y = np.load(d + "/y.npy")
     r = np.arange(len(y))
     pn = softmax(n, axis=1)[r, y]; ps = softmax(s, axis=1)[r, y]
-    out = {"prob_tau": kendalltau(pn, ps).statistic, "prob_r": pearsonr(pn, ps).statistic,
-           "pooled_tau": kendalltau(n.ravel(), s.ravel()).statistic,
-           "class_tau": [kendalltau(n[:, k], s[:, k]).statistic for k in range(n.shape[1])],
-           "class_r": [pearsonr(n[:, k], s[:, k]).statistic for k in range(n.shape[1])]}
+    out = {"probTau": kendalltau(pn, ps).statistic, "probR": pearsonr(pn, ps).statistic,
+           "pooledTau": kendalltau(n.ravel(), s.ravel()).statistic,
+           "classTau": [kendalltau(n[:, k], s[:, k]).statistic for k in range(n.shape[1])],
+           "classR": [pearsonr(n[:, k], s[:, k]).statistic for k in range(n.shape[1])]}
     print(json.dumps(out))
     """, [directory.path], in: directory)
   struct Expected: Decodable {
-    var prob_tau: Double
-    var prob_r: Double
-    var pooled_tau: Double
-    var class_tau: [Double]
-    var class_r: [Double]
+    var probTau: Double
+    var probR: Double
+    var pooledTau: Double
+    var classTau: [Double]
+    var classR: [Double]
   }
   let expected = try JSONDecoder().decode(Expected.self, from: Data(output.utf8))
-  #expect(abs(try #require(report.referenceProbability.kendallTau) - expected.prob_tau) < 1e-12)
-  #expect(abs(try #require(report.referenceProbability.pearson) - expected.prob_r) < 1e-12)
-  #expect(abs(try #require(report.pooledLogits.kendallTau) - expected.pooled_tau) < 1e-12)
+  #expect(abs(try #require(report.referenceProbability.kendallTau) - expected.probTau) < 1e-12)
+  #expect(abs(try #require(report.referenceProbability.pearson) - expected.probR) < 1e-12)
+  #expect(abs(try #require(report.pooledLogits.kendallTau) - expected.pooledTau) < 1e-12)
   for k in 0..<c {
-    #expect(abs(try #require(report.perClassLogits[k].kendallTau) - expected.class_tau[k]) < 1e-12)
-    #expect(abs(try #require(report.perClassLogits[k].pearson) - expected.class_r[k]) < 1e-12)
+    #expect(abs(try #require(report.perClassLogits[k].kendallTau) - expected.classTau[k]) < 1e-12)
+    #expect(abs(try #require(report.perClassLogits[k].pearson) - expected.classR[k]) < 1e-12)
   }
 }

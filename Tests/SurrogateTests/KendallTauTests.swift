@@ -29,11 +29,11 @@ import Testing
   defer { try? FileManager.default.removeItem(at: directory) }
   let script = directory.appendingPathComponent("tau.py")
   try """
-    import sys, json
-    from scipy.stats import kendalltau, pearsonr
-    d = json.load(open(sys.argv[1]))
-    print(json.dumps([kendalltau(d["x"], d["y"], variant="b").statistic, pearsonr(d["x"], d["y"]).statistic]))
-    """.write(to: script, atomically: true, encoding: .utf8)
+  import sys, json
+  from scipy.stats import kendalltau, pearsonr
+  d = json.load(open(sys.argv[1]))
+  print(json.dumps([kendalltau(d["x"], d["y"], variant="b").statistic, pearsonr(d["x"], d["y"]).statistic]))
+  """.write(to: script, atomically: true, encoding: .utf8)
   let data = directory.appendingPathComponent("data.json")
   try JSONEncoder().encode(["x": x, "y": y]).write(to: data)
   let result = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, data.path])
