@@ -34,7 +34,7 @@ struct ExplainCommand: ParsableCommand {
     }
     let c = classIndex ?? point.surrogatePrediction
     guard c >= 0, c < point.classes.count else {
-      throw ValidationError("--class must be in 0..<\(point.classes.count)")
+      throw ReporterError.noSuchClass(index: c, classCount: point.classes.count)
     }
     let attribution = point.classes[c]
     func text(_ value: Int?) -> String { value.map(String.init) ?? "?" }

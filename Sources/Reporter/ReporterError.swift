@@ -12,6 +12,8 @@ public enum ReporterError: Error, CustomStringConvertible, Equatable {
   case unsupportedFormat(path: String, version: Int)
   /// No explanation for this test index is stored.
   case noSuchTestPoint(index: Int, available: String)
+  /// A class index outside 0..<classCount.
+  case noSuchClass(index: Int, classCount: Int)
 
   public var description: String {
     switch self {
@@ -23,6 +25,7 @@ public enum ReporterError: Error, CustomStringConvertible, Equatable {
       return "\(path): bundle format version \(version) is newer than this entk supports (\(BundleFormat.version))"
     case .noSuchTestPoint(let index, let available):
       return "no explanation for test index \(index) (bundle has \(available))"
+    case .noSuchClass(let index, let classCount): return "class \(index) is outside 0..<\(classCount)"
     }
   }
 }

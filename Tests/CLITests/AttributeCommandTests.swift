@@ -71,6 +71,9 @@ import Testing
   let missing = try runEntk(["explain", fixture.path("bundle"), "--test-index", "12"])
   #expect(missing.status == 3)
   #expect(missing.stderr.contains("no explanation for test index 12"))
+  let badClass = try runEntk(["explain", fixture.path("bundle"), "--test-index", "5", "--class", "3"])
+  #expect(badClass.status == 3)
+  #expect(badClass.stderr.contains("class 3 is outside 0..<3"))
 }
 
 /// Runs `entk attribute` with one argument replaced and checks it fails with exit code 3, the
@@ -107,6 +110,9 @@ private func expectBadInput(_ fixture: AttributeFixture, replacing option: Strin
   try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 40), shape: [12, 40]), "narrow.npy")
   try expectBadInput(
     fixture, replacing: "--test-kernel", with: fixture.path("narrow.npy"), message: "expected kernel shape […, 48]")
+  // The full eNTK's C×C blocks.
+  try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 48 * 4), shape: [12, 48, 2, 2]), "blocks.npy")
+  try expectBadInput(fixture, replacing: "--test-kernel", with: fixture.path("blocks.npy"), message: "C×C blocks")
   // A non-square train kernel.
   try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 48), shape: [12, 48]), "wide.npy")
   try expectBadInput(fixture, replacing: "--train-kernel", with: fixture.path("wide.npy"), message: "square")
