@@ -47,7 +47,8 @@ let package = Package(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
-      name: "SurrogateTests", dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
+      name: "SurrogateTests",
+      dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
     .testTarget(
       name: "ReporterTests",
       dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),

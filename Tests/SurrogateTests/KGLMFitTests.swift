@@ -1,4 +1,5 @@
 import ArrayIO
+import COpenBLAS
 import EntkTestSupport
 import Foundation
 import Surrogate
@@ -105,4 +106,18 @@ import Testing
   let rows = try KernelRows(values: values, shape: [2, 2, 3], name: "layers")
   #expect(rows.layerCount == 2 && rows.width == 6)
   #expect(rows.values == [0, 1, 2, 100, 101, 102, 10, 11, 12, 110, 111, 112])
+}
+
+@Test func fitDoesNotDependOnTheCallersBLASThreadsAndRestoresThem() throws {
+  let problem = ToyProblem(trainCount: 200, testCount: 5, classCount: 4, seed: 9)
+  let rows = try problem.trainRows()
+  let before = openblas_get_num_threads()
+  defer { openblas_set_num_threads(before) }
+  openblas_set_num_threads(1)
+  let single = try KGLM.fit(rows: rows, labels: problem.trainLabels, classCount: 4)
+  openblas_set_num_threads(2)
+  let double = try KGLM.fit(rows: rows, labels: problem.trainLabels, classCount: 4)
+  #expect(openblas_get_num_threads() == 2)
+  #expect(single.model == double.model)
+  #expect(single.report == double.report)
 }
