@@ -10,6 +10,7 @@ let package = Package(
   products: [
     .executable(name: "entk", targets: ["EntkCLI"]),
     .library(name: "entk-backend-example-c", type: .dynamic, targets: ["EntkBackendExampleC"]),
+    .library(name: "entk-backend-swiftnet", type: .dynamic, targets: ["SwiftNetBackend"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -39,6 +40,7 @@ let package = Package(
 
     // MARK: Backends (shared libraries loaded by the host through the C ABI)
     .target(name: "EntkBackendExampleC", dependencies: ["CEntkABI"], path: "Plugins/ExampleC"),
+    .target(name: "SwiftNetBackend", dependencies: ["CEntkABI", "COpenBLAS"], path: "Plugins/SwiftNet"),
 
     // MARK: Tests
     .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
@@ -46,6 +48,8 @@ let package = Package(
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "SurrogateTests",
       dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),

@@ -257,13 +257,19 @@ public final class BackendModel {
       let box = Unmanaged<ProgressBox>.fromOpaque(context).takeUnretainedValue()
       return box.handler(String(cString: event)) ? 0 : 1
     }
-    try inputs.withUnsafeBufferPointer { x in
+    // Its own error buffer, not `errorBuffer`: the progress handler may call `forward` on this
+    // model (the ABI allows it), which writes `errorBuffer` while `train` is still running.
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let status = try inputs.withUnsafeBufferPointer { x in
       try labels.withUnsafeBufferPointer { y in
-        try check("train") {
-          train(handle, try address(x), try address(y), Int64(n), options, callback, context.toOpaque(), $0, $1)
+        try buffer.withUnsafeMutableBufferPointer { message in
+          train(
+            handle, try address(x), try address(y), Int64(n), options, callback, context.toOpaque(),
+            try address(message), message.count)
         }
       }
     }
+    try Self.check(status, library: library, call: "train", buffer: buffer)
   }
 
   /// Calls `param_group` directly (bypassing the description read at open), for conformance

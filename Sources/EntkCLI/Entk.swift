@@ -15,8 +15,8 @@ struct Entk: ParsableCommand {
       """,
     version: EntkVersion.current,
     subcommands: [
-      BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, AttributeCommand.self, ReportCommand.self,
-      ExplainCommand.self,
+      BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, TrainCommand.self, AttributeCommand.self,
+      ReportCommand.self, ExplainCommand.self,
     ]
   )
 

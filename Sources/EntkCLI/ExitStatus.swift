@@ -15,7 +15,7 @@ enum ExitStatus: Int32 {
 
   init(classifying error: Error) {
     switch error {
-    case is NPYError, is CSVError, is InputError: self = .badInput
+    case is NPYError, is CSVError, is InputError, is TrainDataError: self = .badInput
     case is SurrogateError, is AttributeError, is ReporterError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
