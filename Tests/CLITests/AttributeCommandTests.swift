@@ -111,7 +111,8 @@ private func expectBadInput(_ fixture: AttributeFixture, replacing option: Strin
   try expectBadInput(
     fixture, replacing: "--test-kernel", with: fixture.path("narrow.npy"), message: "expected kernel shape […, 48]")
   // The full eNTK's C×C blocks.
-  try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 48 * 4), shape: [12, 48, 2, 2]), "blocks.npy")
+  try fixture.write(
+    NPYArray(float32: [Float](repeating: 0.5, count: 12 * 48 * 4), shape: [12, 48, 2, 2]), "blocks.npy")
   try expectBadInput(fixture, replacing: "--test-kernel", with: fixture.path("blocks.npy"), message: "C×C blocks")
   // A non-square train kernel.
   try fixture.write(NPYArray(float32: [Float](repeating: 0.5, count: 12 * 48), shape: [12, 48]), "wide.npy")
