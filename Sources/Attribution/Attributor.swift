@@ -64,10 +64,8 @@ public struct Attributor: Sendable {
           trainIndex: i, score: scores[i], trainLabel: trainLabels?[i],
           layerScores: layers > 1 ? (0..<layers).map { all[c * width + $0 * n + i] } : nil)
       }
-      // Ties broken by training index so explanations are reproducible.
-      let ranked = (0..<n).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
-      let proponents = ranked.prefix(topK).filter { scores[$0] > 0 }.map(contribution)
-      let opponents = ranked.reversed().prefix(topK).filter { scores[$0] < 0 }.map(contribution)
+      let proponents = Self.extremes(scores, count: topK, by: >).filter { scores[$0] > 0 }.map(contribution)
+      let opponents = Self.extremes(scores, count: topK, by: <).filter { scores[$0] < 0 }.map(contribution)
       classes.append(
         ClassAttribution(
           classIndex: c, logit: model.bias[c] + total, bias: model.bias[c], contributionSum: total,
@@ -78,5 +76,23 @@ public struct Attributor: Sendable {
       testIndex: row, label: label,
       networkPrediction: networkLogits.map { ClassLabels.argmax($0, classCount: model.classCount)[0] },
       surrogatePrediction: ClassLabels.argmax(surrogateLogits, classCount: model.classCount)[0], classes: classes)
+  }
+
+  /// The indices of the `count` values that come first under `precedes`, in that order.
+  ///
+  /// `>` gives the largest, `<` the smallest; ties go to the smaller index, so explanations are
+  /// reproducible. One pass with a sorted buffer of `count` entries: O(n · count), not a full
+  /// sort per class.
+  static func extremes(_ values: [Double], count: Int, by precedes: (Double, Double) -> Bool) -> [Int] {
+    var best: [Int] = []
+    best.reserveCapacity(count + 1)
+    for i in values.indices {
+      if best.count == count, let last = best.last, !precedes(values[i], values[last]) { continue }
+      var position = best.count
+      while position > 0 && precedes(values[i], values[best[position - 1]]) { position -= 1 }
+      best.insert(i, at: position)
+      if best.count > count { best.removeLast() }
+    }
+    return best
   }
 }

@@ -1,7 +1,8 @@
-import Attribution
 import Foundation
 import Surrogate
 import Testing
+
+@testable import Attribution
 
 @Test func contributionsPlusBiasAddUpToTheSurrogateLogits() throws {
   let problem = ToyProblem(trainCount: 45, testCount: 12, classCount: 3, seed: 11)
@@ -62,4 +63,12 @@ import Testing
     }
   }
   #expect(throws: SurrogateError.self) { try model.logits(try problem.testRows()) }
+}
+
+@Test func extremesMatchAFullSortWithTiesToTheSmallerIndex() {
+  let values: [Double] = [0.5, -1, 2, 2, 0, -1, 3, 0.5, -2, 2]
+  #expect(Attributor.extremes(values, count: 4, by: >) == [6, 2, 3, 9])
+  #expect(Attributor.extremes(values, count: 3, by: <) == [8, 1, 5])
+  #expect(Attributor.extremes(values, count: 20, by: >) == [6, 2, 3, 9, 0, 7, 4, 1, 5, 8])
+  #expect(Attributor.extremes([], count: 3, by: >).isEmpty)
 }
