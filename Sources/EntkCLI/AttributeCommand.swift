@@ -160,9 +160,18 @@ struct AttributeCommand: ParsableCommand {
     printError(
       "attribute: fitting the kGLM on \(n) training points × \(trainRows.layerCount) kernel(s), \(classCount) classes")
     let started = Date()
+    var lastReport = Date()
     let (surrogate, fit) = try KGLM.fit(
       rows: trainRows, labels: fitTargets, classCount: classCount, settings: settings,
-      labelsName: target == "labels" ? trainLabels : "network's train predictions")
+      labelsName: target == "labels" ? trainLabels : "network's train predictions"
+    ) { progress in
+      guard Date().timeIntervalSince(lastReport) >= 5 else { return }
+      lastReport = Date()
+      printError(
+        String(
+          format: "attribute: iteration %d, objective %.6f, gradient max-norm %.2e (stops at %.0e)", progress.iteration,
+          progress.objective, progress.gradientNorm, tolerance))
+    }
     let outcome = fit.converged ? "converged" : "NOT converged (\(fit.stopReason))"
     printError(
       "attribute: \(outcome) after \(fit.iterations) iterations"

@@ -35,6 +35,15 @@ public struct KGLMSettings: Sendable, Codable, Equatable {
   }
 }
 
+/// Where a running kGLM fit is, reported after each iteration.
+public struct KGLMFitProgress: Sendable {
+  public var iteration: Int
+  /// J(W, b) at the current iterate.
+  public var objective: Double
+  /// ‖∇J‖_∞ at the current iterate (the fit stops when it reaches the tolerance).
+  public var gradientNorm: Double
+}
+
 /// How a kGLM fit ended.
 public struct KGLMFitReport: Sendable, Codable, Equatable {
   /// True when ‖∇J‖_∞ reached the tolerance.
@@ -66,10 +75,11 @@ extension KGLM {
   ///   - labels: target class per training point, [N], each in 0..<classCount: ground truth, or
   ///     the network's own predictions.
   ///   - classCount: C.
+  ///   - progress: called after every L-BFGS iteration.
   /// - Returns: the model and how the fit ended (check `converged`).
   public static func fit(
     rows: KernelRows, labels: [Int], classCount: Int, settings: KGLMSettings = KGLMSettings(),
-    labelsName: String = "train labels"
+    labelsName: String = "train labels", progress: (KGLMFitProgress) -> Void = { _ in }
   ) throws -> (model: KGLM, report: KGLMFitReport) {
     try settings.validate()
     guard rows.count == rows.trainCount else {
@@ -93,7 +103,9 @@ extension KGLM {
       sampleWeights: settings.classWeighting.weights(labels: labels, classCount: classCount), alpha: settings.alpha)
     let solver = LBFGS(
       history: settings.history, maxIterations: settings.maxIterations, gradientTolerance: settings.gradientTolerance)
-    let result = solver.minimize(from: [Double](repeating: 0, count: objective.parameterCount), objective.evaluate)
+    let result = solver.minimize(
+      from: [Double](repeating: 0, count: objective.parameterCount),
+      progress: { progress(KGLMFitProgress(iteration: $0, objective: $1, gradientNorm: $2)) }, objective.evaluate)
     let (weights, bias) = objective.split(result.solution)
     let model = try KGLM(
       classCount: classCount, trainCount: rows.trainCount, layerCount: rows.layerCount, weights: weights, bias: bias)

@@ -26,7 +26,12 @@ struct LBFGS {
   var maxIterations = 1000
   var gradientTolerance = 1e-6
 
-  func minimize(from start: [Double], _ evaluate: ([Double]) -> (value: Double, gradient: [Double])) -> Result {
+  /// Minimises from `start`; `progress` is called after each iteration with the iteration
+  /// number, the objective and ‖∇‖_∞.
+  func minimize(
+    from start: [Double], progress: (Int, Double, Double) -> Void = { _, _, _ in },
+    _ evaluate: ([Double]) -> (value: Double, gradient: [Double])
+  ) -> Result {
     var x = start
     var (f, g) = evaluate(x)
     var evaluations = 1
@@ -110,6 +115,7 @@ struct LBFGS {
       f = next.f
       g = next.g
       iteration += 1
+      progress(iteration, f, g.reduce(0) { max($0, abs($1)) })
     }
   }
 

@@ -121,3 +121,14 @@ import Testing
   #expect(single.model == double.model)
   #expect(single.report == double.report)
 }
+
+@Test func progressReportsEveryIterationUpToTheLast() throws {
+  let problem = ToyProblem(trainCount: 30, testCount: 5, classCount: 3, seed: 4)
+  var seen: [KGLMFitProgress] = []
+  let (_, report) = try KGLM.fit(rows: try problem.trainRows(), labels: problem.trainLabels, classCount: 3) {
+    seen.append($0)
+  }
+  #expect(seen.map(\.iteration) == Array(1...report.iterations))
+  #expect(seen.last?.gradientNorm == report.gradientNorm)
+  #expect(seen.last?.objective == report.objective)
+}
