@@ -10,6 +10,7 @@ let package = Package(
   products: [
     .executable(name: "entk", targets: ["EntkCLI"]),
     .library(name: "entk-backend-example-c", type: .dynamic, targets: ["EntkBackendExampleC"]),
+    .library(name: "entk-backend-onnx", type: .dynamic, targets: ["ONNXBackend"]),
     .library(name: "entk-backend-swiftnet", type: .dynamic, targets: ["SwiftNetBackend"]),
   ],
   dependencies: [
@@ -40,6 +41,11 @@ let package = Package(
 
     // MARK: Backends (shared libraries loaded by the host through the C ABI)
     .target(name: "EntkBackendExampleC", dependencies: ["CEntkABI"], path: "Plugins/ExampleC"),
+    // protoc-c output for onnx.proto, committed (tools/generate-onnx-proto.sh regenerates it).
+    .target(
+      name: "COnnxProto", path: "Plugins/ONNX/COnnxProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
+    .target(
+      name: "ONNXBackend", dependencies: ["CEntkABI", "COnnxProto", "COpenBLAS"], path: "Plugins/ONNX/ONNXBackend"),
     .target(name: "SwiftNetBackend", dependencies: ["CEntkABI", "COpenBLAS"], path: "Plugins/SwiftNet"),
 
     // MARK: Tests
@@ -48,6 +54,9 @@ let package = Package(
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "ONNXBackendTests",
+      dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(

@@ -1,0 +1,197 @@
+import CEntkABI
+
+/// The ABI v1 entry point: returns the backend's constant function table.
+@_cdecl("entk_backend_v1")
+public func entkBackendV1() -> UnsafePointer<entk_backend_api>? {
+  UnsafePointer(BackendTable.table)
+}
+
+/// The function table and the adapters between C arguments and `ONNXModel`.
+///
+/// Every adapter validates its arguments and turns errors into a status and message; nothing traps.
+enum BackendTable {
+  /// Built once (Swift globals initialise lazily and thread-safely), never freed: hosts keep
+  /// backends loaded for the life of the process.
+  nonisolated(unsafe) static let table: UnsafeMutablePointer<entk_backend_api> = {
+    let pointer = UnsafeMutablePointer<entk_backend_api>.allocate(capacity: 1)
+    pointer.initialize(
+      to: entk_backend_api(
+        struct_size: MemoryLayout<entk_backend_api>.size,
+        abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: UInt32(ENTK_ABI_VERSION_MINOR),
+        name: cString("onnx"), version: cString("0.1.0"),
+        description: cString(
+          "ONNX models (IR >= 3, opset >= 6) parsed with protobuf-c; per-sample gradients by reverse mode"),
+        open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
+        jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil))
+    return pointer
+  }()
+
+  private static func cString(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+  }
+
+  /// Writes the error's message (truncated on a UTF-8 boundary, NUL-terminated) into the
+  /// caller's buffer and returns its status.
+  static func report(_ failure: ONNXError, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> entk_status {
+    guard let buffer, capacity > 0 else { return failure.status }
+    var bytes = Array(failure.description.utf8)
+    if bytes.count > capacity - 1 {
+      var end = capacity - 1
+      while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+      bytes = Array(bytes[..<end])
+    }
+    for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+    buffer[bytes.count] = 0
+    return failure.status
+  }
+
+  /// Runs `body` on the model behind `model`, mapping errors to statuses.
+  private static func call(
+    _ model: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+    _ body: (ONNXModel, ModelHandle) throws(ONNXError) -> Void
+  ) -> entk_status {
+    guard let model else { return report(.invalidArgument("model is NULL"), buffer, capacity) }
+    let handle = Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).takeUnretainedValue()
+    do {
+      try body(handle.model, handle)
+      return ENTK_OK
+    } catch {
+      return report(error, buffer, capacity)
+    }
+  }
+
+  /// n × width as a checked buffer length.
+  private static func length(_ n: Int64, _ width: Int) throws(ONNXError) -> Int {
+    guard n >= 1 else { throw .invalidArgument("n must be >= 1, got \(n)") }
+    let (product, overflow) = Int(n).multipliedReportingOverflow(by: width)
+    guard !overflow, product < Int.max / 8 else { throw .invalidArgument("n = \(n) is too large") }
+    return product
+  }
+
+  /// Bytes of `type` up to and including the field at `keyPath`: ENTK_STRUCT_SIZE in Swift.
+  private static func structSize<T, F>(_ keyPath: KeyPath<T, F>) -> Int {
+    (MemoryLayout<T>.offset(of: keyPath) ?? Int.max) + MemoryLayout<F>.size
+  }
+
+  static let open:
+    @convention(c) (
+      UnsafePointer<CChar>, UnsafePointer<CChar>?, UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<CChar>?,
+      Int
+    ) -> entk_status = { path, options, out, buffer, capacity in
+      do throws(ONNXError) {
+        let parsed = try ModelOptions(json: options.map { String(cString: $0) })
+        let model = try ONNXModel(path: String(cString: path), options: parsed)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+        return ENTK_OK
+      } catch {
+        return report(error, buffer, capacity)
+      }
+    }
+
+  static let close: @convention(c) (OpaquePointer?) -> Void = { model in
+    guard let model else { return }
+    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).release()
+  }
+
+  static let describe:
+    @convention(c) (OpaquePointer, UnsafeMutablePointer<entk_model_info>, UnsafeMutablePointer<CChar>?, Int) ->
+      entk_status = {
+        model, info, buffer, capacity in
+        call(model, buffer, capacity) { m, _ throws(ONNXError) in
+          let size = info.pointee.struct_size
+          if size >= structSize(\entk_model_info.input_shape) {
+            info.pointee.input_rank = Int32(m.inputShape.count)
+            withUnsafeMutableBytes(of: &info.pointee.input_shape) { raw in
+              let dims = raw.bindMemory(to: Int64.self)
+              for i in 0..<dims.count { dims[i] = i < m.inputShape.count ? Int64(m.inputShape[i]) : 0 }
+            }
+          }
+          if size >= structSize(\entk_model_info.num_outputs) { info.pointee.num_outputs = Int64(m.outputCount) }
+          if size >= structSize(\entk_model_info.num_params) { info.pointee.num_params = Int64(m.parameterCount) }
+          if size >= structSize(\entk_model_info.embedding_size) {
+            info.pointee.embedding_size = Int64(m.embeddingSize)
+          }
+          if size >= structSize(\entk_model_info.num_param_groups) {
+            info.pointee.num_param_groups = Int64(m.parameterNames.count)
+          }
+        }
+      }
+
+  static let paramGroup:
+    @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_param_group>, UnsafeMutablePointer<CChar>?, Int) ->
+      entk_status = { model, index, group, buffer, capacity in
+        call(model, buffer, capacity) { m, handle throws(ONNXError) in
+          guard index >= 0, index < Int64(handle.groupNames.count), let entry = m.parameterGroup(Int(index)) else {
+            throw .invalidArgument("parameter group \(index) is out of range 0..<\(handle.groupNames.count)")
+          }
+          let size = group.pointee.struct_size
+          if size >= structSize(\entk_param_group.name) {
+            group.pointee.name = UnsafePointer(handle.groupNames[Int(index)])
+          }
+          if size >= structSize(\entk_param_group.offset) { group.pointee.offset = Int64(entry.offset) }
+          if size >= structSize(\entk_param_group.count) { group.pointee.count = Int64(entry.count) }
+        }
+      }
+
+  static let forward:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, logits, embedding, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        if embedding != nil, m.embeddingSize == 0 {
+          throw .invalidArgument("embedding must be NULL: the model has no embedding")
+        }
+        let count = Int(max(n, 0))
+        try m.forward(
+          UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: count,
+          logits: UnsafeMutableBufferPointer(start: logits, count: try length(n, m.outputCount)),
+          embedding: embedding == nil
+            ? nil : UnsafeMutableBufferPointer(start: embedding, count: try length(n, m.embeddingSize)))
+      }
+    }
+
+  static let vjp:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, cotangents, gradients, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try m.vjp(
+          UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
+          cotangents: UnsafeBufferPointer(start: cotangents, count: try length(n, m.outputCount)),
+          gradients: UnsafeMutableBufferPointer(start: gradients, count: try length(n, m.parameterCount)))
+      }
+    }
+
+  static let jacobian:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
+    ) ->
+      entk_status = { model, inputs, n, jacobians, buffer, capacity in
+        call(model, buffer, capacity) { m, _ throws(ONNXError) in
+          try m.jacobian(
+            UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
+            jacobians: UnsafeMutableBufferPointer(
+              start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
+        }
+      }
+
+  static let getParams:
+    @convention(c) (OpaquePointer, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
+      model, params, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        let values = m.parameters()
+        guard values.count == m.parameterCount else { throw .invalidModel("parameter count changed") }
+        for i in 0..<values.count { params[i] = values[i] }
+      }
+    }
+
+  static let setParams:
+    @convention(c) (OpaquePointer, UnsafePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {
+      model, params, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try m.setParameters(UnsafeBufferPointer(start: params, count: m.parameterCount))
+      }
+    }
+}

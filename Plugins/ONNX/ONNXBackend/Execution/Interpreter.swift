@@ -1,0 +1,129 @@
+/// Runs a graph forwards (keeping every intermediate value) and in reverse mode from
+/// gradients seeded on some values back to chosen source values.
+public struct Interpreter: Sendable {
+  public let graph: Graph
+  /// The operator of each node, resolved once so unsupported ops fail at construction.
+  let definitions: [OperatorDefinition]
+
+  /// Resolves every node's operator.
+  ///
+  /// Throws `.unsupported` naming the op, node and opset.
+  public init(graph: Graph) throws(ONNXError) {
+    self.graph = graph
+    var definitions: [OperatorDefinition] = []
+    for node in graph.nodes {
+      definitions.append(try OperatorRegistry.definition(for: node, opset: graph.opset))
+    }
+    self.definitions = definitions
+  }
+
+  /// Evaluates every node.
+  ///
+  /// `values` holds the initializers (or their replacements) and the graph inputs; the result adds
+  /// every node output.
+  public func run(_ values: [String: Tensor]) throws(ONNXError) -> [String: Tensor] {
+    var values = values
+    for (node, definition) in zip(graph.nodes, definitions) {
+      let context = try self.context(node, values)
+      let outputs: [Tensor]
+      do {
+        outputs = try definition.forward(context)
+      } catch {
+        throw Self.wrap(error, node)
+      }
+      for (i, name) in node.outputs.enumerated() where !name.isEmpty {
+        guard i < outputs.count else {
+          throw .inNode(
+            node: node.name, op: node.opType, .unsupported("output \(i) ('\(name)') is not computed by this backend"))
+        }
+        values[name] = outputs[i]
+      }
+    }
+    return values
+  }
+
+  /// The values that depend, through differentiable inputs, on `sources`.
+  public func dependents(of sources: Set<String>) -> Set<String> {
+    var reached = sources
+    for (node, definition) in zip(graph.nodes, definitions) {
+      let touched = node.inputs.indices.contains { definition.differentiates($0) && reached.contains(node.inputs[$0]) }
+      if touched { reached.formUnion(node.outputs.filter { !$0.isEmpty }) }
+    }
+    return reached
+  }
+
+  /// Nodes on a differentiable path from `sources` whose operator has no reverse pass.
+  func nodesWithoutReversePass(from sources: Set<String>) -> [Node] {
+    let reached = dependents(of: sources)
+    return zip(graph.nodes, definitions).compactMap { node, definition in
+      let touched = node.inputs.indices.contains { definition.differentiates($0) && reached.contains(node.inputs[$0]) }
+      return touched && definition.backward == nil ? node : nil
+    }
+  }
+
+  /// Reverse mode: given forward `values` and output gradients `seeds`, returns the
+  /// gradient of every value in `sources` that the seeds reach (absent = zero).
+  public func gradients(values: [String: Tensor], seeds: [String: Tensor], sources: Set<String>) throws(ONNXError)
+    -> [String: Tensor]
+  {
+    let reached = dependents(of: sources)
+    var gradients = seeds
+    for (node, definition) in zip(graph.nodes, definitions).reversed() {
+      let outputGradients = node.outputs.map { $0.isEmpty ? nil : gradients[$0] }
+      guard outputGradients.contains(where: { $0 != nil }) else { continue }
+      let needs = node.inputs.indices.map { i in
+        !node.inputs[i].isEmpty && reached.contains(node.inputs[i]) && definition.differentiates(i)
+      }
+      guard needs.contains(true) else { continue }
+      guard let backward = definition.backward else {
+        throw .inNode(node: node.name, op: node.opType, .unsupported("operator '\(node.opType)' has no reverse pass"))
+      }
+      let context = try self.context(node, values)
+      let outputs = node.outputs.map { values[$0] ?? Tensor.zeros([]) }
+      let inputGradients: [Tensor?]
+      do {
+        inputGradients = try backward(context, outputs, outputGradients, needs)
+      } catch {
+        throw Self.wrap(error, node)
+      }
+      for (i, gradient) in inputGradients.enumerated() where i < needs.count && needs[i] {
+        guard let gradient else { continue }
+        let name = node.inputs[i]
+        if let existing = gradients[name] {
+          guard existing.shape == gradient.shape, case .float(let a) = existing.elements,
+            case .float(let b) = gradient.elements
+          else {
+            throw .inNode(
+              node: node.name, op: node.opType,
+              .shapeMismatch("gradient of '\(name)' has shape \(gradient.shape), expected \(existing.shape)"))
+          }
+          var sum = a
+          for j in 0..<sum.count { sum[j] += b[j] }
+          gradients[name] = Tensor(shape: existing.shape, floats: sum)
+        } else {
+          gradients[name] = gradient
+        }
+      }
+    }
+    return gradients.filter { sources.contains($0.key) }
+  }
+
+  private func context(_ node: Node, _ values: [String: Tensor]) throws(ONNXError) -> OperatorContext {
+    var inputs: [Tensor?] = []
+    for name in node.inputs {
+      if name.isEmpty {
+        inputs.append(nil)
+      } else if let value = values[name] {
+        inputs.append(value)
+      } else {
+        throw .inNode(node: node.name, op: node.opType, .invalidModel("input '\(name)' has no value"))
+      }
+    }
+    return OperatorContext(node: node, opset: graph.opset, inputs: inputs)
+  }
+
+  private static func wrap(_ error: any Error, _ node: Node) -> ONNXError {
+    let inner = (error as? ONNXError) ?? .invalidModel("\(error)")
+    return .inNode(node: node.name, op: node.opType, inner)
+  }
+}

@@ -1,0 +1,313 @@
+/// An opened ONNX model as the entk ABI sees it: one float input with a batch dimension,
+/// C logits per sample, a flat parameter vector made of weight initializers, and an
+/// optional embedding.
+///
+/// Rules (documented in docs/onnx-backend.md):
+/// - Parameters: the float initializers of rank ≥ 1 that some node reads in a differentiable
+///   input slot (weights, biases, scales; not BatchNormalization's running statistics, not
+///   shapes or indices, not scalar constants), in the file's initializer order, optionally
+///   restricted by `ModelOptions.parameterPatterns`. One parameter group per initializer.
+/// - Embedding: the first input of the Gemm or MatMul that produces the logits (through an
+///   Add of a bias or an Identity), per sample flattened; none if the logits come otherwise.
+/// - Every sample runs through the graph on its own (batch 1): outputs and per-sample
+///   gradients are exactly independent of the rest of the batch.
+public final class ONNXModel {
+  public let path: String
+  public let interpreter: Interpreter
+  /// Name and per-sample shape of the graph input.
+  public let inputName: String
+  public let inputShape: [Int]
+  public let outputName: String
+  /// C: logits per sample.
+  public let outputCount: Int
+  public let embeddingName: String?
+  /// E: embedding size per sample, 0 when there is none.
+  public let embeddingSize: Int
+  /// Parameter initializers in flat order, with their offsets into the flat vector.
+  public let parameterNames: [String]
+  public let parameterOffsets: [Int]
+  public let parameterCount: Int
+  /// Initializer values, parameters included (replaced by `setParameters`).
+  private(set) var initializers: [String: Tensor]
+
+  public var inputSize: Int { inputShape.reduce(1, *) }
+
+  public convenience init(path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
+    let file = try ModelLoader.modelFile(path)
+    try self.init(graph: try ModelLoader.load(path: file), path: file, options: options)
+  }
+
+  public init(graph: Graph, path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
+    self.path = path
+    interpreter = try Interpreter(graph: graph)
+    initializers = graph.initializers
+
+    guard graph.inputs.count == 1, let input = graph.inputs.first else {
+      throw .unsupported(
+        "\(path): the graph has \(graph.inputs.count) inputs \(graph.inputs.map(\.name)); the backend takes models with one input"
+      )
+    }
+    guard input.elementType == 1 else {
+      throw .unsupported(
+        "\(path): input '\(input.name)' has element type \(TensorProtoDecoder.typeName(input.elementType)); the backend feeds float32 inputs only"
+      )
+    }
+    guard let dims = input.shape, dims.count >= 2, dims.count - 1 <= 8 else {
+      throw .unsupported(
+        "\(path): input '\(input.name)' must have a known shape [batch, ...] of rank 2 to 9, got \(input.shape.map { "\($0)" } ?? "no shape")"
+      )
+    }
+    if let batch = dims[0], batch != 1 {
+      throw .unsupported(
+        "\(path): input '\(input.name)' fixes the batch dimension at \(batch); export with a dynamic batch axis (or batch 1)"
+      )
+    }
+    var sampleShape: [Int] = []
+    for d in dims.dropFirst() {
+      guard let d, d > 0 else {
+        throw .unsupported(
+          "\(path): input '\(input.name)' has a symbolic non-batch dimension \(dims); only the batch dimension may be dynamic"
+        )
+      }
+      sampleShape.append(d)
+    }
+    do {
+      _ = try IndexMap.checkedCount(sampleShape)
+    } catch {
+      throw error.prefixed("\(path): input '\(input.name)'")
+    }
+    inputName = input.name
+    inputShape = sampleShape
+
+    if let requested = options.output {
+      guard graph.outputs.contains(where: { $0.name == requested }) else {
+        throw .invalidArgument(
+          "\(path): option output '\(requested)' is not a graph output (outputs: \(graph.outputs.map(\.name)))")
+      }
+      outputName = requested
+    } else {
+      outputName = graph.outputs[0].name
+    }
+
+    let names = Self.weightInitializers(graph, interpreter)
+    var chosen = names
+    if let patterns = options.parameterPatterns {
+      chosen = names.filter { name in patterns.contains { ModelOptions.matches(name, $0) } }
+      for pattern in patterns where !names.contains(where: { ModelOptions.matches($0, pattern) }) {
+        throw .invalidArgument("\(path): params pattern '\(pattern)' matches no weight initializer (weights: \(names))")
+      }
+    }
+    guard !chosen.isEmpty else {
+      throw .invalidModel("\(path): the model has no float weight initializers to differentiate")
+    }
+    parameterNames = chosen
+    var offsets: [Int] = []
+    var total = 0
+    for name in chosen {
+      offsets.append(total)
+      total += graph.initializers[name]?.count ?? 0
+    }
+    parameterOffsets = offsets
+    parameterCount = total
+
+    if let node = interpreter.nodesWithoutReversePass(from: Set(chosen)).first {
+      throw .unsupported(
+        "\(path): node '\(node.name)' (\(node.opType), opset \(graph.opset)) lies between the parameters and the outputs but has no reverse pass"
+      )
+    }
+
+    // Shape inference by running one zero sample: it also proves the graph runs.
+    var feeds = graph.initializers
+    feeds[input.name] = Tensor.zeros([1] + sampleShape)
+    let values: [String: Tensor]
+    do {
+      values = try interpreter.run(feeds)
+    } catch {
+      throw error.prefixed(path)
+    }
+    guard let logits = values[outputName] else {
+      throw .invalidModel("\(path): output '\(outputName)' was not computed")
+    }
+    guard logits.isFloat else {
+      throw .unsupported(
+        "\(path): output '\(outputName)' has element type \(logits.typeName) and cannot be differentiated; the backend needs float logits"
+      )
+    }
+    guard logits.rank >= 1, logits.shape[0] == 1, logits.count >= 1 else {
+      throw .unsupported(
+        "\(path): output '\(outputName)' has shape \(logits.shape) for a batch of 1; expected [batch, C, ...]")
+    }
+    outputCount = logits.count
+    guard interpreter.dependents(of: Set(chosen)).contains(outputName) else {
+      throw .invalidModel("\(path): output '\(outputName)' does not depend on any parameter")
+    }
+    let embedding = Self.embeddingValue(graph, output: outputName)
+    if let embedding, let value = values[embedding], value.isFloat, value.rank >= 1, value.shape[0] == 1 {
+      embeddingName = embedding
+      embeddingSize = value.count
+    } else {
+      embeddingName = nil
+      embeddingSize = 0
+    }
+  }
+
+  /// Float initializers of rank ≥ 1 read in some node's differentiable input slot, in file order.
+  static func weightInitializers(_ graph: Graph, _ interpreter: Interpreter) -> [String] {
+    var weights = Set<String>()
+    for (node, definition) in zip(graph.nodes, interpreter.definitions) {
+      for slot in node.inputs.indices
+      where definition.differentiates(slot) && !definition.statisticInputs.contains(slot) {
+        weights.insert(node.inputs[slot])
+      }
+    }
+    return graph.initializerNames.filter { name in
+      guard weights.contains(name), let t = graph.initializers[name] else { return false }
+      return t.isFloat && t.rank >= 1 && t.count >= 1
+    }
+  }
+
+  /// The value feeding the last Gemm/MatMul before `output` (through Add and Identity).
+  static func embeddingValue(_ graph: Graph, output: String) -> String? {
+    var producer: [String: Node] = [:]
+    for node in graph.nodes {
+      for o in node.outputs where !o.isEmpty { producer[o] = node }
+    }
+    var current = output
+    for _ in 0..<graph.nodes.count {
+      guard let node = producer[current] else { return nil }
+      switch node.opType {
+      case "Gemm", "MatMul": return node.inputs.first
+      case "Identity": current = node.inputs.first ?? ""
+      case "Add":
+        guard let next = node.inputs.first(where: { producer[$0] != nil && graph.initializers[$0] == nil }) else {
+          return nil
+        }
+        current = next
+      default: return nil
+      }
+    }
+    return nil
+  }
+
+  // MARK: Running
+
+  private func feeds(_ inputs: UnsafeBufferPointer<Float>, sample i: Int) -> [String: Tensor] {
+    var values = initializers
+    let start = i * inputSize
+    values[inputName] = Tensor(shape: [1] + inputShape, floats: Array(inputs[start..<(start + inputSize)]))
+    return values
+  }
+
+  private func checkedCount(_ n: Int, _ buffer: UnsafeBufferPointer<Float>) throws(ONNXError) {
+    guard n >= 1 else { throw .invalidArgument("n must be ≥ 1, got \(n)") }
+    guard buffer.count == n * inputSize else {
+      throw .invalidArgument("\(buffer.count) input floats for \(n) samples of \(inputSize)")
+    }
+  }
+
+  private func logits(_ values: [String: Tensor]) throws(ONNXError) -> [Float] {
+    guard let t = values[outputName], case .float(let v) = t.elements, v.count == outputCount else {
+      throw .invalidModel("\(path): output '\(outputName)' does not hold \(outputCount) floats for one sample")
+    }
+    return v
+  }
+
+  /// Logits (n × C) and, if `embedding` is given, the embedding (n × E).
+  public func forward(
+    _ inputs: UnsafeBufferPointer<Float>, count n: Int, logits out: UnsafeMutableBufferPointer<Float>,
+    embedding: UnsafeMutableBufferPointer<Float>?
+  ) throws(ONNXError) {
+    try checkedCount(n, inputs)
+    for i in 0..<n {
+      let values = try interpreter.run(feeds(inputs, sample: i))
+      let row = try logits(values)
+      for c in 0..<outputCount { out[i * outputCount + c] = row[c] }
+      if let embedding, let name = embeddingName {
+        guard let e = values[name], case .float(let v) = e.elements, v.count == embeddingSize else {
+          throw .invalidModel("\(path): embedding '\(name)' does not hold \(embeddingSize) floats")
+        }
+        for j in 0..<embeddingSize { embedding[i * embeddingSize + j] = v[j] }
+      }
+    }
+  }
+
+  /// Writes Σ_c u[c] ∂f_c/∂θ of one sample's forward `values` into `row` (P floats).
+  private func parameterGradient(_ values: [String: Tensor], cotangent: [Float], into row: UnsafeMutablePointer<Float>)
+    throws(ONNXError)
+  {
+    guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
+    let gradients = try interpreter.gradients(
+      values: values, seeds: [outputName: Tensor(shape: shape, floats: cotangent)], sources: Set(parameterNames))
+    for (k, name) in parameterNames.enumerated() {
+      let offset = parameterOffsets[k]
+      let count = (k + 1 < parameterOffsets.count ? parameterOffsets[k + 1] : parameterCount) - offset
+      if let g = gradients[name], case .float(let v) = g.elements, v.count == count {
+        for j in 0..<count { row[offset + j] = v[j] }
+      } else {
+        for j in 0..<count { row[offset + j] = 0 }
+      }
+    }
+  }
+
+  /// Per-sample vector-Jacobian products: gradients (n × P) for cotangents (n × C).
+  public func vjp(
+    _ inputs: UnsafeBufferPointer<Float>, count n: Int, cotangents: UnsafeBufferPointer<Float>,
+    gradients: UnsafeMutableBufferPointer<Float>
+  ) throws(ONNXError) {
+    try checkedCount(n, inputs)
+    guard let base = gradients.baseAddress, cotangents.count == n * outputCount, gradients.count == n * parameterCount
+    else {
+      throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
+    }
+    for i in 0..<n {
+      let values = try interpreter.run(feeds(inputs, sample: i))
+      let u = Array(cotangents[(i * outputCount)..<((i + 1) * outputCount)])
+      try parameterGradient(values, cotangent: u, into: base + i * parameterCount)
+    }
+  }
+
+  /// Full per-sample Jacobians (n × C × P): one forward pass and C reverse passes per sample.
+  public func jacobian(_ inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
+    throws(ONNXError)
+  {
+    try checkedCount(n, inputs)
+    guard let base = jacobians.baseAddress, jacobians.count == n * outputCount * parameterCount else {
+      throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
+    }
+    for i in 0..<n {
+      let values = try interpreter.run(feeds(inputs, sample: i))
+      for c in 0..<outputCount {
+        var u = [Float](repeating: 0, count: outputCount)
+        u[c] = 1
+        try parameterGradient(values, cotangent: u, into: base + (i * outputCount + c) * parameterCount)
+      }
+    }
+  }
+
+  /// The flat parameter vector (P floats).
+  public func parameters() -> [Float] {
+    parameterNames.flatMap { name -> [Float] in
+      if case .float(let v)? = initializers[name]?.elements { return v }
+      return []
+    }
+  }
+
+  /// Replaces the parameters from a flat vector of P floats.
+  public func setParameters(_ flat: UnsafeBufferPointer<Float>) throws(ONNXError) {
+    guard flat.count == parameterCount else {
+      throw .invalidArgument("\(flat.count) parameters given, the model has \(parameterCount)")
+    }
+    for (k, name) in parameterNames.enumerated() {
+      guard let shape = initializers[name]?.shape else { continue }
+      let offset = parameterOffsets[k]
+      initializers[name] = Tensor(shape: shape, floats: Array(flat[offset..<(offset + shape.reduce(1, *))]))
+    }
+  }
+
+  /// Name, offset and count of parameter group `index`.
+  public func parameterGroup(_ index: Int) -> (name: String, offset: Int, count: Int)? {
+    guard index >= 0, index < parameterNames.count else { return nil }
+    let end = index + 1 < parameterOffsets.count ? parameterOffsets[index + 1] : parameterCount
+    return (parameterNames[index], parameterOffsets[index], end - parameterOffsets[index])
+  }
+}

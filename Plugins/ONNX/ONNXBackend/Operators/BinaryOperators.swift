@@ -1,0 +1,207 @@
+import Foundation
+
+/// Element-wise operators on two (or three, for Where) inputs with numpy broadcasting.
+///
+/// Float arithmetic is differentiable; int64 arithmetic serves shape computations.
+enum BinaryOperators {
+  /// Float rule: value and partial derivatives with respect to a and b.
+  struct FloatRule: Sendable {
+    var value: @Sendable (Float, Float) -> Float
+    var da: @Sendable (Float, Float, Float) -> Float  // (a, b, y)
+    var db: @Sendable (Float, Float, Float) -> Float
+  }
+
+  /// The shape `b` broadcasts with against `a`.
+  ///
+  /// From opset 7 that is numpy broadcasting of its own shape; opset 6 models say `broadcast = 1` with an optional `axis` where `b`
+  /// lines up with `a`, and PRelu's per-channel slope [C] lines up with axis 1.
+  static func operandShape(_ c: OperatorContext, _ a: Tensor, _ b: Tensor) throws -> [Int] {
+    guard c.opset < 7 else { return b.shape }
+    if c.node.opType == "PRelu" {
+      guard b.rank == 1, a.rank >= 2, b.count == a.shape[1], b.count != 1 else { return b.shape }
+      return [b.count] + [Int](repeating: 1, count: a.rank - 2)
+    }
+    guard try c.int("broadcast", default: 0) != 0 else { return b.shape }
+    let axis = try c.int("axis", default: a.rank - b.rank)
+    let resolved = axis < 0 ? axis + a.rank : axis
+    guard resolved >= 0, resolved + b.rank <= a.rank else {
+      throw ONNXError.shapeMismatch("B \(b.shape) does not fit A \(a.shape) at axis \(axis)")
+    }
+    return b.shape + [Int](repeating: 1, count: a.rank - resolved - b.rank)
+  }
+
+  /// Pow (opset 12+) takes an integer exponent for a float base: it is used as float.
+  static func exponentAsFloat(_ c: OperatorContext, _ a: Tensor, _ b: Tensor) throws -> Tensor {
+    guard c.node.opType == "Pow", a.isFloat, case .int64(let values) = b.elements else { return b }
+    return Tensor(shape: b.shape, floats: values.map { Float($0) })
+  }
+
+  static func arithmetic(_ rule: FloatRule, integer: (@Sendable (Int64, Int64) throws -> Int64)?) -> OperatorDefinition
+  {
+    OperatorDefinition(
+      differentiableInputs: [0, 1],
+      forward: { c in
+        let a = try c.input(0)
+        let b = try exponentAsFloat(c, a, try c.input(1))
+        let bShape = try operandShape(c, a, b)
+        let shape = try IndexMap.broadcastShape(a.shape, bShape)
+        let ia = IndexMap.broadcast(from: a.shape, to: shape)
+        let ib = IndexMap.broadcast(from: bShape, to: shape)
+        switch (a.elements, b.elements) {
+        case (.float(let x), .float(let y)):
+          var out = [Float](repeating: 0, count: ia.count)
+          for i in 0..<ia.count { out[i] = rule.value(x[ia[i]], y[ib[i]]) }
+          return [Tensor(shape: shape, floats: out)]
+        case (.int64(let x), .int64(let y)):
+          guard let integer else { throw ONNXError.unsupported("int64 inputs") }
+          var out = [Int64](repeating: 0, count: ia.count)
+          for i in 0..<ia.count { out[i] = try integer(x[ia[i]], y[ib[i]]) }
+          return [Tensor(shape: shape, ints: out)]
+        default:
+          throw ONNXError.unsupported(
+            "inputs of types \(a.typeName) and \(b.typeName) (both float or both int64 are supported)")
+        }
+      },
+      backward: { c, outputs, gradients, needs in
+        guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil] }
+        let a = try c.input(0)
+        let b = try exponentAsFloat(c, a, try c.input(1))
+        let x = try a.floats("input 0")
+        let y = try b.floats("input 1")
+        let out = try outputs[0].floats("output")
+        let shape = outputs[0].shape
+        let ia = IndexMap.broadcast(from: a.shape, to: shape)
+        let ib = IndexMap.broadcast(from: try operandShape(c, a, b), to: shape)
+        var ga: Tensor? = nil
+        var gb: Tensor? = nil
+        if needs[0] {
+          var d = [Float](repeating: 0, count: x.count)
+          for i in 0..<g.count { d[ia[i]] += g[i] * rule.da(x[ia[i]], y[ib[i]], out[i]) }
+          ga = Tensor(shape: a.shape, floats: d)
+        }
+        if needs[1] {
+          var d = [Float](repeating: 0, count: y.count)
+          for i in 0..<g.count { d[ib[i]] += g[i] * rule.db(x[ia[i]], y[ib[i]], out[i]) }
+          gb = Tensor(shape: b.shape, floats: d)
+        }
+        return [ga, gb]
+      })
+  }
+
+  /// Comparison or logic: bool result, not differentiable.
+  static func predicate(
+    _ float: @escaping @Sendable (Float, Float) -> Bool, _ int: @escaping @Sendable (Int64, Int64) -> Bool
+  ) -> OperatorDefinition {
+    OperatorDefinition(forward: { c in
+      let a = try c.input(0)
+      let b = try c.input(1)
+      let shape = try IndexMap.broadcastShape(a.shape, b.shape)
+      let ia = IndexMap.broadcast(from: a.shape, to: shape)
+      let ib = IndexMap.broadcast(from: b.shape, to: shape)
+      if case .float(let x) = a.elements, case .float(let y) = b.elements {
+        return [Tensor(shape: shape, bools: (0..<ia.count).map { float(x[ia[$0]], y[ib[$0]]) })]
+      }
+      let x = try a.ints("input 0")
+      let y = try b.ints("input 1")
+      return [Tensor(shape: shape, bools: (0..<ia.count).map { int(x[ia[$0]], y[ib[$0]]) })]
+    })
+  }
+
+  static func integerDivision(_ a: Int64, _ b: Int64) throws -> Int64 {
+    guard b != 0 else { throw ONNXError.invalidArgument("integer division by zero") }
+    return a.dividedReportingOverflow(by: b).partialValue
+  }
+
+  /// Where(condition, x, y): x where the condition holds, else y; differentiable in x and y.
+  static let whereOperator = OperatorDefinition(
+    since: 9, differentiableInputs: [1, 2],
+    forward: { c in
+      let condition = try c.input(0)
+      let x = try c.input(1)
+      let y = try c.input(2)
+      let shape = try IndexMap.broadcastShape(IndexMap.broadcastShape(condition.shape, x.shape), y.shape)
+      let mask = try condition.bools("condition")
+      let ic = IndexMap.broadcast(from: condition.shape, to: shape)
+      let ix = IndexMap.broadcast(from: x.shape, to: shape)
+      let iy = IndexMap.broadcast(from: y.shape, to: shape)
+      switch (x.elements, y.elements) {
+      case (.float(let a), .float(let b)):
+        return [Tensor(shape: shape, floats: (0..<ic.count).map { mask[ic[$0]] ? a[ix[$0]] : b[iy[$0]] })]
+      case (.int64(let a), .int64(let b)):
+        return [Tensor(shape: shape, ints: (0..<ic.count).map { mask[ic[$0]] ? a[ix[$0]] : b[iy[$0]] })]
+      case (.bool(let a), .bool(let b)):
+        return [Tensor(shape: shape, bools: (0..<ic.count).map { mask[ic[$0]] ? a[ix[$0]] : b[iy[$0]] })]
+      default:
+        throw ONNXError.typeMismatch("X and Y must have one type, got \(x.typeName) and \(y.typeName)")
+      }
+    },
+    backward: { c, outputs, gradients, needs in
+      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+      let condition = try c.input(0)
+      let mask = try condition.bools("condition")
+      let shape = outputs[0].shape
+      let ic = IndexMap.broadcast(from: condition.shape, to: shape)
+      var result: [Tensor?] = [nil, nil, nil]
+      for (slot, taken) in [(1, true), (2, false)] where needs[slot] {
+        let operand = try c.input(slot)
+        let map = IndexMap.broadcast(from: operand.shape, to: shape)
+        var d = [Float](repeating: 0, count: operand.count)
+        for i in 0..<g.count where mask[ic[i]] == taken { d[map[i]] += g[i] }
+        result[slot] = Tensor(shape: operand.shape, floats: d)
+      }
+      return result
+    })
+
+  /// Mod(a, b), the remainder of a / b.
+  ///
+  /// With fmod = 0 (integers only) the remainder takes the divisor's sign, as in Python; with
+  /// fmod = 1 it takes the dividend's, as C's fmod. Differentiable for floats: ∂/∂a = 1,
+  /// ∂/∂b = −trunc(a/b).
+  static let mod = OperatorDefinition(
+    since: 10, differentiableInputs: [0, 1],
+    forward: { c in
+      let fmod = try c.int("fmod", default: 0) != 0
+      let a = try c.input(0)
+      let b = try c.input(1)
+      if case .float = a.elements, !fmod { throw ONNXError.invalidModel("Mod of floats needs fmod = 1") }
+      return try arithmetic(
+        FloatRule(value: { Foundation.fmod($0, $1) }, da: { _, _, _ in 1 }, db: { _, _, _ in 0 }),
+        integer: { x, y in
+          guard y != 0 else { throw ONNXError.invalidArgument("integer modulo by zero") }
+          let r = x.remainderReportingOverflow(dividingBy: y).partialValue
+          return !fmod && r != 0 && (r < 0) != (y < 0) ? r &+ y : r
+        }
+      ).forward(OperatorContext(node: c.node, opset: c.opset, inputs: [a, b]))
+    },
+    backward: { c, outputs, gradients, needs in
+      try arithmetic(
+        FloatRule(
+          value: { Foundation.fmod($0, $1) }, da: { _, _, _ in 1 }, db: { a, b, _ in -(a / b).rounded(.towardZero) }),
+        integer: nil
+      ).backward?(c, outputs, gradients, needs) ?? [nil, nil]
+    })
+
+  static let all: [String: OperatorDefinition] = [
+    "Mod": mod,
+    "Add": arithmetic(.init(value: { $0 + $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in 1 }), integer: { $0 &+ $1 }),
+    "Sub": arithmetic(.init(value: { $0 - $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in -1 }), integer: { $0 &- $1 }),
+    "Mul": arithmetic(.init(value: { $0 * $1 }, da: { _, b, _ in b }, db: { a, _, _ in a }), integer: { $0 &* $1 }),
+    "Div": arithmetic(
+      .init(value: { $0 / $1 }, da: { _, b, _ in 1 / b }, db: { _, b, y in -y / b }), integer: integerDivision),
+    "Pow": arithmetic(
+      .init(
+        value: { pow($0, $1) }, da: { a, b, _ in b == 0 ? 0 : b * pow(a, b - 1) },
+        db: { a, _, y in a > 0 ? log(a) * y : 0 }), integer: nil),
+    "PRelu": arithmetic(
+      .init(value: { $0 > 0 ? $0 : $0 * $1 }, da: { a, b, _ in a > 0 ? 1 : b }, db: { a, _, _ in a > 0 ? 0 : a }),
+      integer: nil),
+    "Equal": predicate({ $0 == $1 }, { $0 == $1 }),
+    "Less": predicate({ $0 < $1 }, { $0 < $1 }),
+    "Greater": predicate({ $0 > $1 }, { $0 > $1 }),
+    "LessOrEqual": predicate({ $0 <= $1 }, { $0 <= $1 }),
+    "GreaterOrEqual": predicate({ $0 >= $1 }, { $0 >= $1 }),
+    "And": predicate({ $0 != 0 && $1 != 0 }, { $0 != 0 && $1 != 0 }),
+    "Or": predicate({ $0 != 0 || $1 != 0 }, { $0 != 0 || $1 != 0 }),
+    "Where": whereOperator,
+  ]
+}

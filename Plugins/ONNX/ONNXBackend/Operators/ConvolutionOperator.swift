@@ -1,0 +1,128 @@
+/// Conv with pads, strides, dilations and groups on any number of spatial dimensions: im2col,
+/// then one sgemm per sample and group.
+///
+/// The reverse pass reuses the same patch map (col2im).
+enum ConvolutionOperator {
+  struct Geometry {
+    var window: SpatialWindow
+    var batch: Int, channels: Int, outChannels: Int, groups: Int
+    var channelsPerGroup: Int { channels / groups }
+    var outPerGroup: Int { outChannels / groups }
+    var patchSize: Int { channelsPerGroup * window.kernelCount }
+    var inPlane: Int { window.inputPlane }
+    var outPlane: Int { window.outputPlane }
+  }
+
+  static func geometry(_ c: OperatorContext) throws -> Geometry {
+    let x = try c.input(0)
+    let w = try c.input(1)
+    guard w.rank == x.rank, x.rank >= 3 else {
+      throw ONNXError.shapeMismatch("X \(x.shape) and W \(w.shape) must have equal rank ≥ 3")
+    }
+    let groups = try c.int("group", default: 1)
+    let channels = x.shape[1]
+    let outChannels = w.shape[0]
+    guard groups > 0, channels % groups == 0, outChannels % groups == 0, w.shape[1] * groups == channels else {
+      throw ONNXError.shapeMismatch("X \(x.shape), W \(w.shape) and group \(groups) are inconsistent")
+    }
+    let kernel = try c.ints("kernel_shape") ?? Array(w.shape.dropFirst(2))
+    guard kernel == Array(w.shape.dropFirst(2)) else {
+      throw ONNXError.shapeMismatch("kernel_shape \(kernel) differs from W \(w.shape)")
+    }
+    let window = try SpatialWindow(context: c, inputShape: x.shape, kernelShape: kernel)
+    return Geometry(window: window, batch: x.shape[0], channels: channels, outChannels: outChannels, groups: groups)
+  }
+
+  /// The patch matrix of sample n, group g: [patchSize, outPlane].
+  static func columns(_ x: [Float], _ geo: Geometry, _ map: [Int], n: Int, g: Int) -> [Float] {
+    let kk = geo.window.kernelCount
+    var cols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)
+    for ci in 0..<geo.channelsPerGroup {
+      let plane = (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
+      let base = ci * kk * geo.outPlane
+      for j in 0..<(kk * geo.outPlane) where map[j] >= 0 { cols[base + j] = x[plane + map[j]] }
+    }
+    return cols
+  }
+
+  static let conv = OperatorDefinition(
+    differentiableInputs: [0, 1, 2],
+    forward: { c in
+      let geo = try geometry(c)
+      let x = try c.floats(0)
+      let w = try c.floats(1)
+      var bias: [Float]? = nil
+      if let b = c.optionalInput(2) {
+        bias = try b.floats("B")
+        guard b.count == geo.outChannels else {
+          throw ONNXError.shapeMismatch("B \(b.shape) for \(geo.outChannels) output channels")
+        }
+      }
+      let map = geo.window.patchMap()
+      var y = [Float](repeating: 0, count: geo.batch * geo.outChannels * geo.outPlane)
+      for n in 0..<geo.batch {
+        for g in 0..<geo.groups {
+          let cols = columns(x, geo, map, n: n, g: g)
+          let outOffset = (n * geo.outChannels + g * geo.outPerGroup) * geo.outPlane
+          if let bias {
+            for m in 0..<geo.outPerGroup {
+              for j in 0..<geo.outPlane { y[outOffset + m * geo.outPlane + j] = bias[g * geo.outPerGroup + m] }
+            }
+          }
+          MatrixMultiply.sgemm(
+            transposeA: false, transposeB: false, m: geo.outPerGroup, n: geo.outPlane, k: geo.patchSize, w,
+            aOffset: g * geo.outPerGroup * geo.patchSize, cols, beta: 1, &y, cOffset: outOffset)
+        }
+      }
+      return [Tensor(shape: geo.window.outputShape(batch: geo.batch, channels: geo.outChannels), floats: y)]
+    },
+    backward: { c, _, gradients, needs in
+      guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+      let geo = try geometry(c)
+      let x = try c.floats(0)
+      let w = try c.floats(1)
+      let map = geo.window.patchMap()
+      let kk = geo.window.kernelCount
+      var dx = needs[0] ? [Float](repeating: 0, count: x.count) : []
+      var dw = needs[1] ? [Float](repeating: 0, count: w.count) : []
+      var dcols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)
+      for n in 0..<geo.batch {
+        for g in 0..<geo.groups {
+          let outOffset = (n * geo.outChannels + g * geo.outPerGroup) * geo.outPlane
+          if needs[1] {  // dW_g += dY_g colsᵀ
+            let cols = columns(x, geo, map, n: n, g: g)
+            MatrixMultiply.sgemm(
+              transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize, k: geo.outPlane, dy,
+              aOffset: outOffset, cols, beta: 1, &dw, cOffset: g * geo.outPerGroup * geo.patchSize)
+          }
+          if needs[0] {  // dcols = W_gᵀ dY_g, then col2im
+            MatrixMultiply.sgemm(
+              transposeA: true, transposeB: false, m: geo.patchSize, n: geo.outPlane, k: geo.outPerGroup, w,
+              aOffset: g * geo.outPerGroup * geo.patchSize, dy, bOffset: outOffset, beta: 0, &dcols)
+            for ci in 0..<geo.channelsPerGroup {
+              let plane = (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
+              let base = ci * kk * geo.outPlane
+              for j in 0..<(kk * geo.outPlane) where map[j] >= 0 { dx[plane + map[j]] += dcols[base + j] }
+            }
+          }
+        }
+      }
+      var db: Tensor? = nil
+      if needs.count > 2, needs[2], let b = c.optionalInput(2) {
+        var sums = [Float](repeating: 0, count: geo.outChannels)
+        for n in 0..<geo.batch {
+          for m in 0..<geo.outChannels {
+            let offset = (n * geo.outChannels + m) * geo.outPlane
+            for j in 0..<geo.outPlane { sums[m] += dy[offset + j] }
+          }
+        }
+        db = Tensor(shape: b.shape, floats: sums)
+      }
+      return [
+        needs[0] ? Tensor(shape: try c.input(0).shape, floats: dx) : nil,
+        needs[1] ? Tensor(shape: try c.input(1).shape, floats: dw) : nil, db,
+      ]
+    })
+
+  static let all: [String: OperatorDefinition] = ["Conv": conv]
+}

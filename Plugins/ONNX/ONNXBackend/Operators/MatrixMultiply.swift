@@ -1,0 +1,25 @@
+import COpenBLAS
+
+/// Row-major single-precision GEMM through OpenBLAS: C = alpha op(A) op(B) + beta C, with op(A) m×k
+/// and op(B) k×n.
+///
+/// Safe for empty dimensions.
+enum MatrixMultiply {
+  static func sgemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    _ a: UnsafePointer<Float>, aOffset: Int = 0, _ b: UnsafePointer<Float>, bOffset: Int = 0,
+    beta: Float, _ c: UnsafeMutablePointer<Float>, cOffset: Int = 0
+  ) {
+    guard m > 0, n > 0 else { return }
+    guard k > 0 else {
+      for i in 0..<(m * n) { c[cOffset + i] *= beta }
+      return
+    }
+    let lda = transposeA ? m : k
+    let ldb = transposeB ? k : n
+    cblas_sgemm(
+      CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a + aOffset, Int32(lda), b + bOffset, Int32(ldb), beta, c + cOffset, Int32(n)
+    )
+  }
+}

@@ -1,0 +1,99 @@
+/// What an operator sees when it runs: its node (attributes), the model's opset and the
+/// input tensors (nil for omitted optional inputs).
+struct OperatorContext {
+  let node: Node
+  let opset: Int
+  let inputs: [Tensor?]
+
+  /// Required input `index`.
+  func input(_ index: Int) throws(ONNXError) -> Tensor {
+    guard index < inputs.count, let tensor = inputs[index] else {
+      throw .invalidModel("input \(index) is required")
+    }
+    return tensor
+  }
+
+  /// Optional input `index`: nil when absent or named "".
+  func optionalInput(_ index: Int) -> Tensor? {
+    index < inputs.count ? inputs[index] : nil
+  }
+
+  /// Float input `index`.
+  func floats(_ index: Int) throws(ONNXError) -> [Float] {
+    try input(index).floats("input \(index)")
+  }
+
+  func int(_ name: String, default value: Int) throws(ONNXError) -> Int {
+    switch node.attributes[name] {
+    case nil: return value
+    case .int(let v)?: return Int(v)
+    default: throw .invalidModel("attribute '\(name)' must be an int")
+    }
+  }
+
+  func float(_ name: String, default value: Float) throws(ONNXError) -> Float {
+    switch node.attributes[name] {
+    case nil: return value
+    case .float(let v)?: return v
+    case .int(let v)?: return Float(v)
+    default: throw .invalidModel("attribute '\(name)' must be a float")
+    }
+  }
+
+  func string(_ name: String, default value: String) throws(ONNXError) -> String {
+    switch node.attributes[name] {
+    case nil: return value
+    case .string(let v)?: return v
+    default: throw .invalidModel("attribute '\(name)' must be a string")
+    }
+  }
+
+  /// An ints attribute, or nil when absent.
+  func ints(_ name: String) throws(ONNXError) -> [Int]? {
+    switch node.attributes[name] {
+    case nil: return nil
+    case .ints(let v)?: return v.map { Int($0) }
+    case .int(let v)?: return [Int(v)]
+    default: throw .invalidModel("attribute '\(name)' must be a list of ints")
+    }
+  }
+
+  /// Integers given either as attribute `name` (older opsets) or as input `index` (newer).
+  func intsFromAttributeOrInput(_ name: String, input index: Int) throws(ONNXError) -> [Int]? {
+    if let values = try ints(name) { return values }
+    guard let tensor = optionalInput(index) else { return nil }
+    return try tensor.ints("input \(index) ('\(name)')").map { Int($0) }
+  }
+
+  /// Resolves a possibly negative axis against `rank`.
+  func axis(_ value: Int, rank: Int) throws(ONNXError) -> Int {
+    let resolved = value < 0 ? value + rank : value
+    guard resolved >= 0, resolved < max(rank, 1) else {
+      throw .invalidModel("axis \(value) is out of range for rank \(rank)")
+    }
+    return resolved
+  }
+}
+
+/// How one operator runs forwards and, if differentiable, backwards.
+struct OperatorDefinition: Sendable {
+  /// First default-domain opset that has the operator (never below 7 here).
+  var since: Int = 1
+  /// Input slots the reverse pass returns gradients for (float inputs only).
+  var differentiableInputs: [Int] = []
+  /// Differentiable slots that hold statistics rather than weights (BatchNormalization's
+  /// running mean and variance): an initializer read only there is not a parameter.
+  var statisticInputs: [Int] = []
+  /// For variadic operators (Concat, Sum, Max...): every input slot is differentiable.
+  var differentiatesEveryInput = false
+  /// Computes the outputs (one tensor per declared output, extras ignored by the graph).
+  var forward: @Sendable (OperatorContext) throws -> [Tensor]
+  /// Given the forward context, its outputs, the gradients of its outputs (nil = zero) and which
+  /// inputs need gradients, returns one gradient per input slot (nil = none).
+  var backward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool]) throws -> [Tensor?])? = nil
+
+  /// Whether the reverse pass gives a gradient for input `slot`.
+  func differentiates(_ slot: Int) -> Bool {
+    differentiatesEveryInput || differentiableInputs.contains(slot)
+  }
+}

@@ -1,0 +1,175 @@
+import Foundation
+
+/// Element-wise float operators y = f(x) with derivative f'(x) written in terms of x and y.
+enum UnaryOperators {
+  /// One operator from its function and its derivative (x, y) -> dy/dx.
+  static func unary(
+    since: Int = 1, _ f: @escaping @Sendable (OperatorContext) throws -> (Float) -> Float,
+    derivative: @escaping @Sendable (OperatorContext) throws -> (Float, Float) -> Float,
+    integer: (@Sendable (Int64) -> Int64)? = nil
+  ) -> OperatorDefinition {
+    OperatorDefinition(
+      since: since, differentiableInputs: [0],
+      forward: { c in
+        let x = try c.input(0)
+        if let integer, case .int64(let values) = x.elements {
+          return [Tensor(shape: x.shape, ints: values.map(integer))]
+        }
+        let function = try f(c)
+        return [Tensor(shape: x.shape, floats: try c.floats(0).map(function))]
+      },
+      backward: { c, outputs, gradients, _ in
+        guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
+        let x = try c.floats(0)
+        let y = try outputs[0].floats("output")
+        let d = try derivative(c)
+        var dx = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count { dx[i] = g[i] * d(x[i], y[i]) }
+        return [Tensor(shape: outputs[0].shape, floats: dx)]
+      })
+  }
+
+  static func gelu(_ x: Float, tanhApproximation: Bool) -> Float {
+    if tanhApproximation {
+      let inner = Float(0.7978845608028654) * (x + 0.044715 * x * x * x)
+      return 0.5 * x * (1 + tanh(inner))
+    }
+    return 0.5 * x * (1 + erf(x / Float(2).squareRoot()))
+  }
+
+  static func geluDerivative(_ x: Float, tanhApproximation: Bool) -> Float {
+    if tanhApproximation {
+      let k = Float(0.7978845608028654)
+      let t = tanh(k * (x + 0.044715 * x * x * x))
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+    }
+    let cdf = 0.5 * (1 + erf(x / Float(2).squareRoot()))
+    let pdf = exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
+    return cdf + x * pdf
+  }
+
+  static func isTanhGelu(_ c: OperatorContext) throws -> Bool {
+    let mode = try c.string("approximate", default: "none")
+    guard mode == "none" || mode == "tanh" else { throw ONNXError.unsupported("Gelu approximate='\(mode)'") }
+    return mode == "tanh"
+  }
+
+  static let all: [String: OperatorDefinition] = [
+    "Relu": unary({ _ in { max($0, 0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : 0 } }),
+    "LeakyRelu": unary(
+      { c in
+        let alpha = try c.float("alpha", default: 0.01)
+        return { $0 >= 0 ? $0 : alpha * $0 }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 0.01)
+        return { x, _ in x > 0 ? 1 : alpha }
+      }),
+    "Elu": unary(
+      { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { $0 > 0 ? $0 : alpha * (exp($0) - 1) }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { x, y in x > 0 ? 1 : y + alpha }
+      }),
+    "Sigmoid": unary({ _ in { 1 / (1 + exp(-$0)) } }, derivative: { _ in { _, y in y * (1 - y) } }),
+    "Tanh": unary({ _ in { tanh($0) } }, derivative: { _ in { _, y in 1 - y * y } }),
+    "Softplus": unary(
+      { _ in { max($0, 0) + log1p(exp(-abs($0))) } }, derivative: { _ in { x, _ in 1 / (1 + exp(-x)) } }),
+    "Erf": unary(since: 9, { _ in { erf($0) } }, derivative: { _ in { x, _ in 1.1283791670955126 * exp(-x * x) } }),
+    "Gelu": unary(
+      since: 20,
+      { c in
+        let approximate = try isTanhGelu(c)
+        return { gelu($0, tanhApproximation: approximate) }
+      },
+      derivative: { c in
+        let approximate = try isTanhGelu(c)
+        return { x, _ in geluDerivative(x, tanhApproximation: approximate) }
+      }),
+    "Sqrt": unary({ _ in { $0.squareRoot() } }, derivative: { _ in { _, y in 0.5 / y } }),
+    "Exp": unary({ _ in { exp($0) } }, derivative: { _ in { _, y in y } }),
+    "Log": unary({ _ in { log($0) } }, derivative: { _ in { x, _ in 1 / x } }),
+    "Neg": unary({ _ in { -$0 } }, derivative: { _ in { _, _ in -1 } }, integer: { 0 &- $0 }),
+    "Abs": unary(
+      { _ in { abs($0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } },
+      integer: { $0 == .min ? .min : abs($0) }),
+    "Reciprocal": unary({ _ in { 1 / $0 } }, derivative: { _ in { _, y in -y * y } }),
+    "Softsign": unary(
+      { _ in { $0 / (1 + abs($0)) } }, derivative: { _ in { x, _ in 1 / ((1 + abs(x)) * (1 + abs(x))) } }),
+    "Sin": unary(since: 7, { _ in { sin($0) } }, derivative: { _ in { x, _ in cos(x) } }),
+    "Tan": unary(since: 7, { _ in { tan($0) } }, derivative: { _ in { _, y in 1 + y * y } }),
+    "Asin": unary(since: 7, { _ in { asin($0) } }, derivative: { _ in { x, _ in 1 / (1 - x * x).squareRoot() } }),
+    "Acos": unary(since: 7, { _ in { acos($0) } }, derivative: { _ in { x, _ in -1 / (1 - x * x).squareRoot() } }),
+    "Atan": unary(since: 7, { _ in { atan($0) } }, derivative: { _ in { x, _ in 1 / (1 + x * x) } }),
+    "Sinh": unary(since: 9, { _ in { sinh($0) } }, derivative: { _ in { x, _ in cosh(x) } }),
+    "Cosh": unary(since: 9, { _ in { cosh($0) } }, derivative: { _ in { x, _ in sinh(x) } }),
+    "Asinh": unary(since: 9, { _ in { asinh($0) } }, derivative: { _ in { x, _ in 1 / (x * x + 1).squareRoot() } }),
+    "Acosh": unary(since: 9, { _ in { acosh($0) } }, derivative: { _ in { x, _ in 1 / (x * x - 1).squareRoot() } }),
+    "Atanh": unary(since: 9, { _ in { atanh($0) } }, derivative: { _ in { x, _ in 1 / (1 - x * x) } }),
+    "Cos": unary(since: 7, { _ in { cos($0) } }, derivative: { _ in { x, _ in -sin(x) } }),
+    // Piecewise constant: zero derivative almost everywhere (as PyTorch's autograd).
+    "Floor": unary({ _ in { $0.rounded(.down) } }, derivative: { _ in { _, _ in 0 } }),
+    "Ceil": unary({ _ in { $0.rounded(.up) } }, derivative: { _ in { _, _ in 0 } }),
+    "Sign": unary(
+      since: 9, { _ in { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) } }, derivative: { _ in { _, _ in 0 } },
+      integer: { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }),
+    "Selu": unary(
+      { c in
+        let (alpha, gamma) = (
+          try c.float("alpha", default: 1.67326319217681884765625),
+          try c.float("gamma", default: 1.05070102214813232421875)
+        )
+        return { $0 > 0 ? gamma * $0 : gamma * alpha * (exp($0) - 1) }
+      },
+      derivative: { c in
+        let (alpha, gamma) = (
+          try c.float("alpha", default: 1.67326319217681884765625),
+          try c.float("gamma", default: 1.05070102214813232421875)
+        )
+        return { x, _ in x > 0 ? gamma : gamma * alpha * exp(x) }
+      }),
+    "Celu": unary(
+      since: 12,
+      { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { max(0, $0) + min(0, alpha * (exp($0 / alpha) - 1)) }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { x, _ in x > 0 ? 1 : exp(x / alpha) }
+      }),
+    "ThresholdedRelu": unary(
+      since: 10,
+      { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { $0 > alpha ? $0 : 0 }
+      },
+      derivative: { c in
+        let alpha = try c.float("alpha", default: 1)
+        return { x, _ in x > alpha ? 1 : 0 }
+      }),
+    "HardSigmoid": unary(
+      { c in
+        let (alpha, beta) = (try c.float("alpha", default: 0.2), try c.float("beta", default: 0.5))
+        return { max(0, min(1, alpha * $0 + beta)) }
+      },
+      derivative: { c in
+        let (alpha, beta) = (try c.float("alpha", default: 0.2), try c.float("beta", default: 0.5))
+        return { x, _ in alpha * x + beta > 0 && alpha * x + beta < 1 ? alpha : 0 }
+      }),
+    "Mish": unary(
+      since: 18, { _ in { $0 * tanh(max($0, 0) + log1p(exp(-abs($0)))) } },
+      derivative: { _ in
+        { x, _ in
+          let t = tanh(max(x, 0) + log1p(exp(-abs(x))))
+          return t + x * (1 - t * t) / (1 + exp(-x))
+        }
+      }),
+    "HardSwish": unary(
+      since: 14, { _ in { $0 * max(0, min(1, $0 / 6 + 0.5)) } },
+      derivative: { _ in { x, _ in x < -3 ? 0 : (x > 3 ? 1 : x / 3 + 0.5) } }),
+  ]
+}
