@@ -254,26 +254,33 @@ public struct BackendConformance {
         directions.append(("\(group.name)[\(index - group.offset)]", v))
       }
       let thetaScale = max(1, theta.map { Double(abs($0)) }.max() ?? 1)
-      let h = 1e-3 * thetaScale
-      let outputScale = max(1, reference.map { Double(abs($0)) }.max() ?? 1)
+      // float32 rounding of u·f, the objective whose difference quotient is taken.
+      let objectiveRounding = 4 * Double(Float.ulpOfOne) * zip(reference, u).reduce(0) { $0 + abs(Double($1.0) * $1.1) }
       var worstRatio = 0.0
       var worstText = ""
       for (label, v) in directions {
-        func objective(_ sign: Double) throws -> Double {
-          try model.setParameters(zip(theta, v).map { Float(Double($0) + sign * h * $1) })
-          let logits = try model.forward(inputs, count: n).logits
-          return zip(logits, u).reduce(0) { $0 + Double($1.0) * $1.1 }
-        }
-        let numeric = (try objective(1) - objective(-1)) / (2 * h)
         var analytic = 0.0
         for i in 0..<n {
           for p in 0..<d.numParams where v[p] != 0 { analytic += Double(gradients[i * d.numParams + p]) * v[p] }
         }
-        let allowed = Self.finiteDifferenceTolerance * max(abs(numeric), abs(analytic)) + 1e-3 * outputScale * Double(n)
-        let ratio = abs(numeric - analytic) / allowed
-        if ratio > worstRatio {
-          worstRatio = ratio
-          worstText = String(format: "%@: finite difference %.6g, vjp %.6g", label, numeric, analytic)
+        // A step that crosses a kink (ReLU, max-pool) spoils the quotient; a wrong gradient is
+        // wrong at every step, so the direction passes if any of three steps agrees.
+        var best: (ratio: Double, numeric: Double) = (.infinity, 0)
+        for h in [1e-3, 2.5e-4, 6.25e-5].map({ $0 * thetaScale }) {
+          func objective(_ sign: Double) throws -> Double {
+            try model.setParameters(zip(theta, v).map { Float(Double($0) + sign * h * $1) })
+            let logits = try model.forward(inputs, count: n).logits
+            return zip(logits, u).reduce(0) { $0 + Double($1.0) * $1.1 }
+          }
+          let numeric = (try objective(1) - objective(-1)) / (2 * h)
+          let allowed = Self.finiteDifferenceTolerance * max(abs(numeric), abs(analytic)) + objectiveRounding / h + 1e-6
+          let ratio = abs(numeric - analytic) / allowed
+          if ratio < best.ratio { best = (ratio, numeric) }
+          if ratio <= 1 { break }
+        }
+        if best.ratio > worstRatio {
+          worstRatio = best.ratio
+          worstText = String(format: "%@: finite difference %.6g, vjp %.6g", label, best.numeric, analytic)
         }
       }
       try model.setParameters(theta)
