@@ -17,7 +17,7 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-test: setup
+test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
