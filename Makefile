@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: all setup build release test lint clean
+.PHONY: all setup build release test demo lint clean
 
 all: build
 
@@ -17,9 +17,15 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-test: setup
+test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The digits example end to end (examples/digits/Makefile): kernels for each kind, the kGLM
+# surrogate, metrics, a validated bundle per kind; prints the metrics and the report's path.
+demo: setup
+	$(SWIFT) build -c release
+	$(MAKE) -C examples/digits ENTK=$(CURDIR)/.build/release/entk
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Plugins Tests

@@ -26,12 +26,16 @@ let package = Package(
     .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
     .target(name: "Conformance", dependencies: ["BackendLoader"]),
     .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS"]),
+    .target(name: "Surrogate", dependencies: ["COpenBLAS"]),
+    .target(name: "Faithfulness", dependencies: ["Surrogate"]),
+    .target(name: "Attribution", dependencies: ["Surrogate"]),
+    .target(name: "Reporter", dependencies: ["ArrayIO", "Surrogate", "Faithfulness", "Attribution"]),
 
     // MARK: Command-line interface
     .executableTarget(
       name: "EntkCLI",
       dependencies: [
-        "ArrayIO", "BackendLoader", "Conformance", "Kernels",
+        "ArrayIO", "BackendLoader", "Conformance", "Kernels", "Surrogate", "Faithfulness", "Attribution", "Reporter",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -56,6 +60,12 @@ let package = Package(
       dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "SurrogateTests",
+      dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+    .testTarget(
+      name: "ReporterTests",
+      dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
   ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, everything entk's build, tests and demo need on Debian:
-# OpenBLAS, ONNX's proto and backend test data, protobuf-c, Slurm and munge, and numpy/jsonschema/scipy for
-# the Python checks in tests. Safe to run repeatedly; does nothing when all is present.
+# OpenBLAS, ONNX's proto and backend test data, protobuf-c, Slurm and munge, and numpy/jsonschema/scipy/
+# scikit-learn for the Python checks in tests. Safe to run repeatedly; does nothing when all is present.
 set -euo pipefail
 
 packages=(
@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, jsonschema, scipy" 2>/dev/null; then
-  echo "setup: installing numpy, jsonschema, scipy for python3" >&2
-  python3 -m pip install --quiet numpy jsonschema scipy
+if ! python3 -c "import numpy, jsonschema, scipy, sklearn" 2>/dev/null; then
+  echo "setup: installing numpy, jsonschema, scipy, scikit-learn for python3" >&2
+  python3 -m pip install --quiet numpy jsonschema scipy scikit-learn
 fi

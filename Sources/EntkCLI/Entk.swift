@@ -16,7 +16,7 @@ struct Entk: ParsableCommand {
     version: EntkVersion.current,
     subcommands: [
       BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, TrainCommand.self, KernelCommand.self,
-      MergeCommand.self, PlanCommand.self,
+      MergeCommand.self, PlanCommand.self, AttributeCommand.self, ReportCommand.self, ExplainCommand.self,
     ]
   )
 

@@ -2,6 +2,8 @@ import ArrayIO
 import BackendLoader
 import Foundation
 import Kernels
+import Reporter
+import Surrogate
 
 /// Exit codes, documented in `entk --help` and the README.
 enum ExitStatus: Int32 {
@@ -18,6 +20,7 @@ enum ExitStatus: Int32 {
       KernelError.memoryTooSmall:
       self = .usage
     case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError: self = .badInput
+    case is SurrogateError, is AttributeError, is ReporterError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError

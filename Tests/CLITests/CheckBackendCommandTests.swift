@@ -76,7 +76,9 @@ private func linearBackend(_ defect: String?) throws -> URL {
 
 @Test func aReLUResNetPassesOnDefaultInputsDespiteKinksNearTheFiniteDifferenceSteps() throws {
   // With one step size, a BatchNorm bias direction of this model crossed a ReLU corner and failed.
-  let result = try runEntk(["check-backend", "onnx", "--model", TestEnvironment.fixture("onnx/resnet-legacy.onnx").path])
+  let result = try runEntk([
+    "check-backend", "onnx", "--model", TestEnvironment.fixture("onnx/resnet-legacy.onnx").path,
+  ])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   #expect(result.stdout.contains("PASS  vjp-finite-differences"))
 }

@@ -1,0 +1,276 @@
+import ArgumentParser
+import ArrayIO
+import Attribution
+import BackendLoader
+import Faithfulness
+import Foundation
+import Reporter
+import Surrogate
+
+struct AttributeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "attribute",
+    abstract: "Fit a kGLM surrogate on kernels, measure its faithfulness and write an attribution bundle.",
+    discussion: """
+      Kernels come from `entk kernel` (a folder with kernel.npy and kernel.json) or from any \
+      .npy file: the train kernel [N, N] (or [L, N, N] per layer, NFT-K) and the test kernel \
+      [M, N] (or [L, M, N]), float32, normalised as you want the surrogate to see them (the \
+      paper uses cosine). The surrogate logits_hat(x) = W k(x, X) + b are fitted by L-BFGS to \
+      minimise (1/N) Σ s_i CE_i + (α/2)‖W‖² (scikit-learn LogisticRegression with C = 1/(α N)).
+
+      The network's test logits (and train logits for --target network-predictions) are read \
+      from --test-logits/--train-logits, or computed with the backend and model (given here or \
+      recorded in the kernel folder) from --test/--train. The bundle is written under a \
+      temporary name beside --out and renamed when complete.
+      """)
+
+  @Option(
+    name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder."
+  )
+  var trainKernel: String
+  @Option(
+    name: .customLong("test-kernel"), help: "Test×train kernel: .npy [M, N] or [L, M, N], or an `entk kernel` folder.")
+  var testKernel: String
+  @Option(name: .customLong("train-labels"), help: "Training labels (.npy or .csv, [N] integers in 0..<C).")
+  var trainLabels: String
+  @Option(name: .customLong("test-labels"), help: "Test labels ([M]); needed for accuracies and the paper's τ.")
+  var testLabels: String?
+  @Option(name: .customLong("test-logits"), help: "The network's test logits ([M, C]).") var testLogits: String?
+  @Option(
+    name: .customLong("train-logits"), help: "The network's train logits ([N, C]), for --target network-predictions.")
+  var trainLogits: String?
+  @Option(help: "Training inputs ([N, ...]): copied into the bundle for pictures, and used to compute logits.")
+  var train: String?
+  @Option(help: "Test inputs ([M, ...]): copied into the bundle for pictures, and used to compute logits.")
+  var test: String?
+  @Option(help: "Backend name or library path (default: the one recorded in a kernel folder).") var backend: String?
+  @Option(help: "Model file or folder (default: the one recorded in a kernel folder).") var model: String?
+  @Option(help: "Backend-specific options as a JSON object.") var options: String?
+  @Option(help: "Kernel kind to record when the kernels are plain .npy files.") var kind: String = "precomputed"
+  @Option(help: "Projection seed to record when the kernels are plain .npy files.") var seed: UInt64?
+  @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
+  @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
+    "balanced"
+  @Option(help: "Fit the surrogate to: labels (ground truth) or network-predictions.") var target: String = "labels"
+  @Option(name: .customLong("max-iterations"), help: "L-BFGS iteration limit.") var maxIterations: Int = 5000
+  @Option(help: "Converged when the objective's gradient max-norm is at most this.") var tolerance: Double = 1e-6
+  @Option(name: .customLong("top-k"), help: "Proponents and opponents listed per test point and class.") var topK: Int =
+    10
+  @Option(help: "Bundle folder to write.") var out: String
+  @Flag(help: "Replace an existing bundle at --out.") var force = false
+  @Flag(help: "Print a JSON summary on stdout.") var json = false
+
+  func validate() throws {
+    guard ClassWeighting(rawValue: classWeight) != nil else {
+      throw ValidationError("--class-weight must be balanced or none")
+    }
+    guard ["labels", "network-predictions"].contains(target) else {
+      throw ValidationError("--target must be labels or network-predictions")
+    }
+    guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+    guard alpha > 0 else { throw ValidationError("--alpha must be positive") }
+    guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
+    guard tolerance > 0 else { throw ValidationError("--tolerance must be positive") }
+  }
+
+  struct Summary: Encodable {
+    var bundle: String
+    var report: String
+    var metrics: Manifest.MetricsSummary
+    var fit: KGLMFitReport
+  }
+
+  func run() throws {
+    let outURL = URL(fileURLWithPath: out).standardizedFileURL
+    if !force, FileManager.default.fileExists(atPath: outURL.path) {
+      throw ReporterError.bundleExists(path: outURL.path)
+    }
+
+    printError("attribute: reading kernels")
+    let trainSource = try KernelSource(path: trainKernel)
+    let testSource = try KernelSource(path: testKernel)
+    let n = trainSource.array.shape.last ?? 0
+    let trainRows = try KernelRows(
+      values: trainSource.array.float32Values(), shape: trainSource.array.shape, expectedTrainCount: n,
+      name: trainSource.file.path)
+    guard trainRows.count == n else {
+      throw SurrogateError.kernelShape(
+        name: trainSource.file.path, expected: "[N, N] or [L, N, N] (square)", actual: trainSource.array.shape)
+    }
+    let testRows = try KernelRows(
+      values: testSource.array.float32Values(), shape: testSource.array.shape, expectedTrainCount: n,
+      name: testSource.file.path)
+    guard testRows.layerCount == trainRows.layerCount else {
+      throw AttributeError.kernelsDisagree(
+        reason: "train kernel has \(trainRows.layerCount) layer(s), test kernel \(testRows.layerCount)")
+    }
+    if let a = trainSource.folder?.kind, let b = testSource.folder?.kind, a != b {
+      throw AttributeError.kernelsDisagree(reason: "kinds \(a) and \(b)")
+    }
+    let m = testRows.count
+
+    let trainLabelArray = try ArrayFile.read(URL(fileURLWithPath: trainLabels))
+    let trainLabelValues = try trainLabelArray.int64Values(path: trainLabels).map { Int($0) }
+    let testLabelArray = try testLabels.map { try ArrayFile.read(URL(fileURLWithPath: $0)) }
+    let testLabelValues = try testLabelArray.map { array in
+      try array.int64Values(path: testLabels ?? "").map { Int($0) }
+    }
+
+    let trainInputs = try train.map { try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: $0)) }
+    let testInputs = try test.map { try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: $0)) }
+    if let trainInputs, let train, trainInputs.shape.first != n {
+      throw AttributeError.rowCount(
+        path: train, expected: n, actual: trainInputs.shape.first ?? 0,
+        meaning: "one row per training point in the kernel")
+    }
+    if let testInputs, let test, testInputs.shape.first != m {
+      throw AttributeError.rowCount(
+        path: test, expected: m, actual: testInputs.shape.first ?? 0, meaning: "one row per test point in the kernel")
+    }
+
+    let network = NetworkLogits(
+      backend: backend ?? trainSource.folder?.backend, model: model ?? trainSource.folder?.model,
+      options: options ?? trainSource.folder?.options)
+    let testLogitArray = try network.logits(role: "test", file: testLogits, inputs: testInputs, count: m)
+    guard testLogitArray.shape.count == 2, testLogitArray.shape[1] >= 2 else {
+      throw SurrogateError.logitsShape(
+        name: testLogits ?? "test logits", expected: [m, -1], actual: testLogitArray.shape)
+    }
+    let classCount = testLogitArray.shape[1]
+    try ClassLabels.validate(trainLabelValues, count: n, classCount: classCount, name: trainLabels)
+    if let testLabelValues, let testLabels {
+      try ClassLabels.validate(testLabelValues, count: m, classCount: classCount, name: testLabels)
+    }
+
+    var fitTargets = trainLabelValues
+    if target == "network-predictions" {
+      let trainLogitArray = try network.logits(role: "train", file: trainLogits, inputs: trainInputs, count: n)
+      guard trainLogitArray.shape == [n, classCount] else {
+        throw SurrogateError.logitsShape(
+          name: trainLogits ?? "train logits", expected: [n, classCount], actual: trainLogitArray.shape)
+      }
+      fitTargets = ClassLabels.argmax(trainLogitArray.float32Values(), classCount: classCount)
+    }
+
+    var settings = KGLMSettings()
+    settings.alpha = alpha
+    settings.classWeighting = ClassWeighting(rawValue: classWeight) ?? .balanced
+    settings.maxIterations = maxIterations
+    settings.gradientTolerance = tolerance
+    printError(
+      "attribute: fitting the kGLM on \(n) training points × \(trainRows.layerCount) kernel(s), \(classCount) classes")
+    let started = Date()
+    var lastReport = Date()
+    let (surrogate, fit) = try KGLM.fit(
+      rows: trainRows, labels: fitTargets, classCount: classCount, settings: settings,
+      labelsName: target == "labels" ? trainLabels : "network's train predictions"
+    ) { progress in
+      guard Date().timeIntervalSince(lastReport) >= 5 else { return }
+      lastReport = Date()
+      printError(
+        String(
+          format: "attribute: iteration %d, objective %.6f, gradient max-norm %.2e (stops at %.0e)", progress.iteration,
+          progress.objective, progress.gradientNorm, tolerance))
+    }
+    let outcome = fit.converged ? "converged" : "NOT converged (\(fit.stopReason))"
+    printError(
+      "attribute: \(outcome) after \(fit.iterations) iterations"
+        + String(
+          format: " (%.1fs), gradient max-norm %.2e, objective %.6f", Date().timeIntervalSince(started),
+          fit.gradientNorm, fit.objective))
+
+    let surrogateLogits = try surrogate.logits(testRows)
+    let networkLogitValues = testLogitArray.float64Values()
+    let faithfulness = try FaithfulnessReport.measure(
+      networkLogits: networkLogitValues, surrogateLogits: surrogateLogits, classCount: classCount,
+      labels: testLabelValues)
+
+    printError("attribute: attributing \(m) test points")
+    let attributor = try Attributor(model: surrogate, trainLabels: trainLabelValues)
+    let points = try (0..<m).map { row in
+      try attributor.explain(
+        testRows, row: row, topK: topK,
+        networkLogits: Array(networkLogitValues[(row * classCount)..<((row + 1) * classCount)]),
+        label: testLabelValues?[row])
+    }
+    let layerNames = trainRows.layerCount > 1 ? trainSource.folder?.parameterGroups?.map(\.name) : nil
+    let attributions = AttributionsFile(
+      classCount: classCount, trainCount: n, testCount: m, layerCount: trainRows.layerCount,
+      layerNames: layerNames?.count == trainRows.layerCount ? layerNames : nil, topK: topK, testPoints: points)
+    let metrics = MetricsFile(target: target, settings: settings, fit: fit, faithfulness: faithfulness)
+
+    let manifest = Manifest(
+      entkVersion: EntkVersion.current, createdAt: ISO8601DateFormatter().string(from: Date()),
+      commandLine: CommandLine.arguments,
+      model: try network.record(),
+      data: try dataRecords(
+        trainSource, testSource, trainLabelArray, testLabelArray, testLogitArray, trainInputs, testInputs),
+      kernel: kernelRecord(
+        trainSource, testSource, layerCount: trainRows.layerCount, n: n, m: m, layerNames: attributions.layerNames),
+      seed: trainSource.folder?.projection?.seed ?? seed, metrics: metrics.summary)
+    let bundle = AttributionBundle(
+      manifest: manifest, metrics: metrics, attributions: attributions,
+      trainKernel: NPYArray(float32: trainSource.array.float32Values(), shape: trainSource.array.shape),
+      testKernel: NPYArray(float32: testSource.array.float32Values(), shape: testSource.array.shape),
+      surrogateWeights: NPYArray(float64: surrogate.weights, shape: [classCount, surrogate.width]),
+      surrogateBias: NPYArray(float64: surrogate.bias, shape: [classCount]),
+      networkTestLogits: NPYArray(float32: testLogitArray.float32Values(), shape: [m, classCount]),
+      surrogateTestLogits: NPYArray(float64: surrogateLogits, shape: [m, classCount]),
+      trainLabels: NPYArray(int64: trainLabelValues.map { Int64($0) }, shape: [n]),
+      fitTargets: target == "labels" ? nil : NPYArray(int64: fitTargets.map { Int64($0) }, shape: [n]),
+      testLabels: testLabelValues.map { NPYArray(int64: $0.map { Int64($0) }, shape: [m]) },
+      trainInputs: trainInputs, testInputs: testInputs)
+    try bundle.write(to: outURL, replaceExisting: force) { printError("attribute: \($0)") }
+
+    let reportPath = outURL.appendingPathComponent(BundleFormat.report).path
+    if json {
+      try printJSON(Summary(bundle: outURL.path, report: reportPath, metrics: metrics.summary, fit: fit))
+    } else {
+      print(MetricsText.lines(metrics, kind: manifest.kernel.kind).joined(separator: "\n"))
+      print("bundle  \(outURL.path)")
+      print("report  \(reportPath)")
+    }
+  }
+
+  private func dataRecords(
+    _ trainSource: KernelSource, _ testSource: KernelSource, _ trainLabelArray: NPYArray, _ testLabelArray: NPYArray?,
+    _ testLogitArray: NPYArray, _ trainInputs: NPYArray?, _ testInputs: NPYArray?
+  ) throws -> [Manifest.DataRecord] {
+    func record(_ role: String, _ path: String?, _ shape: [Int]?) throws -> Manifest.DataRecord? {
+      guard let path, let shape else { return nil }
+      return Manifest.DataRecord(
+        role: role, path: path, sha256: try SHA256.hex(fileAt: URL(fileURLWithPath: path)), shape: shape)
+    }
+    return try [
+      record("train-kernel", trainSource.file.path, trainSource.array.shape),
+      record("test-kernel", testSource.file.path, testSource.array.shape),
+      record("train-labels", trainLabels, trainLabelArray.shape),
+      record("test-labels", testLabels, testLabelArray?.shape),
+      record("test-logits", testLogits, testLogitArray.shape),
+      record(
+        "train-logits", target == "network-predictions" ? trainLogits : nil,
+        [trainSource.array.shape.last ?? 0, testLogitArray.shape[1]]),
+      record("train-inputs", train, trainInputs?.shape),
+      record("test-inputs", test, testInputs?.shape),
+    ].compactMap { $0 }
+  }
+
+  private func kernelRecord(
+    _ trainSource: KernelSource, _ testSource: KernelSource, layerCount: Int, n: Int, m: Int, layerNames: [String]?
+  ) -> Manifest.KernelRecord {
+    var settings: [String: String] = [:]
+    if let folder = trainSource.folder {
+      settings["normalize"] = folder.normalize
+      if let projection = folder.projection {
+        settings["projectionDim"] = String(projection.dim)
+        settings["projectionDistribution"] = projection.distribution
+        settings["projectionSeed"] = String(projection.seed)
+      }
+      settings["trainKernelFolder"] = trainSource.path
+    }
+    if testSource.folder != nil { settings["testKernelFolder"] = testSource.path }
+    return Manifest.KernelRecord(
+      kind: trainSource.kind(fallback: kind), layerCount: layerCount, layerNames: layerNames, trainCount: n,
+      testCount: m, settings: settings)
+  }
+}

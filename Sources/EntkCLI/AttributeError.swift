@@ -1,0 +1,29 @@
+/// Problems with `entk attribute`'s inputs that the lower layers do not report themselves.
+enum AttributeError: Error, CustomStringConvertible {
+  /// A kernel folder from `entk kernel` whose kernel is not complete (tiles still missing).
+  case kernelFolderIncomplete(path: String)
+  /// A kernel of a shape the surrogate cannot use (e.g. the full eNTK's C×C blocks).
+  case unsupportedKernel(path: String, shape: [Int], reason: String)
+  /// The train and test kernels do not belong together.
+  case kernelsDisagree(reason: String)
+  /// Logits are needed but neither a file nor a backend and data to compute them were given.
+  case missingLogits(role: String, needed: String)
+  /// A data or logits file has the wrong number of rows.
+  case rowCount(path: String, expected: Int, actual: Int, meaning: String)
+
+  var description: String {
+    switch self {
+    case .kernelFolderIncomplete(let path):
+      return "\(path): kernel folder is not complete (run `entk merge \(path)` once all tiles are done)"
+    case .unsupportedKernel(let path, let shape, let reason):
+      return "\(path): kernel of shape \(shape) cannot be used: \(reason)"
+    case .kernelsDisagree(let reason):
+      return "train and test kernels do not belong together: \(reason)"
+    case .missingLogits(let role, let needed):
+      return
+        "the network's \(role) logits are needed: give --\(role)-logits FILE, or --backend, --model and --\(role) so entk computes them (\(needed))"
+    case .rowCount(let path, let expected, let actual, let meaning):
+      return "\(path): \(actual) rows, expected \(expected) (\(meaning))"
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import ArrayIO
+import BackendLoader
+import Foundation
+import Reporter
+
+/// The network's logits for `entk attribute`: read from a file, or computed by a forward pass
+/// through the backend when one is known.
+struct NetworkLogits {
+  var backend: String?
+  var model: String?
+  var options: String?
+
+  /// Logits for `count` points of `role` ("train" or "test"): float32 [count, C].
+  func logits(role: String, file: String?, inputs: NPYArray?, count: Int) throws -> NPYArray {
+    if let file {
+      let array = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: file))
+      guard array.shape.first == count else {
+        throw AttributeError.rowCount(
+          path: file, expected: count, actual: array.shape.first ?? 0,
+          meaning: "one row of logits per \(role) point in the kernel")
+      }
+      return array
+    }
+    guard let backend, let model, let inputs else {
+      throw AttributeError.missingLogits(
+        role: role,
+        needed: "have backend: \(backend ?? "no"), model: \(model ?? "no"), --\(role): \(inputs == nil ? "no" : "yes")")
+    }
+    printError("attribute: computing the network's \(role) logits with backend \(backend)")
+    let opened = try BackendLibrary.load(backend).open(model: model, options: options)
+    let sample = opened.description.inputShape.reduce(1, *)
+    guard inputs.count == count * sample else {
+      throw InputError.dataShape(path: "--\(role)", shape: inputs.shape, expectedSample: opened.description.inputShape)
+    }
+    let values = inputs.float32Values()
+    var logits: [Float] = []
+    let batch = 256
+    for start in stride(from: 0, to: count, by: batch) {
+      let rows = min(batch, count - start)
+      logits += try opened.forward(Array(values[(start * sample)..<((start + rows) * sample)]), count: rows).logits
+    }
+    return NPYArray(float32: logits, shape: [count, opened.description.numOutputs])
+  }
+
+  /// The model as recorded in the manifest, with the model file's SHA-256 when it is a file.
+  func record() throws -> Manifest.ModelRecord? {
+    guard let model else { return nil }
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+    let sha = exists && !isDirectory.boolValue ? try SHA256.hex(fileAt: URL(fileURLWithPath: model)) : nil
+    let backendPath = backend.flatMap { try? BackendLibrary.load($0).url.path }
+    return Manifest.ModelRecord(backend: backend, backendPath: backendPath, path: model, sha256: sha)
+  }
+}

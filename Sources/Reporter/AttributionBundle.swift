@@ -1,0 +1,176 @@
+import ArrayIO
+import Foundation
+
+/// Everything an attribution bundle holds, in memory.
+///
+/// What `entk attribute` writes and what `entk report` and `entk explain` read back. File names and layouts: `BundleFormat`.
+public struct AttributionBundle: Sendable {
+  /// The manifest; its `files` list is filled in by `write`.
+  public var manifest: Manifest
+  public var metrics: MetricsFile
+  public var attributions: AttributionsFile
+  /// float32 [N, N] or [L, N, N].
+  public var trainKernel: NPYArray
+  /// float32 [M, N] or [L, M, N].
+  public var testKernel: NPYArray
+  /// float64 [C, L·N].
+  public var surrogateWeights: NPYArray
+  /// float64 [C].
+  public var surrogateBias: NPYArray
+  /// float32 [M, C].
+  public var networkTestLogits: NPYArray
+  /// float64 [M, C].
+  public var surrogateTestLogits: NPYArray
+  /// int64 [N]: ground-truth training labels.
+  public var trainLabels: NPYArray
+  /// int64 [N]: the targets the surrogate was fitted to, when they differ from `trainLabels`.
+  public var fitTargets: NPYArray?
+  /// int64 [M].
+  public var testLabels: NPYArray?
+  /// float32 [N, …].
+  public var trainInputs: NPYArray?
+  /// float32 [M, …].
+  public var testInputs: NPYArray?
+
+  public init(
+    manifest: Manifest, metrics: MetricsFile, attributions: AttributionsFile, trainKernel: NPYArray,
+    testKernel: NPYArray,
+    surrogateWeights: NPYArray, surrogateBias: NPYArray, networkTestLogits: NPYArray, surrogateTestLogits: NPYArray,
+    trainLabels: NPYArray, fitTargets: NPYArray?, testLabels: NPYArray?, trainInputs: NPYArray?, testInputs: NPYArray?
+  ) {
+    self.manifest = manifest
+    self.metrics = metrics
+    self.attributions = attributions
+    self.trainKernel = trainKernel
+    self.testKernel = testKernel
+    self.surrogateWeights = surrogateWeights
+    self.surrogateBias = surrogateBias
+    self.networkTestLogits = networkTestLogits
+    self.surrogateTestLogits = surrogateTestLogits
+    self.trainLabels = trainLabels
+    self.fitTargets = fitTargets
+    self.testLabels = testLabels
+    self.trainInputs = trainInputs
+    self.testInputs = testInputs
+  }
+
+  /// The arrays stored as .npy files, by file name (optional ones only when present).
+  var arrays: [(String, NPYArray)] {
+    var list: [(String, NPYArray)] = [
+      (BundleFormat.trainKernel, trainKernel), (BundleFormat.testKernel, testKernel),
+      (BundleFormat.surrogateWeights, surrogateWeights), (BundleFormat.surrogateBias, surrogateBias),
+      (BundleFormat.networkTestLogits, networkTestLogits), (BundleFormat.surrogateTestLogits, surrogateTestLogits),
+      (BundleFormat.trainLabels, trainLabels),
+    ]
+    let optional: [(String, NPYArray?)] = [
+      (BundleFormat.fitTargets, fitTargets), (BundleFormat.testLabels, testLabels),
+      (BundleFormat.trainInputs, trainInputs), (BundleFormat.testInputs, testInputs),
+    ]
+    for (name, array) in optional { if let array { list.append((name, array)) } }
+    return list
+  }
+
+  /// Writes the bundle atomically at `url` (see `BundleWriter`): arrays, JSON, CSV, the HTML
+  /// report, and last the manifest with every file's checksum.
+  /// - Parameters:
+  ///   - replaceExisting: replace a bundle already at `url` (otherwise that is an error).
+  ///   - progress: called with a short message before each file.
+  public func write(to url: URL, replaceExisting: Bool, progress: (String) -> Void = { _ in }) throws {
+    let writer = try BundleWriter(finalURL: url, replaceExisting: replaceExisting)
+    for (name, array) in arrays {
+      progress("writing \(name)")
+      var data = NPYHeader(dtype: array.dtype, shape: array.shape).encoded()
+      data.append(array.bytes)
+      try writer.add(name, data: data)
+    }
+    progress("writing \(BundleFormat.metrics), \(BundleFormat.attributions), \(BundleFormat.attributionsCSV)")
+    try writer.add(BundleFormat.metrics, data: Self.json(metrics))
+    try writer.add(BundleFormat.attributions, data: Self.json(attributions, pretty: false))
+    try writer.add(BundleFormat.attributionsCSV, data: Data(attributions.csv().utf8))
+    progress("writing \(BundleFormat.report)")
+    try writer.add(BundleFormat.report, data: Data(ReportPage(bundle: self).html().utf8))
+    var finished = manifest
+    finished.files = writer.files
+    try writer.add(BundleFormat.manifest, data: Self.json(finished))
+    try writer.commit()
+  }
+
+  /// Reads a bundle written by `write`.
+  public static func read(from url: URL) throws -> AttributionBundle {
+    let manifest = try readJSON(Manifest.self, url.appendingPathComponent(BundleFormat.manifest))
+    guard manifest.format == BundleFormat.name else {
+      throw ReporterError.malformedBundle(
+        path: url.appendingPathComponent(BundleFormat.manifest).path, reason: "format is \"\(manifest.format)\"")
+    }
+    guard manifest.formatVersion <= BundleFormat.version else {
+      throw ReporterError.unsupportedFormat(path: url.path, version: manifest.formatVersion)
+    }
+    func array(_ name: String) throws -> NPYArray { try NPYFile.read(url.appendingPathComponent(name)) }
+    func optionalArray(_ name: String) throws -> NPYArray? {
+      FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) ? try array(name) : nil
+    }
+    return AttributionBundle(
+      manifest: manifest, metrics: try readJSON(MetricsFile.self, url.appendingPathComponent(BundleFormat.metrics)),
+      attributions: try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions)),
+      trainKernel: try array(BundleFormat.trainKernel), testKernel: try array(BundleFormat.testKernel),
+      surrogateWeights: try array(BundleFormat.surrogateWeights), surrogateBias: try array(BundleFormat.surrogateBias),
+      networkTestLogits: try array(BundleFormat.networkTestLogits),
+      surrogateTestLogits: try array(BundleFormat.surrogateTestLogits),
+      trainLabels: try array(BundleFormat.trainLabels), fitTargets: try optionalArray(BundleFormat.fitTargets),
+      testLabels: try optionalArray(BundleFormat.testLabels), trainInputs: try optionalArray(BundleFormat.trainInputs),
+      testInputs: try optionalArray(BundleFormat.testInputs))
+  }
+
+  /// Reads only `attributions.json` of the bundle at `url` (what `entk explain` needs).
+  public static func readAttributions(from url: URL) throws -> AttributionsFile {
+    try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions))
+  }
+
+  /// Re-renders `report.html` of the bundle at `url` from its files and updates the report's
+  /// checksum in the manifest; each of the two files is replaced atomically.
+  public static func rerenderReport(at url: URL) throws {
+    var bundle = try read(from: url)
+    let html = Data(ReportPage(bundle: bundle).html().utf8)
+    let reportURL = url.appendingPathComponent(BundleFormat.report)
+    try writeAtomically(html, to: reportURL)
+    let entry = BundleFileEntry(path: BundleFormat.report, sha256: SHA256.hex(html), bytes: html.count)
+    bundle.manifest.files.removeAll { $0.path == BundleFormat.report }
+    bundle.manifest.files.append(entry)
+    try writeAtomically(json(bundle.manifest), to: url.appendingPathComponent(BundleFormat.manifest))
+  }
+
+  /// Key-sorted JSON, as every bundle JSON file is written; pretty-printed unless the file is
+  /// large (attributions.json).
+  static func json<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting =
+      pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    var data = try encoder.encode(value)
+    data.append(contentsOf: Array("\n".utf8))
+    return data
+  }
+
+  private static func readJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw ReporterError.cannotRead(
+        path: url.path,
+        reason: FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file")
+    }
+    do {
+      return try JSONDecoder().decode(type, from: data)
+    } catch {
+      throw ReporterError.malformedBundle(path: url.path, reason: "\(error)")
+    }
+  }
+
+  private static func writeAtomically(_ data: Data, to url: URL) throws {
+    do {
+      try data.write(to: url, options: .atomic)
+    } catch {
+      throw ReporterError.cannotWrite(path: url.path, reason: error.localizedDescription)
+    }
+  }
+}
