@@ -19,6 +19,13 @@ public final class FeatureProducer {
 
   /// Columns of R generated and applied at a time; fixed so results do not depend on any setting.
   static let projectionChunk = 4096
+  /// Samples per projection sgemm.
+  ///
+  /// OpenBLAS rounds a row of a product differently depending on
+  /// the call's row count and the row's position in it, so every projection call covers one block
+  /// of this many samples, aligned to multiples of it in the whole set, with each sample at its
+  /// own position; samples a batch does not hold are zero rows whose results are dropped.
+  static let projectionBlock = 32
 
   /// - Parameters:
   ///   - models: one or more models of the same backend and file (one per thread).
@@ -51,14 +58,19 @@ public final class FeatureProducer {
     }
   }
 
+  /// Samples of a batch's gradient and projection buffers: a batch of `batchSize` samples
+  /// reaches into at most `batchSize / projectionBlock + 2` whole projection blocks.
+  static func blockedSamples(batchSize: Int) -> Int { (batchSize / projectionBlock + 2) * projectionBlock }
+
   /// Floats of scratch the producer allocates per batch, beyond the feature buffer it fills.
   static func scratchFloats(kind: KernelKind, description d: ModelDescription, projectionDim k: Int, batchSize: Int)
     -> Int
   {
     let rChunk = k * min(projectionChunk, d.numParams)
+    let blocked = blockedSamples(batchSize: batchSize)
     switch kind {
-    case .projTrntk: return batchSize * d.numOutputs * d.numParams + rChunk
-    case .projPntk: return batchSize * d.numParams + rChunk
+    case .projTrntk: return blocked * d.numOutputs * (d.numParams + k) + rChunk
+    case .projPntk: return blocked * (d.numParams + k) + rChunk
     case .em: return batchSize * d.numOutputs
     default: return 0
     }
@@ -75,7 +87,12 @@ public final class FeatureProducer {
     let work = scratch.pointer
     var start = samples.lowerBound
     while start < samples.upperBound {
-      let count = min(batchSize, samples.upperBound - start)
+      var end = min(samples.upperBound, start + batchSize)
+      // A projected batch ends on a projection block boundary where it can, so whole blocks are
+      // projected once and only the range's first and last blocks hold rows outside it.
+      let blockEnd = end / Self.projectionBlock * Self.projectionBlock
+      if kind.isProjected && end < samples.upperBound && blockEnd > start { end = blockEnd }
+      let count = end - start
       let out = features + (start - samples.lowerBound) * length
       try set.values.withUnsafeBufferPointer { inputs in
         guard let base = inputs.baseAddress else { return }
@@ -93,22 +110,29 @@ public final class FeatureProducer {
           try runSplit(
             inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
             call: .embedding(logits: work))
-        case .projTrntk:
+        case .projTrntk, .projPntk:
+          let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
+          let stride = rowsPerSample * d.numParams
+          let lead = start % Self.projectionBlock
+          let blocked = Self.blockedSamples(batchSize: batchSize)
+          let gradients = work
+          // Rows around the batch in its first and last block: zero, so sgemm sees finite numbers.
+          gradients.initialize(repeating: 0, count: lead * stride)
+          let blocks = (lead + count + Self.projectionBlock - 1) / Self.projectionBlock
+          (gradients + (lead + count) * stride).initialize(
+            repeating: 0, count: (blocks * Self.projectionBlock - lead - count) * stride)
           try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work,
-            outputStride: d.numOutputs * d.numParams, call: .jacobian)
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: gradients + lead * stride,
+            outputStride: stride, call: kind == .projTrntk ? .jacobian : .summedGradient)
+          let projected = work + blocked * stride
           project(
-            gradients: work, rows: count * d.numOutputs, into: out,
-            rChunk: work + batchSize * d.numOutputs * d.numParams)
-        case .projPntk:
-          try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work, outputStride: d.numParams,
-            call: .summedGradient)
-          project(gradients: work, rows: count, into: out, rChunk: work + batchSize * d.numParams)
+            gradients: gradients, rowsPerSample: rowsPerSample, blocks: blocks, into: projected,
+            rChunk: projected + blocked * rowsPerSample * (projection?.rows ?? 0))
+          out.update(from: projected + lead * length, count: count * length)
         }
       }
       try checkFinite(out, count: count, length: length, firstSample: start, set: set)
-      start += count
+      start = end
     }
   }
 
@@ -161,22 +185,38 @@ public final class FeatureProducer {
     if let error = errors.first { throw error }
   }
 
-  /// out (rows × k) = G (rows × P) · Rᵀ, R generated `projectionChunk` columns at a time; the
-  /// float32 sums over chunks are in a fixed order, independent of `rows`.
+  /// out = G · Rᵀ (k columns) for `blocks` projection blocks of G, R generated in column chunks.
+  ///
+  /// A block is `projectionBlock` × `rowsPerSample` rows of P gradients; R is generated
+  /// `projectionChunk` columns at a time. Each block is its
+  /// own single-threaded sgemm of a fixed shape (the threads share the blocks), and the float32
+  /// sums over chunks run in column order, so a row's bits depend only on its gradients and its
+  /// sample's position in its block.
   private func project(
-    gradients: UnsafeMutablePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
+    gradients: UnsafeMutablePointer<Float>, rowsPerSample: Int, blocks: Int, into out: UnsafeMutablePointer<Float>,
     rChunk: UnsafeMutablePointer<Float>
   ) {
     guard let projection else { return }
     let p = description.numParams
     let k = projection.rows
+    let rows = Self.projectionBlock * rowsPerSample
+    let parts = min(workers.count, blocks)
+    let pointers = UnsafeSendable((UnsafePointer(gradients), out, UnsafePointer(rChunk)))
     var column = 0
     while column < p {
       let width = min(Self.projectionChunk, p - column)
       fillParallel(projection, columns: column..<column + width, into: rChunk)
-      cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(width), 1,
-        gradients + column, Int32(p), rChunk, Int32(width), column == 0 ? 0 : 1, out, Int32(k))
+      let first = column == 0
+      let offset = column
+      DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let (gradients, out, rChunk) = pointers.value
+        for block in blocks * part / parts..<blocks * (part + 1) / parts {
+          cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(width), 1,
+            gradients + block * rows * p + offset, Int32(p), rChunk, Int32(width), first ? 0 : 1,
+            out + block * rows * k, Int32(k))
+        }
+      }
       column += width
     }
   }

@@ -4,22 +4,37 @@ import Dispatch
 
 /// Computes one tile of a kernel from two blocks of features with OpenBLAS, in the stored layout.
 ///
-/// Accumulation: each product runs through `cblas_sgemm` (or `cblas_ssyrk` on a diagonal tile of a
-/// symmetric kernel, half the work) over at most `accumulationChunk` features at a time, in float32;
-/// the partial results are summed in float64. So float32 rounding grows with at most 8192 terms,
-/// not with C·P (which reaches millions), and the relative error stays around 1e-7–1e-6, well
-/// inside the 1e-5 tolerance the tests check against a float64 reference. Chunk boundaries are
-/// fixed by the feature layout alone, so a value does not depend on tile or batch size.
+/// Every value is bit-identical whatever the tile size, batch size or thread count. OpenBLAS's
+/// float32 sgemm does not round an entry the same way in every call: which micro-kernel path an
+/// entry takes depends on the call's m and n and on the entry's position in it (measured on
+/// OpenBLAS 0.3.21: sub-blocks of a product differ from the whole in most entries, and ssyrk
+/// differs from sgemm). So every product here is one fixed call shape: `panelSide` × `panelSide`
+/// feature rows, aligned to multiples of `panelSide` in the whole row and column sample sets (not
+/// the tile), by at most `accumulationChunk` features, on one OpenBLAS thread (entk's own threads
+/// split the panels). An entry's float32 partial products then depend only on its two feature rows
+/// and their positions in the whole kernel. A panel that reaches outside the tile is copied with
+/// only the tile's rows in place, which never changes those rows' bits.
+///
+/// Accumulation: float32 sgemm over at most `accumulationChunk` features at a time, the partial
+/// results summed in float64 in feature order. So float32 rounding grows with at most 8192 terms,
+/// not with C·P (which reaches millions), and the relative error stays around 1e-7, well inside the
+/// 1e-5 tolerance the tests check against a float64 reference.
 public struct GramTile {
-  /// Longest inner dimension handed to one float32 sgemm/ssyrk call.
+  /// Longest inner dimension handed to one float32 sgemm call.
   public static let accumulationChunk = 8192
+  /// Rows and columns of every sgemm call, in feature rows.
+  ///
+  /// Feature rows are samples, or sample-class rows for `entk`. 128 runs at ~85% of one large sgemm's speed on a Haswell-class core; smaller panels
+  /// lose more to OpenBLAS's packing, larger ones waste work on tile edges.
+  public static let panelSide = 128
 
   public let kind: KernelKind
   public let description: ModelDescription
   /// Floats per sample in a feature row (`FeatureProducer.featureLength`).
   public let featureLength: Int
 
-  /// Threads for the layout pass (BLAS threads are set with `openblas_set_num_threads`).
+  /// Threads sharing a tile's panels and its layout pass; OpenBLAS itself must run on one thread
+  /// (`openblas_set_num_threads(1)`), or its thread split changes the rounding.
   public let threads: Int
 
   public init(kind: KernelKind, description: ModelDescription, featureLength: Int, threads: Int = 1) {
@@ -61,11 +76,13 @@ public struct GramTile {
       * kind.valuesPerPair(numOutputs: description.numOutputs, numGroups: description.parameterGroups.count)
   }
 
-  /// Bytes of working memory `compute` allocates for a tile (one float64 accumulator and a
-  /// float32 sgemm scratch at a time), not counting the features or the output.
+  /// Bytes of working memory `compute` allocates for a tile: one float64 accumulator of the tile,
+  /// and per thread a panel's float32 product and float64 sum and two panel copies for tile edges;
+  /// not counting the features or the output.
   public func workingBytes(rows: Int, columns: Int) -> Int {
     let m = viewRowsPerSample
-    return rows * m * columns * m * 12
+    let side = Self.panelSide
+    return rows * m * columns * m * 8 + threads * (side * side * 12 + 2 * side * Self.accumulationChunk * 4)
   }
 
   /// Self-kernels of each feature row in float64, per accumulator: [target][row·m + class] (m = C
@@ -89,76 +106,93 @@ public struct GramTile {
   ///
   /// - Parameters:
   ///   - rowFeatures: r × featureLength float32 features of the tile's row samples.
+  ///   - rowStart: index of the first row sample in the whole row set (fixes the panel grid).
   ///   - columnFeatures: s × featureLength features of its column samples, or nil for a diagonal
-  ///     tile of a symmetric kernel (columns = rows; computed with ssyrk and mirrored).
+  ///     tile of a symmetric kernel (columns = rows; only panels on and above the diagonal are
+  ///     computed, and the upper triangle is mirrored).
+  ///   - columnStart: index of the first column sample in the whole column set (`rowStart` when
+  ///     `columnFeatures` is nil).
   ///   - cosine: when given, (row, column) self-values from `selfValues`; each value is divided by
   ///     √(K(x,x)·K(x',x')), and by nothing (giving 0) where a self-value is 0.
-  /// - Returns: floating-point operations performed by sgemm/ssyrk.
+  /// - Returns: floating-point operations the tile needs (an upper triangle for a diagonal tile),
+  ///   not counting the work the fixed panels spend on rows outside the tile.
   @discardableResult
   public func compute(
-    rowFeatures: UnsafePointer<Float>, rows r: Int, columnFeatures: UnsafePointer<Float>?, columns s: Int,
-    cosine: (rows: [[Double]], columns: [[Double]])?, output: UnsafeMutablePointer<Float>
+    rowFeatures: UnsafePointer<Float>, rows r: Int, rowStart: Int, columnFeatures: UnsafePointer<Float>?,
+    columns s: Int, columnStart: Int, cosine: (rows: [[Double]], columns: [[Double]])?,
+    output: UnsafeMutablePointer<Float>
   ) -> Double {
     let m = viewRowsPerSample
-    let (rv, sv) = (r * m, s * m)
     let symmetric = columnFeatures == nil
-    precondition(!symmetric || r == s)
+    precondition(!symmetric || (r == s && rowStart == columnStart))
+    let rowBlock = ViewBlock(features: rowFeatures, start: rowStart * m, count: r * m)
+    let columnBlock = ViewBlock(features: columnFeatures ?? rowFeatures, start: columnStart * m, count: s * m)
     let products = terms.flatMap { term in
       stride(from: 0, to: term.width, by: Self.accumulationChunk).map { start in
         Term(offset: term.offset + start, width: min(Self.accumulationChunk, term.width - start), target: term.target)
       }
     }
-    let scratchBuffer = FloatBuffer(count: rv * sv)
-    let scratch = scratchBuffer.pointer
-    var flops = 0.0
+    let side = Self.panelSide
+    let pairs = rowBlock.panels.flatMap { row in
+      columnBlock.panels.filter { !symmetric || $0 >= row }.map { (row: row, column: $0) }
+    }
+    var accumulator = [Double](repeating: 0, count: rowBlock.count * columnBlock.count)
+    let parts = min(threads, pairs.count)
+    let ld = leadingDimension
     for target in 0..<accumulatorCount {
       let mine = products.filter { $0.target == target }
-      // One product needs no float64 sum: its float32 result is stored as it is.
-      var accumulator = [Double](repeating: 0, count: mine.count > 1 ? rv * sv : 0)
-      for product in mine {
-        let a = rowFeatures + product.offset
-        if let columnFeatures {
-          cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rv), Int32(sv), Int32(product.width), 1, a,
-            Int32(leadingDimension),
-            columnFeatures + product.offset, Int32(leadingDimension), 0, scratch, Int32(sv))
-          flops += 2 * Double(rv) * Double(sv) * Double(product.width)
-        } else {
-          cblas_ssyrk(
-            CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rv), Int32(product.width), 1, a, Int32(leadingDimension),
-            0, scratch, Int32(rv))
-          flops += Double(rv) * Double(rv + 1) * Double(product.width)
-        }
-        if mine.count > 1 {
-          accumulator.withUnsafeMutableBufferPointer { acc in
-            for i in 0..<rv {
-              for j in (symmetric ? i : 0)..<sv { acc[i * sv + j] += Double(scratch[i * sv + j]) }
+      accumulator.withUnsafeMutableBufferPointer { values in
+        guard let base = values.baseAddress else { return }
+        let shared = UnsafeSendable(base)
+        // Each thread takes whole panels, so which thread computes a pair never changes its bits.
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+          let accumulator = shared.value
+          let product = FloatBuffer(count: side * side)
+          var sum = [Double](repeating: 0, count: side * side)
+          // Zeroed once: later copies leave earlier (finite) rows behind, which no other row's bits
+          // depend on.
+          let copies = (
+            FloatBuffer(count: side * Self.accumulationChunk), FloatBuffer(count: side * Self.accumulationChunk)
+          )
+          copies.0.pointer.initialize(repeating: 0, count: copies.0.count)
+          copies.1.pointer.initialize(repeating: 0, count: copies.1.count)
+          for pair in pairs[pairs.count * part / parts..<pairs.count * (part + 1) / parts] {
+            let rowPanel = rowBlock.panel(pair.row)
+            let columnPanel = columnBlock.panel(pair.column)
+            for index in sum.indices { sum[index] = 0 }
+            for term in mine {
+              let a = rowBlock.operand(
+                rowPanel, offset: term.offset, width: term.width, leadingDimension: ld, copy: copies.0)
+              let b = columnBlock.operand(
+                columnPanel, offset: term.offset, width: term.width, leadingDimension: ld, copy: copies.1)
+              cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(side), Int32(side), Int32(term.width), 1, a.pointer,
+                Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0, product.pointer, Int32(side))
+              for i in rowPanel.positions {
+                for j in columnPanel.positions { sum[i * side + j] += Double(product.pointer[i * side + j]) }
+              }
+            }
+            for i in rowPanel.positions {
+              let line = accumulator + (rowPanel.origin + i - rowBlock.start) * columnBlock.count
+              for j in columnPanel.positions { line[columnPanel.origin + j - columnBlock.start] = sum[i * side + j] }
             }
           }
         }
-      }
-      let normalisation = cosine.map { ($0.rows[target], $0.columns[target]) }
-      if mine.count > 1 {
-        accumulator.withUnsafeBufferPointer { values in
-          guard let base = values.baseAddress else { return }
-          store(
-            base, target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation,
-            into: output)
-        }
-      } else {
         store(
-          UnsafePointer(scratch), target: target, rows: r, columns: s, symmetric: symmetric, cosine: normalisation,
-          into: output)
+          UnsafePointer(base), target: target, rows: r, columns: s, symmetric: symmetric,
+          cosine: cosine.map { ($0.rows[target], $0.columns[target]) }, into: output)
       }
     }
-    return flops
+    let (rv, sv) = (Double(r * m), Double(s * m))
+    let width = Double(products.reduce(0) { $0 + $1.width })
+    return symmetric ? rv * (rv + 1) * width : 2 * rv * sv * width
   }
 
   /// Writes one accumulator (rv × sv, only its upper triangle valid when `symmetric`) to float32
   /// in the stored layout, mirroring and normalising on the way, in 64 × 64 blocks so the mirrored
   /// reads stay in cache.
-  private func store<Value: BinaryFloatingPoint>(
-    _ source: UnsafePointer<Value>, target: Int, rows r: Int, columns s: Int, symmetric: Bool,
+  private func store(
+    _ source: UnsafePointer<Double>, target: Int, rows r: Int, columns s: Int, symmetric: Bool,
     cosine: ([Double], [Double])?, into output: UnsafeMutablePointer<Float>
   ) {
     let m = viewRowsPerSample
@@ -183,7 +217,7 @@ public struct GramTile {
               let row = base + (m == 1 ? i * s : i / m * s * m * m + i % m * m)
               let rowSelf = rowSelves?[i] ?? 1
               for j in j0..<min(j0 + block, sv) {
-                var value = Double(symmetric && j < i ? source[j * sv + i] : source[i * sv + j])
+                var value = symmetric && j < i ? source[j * sv + i] : source[i * sv + j]
                 if let columnSelves {
                   let norm = (rowSelf * columnSelves[j]).squareRoot()
                   value = norm > 0 ? value / norm : 0
@@ -195,5 +229,44 @@ public struct GramTile {
         }
       }
     }
+  }
+}
+
+/// The feature rows of one side of a tile (its rows or its columns): rows `start..<start+count` of
+/// the whole set, cut along the whole set's panel grid.
+private struct ViewBlock: @unchecked Sendable {
+  /// Where one panel of the whole set's grid meets this block.
+  struct Panel {
+    /// Row of the whole set at the panel's position 0.
+    var origin: Int
+    /// Positions in the panel of the block's rows.
+    var positions: Range<Int>
+  }
+
+  let features: UnsafePointer<Float>
+  let start: Int
+  let count: Int
+
+  /// Indices of the panels of the whole set's grid that hold rows of this block.
+  var panels: [Int] { Array(start / GramTile.panelSide...(start + count - 1) / GramTile.panelSide) }
+
+  func panel(_ index: Int) -> Panel {
+    let origin = index * GramTile.panelSide
+    let end = min(origin + GramTile.panelSide, start + count)
+    return Panel(origin: origin, positions: max(origin, start) - origin..<end - origin)
+  }
+
+  /// The panel's rows, features offset..<offset+width, as sgemm's operand: in place when the
+  /// block holds the whole panel, else copied into `copy` at their positions.
+  func operand(_ panel: Panel, offset: Int, width: Int, leadingDimension: Int, copy: FloatBuffer) -> (
+    pointer: UnsafePointer<Float>, leadingDimension: Int
+  ) {
+    let rows = features + (panel.origin + panel.positions.lowerBound - start) * leadingDimension + offset
+    if panel.positions.count == GramTile.panelSide { return (rows, leadingDimension) }
+    let chunk = GramTile.accumulationChunk
+    for (line, position) in panel.positions.enumerated() {
+      (copy.pointer + position * chunk).update(from: rows + line * leadingDimension, count: width)
+    }
+    return (UnsafePointer(copy.pointer), chunk)
   }
 }

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 
 /// Progress after each tile, for the CLI's stderr line.
@@ -87,6 +88,10 @@ public final class KernelComputation {
       gramFlops: 0,
       writeSeconds: 0)
     let start = Date()
+    // OpenBLAS's own thread split changes its rounding, so it runs on one thread and the producer's
+    // threads share its fixed-shape calls. Left so: restoring a count would race with another
+    // computation in the same process.
+    openblas_set_num_threads(1)
     let length = producer.featureLength
     let gram = GramTile(
       kind: manifest.kind, description: producer.description, featureLength: length, threads: producer.threads)
@@ -116,9 +121,9 @@ public final class KernelComputation {
       }
       let began = Date()
       report.gramFlops += gram.compute(
-        rowFeatures: rowFeatures.pointer, rows: rows.count,
+        rowFeatures: rowFeatures.pointer, rows: rows.count, rowStart: rows.lowerBound,
         columnFeatures: isDiagonal(tile) ? nil : UnsafePointer(columnFeatures.pointer), columns: columns.count,
-        cosine: cosine ? (rowSelf, columnSelf) : nil, output: output.pointer)
+        columnStart: columns.lowerBound, cosine: cosine ? (rowSelf, columnSelf) : nil, output: output.pointer)
       report.gramSeconds += Date().timeIntervalSince(began)
       let writing = Date()
       try store.write(
@@ -135,6 +140,6 @@ public final class KernelComputation {
     return report
   }
 
-  /// A diagonal tile of a symmetric kernel: one feature block, computed with ssyrk.
+  /// A diagonal tile of a symmetric kernel: one feature block, its upper triangle computed and mirrored.
   private func isDiagonal(_ tile: TileIndex) -> Bool { manifest.grid.symmetric && tile.row == tile.column }
 }

@@ -1,6 +1,5 @@
 import ArrayIO
 import BackendLoader
-import COpenBLAS
 import EntkTestSupport
 import Foundation
 import Kernels
@@ -50,13 +49,17 @@ struct KernelRun {
   var tileSide: Int? = nil
   var batchSize = 64
   var threads = 1
+  /// When set, this many training samples: the fixture's cycled, each pass scaled by 1 + pass/16,
+  /// for kernels larger than one of `GramTile`'s panels.
+  var trainCount: Int? = nil
 
   /// Computes every tile in a fresh folder, merges, and returns kernel.npy's float32 values and shape.
   func compute() throws -> (values: [Float], shape: [Int]) {
-    openblas_set_num_threads(Int32(threads))
     let models = try fixture.models(threads)
     let shape = models[0].description.inputShape
-    let train = try fixture.samples(fixture.train, inputShape: shape)
+    let train =
+      try trainCount.map { try Self.cycled(fixture.samples(fixture.train, inputShape: shape), count: $0) }
+      ?? fixture.samples(fixture.train, inputShape: shape)
     let rows = testRows ? try fixture.samples(fixture.test, inputShape: shape) : train
     let side = tileSide ?? max(rows.count, train.count)
     let grid = TileGrid(rows: rows.count, columns: train.count, tileRows: side, tileColumns: side, symmetric: !testRows)
@@ -77,6 +80,15 @@ struct KernelRun {
     let merged = try KernelMerge.merge(directory: directory)
     let array = try NPYFile.read(directory.appendingPathComponent(merged.file))
     return (array.float32Values(), array.shape)
+  }
+
+  private static func cycled(_ set: SampleSet, count: Int) throws -> SampleSet {
+    let values = (0..<count).flatMap { index in
+      let scale = 1 + Float(index / set.count) / 16
+      let sample = index % set.count * set.sampleSize
+      return set.values[sample..<sample + set.sampleSize].map { $0 * scale }
+    }
+    return try SampleSet(name: "\(set.name) ×\(count)", values: values, count: count, sampleSize: set.sampleSize)
   }
 }
 
