@@ -32,8 +32,9 @@ struct KernelOptions: ParsableArguments {
       tileSize: tileSize, batchSize: batchSize)
   }
 
-  /// A job for these options with `threads` models: the backend loaded, the data read and checked,
-  /// the tiles sized. The model is recorded by its absolute path.
+  /// A job for these options with `threads` models (backend loaded, data checked, tiles sized).
+  ///
+  /// The model is recorded by its absolute path.
   func job(threads: Int) throws -> KernelJob {
     try KernelJob(
       settings: settings(), library: BackendLibrary.load(model.backend), model: Self.absolute(model.model),
