@@ -15,7 +15,7 @@ struct PlanCommand: ParsableCommand {
       """)
 
   @OptionGroup var kernel: KernelOptions
-  @Option(help: "Threads per tile command (backend models and OpenBLAS threads).") var threads: Int = 1
+  @Option(help: "Threads per tile command (backend models, sharing the Gram stage too).") var threads: Int = 1
   @Option(help: "The entk executable the commands run (default: this one).") var entk: String?
   @Option(help: "Output folder.") var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
@@ -46,8 +46,7 @@ struct PlanCommand: ParsableCommand {
   }
 
   func run() throws {
-    let prepared = try kernel.prepare(modelCount: 1)
-    let manifest = prepared.manifest
+    let manifest = try kernel.job(threads: 1).manifest
     let grid = manifest.grid
     let directory = URL(fileURLWithPath: out).standardizedFileURL
     let executable = entk ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path

@@ -24,8 +24,9 @@ public struct GramTile {
   public static let accumulationChunk = 8192
   /// Rows and columns of every sgemm call, in feature rows.
   ///
-  /// Feature rows are samples, or sample-class rows for `entk`. 128 runs at ~85% of one large sgemm's speed on a Haswell-class core; smaller panels
-  /// lose more to OpenBLAS's packing, larger ones waste work on tile edges.
+  /// Feature rows are samples, or sample-class rows for `entk`. 128 ran at ~85% of one large
+  /// sgemm's speed on one core of the 2-core EPYC VM (64: ~80%, 256: ~95%); smaller panels lose
+  /// more to OpenBLAS's packing, larger ones waste more work on tile edges.
   public static let panelSide = 128
 
   public let kind: KernelKind
@@ -77,12 +78,12 @@ public struct GramTile {
   }
 
   /// Bytes of working memory `compute` allocates for a tile: one float64 accumulator of the tile,
-  /// and per thread a panel's float32 product and float64 sum and two panel copies for tile edges;
-  /// not counting the features or the output.
+  /// not counting the features or the output, nor the 8.2 MiB each thread allocates whatever the
+  /// tile (a panel's product and sum, two panel copies), which like OpenBLAS's own buffers stay
+  /// outside the `--memory` budget.
   public func workingBytes(rows: Int, columns: Int) -> Int {
     let m = viewRowsPerSample
-    let side = Self.panelSide
-    return rows * m * columns * m * 8 + threads * (side * side * 12 + 2 * side * Self.accumulationChunk * 4)
+    return rows * m * columns * m * 8
   }
 
   /// Self-kernels of each feature row in float64, per accumulator: [target][row·m + class] (m = C

@@ -23,9 +23,9 @@ public struct KernelRunReport: Sendable, Codable {
   public var skipped: Int
   /// Seconds spent producing features (backend gradients and projections).
   public var featureSeconds: Double
-  /// Seconds in the Gram stage (sgemm/ssyrk, float64 accumulation, normalisation, layout).
+  /// Seconds in the Gram stage (sgemm, float64 accumulation, normalisation, layout).
   public var gramSeconds: Double
-  /// Floating-point operations of the Gram stage's sgemm/ssyrk calls.
+  /// Floating-point operations the Gram stage needs (useful work, see `GramTile.compute`).
   public var gramFlops: Double
   /// Seconds writing tiles.
   public var writeSeconds: Double

@@ -1,7 +1,7 @@
 /// The kernels entk computes (definitions in DESIGN.md; f(x) ∈ R^C logits, θ ∈ R^P parameters,
 /// g_c(x) = ∂f_c(x)/∂θ, R ∈ R^{k×P} a seeded random projection, φ(x) ∈ R^E penultimate features).
 ///
-/// Every kind is a Gram matrix of per-sample *features*, which is what lets one tiled sgemm/ssyrk
+/// Every kind is a Gram matrix of per-sample *features*, which is what lets one tiled sgemm
 /// path compute all of them:
 ///
 /// | kind | features of one sample (float32) | value of one pair |

@@ -4,8 +4,9 @@ import BackendLoader
 ///
 /// Counted per tile of r × s samples: the row and column feature blocks ((r + s) × features ×
 /// 4 bytes), the producer's per-batch scratch (a batch of Jacobians and a block of R for projected
-/// kinds), the float32 tile, and `GramTile`'s float64 accumulators and float32 sgemm scratch.
-/// Not counted: the input samples, the backend's own allocations and OpenBLAS's buffers.
+/// kinds), the float32 tile, and `GramTile`'s float64 accumulator.
+/// Not counted: the input samples, the backend's own allocations, OpenBLAS's buffers and `GramTile`'s
+/// fixed per-thread panel scratch.
 public struct TileSizing: Sendable {
   public let kind: KernelKind
   public let description: ModelDescription

@@ -8,7 +8,7 @@ For each N and kind (trntk, pntk, entk):
          (not written), so the comparison is conservative for entk.
 Every timing is the best of --repeats (default 3) runs. Also measures OpenBLAS cblas_sgemm (the library entk links, through ctypes) on the Gram's shape
 (N × N × C·P) with the same thread count, and reports the Gram stage as a fraction of it
-(useful flops: ssyrk does half the work of sgemm for the same kernel and is credited only with it).
+(useful flops: a symmetric kernel is credited only with its upper half, the work entk does).
 Results agree within a printed relative error (entk's kernel vs torch's, float64 norm).
 
 Usage (after `swift build -c release`):
@@ -144,8 +144,9 @@ def main():
                 del reference, entk_kernel
                 subprocess.run(["rm", "-rf", str(out)], check=True)
 
-                # The Gram stage calls sgemm/ssyrk on (N·m) × (N·m) outputs with inner chunks of at most
-                # 8192 features (m = C for entk); time sgemm on one such call.
+                # The Gram stage computes (N·m) × (N·m) outputs (m = C for entk) in 128 × 128 sgemm
+                # panels with inner chunks of at most 8192 features; time one large sgemm of that
+                # output for the best OpenBLAS can do.
                 inner = {"trntk": num_outputs * num_params, "pntk": num_params, "entk": num_params}[kind]
                 m = n * (num_outputs if kind == "entk" else 1)
                 sgemm = sgemm_gflops(m, m, min(inner, 8192), args.threads, repeats=args.repeats)
