@@ -95,6 +95,8 @@ public struct Interpreter: Sendable {
       } catch {
         throw Self.wrap(error, node)
       }
+      // The outputs' gradients are complete and consumed: dropping them keeps only the live ones.
+      for name in node.outputs where !sources.contains(name) { gradients[name] = nil }
       for (i, gradient) in inputGradients.enumerated() where i < needs.count && needs[i] {
         guard let gradient else { continue }
         let name = node.inputs[i]

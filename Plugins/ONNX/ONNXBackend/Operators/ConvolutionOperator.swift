@@ -139,26 +139,26 @@ enum ConvolutionOperator {
       let wide = rows * geo.outPlane
       var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
       var dw = needs[1] ? [Float](repeating: 0, count: rows * w.count) : []
-      var stacked = [Float](repeating: 0, count: rows * block)
-      var side = [Float](repeating: 0, count: rows * block)
-      var dwRows = [Float](repeating: 0, count: needs[1] ? rows * weightBlock : 0)
+      var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
       for n in 0..<geo.batch {
         for g in 0..<geo.groups {
           // dY of (row r, sample n, group g) starts at outOffset(r).
           let outOffset = { (r: Int) in ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * geo.outPlane }
-          if needs[1] {  // dW_r,g += dY_r,g colsᵀ: the rows stacked, [rows·outPerGroup, patch], one sgemm
-            for r in 0..<rows {
-              let source = outOffset(r)
-              for i in 0..<block { stacked[r * block + i] = dy[source + i] }
-            }
+          if needs[1] {
             let cols = columns(x, geo, map, n: n, g: g)
-            MatrixMultiply.sgemm(
-              transposeA: false, transposeB: true, m: rows * geo.outPerGroup, n: geo.patchSize, k: geo.outPlane,
-              stacked, cols, beta: 0, &dwRows)
-            for r in 0..<rows {
-              let target = r * w.count + g * weightBlock
-              for i in 0..<weightBlock { dw[target + i] += dwRows[r * weightBlock + i] }
+            if geo.batch == 1, geo.groups == 1 {
+              // One sample (how the backend runs), one group: dY and dW are [rows·outChannels, ·]
+              // matrices, so dW_r = dY_r colsᵀ for every row is one sgemm.
+              MatrixMultiply.sgemm(
+                transposeA: false, transposeB: true, m: rows * geo.outChannels, n: geo.patchSize, k: geo.outPlane,
+                dy, cols, beta: 0, &dw)
+            } else {  // dW_r,g += dY_r,n,g colsᵀ, accumulated over the samples n
+              for r in 0..<rows {
+                MatrixMultiply.sgemm(
+                  transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize, k: geo.outPlane, dy,
+                  aOffset: outOffset(r), cols, beta: 1, &dw, cOffset: r * w.count + g * weightBlock)
+              }
             }
           }
           if needs[0] {  // dcols_r = W_gᵀ dY_r,g: dY side by side, [outPerGroup, rows·outPlane], one sgemm
