@@ -49,4 +49,4 @@ if ! "$entk" merge "$work/planned"; then
 fi
 cmp "$work/single/kernel.npy" "$work/planned/kernel.npy"
 echo "slurm: $tiles tiles ran as job array $job; the merged kernel is identical to the single-process one" \
-  "($((SECONDS - started)) s with the cluster's start and stop)"
+  "($((SECONDS - started)) s including the cluster's start)"
