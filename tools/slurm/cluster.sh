@@ -64,7 +64,9 @@ write_config() {
   local cpus memory ctld_port slurmd_port
   cpus=$(nproc)
   memory=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
-  ctld_port=$(free_port 6817)
+  # Searching from a port derived from the folder, not from Slurm's 6817 for every cluster: two
+  # clusters starting at the same moment would both find 6817 free before either daemon binds it.
+  ctld_port=$(free_port $((6817 + $(cksum <<<"$dir" | cut -d' ' -f1) % 500 * 2)))
   slurmd_port=$(free_port $((ctld_port + 1)) "$ctld_port")
   # batch_sched_delay=0: start array tasks as soon as a CPU frees instead of in the default 3 s
   # rounds (the 15 short tasks of tools/slurm/test_plan.sh: 25 s -> 8 s).
