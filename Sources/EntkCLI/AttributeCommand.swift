@@ -4,6 +4,7 @@ import Attribution
 import BackendLoader
 import Faithfulness
 import Foundation
+import Kernels
 import Reporter
 import Surrogate
 
@@ -12,11 +13,15 @@ struct AttributeCommand: ParsableCommand {
     commandName: "attribute",
     abstract: "Fit a kGLM surrogate on kernels, measure its faithfulness and write an attribution bundle.",
     discussion: """
-      Kernels come from `entk kernel` (a folder with kernel.npy and kernel.json) or from any \
-      .npy file: the train kernel [N, N] (or [L, N, N] per layer, NFT-K) and the test kernel \
-      [M, N] (or [L, M, N]), float32, normalised as you want the surrogate to see them (the \
-      paper uses cosine). The surrogate logits_hat(x) = W k(x, X) + b are fitted by L-BFGS to \
-      minimise (1/N) Σ s_i CE_i + (α/2)‖W‖² (scikit-learn LogisticRegression with C = 1/(α N)).
+      Kernels are computed here or given. With --kind, entk computes the train×train and \
+      test×train kernels of the model (--backend, --model) on --train and --test, as `entk kernel` \
+      would (same options; --normalize defaults to cosine, as in the paper), in a hidden folder \
+      beside --out that is removed once the bundle is written. Otherwise --train-kernel and \
+      --test-kernel name `entk kernel` folders (kernel.npy and kernel.json) or .npy files: the \
+      train kernel [N, N] (or [L, N, N] per layer, NFT-K) and the test kernel [M, N] (or \
+      [L, M, N]), float32, normalised as you want the surrogate to see them. The surrogate \
+      logits_hat(x) = W k(x, X) + b is fitted by L-BFGS to minimise (1/N) Σ s_i CE_i + (α/2)‖W‖² \
+      (scikit-learn LogisticRegression with C = 1/(α N)).
 
       The network's test logits (and train logits for --target network-predictions) are read \
       from --test-logits/--train-logits, or computed with the backend and model (given here or \
@@ -24,13 +29,31 @@ struct AttributeCommand: ParsableCommand {
       temporary name beside --out and renamed when complete.
       """)
 
+  @Option(help: "Compute the kernels here: entk kind trntk, pntk, proj-trntk, proj-pntk, em or layers.")
+  var kind: String?
+  @Option(name: .customLong("proj-dim"), help: "With --kind: k, rows of the random projection (proj-* kinds).")
+  var projDim: Int?
+  @Option(name: .customLong("proj-kind"), help: "With --kind: projection entries, gaussian (default) or rademacher.")
+  var projKind: String?
+  @Option(help: "Projection seed: used with --kind, recorded for precomputed .npy kernels (default 0).")
+  var seed: UInt64?
+  @Option(help: "With --kind: normalisation, cosine (default, as in the paper) or none.") var normalize: String?
+  @Option(help: "With --kind: memory budget for gradient blocks and tiles, e.g. 2G (default), 512M.")
+  var memory: String?
+  @Option(name: .customLong("batch-size"), help: "With --kind: samples per backend call (default 64).")
+  var batchSize: Int?
+  @Option(help: "With --kind: backend models and OpenBLAS threads (default: all cores).") var threads: Int?
   @Option(
     name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder."
   )
-  var trainKernel: String
+  var trainKernel: String?
   @Option(
     name: .customLong("test-kernel"), help: "Test×train kernel: .npy [M, N] or [L, M, N], or an `entk kernel` folder.")
-  var testKernel: String
+  var testKernel: String?
+  @Option(
+    name: .customLong("kernel-kind"),
+    help: "Kernel kind to record when --train-kernel/--test-kernel are plain .npy files (default precomputed).")
+  var kernelKind: String?
   @Option(name: .customLong("train-labels"), help: "Training labels (.npy or .csv, [N] integers in 0..<C).")
   var trainLabels: String
   @Option(name: .customLong("test-labels"), help: "Test labels ([M]); needed for accuracies and the paper's τ.")
@@ -46,8 +69,6 @@ struct AttributeCommand: ParsableCommand {
   @Option(help: "Backend name or library path (default: the one recorded in a kernel folder).") var backend: String?
   @Option(help: "Model file or folder (default: the one recorded in a kernel folder).") var model: String?
   @Option(help: "Backend-specific options as a JSON object.") var options: String?
-  @Option(help: "Kernel kind to record when the kernels are plain .npy files.") var kind: String = "precomputed"
-  @Option(help: "Projection seed to record when the kernels are plain .npy files.") var seed: UInt64?
   @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
   @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
     "balanced"
@@ -61,6 +82,7 @@ struct AttributeCommand: ParsableCommand {
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {
+    try validateKernelSource()
     guard ClassWeighting(rawValue: classWeight) != nil else {
       throw ValidationError("--class-weight must be balanced or none")
     }
@@ -71,6 +93,50 @@ struct AttributeCommand: ParsableCommand {
     guard alpha > 0 else { throw ValidationError("--alpha must be positive") }
     guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
     guard tolerance > 0 else { throw ValidationError("--tolerance must be positive") }
+  }
+
+  /// Exactly one source of kernels: computed (--kind, with what that needs) or precomputed files.
+  private func validateKernelSource() throws {
+    let computeOptions: [(String, Bool)] = [
+      ("--proj-dim", projDim != nil), ("--proj-kind", projKind != nil), ("--normalize", normalize != nil),
+      ("--memory", memory != nil), ("--batch-size", batchSize != nil), ("--threads", threads != nil),
+    ]
+    guard kind != nil else {
+      guard trainKernel != nil || testKernel != nil else {
+        throw ValidationError(
+          "give --kind KIND to compute the kernels, or --train-kernel and --test-kernel to use precomputed ones")
+      }
+      guard trainKernel != nil, testKernel != nil else {
+        throw ValidationError("precomputed kernels need both --train-kernel and --test-kernel")
+      }
+      let given = computeOptions.filter(\.1).map(\.0)
+      guard given.isEmpty else {
+        throw ValidationError(
+          "\(given.joined(separator: ", ")) only apply with --kind (entk computing the kernels), not to precomputed kernels"
+        )
+      }
+      return
+    }
+    guard trainKernel == nil, testKernel == nil else {
+      throw ValidationError(
+        "give either --kind (entk computes the kernels) or --train-kernel and --test-kernel (precomputed), not both")
+    }
+    guard kernelKind == nil else {
+      throw ValidationError("--kernel-kind records the kind of precomputed .npy kernels; with --kind it is --kind")
+    }
+    let missing = [("--backend", backend), ("--model", model), ("--train", train), ("--test", test)]
+      .filter { $0.1 == nil }.map(\.0)
+    guard missing.isEmpty else {
+      throw ValidationError(
+        "--kind computes the kernels with the model on the data; it also needs \(missing.joined(separator: ", "))")
+    }
+    if kind == KernelKind.entk.rawValue {
+      throw ValidationError(
+        "--kind entk: the full eNTK's C×C blocks need a block kernel machine; use trntk, pntk, a projected kind, em or layers"
+      )
+    }
+    if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
   }
 
   struct Summary: Encodable {
@@ -86,9 +152,36 @@ struct AttributeCommand: ParsableCommand {
       throw ReporterError.bundleExists(path: outURL.path)
     }
 
-    printError("attribute: reading kernels")
-    let trainSource = try KernelSource(path: trainKernel)
-    let testSource = try KernelSource(path: testKernel)
+    if let kind {
+      let kernels = InProcessKernels(beside: outURL)
+      defer { kernels.remove() }
+      let settings = try KernelSettings(
+        parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", seed: seed ?? 0,
+        normalize: normalize ?? "cosine", memory: memory ?? "2G", tileSize: nil, batchSize: batchSize ?? 64)
+      guard let backend, let model, let train, let test else {
+        throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked
+      }
+      try kernels.compute(
+        settings: settings, backend: backend, model: model, options: options,
+        trainInputs: URL(fileURLWithPath: train), testInputs: URL(fileURLWithPath: test),
+        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+      try attribute(
+        trainSource: KernelSource(path: kernels.train.path), testSource: KernelSource(path: kernels.test.path),
+        computed: true, outURL: outURL)
+    } else {
+      guard let trainKernel, let testKernel else {
+        throw ValidationError("give --kind, or --train-kernel and --test-kernel")  // validate() checked
+      }
+      printError("attribute: reading kernels")
+      try attribute(
+        trainSource: KernelSource(path: trainKernel), testSource: KernelSource(path: testKernel), computed: false,
+        outURL: outURL)
+    }
+  }
+
+  /// Fits, measures and writes the bundle from the two kernels; `computed` when this run made them
+  /// (their working folder is then not recorded, as it does not outlive the run).
+  private func attribute(trainSource: KernelSource, testSource: KernelSource, computed: Bool, outURL: URL) throws {
     let n = trainSource.array.shape.last ?? 0
     let trainRows = try KernelRows(
       values: trainSource.array.float32Values(), shape: trainSource.array.shape, expectedTrainCount: n,
@@ -204,9 +297,11 @@ struct AttributeCommand: ParsableCommand {
       commandLine: CommandLine.arguments,
       model: try network.record(),
       data: try dataRecords(
-        trainSource, testSource, trainLabelArray, testLabelArray, testLogitArray, trainInputs, testInputs),
+        computed ? nil : (trainSource, testSource), trainCount: n, trainLabelArray, testLabelArray, testLogitArray,
+        trainInputs, testInputs),
       kernel: kernelRecord(
-        trainSource, testSource, layerCount: trainRows.layerCount, n: n, m: m, layerNames: attributions.layerNames),
+        trainSource, testSource, computed: computed, layerCount: trainRows.layerCount, n: n, m: m,
+        layerNames: attributions.layerNames),
       seed: trainSource.folder?.projection?.seed ?? seed, metrics: metrics.summary)
     let bundle = AttributionBundle(
       manifest: manifest, metrics: metrics, attributions: attributions,
@@ -232,8 +327,11 @@ struct AttributeCommand: ParsableCommand {
     }
   }
 
+  /// The inputs' files with their checksums; kernels only when given (computed ones are in the
+  /// bundle, and their working folder is gone).
   private func dataRecords(
-    _ trainSource: KernelSource, _ testSource: KernelSource, _ trainLabelArray: NPYArray, _ testLabelArray: NPYArray?,
+    _ kernels: (train: KernelSource, test: KernelSource)?, trainCount: Int, _ trainLabelArray: NPYArray,
+    _ testLabelArray: NPYArray?,
     _ testLogitArray: NPYArray, _ trainInputs: NPYArray?, _ testInputs: NPYArray?
   ) throws -> [Manifest.DataRecord] {
     func record(_ role: String, _ path: String?, _ shape: [Int]?) throws -> Manifest.DataRecord? {
@@ -242,21 +340,22 @@ struct AttributeCommand: ParsableCommand {
         role: role, path: path, sha256: try SHA256.hex(fileAt: URL(fileURLWithPath: path)), shape: shape)
     }
     return try [
-      record("train-kernel", trainSource.file.path, trainSource.array.shape),
-      record("test-kernel", testSource.file.path, testSource.array.shape),
+      record("train-kernel", kernels?.train.file.path, kernels?.train.array.shape),
+      record("test-kernel", kernels?.test.file.path, kernels?.test.array.shape),
       record("train-labels", trainLabels, trainLabelArray.shape),
       record("test-labels", testLabels, testLabelArray?.shape),
       record("test-logits", testLogits, testLogitArray.shape),
       record(
         "train-logits", target == "network-predictions" ? trainLogits : nil,
-        [trainSource.array.shape.last ?? 0, testLogitArray.shape[1]]),
+        [trainCount, testLogitArray.shape[1]]),
       record("train-inputs", train, trainInputs?.shape),
       record("test-inputs", test, testInputs?.shape),
     ].compactMap { $0 }
   }
 
   private func kernelRecord(
-    _ trainSource: KernelSource, _ testSource: KernelSource, layerCount: Int, n: Int, m: Int, layerNames: [String]?
+    _ trainSource: KernelSource, _ testSource: KernelSource, computed: Bool, layerCount: Int, n: Int, m: Int,
+    layerNames: [String]?
   ) -> Manifest.KernelRecord {
     var settings: [String: String] = [:]
     if let folder = trainSource.folder {
@@ -266,11 +365,12 @@ struct AttributeCommand: ParsableCommand {
         settings["projectionDistribution"] = projection.distribution
         settings["projectionSeed"] = String(projection.seed)
       }
-      settings["trainKernelFolder"] = trainSource.path
+      if !computed { settings["trainKernelFolder"] = trainSource.path }
     }
-    if testSource.folder != nil { settings["testKernelFolder"] = testSource.path }
+    if testSource.folder != nil && !computed { settings["testKernelFolder"] = testSource.path }
     return Manifest.KernelRecord(
-      kind: trainSource.kind(fallback: kind), layerCount: layerCount, layerNames: layerNames, trainCount: n,
+      kind: trainSource.kind(fallback: kernelKind ?? "precomputed"), layerCount: layerCount, layerNames: layerNames,
+      trainCount: n,
       testCount: m, settings: settings)
   }
 }

@@ -46,8 +46,7 @@ struct PlanCommand: ParsableCommand {
   }
 
   func run() throws {
-    let prepared = try kernel.prepare(modelCount: 1)
-    let manifest = prepared.manifest
+    let manifest = try kernel.job(threads: 1).manifest
     let grid = manifest.grid
     let directory = URL(fileURLWithPath: out).standardizedFileURL
     // Not argv[0]: a shell that found entk on PATH passes the bare name, which the tile commands,

@@ -76,7 +76,7 @@ struct AttributeFixture {
       "attribute", "--train-kernel", path("train_kernel.npy"), "--test-kernel", path("test_kernel.npy"),
       "--train-labels", path("train_labels.npy"), "--test-labels", path("test_labels.npy"),
       "--test-logits", path("test_logits.npy"), "--train", path("train_x.npy"), "--test", path("test_x.npy"),
-      "--kind", "trntk", "--top-k", "4", "--out", path(bundle),
+      "--kernel-kind", "trntk", "--top-k", "4", "--out", path(bundle),
     ]
   }
 

@@ -1,9 +1,9 @@
 import ArrayIO
 import BackendLoader
-import COpenBLAS
 import EntkTestSupport
 import Foundation
 import Kernels
+import Testing
 
 /// A model and its data for kernel tests.
 struct KernelFixture: Sendable {
@@ -51,31 +51,23 @@ struct KernelRun {
   var batchSize = 64
   var threads = 1
 
-  /// Computes every tile in a fresh folder, merges, and returns kernel.npy's float32 values and shape.
+  /// Computes every tile in a fresh folder with `KernelJob`, and returns kernel.npy's float32
+  /// values and shape.
   func compute() throws -> (values: [Float], shape: [Int]) {
-    openblas_set_num_threads(Int32(threads))
-    let models = try fixture.models(threads)
-    let shape = models[0].description.inputShape
-    let train = try fixture.samples(fixture.train, inputShape: shape)
-    let rows = testRows ? try fixture.samples(fixture.test, inputShape: shape) : train
-    let side = tileSide ?? max(rows.count, train.count)
-    let grid = TileGrid(rows: rows.count, columns: train.count, tileRows: side, tileColumns: side, symmetric: !testRows)
-    let manifest = KernelManifest(
-      kind: kind, normalize: normalize, projection: projection, backend: fixture.backend, model: fixture.model.path,
-      options: nil, rows: rows, columns: train, description: models[0].description, grid: grid)
+    let library = try BackendLibrary.load(fixture.backend)
+    let train = fixture.folder.appendingPathComponent(fixture.train)
+    let test = testRows ? fixture.folder.appendingPathComponent(fixture.test) : nil
+    // The tile side is this run's own (the whole kernel by default), so the budget never limits it.
+    let side = try tileSide ?? [train, test].compactMap { $0 }.map { try NPYFile.read($0).shape[0] }.max() ?? 1
+    let settings = try KernelSettings(
+      kind: kind, projection: projection, normalize: normalize, memory: 1 << 40, tileSize: side, batchSize: batchSize)
+    let job = try KernelJob(
+      settings: settings, library: library, model: fixture.model.path, options: nil, train: train, test: test,
+      threads: threads)
     let directory = try TestEnvironment.temporaryDirectory("kernel-run")
     defer { try? FileManager.default.removeItem(at: directory) }
-    try manifest.write(directory: directory)
-    let projector = projection.map {
-      CounterProjection(
-        rows: $0.dim, columns: models[0].description.numParams, distribution: $0.distribution, seed: $0.seed)
-    }
-    let producer = FeatureProducer(kind: kind, models: models, projection: projector, batchSize: batchSize)
-    _ = try KernelComputation(
-      manifest: manifest, producer: producer, rowSet: rows, columnSet: train, directory: directory
-    ).run()
-    let merged = try KernelMerge.merge(directory: directory)
-    let array = try NPYFile.read(directory.appendingPathComponent(merged.file))
+    let summary = try job.run(in: directory.appendingPathComponent("kernel"))
+    let array = try NPYFile.read(try #require(summary.file))
     return (array.float32Values(), array.shape)
   }
 }

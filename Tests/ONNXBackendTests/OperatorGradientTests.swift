@@ -342,18 +342,36 @@ struct OperatorGradientTests {
     return total
   }
 
+  /// A one-node graph running one case.
+  ///
+  /// Its inputs are initializers x0, x1... ("" when omitted), its outputs y0, y1...
+  struct SingleNode {
+    var node: Node
+    var inputNames: [String]
+    var outputNames: [String]
+    var initializers: [String: Tensor]
+    var interpreter: Interpreter
+
+    init(_ c: Case) throws {
+      inputNames = c.inputs.indices.map { c.inputs[$0] == nil ? "" : "x\($0)" }
+      outputNames = (0..<c.outputCount).map { "y\($0)" }
+      initializers = [:]
+      for (name, value) in zip(inputNames, c.inputs) where !name.isEmpty { initializers[name] = value }
+      node = Node(
+        name: c.label, opType: c.op, domain: "", inputs: inputNames, outputs: outputNames, attributes: c.attributes)
+      let graph = Graph(
+        nodes: [node], initializerNames: inputNames.filter { !$0.isEmpty }, initializers: initializers, inputs: [],
+        outputs: outputNames.map { ValueInfo(name: $0, elementType: 1, shape: nil, isTensor: true) }, opset: c.opset)
+      interpreter = try Interpreter(graph: graph)
+    }
+  }
+
   @Test(arguments: cases)
   func reversePassMatchesFiniteDifferences(_ c: Case) throws {
-    let inputNames = c.inputs.indices.map { c.inputs[$0] == nil ? "" : "x\($0)" }
-    let outputNames = (0..<c.outputCount).map { "y\($0)" }
-    var initializers: [String: Tensor] = [:]
-    for (name, value) in zip(inputNames, c.inputs) where !name.isEmpty { initializers[name] = value }
-    let node = Node(
-      name: c.label, opType: c.op, domain: "", inputs: inputNames, outputs: outputNames, attributes: c.attributes)
-    let graph = Graph(
-      nodes: [node], initializerNames: inputNames.filter { !$0.isEmpty }, initializers: initializers, inputs: [],
-      outputs: outputNames.map { ValueInfo(name: $0, elementType: 1, shape: nil, isTensor: true) }, opset: c.opset)
-    let interpreter = try Interpreter(graph: graph)
+    let single = try SingleNode(c)
+    let (inputNames, outputNames, initializers, interpreter) = (
+      single.inputNames, single.outputNames, single.initializers, single.interpreter
+    )
     let forward = try interpreter.run(initializers)
     var numbers = Numbers(state: 7)
     var seeds: [String: Tensor] = [:]
@@ -365,7 +383,9 @@ struct OperatorGradientTests {
       cotangents.append(try u.floats("u"))
     }
     let sources = Set(c.differentiable.map { inputNames[$0] })
-    let gradients = try interpreter.gradients(values: forward, seeds: seeds, sources: sources)
+    // One cotangent row: the stacked gradients are [1] + the input's shape.
+    let gradients = try interpreter.gradients(
+      values: forward, seeds: seeds.mapValues { $0.reshaped([1] + $0.shape) }, rows: 1, sources: sources)
     let h: Float = 2e-3
     for slot in c.differentiable {
       let name = inputNames[slot]

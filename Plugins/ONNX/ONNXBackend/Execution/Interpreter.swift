@@ -61,10 +61,14 @@ public struct Interpreter: Sendable {
     }
   }
 
-  /// Reverse mode: given forward `values` and output gradients `seeds`, returns the
-  /// gradient of every value in `sources` that the seeds reach (absent = zero).
-  public func gradients(values: [String: Tensor], seeds: [String: Tensor], sources: Set<String>) throws(ONNXError)
-    -> [String: Tensor]
+  /// Reverse mode for `rows` cotangents at once: given forward `values` and output gradients
+  /// `seeds` stacked along a leading axis ([rows] + value shape), returns the stacked gradient
+  /// ([rows] + value shape) of every value in `sources` that the seeds reach (absent = zero).
+  ///
+  /// Row r is exactly the reverse pass seeded with row r alone; one pass carries all rows so
+  /// that the C reverse passes of a Jacobian share each operator's gradient-independent work.
+  public func gradients(values: [String: Tensor], seeds: [String: Tensor], rows: Int, sources: Set<String>)
+    throws(ONNXError) -> [String: Tensor]
   {
     let reached = dependents(of: sources)
     var gradients = seeds
@@ -82,10 +86,17 @@ public struct Interpreter: Sendable {
       let outputs = node.outputs.map { values[$0] ?? Tensor.zeros([]) }
       let inputGradients: [Tensor?]
       do {
-        inputGradients = try backward(context, outputs, outputGradients, needs)
+        if let stacked = definition.stackedBackward {
+          inputGradients = try stacked(context, outputs, outputGradients, needs, rows)
+        } else {
+          inputGradients = try StackedRows.backward(
+            backward, context, outputs, outputGradients, needs, rows: rows)
+        }
       } catch {
         throw Self.wrap(error, node)
       }
+      // The outputs' gradients are complete and consumed: dropping them keeps only the live ones.
+      for name in node.outputs where !sources.contains(name) { gradients[name] = nil }
       for (i, gradient) in inputGradients.enumerated() where i < needs.count && needs[i] {
         guard let gradient else { continue }
         let name = node.inputs[i]

@@ -231,20 +231,31 @@ public final class ONNXModel {
     }
   }
 
-  /// Writes Σ_c u[c] ∂f_c/∂θ of one sample's forward `values` into `row` (P floats).
-  private func parameterGradient(_ values: [String: Tensor], cotangent: [Float], into row: UnsafeMutablePointer<Float>)
-    throws(ONNXError)
-  {
+  /// Writes, for each of the K = `cotangents.count / C` cotangent rows u, Σ_c u[c] ∂f_c/∂θ of one
+  /// sample's forward `values` into consecutive rows of P floats starting at `rows`: one reverse
+  /// pass carries all K rows.
+  private func parameterGradients(
+    _ values: [String: Tensor], cotangents: [Float], into rows: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
     guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
+    let k = cotangents.count / outputCount
     let gradients = try interpreter.gradients(
-      values: values, seeds: [outputName: Tensor(shape: shape, floats: cotangent)], sources: Set(parameterNames))
-    for (k, name) in parameterNames.enumerated() {
-      let offset = parameterOffsets[k]
-      let count = (k + 1 < parameterOffsets.count ? parameterOffsets[k + 1] : parameterCount) - offset
-      if let g = gradients[name], case .float(let v) = g.elements, v.count == count {
-        for j in 0..<count { row[offset + j] = v[j] }
-      } else {
-        for j in 0..<count { row[offset + j] = 0 }
+      values: values, seeds: [outputName: Tensor(shape: [k] + shape, floats: cotangents)], rows: k,
+      sources: Set(parameterNames))
+    for (index, name) in parameterNames.enumerated() {
+      let offset = parameterOffsets[index]
+      let count = (index + 1 < parameterOffsets.count ? parameterOffsets[index + 1] : parameterCount) - offset
+      let stacked: [Float]? =
+        if let g = gradients[name], case .float(let v) = g.elements, v.count == k * count { v } else { nil }
+      for r in 0..<k {
+        let row = rows + r * parameterCount + offset
+        if let stacked {
+          stacked.withUnsafeBufferPointer { buffer in
+            if let source = buffer.baseAddress { row.update(from: source + r * count, count: count) }
+          }
+        } else {
+          row.update(repeating: 0, count: count)
+        }
       }
     }
   }
@@ -262,11 +273,12 @@ public final class ONNXModel {
     for i in 0..<n {
       let values = try interpreter.run(feeds(inputs, sample: i))
       let u = Array(cotangents[(i * outputCount)..<((i + 1) * outputCount)])
-      try parameterGradient(values, cotangent: u, into: base + i * parameterCount)
+      try parameterGradients(values, cotangents: u, into: base + i * parameterCount)
     }
   }
 
-  /// Full per-sample Jacobians (n × C × P): one forward pass and C reverse passes per sample.
+  /// Full per-sample Jacobians (n × C × P): one forward pass and one reverse pass carrying the C
+  /// unit cotangents per sample.
   public func jacobian(_ inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
     throws(ONNXError)
   {
@@ -274,13 +286,11 @@ public final class ONNXModel {
     guard let base = jacobians.baseAddress, jacobians.count == n * outputCount * parameterCount else {
       throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
     }
+    var identity = [Float](repeating: 0, count: outputCount * outputCount)
+    for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
     for i in 0..<n {
       let values = try interpreter.run(feeds(inputs, sample: i))
-      for c in 0..<outputCount {
-        var u = [Float](repeating: 0, count: outputCount)
-        u[c] = 1
-        try parameterGradient(values, cotangent: u, into: base + (i * outputCount + c) * parameterCount)
-      }
+      try parameterGradients(values, cotangents: identity, into: base + i * outputCount * parameterCount)
     }
   }
 

@@ -122,6 +122,86 @@ enum ConvolutionOperator {
         needs[0] ? Tensor(shape: try c.input(0).shape, floats: dx) : nil,
         needs[1] ? Tensor(shape: try c.input(1).shape, floats: dw) : nil, db,
       ]
+    },
+    stackedBackward: { c, _, gradients, needs, rows in
+      guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+      let geo = try geometry(c)
+      let x = try c.floats(0)
+      let w = try c.floats(1)
+      let outCount = geo.batch * geo.outChannels * geo.outPlane
+      guard dy.count == rows * outCount else {
+        throw ONNXError.shapeMismatch("\(rows) gradient rows of \(outCount) hold \(dy.count) floats")
+      }
+      let map = geo.window.patchMap()
+      let kk = geo.window.kernelCount
+      let block = geo.outPerGroup * geo.outPlane
+      let weightBlock = geo.outPerGroup * geo.patchSize
+      let wide = rows * geo.outPlane
+      var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
+      var dw = needs[1] ? [Float](repeating: 0, count: rows * w.count) : []
+      var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
+      var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
+      for n in 0..<geo.batch {
+        for g in 0..<geo.groups {
+          // dY of (row r, sample n, group g) starts at outOffset(r).
+          let outOffset = { (r: Int) in ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * geo.outPlane }
+          if needs[1] {
+            let cols = columns(x, geo, map, n: n, g: g)
+            if geo.batch == 1, geo.groups == 1 {
+              // One sample (how the backend runs), one group: dY and dW are [rows·outChannels, ·]
+              // matrices, so dW_r = dY_r colsᵀ for every row is one sgemm.
+              MatrixMultiply.sgemm(
+                transposeA: false, transposeB: true, m: rows * geo.outChannels, n: geo.patchSize, k: geo.outPlane,
+                dy, cols, beta: 0, &dw)
+            } else {  // dW_r,g += dY_r,n,g colsᵀ, accumulated over the samples n
+              for r in 0..<rows {
+                MatrixMultiply.sgemm(
+                  transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize, k: geo.outPlane, dy,
+                  aOffset: outOffset(r), cols, beta: 1, &dw, cOffset: r * w.count + g * weightBlock)
+              }
+            }
+          }
+          if needs[0] {  // dcols_r = W_gᵀ dY_r,g: dY side by side, [outPerGroup, rows·outPlane], one sgemm
+            for r in 0..<rows {
+              let source = outOffset(r)
+              for m in 0..<geo.outPerGroup {
+                for o in 0..<geo.outPlane { side[m * wide + r * geo.outPlane + o] = dy[source + m * geo.outPlane + o] }
+              }
+            }
+            MatrixMultiply.sgemm(
+              transposeA: true, transposeB: false, m: geo.patchSize, n: wide, k: geo.outPerGroup, w,
+              aOffset: g * weightBlock, side, beta: 0, &dcols)
+            for r in 0..<rows {  // col2im of row r
+              for ci in 0..<geo.channelsPerGroup {
+                let plane = r * x.count + (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
+                for t in 0..<kk {
+                  let source = (ci * kk + t) * wide + r * geo.outPlane
+                  for o in 0..<geo.outPlane where map[t * geo.outPlane + o] >= 0 {
+                    dx[plane + map[t * geo.outPlane + o]] += dcols[source + o]
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      var db: Tensor? = nil
+      if needs.count > 2, needs[2], let b = c.optionalInput(2) {
+        var sums = [Float](repeating: 0, count: rows * geo.outChannels)
+        for r in 0..<rows {
+          for n in 0..<geo.batch {
+            for m in 0..<geo.outChannels {
+              let offset = ((r * geo.batch + n) * geo.outChannels + m) * geo.outPlane
+              for j in 0..<geo.outPlane { sums[r * geo.outChannels + m] += dy[offset + j] }
+            }
+          }
+        }
+        db = Tensor(shape: [rows] + b.shape, floats: sums)
+      }
+      return [
+        needs[0] ? Tensor(shape: [rows] + (try c.input(0).shape), floats: dx) : nil,
+        needs[1] ? Tensor(shape: [rows] + (try c.input(1).shape), floats: dw) : nil, db,
+      ]
     })
 
   static let all: [String: OperatorDefinition] = ["Conv": conv]

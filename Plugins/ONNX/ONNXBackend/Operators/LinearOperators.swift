@@ -64,6 +64,68 @@ enum LinearOperators {
         result[2] = Tensor(shape: bias.shape, floats: IndexMap.scatterAdd(g.map { $0 * beta }, map, count: bias.count))
       }
       return result
+    },
+    stackedBackward: { c, outputs, gradients, needs, rows in
+      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+      let a = try c.input(0)
+      let b = try c.input(1)
+      let (transA, transB, alpha, beta) = try gemmAttributes(c)
+      let m = outputs[0].shape[0]
+      let n = outputs[0].shape[1]
+      let k = transA ? a.shape[0] : a.shape[1]
+      guard g.count == rows * m * n else {
+        throw ONNXError.shapeMismatch("\(rows) gradient rows of [\(m), \(n)] hold \(g.count) floats")
+      }
+      let x = try c.floats(0)
+      let w = try c.floats(1)
+      var result: [Tensor?] = [nil, nil, nil]
+      if needs[0] {
+        var da = [Float](repeating: 0, count: rows * m * k)
+        if transA {  // dA_r [K, M] = alpha op(B) g_rᵀ
+          for r in 0..<rows {
+            MatrixMultiply.sgemm(
+              transposeA: transB, transposeB: true, m: k, n: m, k: n, alpha: alpha, w, g, bOffset: r * m * n, beta: 0,
+              &da, cOffset: r * m * k)
+          }
+        } else {  // the rows stacked: dA [rows·M, K] = alpha g op(B)ᵀ, one sgemm
+          MatrixMultiply.sgemm(
+            transposeA: false, transposeB: !transB, m: rows * m, n: k, k: n, alpha: alpha, g, w, beta: 0, &da)
+        }
+        result[0] = Tensor(shape: [rows] + a.shape, floats: da)
+      }
+      if needs[1] {
+        // g_r side by side, [M, rows·N], so that one sgemm serves every row.
+        var side = [Float](repeating: 0, count: g.count)
+        for r in 0..<rows {
+          for i in 0..<m {
+            for j in 0..<n { side[i * rows * n + r * n + j] = g[(r * m + i) * n + j] }
+          }
+        }
+        var db = [Float](repeating: 0, count: rows * k * n)
+        if transB {  // dB_r [N, K] = alpha g_rᵀ op(A): stacked, [rows·N, K] = alpha sideᵀ op(A)
+          MatrixMultiply.sgemm(
+            transposeA: true, transposeB: transA, m: rows * n, n: k, k: m, alpha: alpha, side, x, beta: 0, &db)
+        } else {  // dB_r [K, N] = alpha op(A)ᵀ g_r: [K, rows·N] = alpha op(A)ᵀ side, then rows apart
+          var wide = [Float](repeating: 0, count: k * rows * n)
+          MatrixMultiply.sgemm(
+            transposeA: !transA, transposeB: false, m: k, n: rows * n, k: m, alpha: alpha, x, side, beta: 0, &wide)
+          for r in 0..<rows {
+            for i in 0..<k {
+              for j in 0..<n { db[(r * k + i) * n + j] = wide[i * rows * n + r * n + j] }
+            }
+          }
+        }
+        result[1] = Tensor(shape: [rows] + b.shape, floats: db)
+      }
+      if needs.count > 2, needs[2], let bias = c.optionalInput(2) {
+        let map = IndexMap.broadcast(from: bias.shape, to: [m, n])
+        var dc = [Float](repeating: 0, count: rows * bias.count)
+        for r in 0..<rows {
+          for (i, target) in map.enumerated() { dc[r * bias.count + target] += beta * g[r * m * n + i] }
+        }
+        result[2] = Tensor(shape: [rows] + bias.shape, floats: dc)
+      }
+      return result
     })
 
   static func gemmAttributes(_ c: OperatorContext) throws -> (Bool, Bool, Float, Float) {

@@ -91,6 +91,14 @@ struct OperatorDefinition: Sendable {
   /// Given the forward context, its outputs, the gradients of its outputs (nil = zero) and which
   /// inputs need gradients, returns one gradient per input slot (nil = none).
   var backward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool]) throws -> [Tensor?])? = nil
+  /// The reverse pass for K output gradients at once.
+  ///
+  /// The gradients come stacked along a new leading axis ([K] + output shape; nil = zero for
+  /// every row) and so do the input gradients returned ([K] + input shape); the last argument is
+  /// K. Row r must equal what `backward` gives for row r alone: stacking only lets one sgemm
+  /// serve K rows and shares work that does not depend on the gradient (im2col, argmax,
+  /// derivatives). Nil: the interpreter runs `backward` once per row.
+  var stackedBackward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool], Int) throws -> [Tensor?])? = nil
 
   /// Whether the reverse pass gives a gradient for input `slot`.
   func differentiates(_ slot: Int) -> Bool {

@@ -53,6 +53,22 @@ enum PoolingOperators {
       guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
       let (_, shape, indices) = try argmax(c)
       return [Tensor(shape: shape, floats: IndexMap.scatterAdd(g, indices, count: shape.reduce(1, *)))]
+    },
+    stackedBackward: { c, _, gradients, _, rows in
+      guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
+      // The argmax depends on X only: found once, every row scatters through it.
+      let (_, shape, indices) = try argmax(c)
+      let inCount = shape.reduce(1, *)
+      guard g.count == rows * indices.count else {
+        throw ONNXError.shapeMismatch("\(rows) gradient rows of \(indices.count) hold \(g.count) floats")
+      }
+      var dx = [Float](repeating: 0, count: rows * inCount)
+      for r in 0..<rows {
+        for (j, source) in indices.enumerated() where source >= 0 {
+          dx[r * inCount + source] += g[r * indices.count + j]
+        }
+      }
+      return [Tensor(shape: [rows] + shape, floats: dx)]
     })
 
   /// Per output position, the divisor of the average (within the input, or within input

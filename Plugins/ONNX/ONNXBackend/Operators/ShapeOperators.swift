@@ -21,6 +21,10 @@ enum ShapeOperators {
       backward: { c, _, gradients, _ in
         guard let g = gradients[0] else { return [nil] }
         return [g.reshaped(try c.input(0).shape)]
+      },
+      stackedBackward: { c, _, gradients, _, rows in
+        guard let g = gradients[0] else { return [nil] }
+        return [g.reshaped([rows] + (try c.input(0).shape))]
       })
   }
 

@@ -26,6 +26,24 @@ enum UnaryOperators {
         var dx = [Float](repeating: 0, count: x.count)
         for i in 0..<x.count { dx[i] = g[i] * d(x[i], y[i]) }
         return [Tensor(shape: outputs[0].shape, floats: dx)]
+      },
+      stackedBackward: { c, outputs, gradients, _, rows in
+        guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
+        let x = try c.floats(0)
+        let y = try outputs[0].floats("output")
+        guard g.count == rows * x.count else {
+          throw ONNXError.shapeMismatch("\(rows) gradient rows of \(x.count) hold \(g.count) floats")
+        }
+        // The derivative depends on x and y only: evaluated once, shared by every row.
+        let d = try derivative(c)
+        var slope = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count { slope[i] = d(x[i], y[i]) }
+        var dx = [Float](repeating: 0, count: g.count)
+        for r in 0..<rows {
+          let base = r * x.count
+          for i in 0..<x.count { dx[base + i] = g[base + i] * slope[i] }
+        }
+        return [Tensor(shape: [rows] + outputs[0].shape, floats: dx)]
       })
   }
 

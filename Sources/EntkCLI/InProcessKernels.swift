@@ -1,0 +1,51 @@
+import BackendLoader
+import Foundation
+import Kernels
+
+/// The train × train and test × train kernels that `entk attribute --kind` computes itself, as two
+/// `entk kernel` folders in a hidden working folder beside the bundle.
+///
+/// Beside the bundle rather than in /tmp: kernels can be large, and the user chose that disk for
+/// the output. The caller removes the folder once the bundle is written or the run failed.
+struct InProcessKernels {
+  /// The working folder, ".BUNDLE.kernels-PID" next to the bundle.
+  let folder: URL
+  var train: URL { folder.appendingPathComponent("train") }
+  var test: URL { folder.appendingPathComponent("test") }
+
+  /// A fresh working folder for the bundle at `bundle` (nothing is created yet).
+  init(beside bundle: URL) {
+    folder = bundle.deletingLastPathComponent().appendingPathComponent(
+      ".\(bundle.lastPathComponent).kernels-\(getpid())")
+  }
+
+  /// Computes both kernels with `settings`, reporting progress on stderr.
+  ///
+  /// Both jobs are created (backend opened, data read and checked, tiles sized) before either
+  /// kernel is computed, so bad input fails before any work.
+  func compute(
+    settings: KernelSettings, backend: String, model: String, options: String?, trainInputs: URL, testInputs: URL,
+    threads: Int
+  ) throws {
+    let library = try BackendLibrary.load(backend)
+    let modelPath = KernelOptions.absolute(model)
+    let trainJob = try KernelJob(
+      settings: settings, library: library, model: modelPath, options: options, train: trainInputs, test: nil,
+      threads: threads)
+    let testJob = try KernelJob(
+      settings: settings, library: library, model: modelPath, options: options, train: trainInputs, test: testInputs,
+      threads: threads)
+    try? FileManager.default.removeItem(at: folder)
+    for (name, job, directory) in [("train", trainJob, train), ("test", testJob, test)] {
+      let shape = job.manifest.shape
+      printError(
+        "attribute: computing the \(name) kernel (\(settings.kind.rawValue), \(shape.map(String.init).joined(separator: "×"))) "
+          + "in \(job.manifest.grid.tiles.count) tile(s)")
+      let printer = TileProgressPrinter(prefix: "attribute: \(name) kernel")
+      _ = try job.run(in: directory, progress: printer.report)
+    }
+  }
+
+  /// Removes the working folder and everything in it.
+  func remove() { try? FileManager.default.removeItem(at: folder) }
+}

@@ -1,0 +1,33 @@
+import Kernels
+
+extension KernelSettings {
+  /// The kernel options as given on the command line (`entk kernel`, `entk plan`,
+  /// `entk attribute --kind`), parsed into typed settings.
+  init(
+    parsingKind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String,
+    tileSize: Int?, batchSize: Int
+  ) throws {
+    guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
+    guard let distribution = ProjectionDistribution(rawValue: projKind) else {
+      throw KernelError.badArgument(option: "--proj-kind", value: projKind, reason: "expected gaussian or rademacher")
+    }
+    guard let normalization = KernelNormalization(rawValue: normalize) else {
+      throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
+    }
+    try self.init(
+      kind: kind, projection: projDim.map { ProjectionSettings(dim: $0, distribution: distribution, seed: seed) },
+      normalize: normalization, memory: MemoryBudget(parsing: memory).bytes, tileSize: tileSize, batchSize: batchSize)
+  }
+}
+
+extension TileIndex {
+  /// `--tile ROW,COL`: two non-negative integers.
+  init(parsing text: String) throws {
+    let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == 2, let row = parts[0], let column = parts[1], row >= 0, column >= 0 else {
+      throw KernelError.badArgument(
+        option: "--tile", value: text, reason: "expected ROW,COL, two non-negative integers")
+    }
+    self.init(row: row, column: column)
+  }
+}

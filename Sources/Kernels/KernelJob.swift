@@ -1,0 +1,144 @@
+import BackendLoader
+import COpenBLAS
+import Foundation
+
+/// One kernel computed into a folder: the orchestration behind `entk kernel`, `entk plan` and
+/// `entk attribute --kind`.
+///
+/// Creating a job does every check that needs no output: it opens one model per thread, reads the
+/// samples against the model's input shape, and sizes the tile grid into a `KernelManifest`.
+/// `run` then fills the folder: `kernel.json`, finished tiles in `tiles/` (each atomic with a
+/// checksum sidecar, so an interrupted run resumes), and, for a whole-kernel run, the merged
+/// `kernel.npy` with the tiles removed.
+public final class KernelJob {
+  public let settings: KernelSettings
+  /// The folder's description: settings, data checksums, model shapes and tile grid.
+  public let manifest: KernelManifest
+  /// Models working in parallel, and OpenBLAS threads during `run`.
+  public let threads: Int
+  private let models: [BackendModel]
+  private let rowSet: SampleSet
+  private let trainSet: SampleSet
+
+  /// Opens the models and reads the samples; the kernel is train × train (symmetric, only tiles on
+  /// and above the diagonal are computed) without `test`, else test × train.
+  ///
+  /// - Parameters:
+  ///   - model: the model file or folder, recorded in `kernel.json` as given (pass an absolute path
+  ///     so the folder stays meaningful from anywhere).
+  ///   - options: backend-specific options as a JSON object, or nil.
+  ///   - train, test: `.npy`/`.csv` samples, [N, ...] with the model's input size per sample.
+  ///   - threads: models opened, at least 1.
+  /// - Throws: `BackendLoadError`/`BackendCallError` from the backend, `NPYError`/`CSVError` and
+  ///   `KernelError.sampleShape` for the data, `KernelError.unsupportedByModel` for `em` without an
+  ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile.
+  public init(
+    settings: KernelSettings, library: BackendLibrary, model: String, options: String?, train: URL, test: URL?,
+    threads: Int
+  ) throws {
+    precondition(threads >= 1)
+    self.settings = settings
+    self.threads = threads
+    models = try (0..<threads).map { _ in try library.open(model: model, options: options) }
+    let description = models[0].description
+    trainSet = try SampleSet.read(train, inputShape: description.inputShape)
+    let testSet = try test.map { try SampleSet.read($0, inputShape: description.inputShape) }
+    if settings.kind == .em && description.embeddingSize == 0 {
+      throw KernelError.unsupportedByModel(kind: .em, reason: "the backend reports embedding size 0")
+    }
+    rowSet = testSet ?? trainSet
+    let sizing = TileSizing(
+      kind: settings.kind, description: description, projectionDim: settings.projection?.dim ?? 0,
+      batchSize: settings.batchSize)
+    let side: Int
+    if let tileSize = settings.tileSize {
+      let needed = sizing.bytes(rows: min(tileSize, rowSet.count), columns: min(tileSize, trainSet.count))
+      guard needed <= settings.memory else {
+        throw KernelError.memoryTooSmall(budget: settings.memory, required: needed, detail: "--tile-size \(tileSize)")
+      }
+      side = tileSize
+    } else {
+      side = try sizing.tileSide(budget: settings.memory, rows: rowSet.count, columns: trainSet.count)
+    }
+    let grid = TileGrid(
+      rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
+    manifest = KernelManifest(
+      kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
+      model: model, options: options, rows: rowSet, columns: trainSet, description: description, grid: grid)
+  }
+
+  /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
+  ///
+  /// A folder holding the same kernel is resumed: finished tiles are kept, and a complete kernel
+  /// is left as it is. On failure a folder this call created is removed whole; in a folder that
+  /// existed only finished tiles (valid on their own) remain.
+  /// - Parameters:
+  ///   - tile: compute only this tile and do not merge (a plan's unit of work); nil for all tiles
+  ///     and `kernel.npy`.
+  /// - Throws: `KernelError.tileOutOfRange`, `KernelError.settingsMismatch` when the folder holds
+  ///   another kernel, and any error of the backend, the feature stage or the file system.
+  public func run(in directory: URL, tile: TileIndex? = nil, progress: (TileProgress) -> Void = { _ in }) throws
+    -> KernelJobSummary
+  {
+    let started = Date()
+    let grid = manifest.grid
+    if let tile, !grid.contains(tile) {
+      throw KernelError.tileOutOfRange(
+        row: tile.row, column: tile.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
+    }
+    let createdDirectory = !FileManager.default.fileExists(atPath: directory.path)
+    let existing = try KernelManifest.read(directory: directory)
+    if let existing {
+      if let field = manifest.differingSetting(from: existing) {
+        throw KernelError.settingsMismatch(directory: directory.path, field: field)
+      }
+      let file = directory.appendingPathComponent(existing.file)
+      if existing.complete && tile == nil && FileManager.default.fileExists(atPath: file.path) {
+        return KernelJobSummary(
+          directory: directory, manifest: existing, file: file, alreadyComplete: true,
+          run: KernelRunReport(skippingAll: grid.tiles.count), seconds: Date().timeIntervalSince(started))
+      }
+    }
+    do {
+      openblas_set_num_threads(Int32(threads))
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      // Written once; concurrent tile runs of a plan find it and leave it alone.
+      if existing == nil { try manifest.write(directory: directory) }
+      let projection = settings.projection.map {
+        CounterProjection(rows: $0.dim, columns: manifest.numParams, distribution: $0.distribution, seed: $0.seed)
+      }
+      let producer = FeatureProducer(
+        kind: settings.kind, models: models, projection: projection, batchSize: settings.batchSize)
+      let computation = KernelComputation(
+        manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
+      let report = try computation.run(tile.map { [$0] }, progress: progress)
+      guard tile == nil else {
+        return KernelJobSummary(
+          directory: directory, manifest: manifest, file: nil, alreadyComplete: false, run: report,
+          seconds: Date().timeIntervalSince(started))
+      }
+      let merged = try KernelMerge.merge(directory: directory)
+      try? FileManager.default.removeItem(at: computation.store.directory)
+      return KernelJobSummary(
+        directory: directory, manifest: merged, file: directory.appendingPathComponent(merged.file),
+        alreadyComplete: false, run: report, seconds: Date().timeIntervalSince(started))
+    } catch {
+      if createdDirectory { try? FileManager.default.removeItem(at: directory) }
+      throw error
+    }
+  }
+}
+
+/// What `KernelJob.run` did.
+public struct KernelJobSummary: Sendable {
+  public var directory: URL
+  /// The folder's manifest after the run (complete, with its checksum, once merged).
+  public var manifest: KernelManifest
+  /// `kernel.npy` (float32, `manifest.shape`) once the whole kernel is merged; nil after a one-tile run.
+  public var file: URL?
+  /// Whether the folder already held the complete kernel, so nothing was computed.
+  public var alreadyComplete: Bool
+  public var run: KernelRunReport
+  /// Wall-clock seconds of the whole call.
+  public var seconds: Double
+}

@@ -1,0 +1,48 @@
+/// What defines a kernel run: the kernel itself (kind, projection, normalisation) and how it is
+/// cut and streamed (memory budget, tile side, batch size), checked for consistency on creation.
+public struct KernelSettings: Sendable, Equatable {
+  public var kind: KernelKind
+  /// The random projection; present exactly for the projected kinds.
+  public var projection: ProjectionSettings?
+  public var normalize: KernelNormalization
+  /// Bytes for feature blocks and a tile (what `TileSizing` counts).
+  public var memory: Int
+  /// Samples per tile side; nil for the largest side that fits `memory`.
+  public var tileSize: Int?
+  /// Samples per backend call; does not change the kernel's values.
+  public var batchSize: Int
+
+  /// - Throws: `KernelError.projection` when `projection` is missing for a projected kind, given
+  ///   for an unprojected one, or has k outside 1...2³²; `KernelError.badArgument` for a
+  ///   non-positive `memory`, `tileSize` or `batchSize`.
+  public init(
+    kind: KernelKind, projection: ProjectionSettings? = nil, normalize: KernelNormalization = .none,
+    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int = 64
+  ) throws {
+    if kind.isProjected {
+      guard let projection else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
+      guard projection.dim > 0, projection.dim <= 1 << 32 else {
+        throw KernelError.projection("--proj-dim must be a positive integer, got \(projection.dim)")
+      }
+    } else if let projection {
+      throw KernelError.projection(
+        "--proj-dim \(projection.dim) given, but kind '\(kind.rawValue)' is not projected (use proj-trntk or proj-pntk)"
+      )
+    }
+    guard memory > 0 else {
+      throw KernelError.badArgument(option: "--memory", value: String(memory), reason: "must be positive")
+    }
+    if let tileSize, tileSize < 1 {
+      throw KernelError.badArgument(option: "--tile-size", value: String(tileSize), reason: "must be at least 1")
+    }
+    guard batchSize >= 1 else {
+      throw KernelError.badArgument(option: "--batch-size", value: String(batchSize), reason: "must be at least 1")
+    }
+    self.kind = kind
+    self.projection = projection
+    self.normalize = normalize
+    self.memory = memory
+    self.tileSize = tileSize
+    self.batchSize = batchSize
+  }
+}
