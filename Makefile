@@ -17,9 +17,13 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# The Swift tests, then the Slurm path on a real single-node cluster (tools/slurm/test_plan.sh:
+# starts the daemons, runs a planned kernel as a job array, compares it with one process, stops
+# the daemons; needs root and fails, never skips, without it).
 test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	ENTK=$(CURDIR)/.build/debug/entk tools/slurm/test_plan.sh
 
 # The digits example end to end (examples/digits/Makefile): kernels for each kind, the kGLM
 # surrogate, metrics, a validated bundle per kind; prints the metrics and the report's path.

@@ -49,7 +49,10 @@ struct PlanCommand: ParsableCommand {
     let manifest = try kernel.job(threads: 1).manifest
     let grid = manifest.grid
     let directory = URL(fileURLWithPath: out).standardizedFileURL
-    let executable = entk ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    // Not argv[0]: a shell that found entk on PATH passes the bare name, which the tile commands,
+    // run from other folders or nodes, could not resolve.
+    let executable =
+      entk ?? Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     if let existing = try KernelManifest.read(directory: directory),
       let field = manifest.differingSetting(from: existing)
     {

@@ -86,3 +86,20 @@ enum PlanCLI {
   let leftovers = try FileManager.default.contentsOfDirectory(atPath: planned.appendingPathComponent("tiles").path)
   #expect(!leftovers.contains { $0.contains(".tmp-") }, "\(leftovers.filter { $0.contains(".tmp-") })")
 }
+
+@Test func planRunThroughPATHWritesCommandsWithTheExecutablesAbsolutePath() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let samples = directory.appendingPathComponent("samples.npy")
+  try KernelCLI.writeSamples(20, seed: 3, to: samples)
+  let planned = directory.appendingPathComponent("planned")
+  // As from a shell that found entk on PATH: argv[0] is the bare name "entk".
+  let path = TestEnvironment.productsDirectory.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "")
+  let result = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"), ["entk", "plan"] + PlanCLI.planArguments(samples, out: planned) + ["--json"],
+    environment: ["PATH": path], currentDirectory: directory)
+  #expect(result.status == 0, "\(result.stderr)")
+  let plan = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+  let merge = plan?["merge"] as? [String] ?? []
+  #expect(merge.first == TestEnvironment.entkExecutable.resolvingSymlinksInPath().path)
+}
