@@ -94,10 +94,9 @@ extension KGLM {
     try ClassLabels.validate(labels, count: rows.count, classCount: classCount, name: labelsName)
     // One OpenBLAS thread for the fit: its products are only C rows thick, so threads gain little
     // (and lose much on a busy machine), and a fixed thread count makes the rounding, hence every
-    // iterate and the result, the same on every machine. The caller's setting is restored.
-    let threads = openblas_get_num_threads()
+    // iterate and the result, the same on every machine. Left so, as the kernel stage does:
+    // restoring a count would race with a kernel computation in the same process.
     openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(threads) }
     let objective = KGLMObjective(
       features: rows.float64Values(), count: rows.count, width: rows.width, classCount: classCount, labels: labels,
       sampleWeights: settings.classWeighting.weights(labels: labels, classCount: classCount), alpha: settings.alpha)
