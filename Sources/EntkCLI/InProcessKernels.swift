@@ -13,10 +13,26 @@ struct InProcessKernels {
   var train: URL { folder.appendingPathComponent("train") }
   var test: URL { folder.appendingPathComponent("test") }
 
+  /// The working folder's name without the PID: ".BUNDLE.kernels-".
+  private let namePrefix: String
+
   /// A fresh working folder for the bundle at `bundle` (nothing is created yet).
   init(beside bundle: URL) {
-    folder = bundle.deletingLastPathComponent().appendingPathComponent(
-      ".\(bundle.lastPathComponent).kernels-\(getpid())")
+    namePrefix = ".\(bundle.lastPathComponent).kernels-"
+    folder = bundle.deletingLastPathComponent().appendingPathComponent(namePrefix + "\(getpid())")
+  }
+
+  /// Removes working folders of earlier runs for the same bundle whose process is gone (killed
+  /// before it could clean up), so interrupted runs do not pile up kernels on disk.
+  func removeStaleFolders() {
+    let parent = folder.deletingLastPathComponent()
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+    for entry in entries where entry.hasPrefix(namePrefix) {
+      guard let pid = Int32(entry.dropFirst(namePrefix.count)), pid != getpid() else { continue }
+      if kill(pid, 0) != 0 && errno == ESRCH {
+        try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+      }
+    }
   }
 
   /// Computes both kernels with `settings`, reporting progress on stderr.
@@ -36,6 +52,7 @@ struct InProcessKernels {
       settings: settings, library: library, model: modelPath, options: options, train: trainInputs, test: testInputs,
       threads: threads)
     try? FileManager.default.removeItem(at: folder)
+    removeStaleFolders()
     for (name, job, directory) in [("train", trainJob, train), ("test", testJob, test)] {
       let shape = job.manifest.shape
       printError(

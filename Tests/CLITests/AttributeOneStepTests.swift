@@ -173,3 +173,20 @@ func kernelStageFailureLeavesNothingBehind(label: String) throws {
   let left = try FileManager.default.contentsOfDirectory(atPath: fixture.path("out"))
   #expect(left.isEmpty, "\(label) left \(left)")
 }
+
+@Test func aKilledRunsWorkingFolderIsRemovedByTheNextRun() throws {
+  let fixture = try OneStepFixture()
+  defer { try? FileManager.default.removeItem(at: fixture.directory) }
+  // A PID no process has: the working folder of a run that was killed before cleaning up.
+  let deadPID = try #require((4_000_000...4_100_000).first { kill(Int32($0), 0) != 0 && errno == ESRCH })
+  let stale = fixture.directory.appendingPathComponent(".bundle.kernels-\(deadPID)/train")
+  try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+  // Another bundle's working folder, and a live process's, are not touched.
+  let otherBundle = fixture.directory.appendingPathComponent(".other.kernels-\(deadPID)")
+  let live = fixture.directory.appendingPathComponent(".bundle.kernels-1")
+  try FileManager.default.createDirectory(at: otherBundle, withIntermediateDirectories: true)
+  try FileManager.default.createDirectory(at: live, withIntermediateDirectories: true)
+  let result = try runEntk(fixture.oneStep(["--kind", "trntk"]))
+  #expect(result.status == 0, "\(result.stderr)")
+  #expect(try fixture.entries() == [".bundle.kernels-1", ".other.kernels-\(deadPID)", "bundle"])
+}
