@@ -1,5 +1,5 @@
 /*
- * Pins the layout of ABI 1 on LP64 platforms. Once released, a slot never moves: if one
+ * Pins the layout of ABI 1 (through minor 1) on LP64 platforms. Once released, a slot never moves: if one
  * of these fails, a change broke every backend built against an earlier minor.
  */
 #include "entk_backend.h"
@@ -22,7 +22,9 @@ _Static_assert(offsetof(entk_backend_api, get_params) == 96, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_backend_api, set_params) == 104, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_backend_api, train) == 112, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_backend_api, save) == 120, "ABI 1.0 layout");
-_Static_assert(sizeof(entk_backend_api) == 128, "ABI 1.0 table size");
+_Static_assert(offsetof(entk_backend_api, group_factor) == 128, "ABI 1.1 layout");
+_Static_assert(offsetof(entk_backend_api, factored_jacobian) == 136, "ABI 1.1 layout");
+_Static_assert(sizeof(entk_backend_api) == 144, "ABI 1.1 table size");
 
 _Static_assert(offsetof(entk_model_info, input_rank) == 8, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_model_info, input_shape) == 16, "ABI 1.0 layout");
@@ -34,4 +36,8 @@ _Static_assert(offsetof(entk_model_info, num_param_groups) == 104, "ABI 1.0 layo
 _Static_assert(offsetof(entk_param_group, name) == 8, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_param_group, offset) == 16, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_param_group, count) == 24, "ABI 1.0 layout");
+
+_Static_assert(offsetof(entk_group_factor, factored) == 8, "ABI 1.1 layout");
+_Static_assert(offsetof(entk_group_factor, input_dim) == 16, "ABI 1.1 layout");
+_Static_assert(offsetof(entk_group_factor, output_dim) == 24, "ABI 1.1 layout");
 #endif

@@ -8,7 +8,6 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<entk_backend_api> = 
   let table = UnsafeMutablePointer<entk_backend_api>.allocate(capacity: 1)
   table.initialize(
     to: entk_backend_api(
-      // The table ends with `save`, its last ABI 1.0 slot, so its size is ENTK_STRUCT_SIZE(api, save).
       struct_size: MemoryLayout<entk_backend_api>.size,
       abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: UInt32(ENTK_ABI_VERSION_MINOR),
       name: staticCString("swiftnet"), version: staticCString("0.1.0"),
@@ -17,7 +16,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<entk_backend_api> = 
       open: BackendCalls.open, close: BackendCalls.close, describe: BackendCalls.describe,
       param_group: BackendCalls.paramGroup, forward: BackendCalls.forward, vjp: BackendCalls.vjp,
       jacobian: BackendCalls.jacobian, get_params: BackendCalls.getParams, set_params: BackendCalls.setParams,
-      train: BackendCalls.train, save: BackendCalls.save))
+      train: BackendCalls.train, save: BackendCalls.save, group_factor: nil, factored_jacobian: nil))
   return table
 }()
 

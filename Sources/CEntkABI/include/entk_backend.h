@@ -68,7 +68,7 @@ extern "C" {
 ENTK_ASSUME_NONNULL_BEGIN
 
 #define ENTK_ABI_VERSION_MAJOR 1
-#define ENTK_ABI_VERSION_MINOR 0
+#define ENTK_ABI_VERSION_MINOR 1
 
 /** Largest per-sample input rank a backend may describe. */
 #define ENTK_MAX_INPUT_RANK 8
@@ -129,6 +129,34 @@ typedef struct entk_param_group {
   /** out: number of parameters in the group, >= 1. */
   int64_t count;
 } entk_param_group;
+
+/**
+ * How one parameter group's per-sample gradients factor (ABI 1.1); filled by `group_factor`.
+ *
+ * A factored group is one whose gradient, for every sample x and logit c, is an outer product:
+ * there is a fixed bijection π from {0..<O} × {0..<I} onto the group's parameter indices (the
+ * same for every sample and logit) with
+ *
+ *     ∂f_c(x)/∂θ[offset + π(o, j)] = Δ_c(x)[o] · a(x)[j],
+ *
+ * so g_c(x)·g_c'(x') = (a(x)·a(x')) (Δ_c(x)·Δ_c'(x')) and a kernel needs only a and Δ: I + C·O
+ * floats per sample instead of C·I·O. Example: a dense layer y = W a + b has W factored with
+ * a = the layer's input, Δ_c = ∂f_c/∂y, π(o, j) = o·I + j for row-major W [O, I]; its bias b is
+ * factored with I = 1 and a = [1]. A weight used by several nodes, or applied at several
+ * positions (a convolution), does not factor this way and is reported unfactored.
+ */
+typedef struct entk_group_factor {
+  /** in: set by the caller to ENTK_STRUCT_SIZE(entk_group_factor, <last field it knows>). */
+  size_t struct_size;
+  /** out: 1 if `factored_jacobian` returns this group as factors a and Δ, 0 if as plain
+   *  gradients. */
+  int32_t factored;
+  /** out: I, the length of a(x), when factored; 0 otherwise. */
+  int64_t input_dim;
+  /** out: O, the length of each Δ_c(x), when factored; 0 otherwise. I × O equals the group's
+   *  count. */
+  int64_t output_dim;
+} entk_group_factor;
 
 /**
  * Progress callback for `train`. `event_json` is one JSON object, e.g.
@@ -269,7 +297,40 @@ typedef struct entk_backend_api {
   entk_status (*ENTK_NULLABLE save)(const entk_model *model, const char *path,
                                     char *ENTK_NULLABLE error, size_t error_capacity);
 
-  /* Minor versions append slots here (planned: structured per-layer kernel factors). */
+  /* ABI 1.1: structured per-layer kernel factors. Both slots are set or both are NULL. */
+
+  /**
+   * Optional (NULL if absent). Fills `factor` (the caller sets factor->struct_size first) for
+   * parameter group `index` in 0..<num_param_groups: whether `factored_jacobian` returns the
+   * group as outer-product factors (see entk_group_factor). Cheap; the answer never changes for
+   * an open model.
+   * Errors: INVALID_ARGUMENT if index is out of range.
+   * Thread-safety: read-only; may run concurrently with describe/param_group/group_factor.
+   */
+  entk_status (*ENTK_NULLABLE group_factor)(const entk_model *model, int64_t index,
+                                            entk_group_factor *factor, char *ENTK_NULLABLE error,
+                                            size_t error_capacity);
+
+  /**
+   * Optional (NULL if absent; the host then uses `jacobian`). Per-sample Jacobians with the
+   * factored groups given as factors.
+   * inputs: n × prod(input_shape) floats; n >= 1, else INVALID_ARGUMENT.
+   * out: n rows of S floats, S = C·P_plain + Σ over factored groups g of (I_g + C·O_g), where
+   *   P_plain is the total count of the unfactored groups. Row i holds, in this order:
+   *     1. the unfactored groups' Jacobian, C × P_plain, [c][q] = ∂f_c(x_i)/∂θ_p, q running over
+   *        the unfactored groups' parameters p in flat order (the `jacobian` row with the
+   *        factored groups' columns removed);
+   *     2. for each factored group in index order: a(x_i) (I_g floats), then Δ (C × O_g floats,
+   *        [c][o] = Δ_c(x_i)[o]).
+   *   Reconstructing the factored columns from a and Δ gives `jacobian`'s values up to float32
+   *   rounding. Each row is that sample's own (never mixed with the batch).
+   * Thread-safety: not concurrently with any other call on the same model.
+   */
+  entk_status (*ENTK_NULLABLE factored_jacobian)(entk_model *model, const float *inputs,
+                                                 int64_t n, float *out,
+                                                 char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /* Minor versions append slots here. */
 } entk_backend_api;
 
 /** The entry point of ABI major 1. Returns the backend's table, or NULL if it cannot

@@ -22,7 +22,8 @@ enum BackendTable {
         description: cString(
           "ONNX models (IR >= 3, opset >= 6) parsed with protobuf-c; per-sample gradients by reverse mode"),
         open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
-        jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil))
+        jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil,
+        group_factor: nil, factored_jacobian: nil))
     return pointer
   }()
 
