@@ -50,7 +50,7 @@ let package = Package(
     .target(name: "SwiftNetBackend", dependencies: ["CEntkABI", "COpenBLAS"], path: "Plugins/SwiftNet"),
 
     // MARK: Tests
-    .target(name: "EntkTestSupport", path: "Tests/EntkTestSupport"),
+    .target(name: "EntkTestSupport", dependencies: ["CEntkABI"], path: "Tests/EntkTestSupport"),
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),

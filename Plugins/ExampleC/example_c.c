@@ -10,6 +10,15 @@
  * "layerK" = WK then bK. The embedding is a_{L-1}, the input of the last layer.
  * options_json: none accepted (NULL, "" or "{}").
  *
+ * Factored Jacobians (ABI 1.1, `group_factor` / `factored_jacobian`): every layer is one dense
+ * map z_k = W_k a_{k-1} + b_k, so its whole group (W_k and b_k together) factors as an outer
+ * product with
+ *   a   = [a_{k-1}; 1]          (I = in_k + 1: the layer's input, then a constant 1 for the bias)
+ *   Δ_c = ∂f_c/∂z_k             (O = out_k: the gradient with respect to the pre-activation)
+ *   π(o, j) = o·in_k + j        for j < in_k  (W_k[o, j], row-major)
+ *   π(o, in_k) = out_k·in_k + o                (b_k[o], stored after W_k)
+ * There are no unfactored groups, so a factored row is [a_0; 1], Δ(layer1), [a_1; 1], Δ(layer2), ...
+ *
  * Deliberately simple loops (no BLAS) so the file stands alone; a production backend
  * would call sgemm. Everything reachable from the table validates and returns a status.
  */
@@ -32,6 +41,8 @@ struct entk_model {
   int64_t weight_offset[MAX_LAYERS]; /* into params */
   int64_t bias_offset[MAX_LAYERS];
   int64_t num_params;
+  int64_t factor_offset[MAX_LAYERS]; /* start of layer k's [a; 1] in a factored_jacobian row */
+  int64_t factored_row_size;         /* S, the floats of one factored_jacobian row */
   int64_t max_width;
   float *params;
   char group_names[MAX_LAYERS][16];
@@ -213,6 +224,12 @@ static entk_status open_model(const char *path, const char *options_json, entk_m
     snprintf(model->group_names[k], sizeof model->group_names[k], "layer%d", k + 1);
     model->num_layers = k + 1;
   }
+  /* The factored row layout needs C, the last layer's width, so it waits until every layer is read. */
+  const int64_t classes = model->out_dim[model->num_layers - 1];
+  for (int k = 0; k < model->num_layers; k++) {
+    model->factor_offset[k] = model->factored_row_size;
+    model->factored_row_size += model->in_dim[k] + 1 + classes * model->out_dim[k];
+  }
   model->params = malloc((size_t)model->num_params * sizeof(float));
   if (model->params == NULL) {
     status = fail(error, capacity, ENTK_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -376,10 +393,93 @@ static entk_status set_params(entk_model *model, const float *params, char *erro
   return ENTK_OK;
 }
 
+/* ABI 1.1. Every layer factors (see the top of the file): I = in + 1, O = out. */
+static entk_status group_factor(const entk_model *model, int64_t index, entk_group_factor *factor, char *error,
+                                size_t capacity) {
+  if (index < 0 || index >= model->num_layers) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "parameter group %lld out of range 0..<%d",
+                (long long)index, model->num_layers);
+  }
+  if (factor->struct_size < ENTK_STRUCT_SIZE(entk_group_factor, output_dim)) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_group_factor.struct_size %zu too small",
+                factor->struct_size);
+  }
+  factor->factored = 1;
+  factor->input_dim = model->in_dim[index] + 1;
+  factor->output_dim = model->out_dim[index];
+  return ENTK_OK;
+}
+
+/*
+ * ABI 1.1. Row i is, for each layer k in order, [a_{k-1}(x_i); 1] then Δ_k (C × out_k, [c][o] =
+ * ∂f_c/∂z_k[o]). Δ for the last layer is the identity (f = z_L); earlier ones follow the backward
+ * recursion for all C classes at once,
+ *     Δ_k[c][i] = (Σ_o Δ_{k+1}[c][o] W_{k+1}[o, i]) · (1 − a_k[i]²)      (tanh' = 1 − tanh²),
+ * reading Δ_{k+1} from the row just written. That costs C·out·in per layer (layer 1 excluded),
+ * like C backward passes, but never forms a weight gradient: the row holds I + C·O floats per
+ * layer instead of the C·I·O a Jacobian row would.
+ */
+static entk_status factored_jacobian(entk_model *model, const float *inputs, int64_t n, float *out, char *error,
+                                     size_t capacity) {
+  entk_status status = check_batch(n, error, capacity);
+  if (status != ENTK_OK) return status;
+  const int last = model->num_layers - 1;
+  const int64_t width = model->max_width;
+  const int64_t d = model->in_dim[0];
+  const int64_t c = model->out_dim[last];
+  float *activations = malloc((size_t)(model->num_layers * width) * sizeof(float));
+  float *logits = malloc((size_t)c * sizeof(float));
+  double *sum = malloc((size_t)width * sizeof(double));
+  if (activations == NULL || logits == NULL || sum == NULL) {
+    free(activations);
+    free(logits);
+    free(sum);
+    return fail(error, capacity, ENTK_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int64_t s = 0; s < n; s++) {
+    forward_sample(model, inputs + s * d, activations, logits);
+    float *row = out + s * model->factored_row_size;
+    for (int k = last; k >= 0; k--) {
+      const int64_t in_k = model->in_dim[k];
+      const int64_t out_k = model->out_dim[k];
+      float *a = row + model->factor_offset[k];
+      float *delta = a + in_k + 1;
+      memcpy(a, activations + k * width, (size_t)in_k * sizeof(float));
+      a[in_k] = 1;
+      if (k == last) {
+        memset(delta, 0, (size_t)(c * out_k) * sizeof(float));
+        for (int64_t o = 0; o < out_k; o++) delta[o * out_k + o] = 1;
+        continue;
+      }
+      /* Layer k + 1 maps a_k (this layer's tanh output, width out_k) through W_{k+1} [out_{k+1}, out_k]. */
+      const int64_t next_out = model->out_dim[k + 1];
+      const float *w = model->params + model->weight_offset[k + 1];
+      const float *next_delta = row + model->factor_offset[k + 1] + out_k + 1;
+      const float *a_next = activations + (k + 1) * width;
+      for (int64_t cls = 0; cls < c; cls++) {
+        for (int64_t i = 0; i < out_k; i++) sum[i] = 0;
+        for (int64_t o = 0; o < next_out; o++) {
+          const double g = next_delta[cls * next_out + o];
+          for (int64_t i = 0; i < out_k; i++) sum[i] += g * w[o * out_k + i];
+        }
+        for (int64_t i = 0; i < out_k; i++) {
+          delta[cls * out_k + i] = (float)(sum[i] * (1.0 - (double)a_next[i] * a_next[i]));
+        }
+      }
+    }
+  }
+  free(activations);
+  free(logits);
+  free(sum);
+  return ENTK_OK;
+}
+
 static const entk_backend_api api = {
-    .struct_size = ENTK_STRUCT_SIZE(entk_backend_api, save),
+    .struct_size = ENTK_STRUCT_SIZE(entk_backend_api, factored_jacobian),
     .abi_version_major = ENTK_ABI_VERSION_MAJOR,
-    .abi_version_minor = ENTK_ABI_VERSION_MINOR,
+    /* The slots filled below are those of ABI 1.1; a literal, so a copy built against a later
+     * header does not claim slots it leaves out. */
+    .abi_version_minor = 1,
     .name = "example-c",
     .version = "1.0.0",
     .description = "tanh MLP from a folder of .npy weights (plain C template backend)",
@@ -394,6 +494,8 @@ static const entk_backend_api api = {
     .set_params = set_params,
     .train = NULL,
     .save = NULL,
+    .group_factor = group_factor,
+    .factored_jacobian = factored_jacobian,
 };
 
 const entk_backend_api *entk_backend_v1(void) { return &api; }
