@@ -120,6 +120,52 @@ public final class FactorSlots {
     return out
   }
 
+  /// Jacobian rows (n × C × P) rebuilt from `group_factor` and `factored_jacobian` on `inputs`.
+  ///
+  /// `weightColumns[g]` is the `in` of factored group g's dense layout (see `jacobian(fromFactored:)`).
+  public func rebuiltJacobian(
+    _ inputs: [Float], count n: Int, classes c: Int, groups: [(offset: Int, count: Int)], weightColumns: [Int]
+  ) throws(CallFailure) -> [Float] {
+    var factors: [Factor] = []
+    for index in groups.indices { factors.append(try groupFactor(index)) }
+    let rowSize = Self.rowSize(classes: c, groupCounts: groups.map(\.count), factors: factors)
+    return Self.jacobian(
+      fromFactored: try factoredJacobian(inputs, count: n, rowSize: rowSize), count: n, classes: c, groups: groups,
+      factors: factors, weightColumns: weightColumns)
+  }
+
+  /// Calls the ABI says must fail with INVALID_ARGUMENT, each with what it returned (nil: it
+  /// succeeded): n = 0 and n = −1 on `sample` (one sample's input), group indices −1 and
+  /// `groupCount`, and a `struct_size` too small to hold the answer.
+  public func invalidCalls(sample: [Float], groupCount: Int) -> [(label: String, failure: CallFailure?)] {
+    func failure(_ call: () throws(CallFailure) -> Void) -> CallFailure? {
+      do {
+        try call()
+        return nil
+      } catch {
+        return error
+      }
+    }
+    return [
+      ("n = 0", failure { () throws(CallFailure) in _ = try factoredJacobian(sample, count: 0, rowSize: 1) }),
+      ("n = -1", failure { () throws(CallFailure) in _ = try factoredJacobian(sample, count: -1, rowSize: 1) }),
+      ("index -1", failure { () throws(CallFailure) in _ = try groupFactor(-1) }),
+      ("index \(groupCount)", failure { () throws(CallFailure) in _ = try groupFactor(groupCount) }),
+      ("struct_size 8", failure { () throws(CallFailure) in _ = try groupFactor(0, structSize: 8) }),
+    ]
+  }
+
+  /// The largest |a − b| over two equally long arrays, relative to the largest |b|; infinite
+  /// when the lengths differ, NaN-safe (a NaN counts as infinitely wrong).
+  public static func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
+    guard a.count == b.count else { return .infinity }
+    let scale = max(b.map(abs).max() ?? 1, .leastNormalMagnitude)
+    return zip(a, b).reduce(0) { worst, pair in
+      let difference = abs(pair.0 - pair.1)
+      return difference.isNaN ? .infinity : max(worst, difference / scale)
+    }
+  }
+
   /// The NUL-terminated message in an error buffer.
   private static func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

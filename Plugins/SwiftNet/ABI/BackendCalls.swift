@@ -33,8 +33,8 @@ enum BackendCalls {
 
   static func checkBatch(_ n: Int64, _ network: Network) throws(SwiftNetError) -> Int {
     guard n >= 1 else { throw .invalidArgument("batch size n must be >= 1, got \(n)") }
-    let (count, overflow) = Int(n).multipliedReportingOverflow(
-      by: max(network.inputSize, network.outputCount * network.parameterCount))
+    let rowSize = max(network.inputSize, network.outputCount * network.parameterCount, network.factoredLayout.rowSize)
+    let (count, overflow) = Int(n).multipliedReportingOverflow(by: rowSize)
     guard !overflow, count < Int.max / 8 else { throw .tooLarge("a batch of \(n) samples") }
     return Int(n)
   }
@@ -129,6 +129,34 @@ enum BackendCalls {
       report(error, capacity) { () throws(SwiftNetError) in
         let network = OpenModel.from(model).network
         network.jacobian(inputs, count: try checkBatch(n, network), jacobians: jacobians)
+      }
+    }
+
+  static let groupFactor:
+    @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_group_factor>, UnsafeMutablePointer<CChar>?, Int)
+      -> entk_status = { model, index, factor, error, capacity in
+        report(error, capacity) { () throws(SwiftNetError) in
+          let groups = OpenModel.from(model).network.parameterGroups
+          guard index >= 0, index < Int64(groups.count) else {
+            throw .invalidArgument("parameter group \(index) out of range 0..<\(groups.count)")
+          }
+          guard factor.pointee.struct_size >= MemoryLayout<entk_group_factor>.size else {
+            throw .invalidArgument("entk_group_factor.struct_size \(factor.pointee.struct_size) is too small")
+          }
+          let shape = groups[Int(index)].factor
+          factor.pointee.factored = shape == nil ? 0 : 1
+          factor.pointee.input_dim = Int64(shape?.inputDim ?? 0)
+          factor.pointee.output_dim = Int64(shape?.outputDim ?? 0)
+        }
+      }
+
+  static let factoredJacobian:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, out, error, capacity in
+      report(error, capacity) { () throws(SwiftNetError) in
+        let network = OpenModel.from(model).network
+        network.factoredJacobian(inputs, count: try checkBatch(n, network), out: out)
       }
     }
 

@@ -16,7 +16,8 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<entk_backend_api> = 
       open: BackendCalls.open, close: BackendCalls.close, describe: BackendCalls.describe,
       param_group: BackendCalls.paramGroup, forward: BackendCalls.forward, vjp: BackendCalls.vjp,
       jacobian: BackendCalls.jacobian, get_params: BackendCalls.getParams, set_params: BackendCalls.setParams,
-      train: BackendCalls.train, save: BackendCalls.save, group_factor: nil, factored_jacobian: nil))
+      train: BackendCalls.train, save: BackendCalls.save, group_factor: BackendCalls.groupFactor,
+      factored_jacobian: BackendCalls.factoredJacobian))
   return table
 }()
 

@@ -92,7 +92,7 @@ struct BatchNorm2d: Layer {
       trace.input.withBase { x in
         inputGradient.withMutableBase { dx in
           for r in 0..<m {
-            let destination = sink.row(r) + offset
+            let destination = sink.destination(row: r, offset: offset)
             for c in 0..<channels {
               let dyChannel = dy + r * inputSize + c * plane
               let xChannel = x + (r / repeats) * inputSize + c * plane

@@ -146,7 +146,7 @@ struct Conv2d: Layer {
           for r in 0..<m {
             let dyRow = dy + r * outputSize
             let col = allColumns + (r / repeats) * rows * cols
-            let destination = sink.row(r) + offset
+            let destination = sink.destination(row: r, offset: offset)
             if stackRows {
               stacked.withMutableBase { all in
                 if r % repeats == 0 {

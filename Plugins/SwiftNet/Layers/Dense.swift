@@ -47,7 +47,16 @@ struct Dense: Layer {
     return slots
   }
 
-  var parameterGroups: [ParameterGroup] { ownParameterGroups }
+  /// One group, W then b, factored with a = [x; 1] (just x without a bias) and Δ = ∂f/∂y:
+  /// π(o, j) = o·in + j for W [out, in] row-major, π(o, in) = out·in + o for b.
+  var parameterGroups: [ParameterGroup] {
+    let inputDim = inFeatures + (hasBias ? 1 : 0)
+    return [
+      ParameterGroup(
+        name: name, offset: offset, count: inputDim * outFeatures,
+        factor: GroupFactor(inputDim: inputDim, outputDim: outFeatures))
+    ]
+  }
 
   var config: [String: JSONValue] {
     [
@@ -99,8 +108,20 @@ struct Dense: Layer {
           }
           return
         }
+        if case .factored(let base, let layout) = sink, let start = layout.factorStarts[offset] {
+          // Each row's gradient is dy ⊗ [x; 1]: hand out the factors instead of forming it. A
+          // sample's R = C rows of dy are already its Δ block, [c][o].
+          let factorInput = inFeatures + (hasBias ? 1 : 0)
+          for sample in 0..<m / repeats {
+            let a = base + sample * layout.rowSize + start
+            a.update(from: x + sample * inFeatures, count: inFeatures)
+            if hasBias { a[inFeatures] = 1 }
+            (a + factorInput).update(from: dy + sample * repeats * outFeatures, count: repeats * outFeatures)
+          }
+          return
+        }
         for r in 0..<m {
-          let row = sink.row(r) + offset
+          let row = sink.destination(row: r, offset: offset)
           let dyRow = dy + r * outFeatures
           // ∂L/∂W for one row is the outer product dy ⊗ x: a K = 1 GEMM.
           cblas_sgemm(

@@ -49,12 +49,18 @@ enum GradientSink {
   case perRow(UnsafeMutablePointer<Float>, stride: Int)
   /// Every row's gradient is added into one P-vector at `base` (zeroed by the caller).
   case summed(UnsafeMutablePointer<Float>)
+  /// `factored_jacobian` rows at `base` (R = C): factored groups write their factors where
+  /// `layout` says, the others overwrite their columns of the row's plain block.
+  case factored(UnsafeMutablePointer<Float>, layout: FactoredRowLayout)
 
-  /// The start of row r's P-vector.
-  func row(_ r: Int) -> UnsafeMutablePointer<Float> {
+  /// Where row r's gradient of the group starting at parameter `offset` begins.
+  func destination(row r: Int, offset: Int) -> UnsafeMutablePointer<Float> {
     switch self {
-    case .perRow(let base, let stride): return base + r * stride
-    case .summed(let base): return base
+    case .perRow(let base, let stride): return base + r * stride + offset
+    case .summed(let base): return base + offset
+    case .factored(let base, let layout):
+      let (sample, logit) = r.quotientAndRemainder(dividingBy: layout.classes)
+      return base + sample * layout.rowSize + logit * layout.plainCount + layout.plainColumn(offset)
     }
   }
 
@@ -100,6 +106,14 @@ struct ParameterGroup {
   let name: String
   let offset: Int
   let count: Int
+  /// The group's outer-product shape when its per-sample gradients factor (ABI 1.1), else nil.
+  var factor: GroupFactor? = nil
+}
+
+/// A factored group's shape: ∂f_c/∂θ[offset + π(o, j)] = Δ_c[o]·a[j], j < `inputDim`, o < `outputDim`.
+struct GroupFactor {
+  let inputDim: Int
+  let outputDim: Int
 }
 
 extension Layer {

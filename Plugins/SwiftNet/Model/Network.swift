@@ -10,6 +10,8 @@ final class Network {
   /// Index (in the top-level layer list) of the last dense layer, whose input is the embedding.
   let embeddingLayer: Int?
   let parameterGroups: [ParameterGroup]
+  /// How `factoredJacobian` lays out a sample's row.
+  let factoredLayout: FactoredRowLayout
   static let chunkSize = 64
 
   init(architecture: Architecture, weights: Weights) {
@@ -17,6 +19,7 @@ final class Network {
     self.weights = weights
     embeddingLayer = architecture.body.layers.lastIndex { $0 is Dense }
     parameterGroups = architecture.body.layers.flatMap(\.parameterGroups)
+    factoredLayout = FactoredRowLayout(groups: parameterGroups, classes: architecture.body.outputShape[0])
   }
 
   var inputSize: Int { architecture.inputShape.reduce(1, *) }
@@ -67,7 +70,21 @@ final class Network {
   /// Full per-sample Jacobians into `jacobians` (n × C × P): one backward pass with C one-hot
   /// cotangent rows per sample.
   func jacobian(_ inputs: UnsafePointer<Float>, count n: Int, jacobians: UnsafeMutablePointer<Float>) {
-    let (d, c, p) = (inputSize, outputCount, parameterCount)
+    let (c, p) = (outputCount, parameterCount)
+    oneHotBackward(inputs, count: n) { start in .perRow(jacobians + start * c * p, stride: p) }
+  }
+
+  /// Per-sample Jacobians with the dense layers as factors, into `out` (n × S, `factoredLayout`):
+  /// the same backward pass as `jacobian`, but dense layers never form their weight gradients.
+  func factoredJacobian(_ inputs: UnsafePointer<Float>, count n: Int, out: UnsafeMutablePointer<Float>) {
+    let layout = factoredLayout
+    oneHotBackward(inputs, count: n) { start in .factored(out + start * layout.rowSize, layout: layout) }
+  }
+
+  /// Backward passes of C one-hot cotangent rows per sample, in chunks; `sink(start)` is where
+  /// the chunk beginning at sample `start` writes.
+  private func oneHotBackward(_ inputs: UnsafePointer<Float>, count n: Int, sink: (Int) -> GradientSink) {
+    let (d, c) = (inputSize, outputCount)
     let chunk = max(1, Self.chunkSize / c)
     for start in stride(from: 0, to: n, by: chunk) {
       let rows = min(chunk, n - start)
@@ -76,7 +93,7 @@ final class Network {
       for i in 0..<rows {
         for k in 0..<c { u[(i * c + k) * c + k] = 1 }
       }
-      backward(x, count: rows, cotangents: u, repeats: c, sink: .perRow(jacobians + start * c * p, stride: p))
+      backward(x, count: rows, cotangents: u, repeats: c, sink: sink(start))
     }
   }
 

@@ -1,0 +1,110 @@
+import BackendLoader
+import EntkTestSupport
+import Foundation
+import Testing
+
+/// swiftnet's ABI 1.1 factor slots, called through its C table: dense layers factor (inside
+/// residual blocks too), every other group stays plain, and the factors rebuild `jacobian`.
+@Suite struct FactoredJacobianTests {
+  static let library = "libentk-backend-swiftnet.so"
+
+  /// A dense layer's weight shape, [out, in], and whether it has a bias.
+  struct Dense: Sendable {
+    var inFeatures: Int
+    var outFeatures: Int
+    var bias = true
+
+    var factor: FactorSlots.Factor {
+      FactorSlots.Factor(factored: true, inputDim: inFeatures + (bias ? 1 : 0), outputDim: outFeatures)
+    }
+  }
+
+  /// A model, its inputs, and its dense layers by parameter group name (every other group is plain).
+  struct Case: Sendable, CustomTestStringConvertible {
+    var label: String
+    var path: String
+    var options: String?
+    var inputs: [Float]
+    var dense: [String: Dense]
+
+    var testDescription: String { label }
+
+    static func fixture(_ name: String, dense: [String: Dense]) throws -> Case {
+      Case(
+        label: name, path: TestEnvironment.fixture(name).path, options: nil,
+        inputs: try SwiftNetTestModels.values("\(name)/inputs.npy"), dense: dense)
+    }
+  }
+
+  static func cases() throws -> [Case] {
+    let residualMLP = try SwiftNetTestModels.architecture(
+      inputShape: [6],
+      layers: """
+        [{"type": "dense", "out_features": 8}, {"type": "tanh"},
+         {"type": "residual",
+          "body": [{"type": "dense", "out_features": 5}, {"type": "gelu"},
+                   {"type": "dense", "out_features": 8, "bias": false}],
+          "shortcut": [{"type": "dense", "out_features": 8}]},
+         {"type": "tanh"},
+         {"type": "residual", "body": [{"type": "dense", "out_features": 8}, {"type": "sigmoid"}]},
+         {"type": "dense", "out_features": 3}]
+        """)
+    return [
+      try .fixture(
+        "swiftnet-mlp",
+        dense: [
+          "0": Dense(inFeatures: 12, outFeatures: 7), "2": Dense(inFeatures: 7, outFeatures: 5, bias: false),
+          "4": Dense(inFeatures: 5, outFeatures: 3),
+        ]),
+      try .fixture(
+        "swiftnet-cnn", dense: ["9": Dense(inFeatures: 54, outFeatures: 8), "11": Dense(inFeatures: 8, outFeatures: 5)]),
+      try .fixture("swiftnet-resnet", dense: ["8": Dense(inFeatures: 8, outFeatures: 3)]),
+      Case(
+        label: "dense layers in residual blocks", path: residualMLP, options: #"{"init_seed": 3}"#,
+        inputs: SwiftNetTestModels.seededValues(3 * 6, seed: 11),
+        dense: [
+          "0": Dense(inFeatures: 6, outFeatures: 8), "2.body.0": Dense(inFeatures: 8, outFeatures: 5),
+          "2.body.2": Dense(inFeatures: 5, outFeatures: 8, bias: false),
+          "2.shortcut.0": Dense(inFeatures: 8, outFeatures: 8), "4.body.0": Dense(inFeatures: 8, outFeatures: 8),
+          "5": Dense(inFeatures: 8, outFeatures: 3),
+        ]),
+    ]
+  }
+
+  @Test(arguments: try cases()) func exactlyTheDenseGroupsFactor(_ testCase: Case) throws {
+    let model = try SwiftNetTestModels.library().open(model: testCase.path, options: testCase.options)
+    let slots = try FactorSlots(backend: Self.library, model: testCase.path, options: testCase.options)
+    let groups = model.description.parameterGroups
+    #expect(Set(testCase.dense.keys).isSubset(of: groups.map(\.name)), "\(groups.map(\.name))")
+    for (index, group) in groups.enumerated() {
+      #expect(try slots.groupFactor(index) == testCase.dense[group.name]?.factor ?? .plain, "group \(group.name)")
+    }
+  }
+
+  @Test(arguments: try cases()) func factorsRebuildTheJacobian(_ testCase: Case) throws {
+    let model = try SwiftNetTestModels.library().open(model: testCase.path, options: testCase.options)
+    let slots = try FactorSlots(backend: Self.library, model: testCase.path, options: testCase.options)
+    let description = model.description
+    let n = testCase.inputs.count / description.inputSize
+    let rebuilt = try slots.rebuiltJacobian(
+      testCase.inputs, count: n, classes: description.numOutputs,
+      groups: description.parameterGroups.map { ($0.offset, $0.count) },
+      weightColumns: description.parameterGroups.map { testCase.dense[$0.name]?.inFeatures ?? 0 })
+    let difference = FactorSlots.relativeDifference(rebuilt, try model.jacobian(testCase.inputs, count: n))
+    #expect(difference <= 1e-6, "worst |factored − jacobian| / max |jacobian| = \(difference)")
+  }
+
+  @Test func tableDeclaresBothFactorSlots() throws {
+    let slots = try FactorSlots(backend: Self.library, model: TestEnvironment.fixture("swiftnet-mlp").path)
+    #expect(slots.tableSize == FactorSlots.fullTableSize)
+    #expect(slots.abiMinor == 1)
+  }
+
+  @Test func badArgumentsAreInvalidArgumentsWithAMessage() throws {
+    let slots = try FactorSlots(backend: Self.library, model: TestEnvironment.fixture("swiftnet-mlp").path)
+    for (label, failure) in slots.invalidCalls(sample: [Float](repeating: 0, count: 12), groupCount: 3) {
+      #expect(failure?.isInvalidArgument == true, "\(label): \(String(describing: failure))")
+      #expect(failure?.message.isEmpty == false, "\(label)")
+    }
+  }
+}
