@@ -451,11 +451,12 @@ static entk_status factored_jacobian(entk_model *model, const float *inputs, int
         for (int64_t o = 0; o < out_k; o++) delta[o * out_k + o] = 1;
         continue;
       }
-      /* Layer k + 1 maps a_k (this layer's tanh output, width out_k) through W_{k+1} [out_{k+1}, out_k]. */
+      /* k counts from 0 here: layer k + 1 reads this layer's tanh output (activations row k + 1,
+       * out_k wide) through its weight [out_{k+1}, out_k], whose Δ is already in the row. */
       const int64_t next_out = model->out_dim[k + 1];
       const float *w = model->params + model->weight_offset[k + 1];
       const float *next_delta = row + model->factor_offset[k + 1] + out_k + 1;
-      const float *a_next = activations + (k + 1) * width;
+      const float *tanh_out = activations + (k + 1) * width;
       for (int64_t cls = 0; cls < c; cls++) {
         for (int64_t i = 0; i < out_k; i++) sum[i] = 0;
         for (int64_t o = 0; o < next_out; o++) {
@@ -463,7 +464,7 @@ static entk_status factored_jacobian(entk_model *model, const float *inputs, int
           for (int64_t i = 0; i < out_k; i++) sum[i] += g * w[o * out_k + i];
         }
         for (int64_t i = 0; i < out_k; i++) {
-          delta[cls * out_k + i] = (float)(sum[i] * (1.0 - (double)a_next[i] * a_next[i]));
+          delta[cls * out_k + i] = (float)(sum[i] * (1.0 - (double)tanh_out[i] * tanh_out[i]));
         }
       }
     }
@@ -481,7 +482,7 @@ static const entk_backend_api api = {
      * header does not claim slots it leaves out. */
     .abi_version_minor = 1,
     .name = "example-c",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "tanh MLP from a folder of .npy weights (plain C template backend)",
     .open = open_model,
     .close = close_model,
