@@ -61,7 +61,8 @@ import Testing
       try .fixture("swiftnet-resnet", dense: ["8": Dense(inFeatures: 8, outFeatures: 3)]),
       Case(
         label: "dense layers in residual blocks", path: residualMLP, options: #"{"init_seed": 3}"#,
-        inputs: SwiftNetTestModels.seededValues(3 * 6, seed: 11),
+        // 25 samples: more than one of the backward pass's chunks (64 / C = 21 samples).
+        inputs: SwiftNetTestModels.seededValues(25 * 6, seed: 11),
         dense: [
           "0": Dense(inFeatures: 6, outFeatures: 8), "2.body.0": Dense(inFeatures: 8, outFeatures: 5),
           "2.body.2": Dense(inFeatures: 5, outFeatures: 8, bias: false),
