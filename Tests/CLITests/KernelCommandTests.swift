@@ -44,23 +44,26 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
 @Test func tinyMemoryForcesManyTilesAndGivesTheOneTileKernel() throws {
   let directory = try TestEnvironment.temporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
-  for testRows in [false, true] {
-    let extra = testRows ? ["--test", KernelCLI.test] : []
-    let one = directory.appendingPathComponent("one-\(testRows)")
-    let many = directory.appendingPathComponent("many-\(testRows)")
-    let whole = try runEntk(KernelCLI.arguments(one, extra: extra + ["--json"]))
-    #expect(whole.status == 0, "\(whole.stderr)")
-    #expect(try KernelCLI.summary(whole)["grid"] as? [Int] == [1, 1])
-    // One fixture sample's Jacobian is 4 × 18804 floats ≈ 300 kB: 2.5M fits tiles of about 4 samples.
-    let tiled = try runEntk(KernelCLI.arguments(many, extra: extra + ["--memory", "2.5M", "--json"]))
-    #expect(tiled.status == 0, "\(tiled.stderr)")
-    let grid = try KernelCLI.summary(tiled)["grid"] as? [Int] ?? []
-    #expect(grid.count == 2 && grid[0] * grid[1] >= 12, "grid \(grid)")
-    #expect(tiled.stderr.contains("tiles/s"))
-    let (a, b) = (try KernelCLI.kernel(many), try KernelCLI.kernel(one))
-    #expect(a.shape == b.shape)
-    #expect(relativeDifference(a.float32Values(), b.float32Values()) <= 1e-6)
-    #expect(!FileManager.default.fileExists(atPath: many.appendingPathComponent("tiles").path))
+  // One fixture sample's Jacobian is 4 × 18804 floats ≈ 300 kB: 2.5M fits tiles of about 4 samples.
+  // Its factored row (example-c factors every layer) is 1739 floats ≈ 7 kB: so does 64K.
+  for (factors, memory) in [("off", "2.5M"), ("auto", "64K")] {
+    for testRows in [false, true] {
+      let extra = (testRows ? ["--test", KernelCLI.test] : []) + ["--factors", factors]
+      let one = directory.appendingPathComponent("one-\(factors)-\(testRows)")
+      let many = directory.appendingPathComponent("many-\(factors)-\(testRows)")
+      let whole = try runEntk(KernelCLI.arguments(one, extra: extra + ["--json"]))
+      #expect(whole.status == 0, "\(whole.stderr)")
+      #expect(try KernelCLI.summary(whole)["grid"] as? [Int] == [1, 1])
+      let tiled = try runEntk(KernelCLI.arguments(many, extra: extra + ["--memory", memory, "--json"]))
+      #expect(tiled.status == 0, "\(tiled.stderr)")
+      let grid = try KernelCLI.summary(tiled)["grid"] as? [Int] ?? []
+      #expect(grid.count == 2 && grid[0] * grid[1] >= 12, "factors \(factors): grid \(grid)")
+      #expect(tiled.stderr.contains("tiles/s"))
+      let (a, b) = (try KernelCLI.kernel(many), try KernelCLI.kernel(one))
+      #expect(a.shape == b.shape)
+      #expect(relativeDifference(a.float32Values(), b.float32Values()) <= 1e-6)
+      #expect(!FileManager.default.fileExists(atPath: many.appendingPathComponent("tiles").path))
+    }
   }
 }
 
@@ -186,7 +189,8 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   ("unknown kind", ["--kind", "ntk"], "unknown kernel kind 'ntk'", 2),
   ("k = 0", ["--kind", "proj-trntk", "--proj-dim", "0"], "--proj-dim must be a positive integer", 2),
   ("k missing", ["--kind", "proj-pntk"], "needs --proj-dim", 2),
-  ("memory too small", ["--memory", "64K"], "is too small: one block needs at least", 2),
+  // 8K: below one block even for example-c's factored rows (1739 floats per sample).
+  ("memory too small", ["--memory", "8K"], "is too small: one block needs at least", 2),
   ("bad memory", ["--memory", "lots"], "expected a positive size", 2),
 ])
 func badInputFailsCleanly(label: String, overrides: [String], message: String, status: Int32) throws {
