@@ -76,53 +76,6 @@ enum ConvolutionOperator {
       }
       return [Tensor(shape: geo.window.outputShape(batch: geo.batch, channels: geo.outChannels), floats: y)]
     },
-    backward: { c, _, gradients, needs in
-      guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
-      let geo = try geometry(c)
-      let x = try c.floats(0)
-      let w = try c.floats(1)
-      let map = geo.window.patchMap()
-      let kk = geo.window.kernelCount
-      var dx = needs[0] ? [Float](repeating: 0, count: x.count) : []
-      var dw = needs[1] ? [Float](repeating: 0, count: w.count) : []
-      var dcols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)
-      for n in 0..<geo.batch {
-        for g in 0..<geo.groups {
-          let outOffset = (n * geo.outChannels + g * geo.outPerGroup) * geo.outPlane
-          if needs[1] {  // dW_g += dY_g colsᵀ
-            let cols = columns(x, geo, map, n: n, g: g)
-            MatrixMultiply.sgemm(
-              transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize, k: geo.outPlane, dy,
-              aOffset: outOffset, cols, beta: 1, &dw, cOffset: g * geo.outPerGroup * geo.patchSize)
-          }
-          if needs[0] {  // dcols = W_gᵀ dY_g, then col2im
-            MatrixMultiply.sgemm(
-              transposeA: true, transposeB: false, m: geo.patchSize, n: geo.outPlane, k: geo.outPerGroup, w,
-              aOffset: g * geo.outPerGroup * geo.patchSize, dy, bOffset: outOffset, beta: 0, &dcols)
-            for ci in 0..<geo.channelsPerGroup {
-              let plane = (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
-              let base = ci * kk * geo.outPlane
-              for j in 0..<(kk * geo.outPlane) where map[j] >= 0 { dx[plane + map[j]] += dcols[base + j] }
-            }
-          }
-        }
-      }
-      var db: Tensor? = nil
-      if needs.count > 2, needs[2], let b = c.optionalInput(2) {
-        var sums = [Float](repeating: 0, count: geo.outChannels)
-        for n in 0..<geo.batch {
-          for m in 0..<geo.outChannels {
-            let offset = (n * geo.outChannels + m) * geo.outPlane
-            for j in 0..<geo.outPlane { sums[m] += dy[offset + j] }
-          }
-        }
-        db = Tensor(shape: b.shape, floats: sums)
-      }
-      return [
-        needs[0] ? Tensor(shape: try c.input(0).shape, floats: dx) : nil,
-        needs[1] ? Tensor(shape: try c.input(1).shape, floats: dw) : nil, db,
-      ]
-    },
     stackedBackward: { c, _, gradients, needs, rows in
       guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
       let geo = try geometry(c)
