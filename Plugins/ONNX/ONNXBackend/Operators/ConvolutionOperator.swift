@@ -94,6 +94,15 @@ enum ConvolutionOperator {
       var dw = needs[1] ? [Float](repeating: 0, count: rows * w.count) : []
       var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
+      // (input position in the plane, column of dcols) of every window position that is not padding.
+      var inside: [(Int, Int)] = []
+      if needs[0] {
+        for t in 0..<kk {
+          for o in 0..<geo.outPlane where map[t * geo.outPlane + o] >= 0 {
+            inside.append((map[t * geo.outPlane + o], t * wide + o))
+          }
+        }
+      }
       for n in 0..<geo.batch {
         for g in 0..<geo.groups {
           // dY of (row r, sample n, group g) starts at outOffset(r).
@@ -124,15 +133,11 @@ enum ConvolutionOperator {
             MatrixMultiply.sgemm(
               transposeA: true, transposeB: false, m: geo.patchSize, n: wide, k: geo.outPerGroup, w,
               aOffset: g * weightBlock, side, beta: 0, &dcols)
-            for r in 0..<rows {  // col2im of row r
+            for r in 0..<rows {  // col2im of row r, through the window's positions inside the input
               for ci in 0..<geo.channelsPerGroup {
                 let plane = r * x.count + (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
-                for t in 0..<kk {
-                  let source = (ci * kk + t) * wide + r * geo.outPlane
-                  for o in 0..<geo.outPlane where map[t * geo.outPlane + o] >= 0 {
-                    dx[plane + map[t * geo.outPlane + o]] += dcols[source + o]
-                  }
-                }
+                let source = ci * kk * wide + r * geo.outPlane
+                for (target, column) in inside { dx[plane + target] += dcols[source + column] }
               }
             }
           }
@@ -145,7 +150,10 @@ enum ConvolutionOperator {
           for n in 0..<geo.batch {
             for m in 0..<geo.outChannels {
               let offset = ((r * geo.batch + n) * geo.outChannels + m) * geo.outPlane
-              for j in 0..<geo.outPlane { sums[r * geo.outChannels + m] += dy[offset + j] }
+              // A local sum: accumulating in the array would store and reload on every step.
+              var total: Float = 0
+              for j in 0..<geo.outPlane { total += dy[offset + j] }
+              sums[r * geo.outChannels + m] += total
             }
           }
         }
