@@ -32,6 +32,7 @@ public final class BackendLibrary: @unchecked Sendable {
     if api.set_params != nil { names.append("set_params") }
     if api.train != nil { names.append("train") }
     if api.save != nil { names.append("save") }
+    if api.factored_jacobian != nil { names.append("factored_jacobian") }
     return names
   }
 

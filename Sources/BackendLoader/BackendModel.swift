@@ -10,6 +10,8 @@ public final class BackendModel {
   public let path: String
   /// The model's shapes and parameter groups, read once at open.
   public let description: ModelDescription
+  /// How `factoredJacobian` lays out a row, when the backend has the ABI 1.1 factor calls.
+  public let factorLayout: FactorLayout?
   private let handle: OpaquePointer
   private var errorBuffer = [CChar](repeating: 0, count: 4096)
 
@@ -30,6 +32,7 @@ public final class BackendModel {
     handle = model
     do {
       description = try Self.describe(library: library, model: model)
+      factorLayout = try Self.factorLayout(library: library, model: model, description: description)
     } catch {
       library.api.close(model)
       throw error
@@ -76,6 +79,37 @@ public final class BackendModel {
       throw BackendCallError.invalidDescription(backend: library.name, reason: violation)
     }
     return description
+  }
+
+  private static func factorLayout(library: BackendLibrary, model: OpaquePointer, description: ModelDescription)
+    throws -> FactorLayout?
+  {
+    let api = library.api
+    guard let groupFactor = api.group_factor, api.factored_jacobian != nil else {
+      guard api.group_factor == nil, api.factored_jacobian == nil else {
+        throw BackendCallError.invalidDescription(
+          backend: library.name, reason: "group_factor and factored_jacobian must both be set or both be NULL")
+      }
+      return nil
+    }
+    var buffer = [CChar](repeating: 0, count: 4096)
+    var factors: [(input: Int, output: Int)?] = []
+    for (index, group) in description.parameterGroups.enumerated() {
+      var factor = entk_group_factor()
+      factor.struct_size = MemoryLayout<entk_group_factor>.size
+      try check(
+        groupFactor(model, Int64(index), &factor, &buffer, buffer.count), library: library,
+        call: "group_factor(\(index))", buffer: buffer)
+      switch factor.factored {
+      case 0: factors.append(nil)
+      case 1: factors.append((Int(factor.input_dim), Int(factor.output_dim)))
+      default:
+        throw BackendCallError.invalidDescription(
+          backend: library.name,
+          reason: "group_factor for '\(group.name)' sets factored = \(factor.factored), not 0 or 1")
+      }
+    }
+    return try FactorLayout(description: description, factors: factors, backend: library.name)
   }
 
   private static func check(_ status: entk_status, library: BackendLibrary, call: String, buffer: [CChar]) throws {
@@ -206,6 +240,28 @@ public final class BackendModel {
     }
   }
 
+  /// Per-sample Jacobians with the factored groups as factors (n × `factorLayout.rowLength`, see
+  /// `FactorLayout`), from the backend's ABI 1.1 `factored_jacobian`.
+  public func factoredJacobian(
+    inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
+  ) throws {
+    guard let layout = factorLayout, let factored = library.api.factored_jacobian else {
+      throw BackendCallError.unsupported(backend: library.name, call: "factored_jacobian")
+    }
+    try requireCount("factored_jacobian", "inputs", inputs.count, n * description.inputSize)
+    try requireCount("factored_jacobian", "rows", rows.count, n * layout.rowLength)
+    try check("factored_jacobian") { factored(handle, try address(inputs), Int64(n), try address(rows), $0, $1) }
+  }
+
+  /// Convenience form of `factoredJacobian` on arrays.
+  public func factoredJacobian(_ inputs: [Float], count n: Int) throws -> [Float] {
+    var out = [Float](repeating: 0, count: n * (factorLayout?.rowLength ?? 0))
+    try inputs.withUnsafeBufferPointer { input in
+      try out.withUnsafeMutableBufferPointer { try factoredJacobian(inputs: input, count: n, rows: $0) }
+    }
+    return out
+  }
+
   /// Convenience form of `jacobian` on arrays.
   public func jacobian(_ inputs: [Float], count n: Int) throws -> [Float] {
     var out = [Float](repeating: 0, count: n * description.numOutputs * description.numParams)
@@ -285,18 +341,25 @@ public final class BackendModel {
     return ParameterGroup(name: String(cString: name), offset: Int(group.offset), count: Int(group.count))
   }
 
-  /// Calls `forward` and `vjp` with n = 0, which the ABI says must fail with an invalid-argument
-  /// status; returns a description of each call that did not.
+  /// Calls `forward`, `vjp` and, when present, `jacobian` and `factored_jacobian` with n = 0, which
+  /// the ABI says must fail with an invalid-argument status; returns a description of each call
+  /// that did not.
   public func probeEmptyBatch() -> [String] {
     let d = description
     var input = [Float](repeating: 0, count: d.inputSize)
     var output = [Float](repeating: 0, count: d.numOutputs * max(d.numParams, 1))
     var cotangent = [Float](repeating: 0, count: d.numOutputs)
     var problems: [String] = []
-    let calls: [(String, (UnsafeMutablePointer<CChar>, Int) -> entk_status)] = [
+    var calls: [(String, (UnsafeMutablePointer<CChar>, Int) -> entk_status)] = [
       ("forward", { [self] in library.api.forward(handle, &input, 0, &output, nil, $0, $1) }),
       ("vjp", { [self] in library.api.vjp(handle, &input, 0, &cotangent, &output, $0, $1) }),
     ]
+    if let jacobian = library.api.jacobian {
+      calls.append(("jacobian", { [self] in jacobian(handle, &input, 0, &output, $0, $1) }))
+    }
+    if let factored = library.api.factored_jacobian {
+      calls.append(("factored_jacobian", { [self] in factored(handle, &input, 0, &output, $0, $1) }))
+    }
     for (name, call) in calls {
       do {
         try check(name, call)

@@ -3,7 +3,8 @@ import Foundation
 
 /// The conformance test every backend author runs (`entk check-backend`): ABI and table checks,
 /// `describe` consistency, forward determinism and batch invariance, gradients against central
-/// finite differences, Jacobians against `vjp`, embeddings, and error paths.
+/// finite differences, Jacobians against `vjp`, per-layer factors against Jacobians, embeddings,
+/// and error paths.
 public struct BackendConformance {
   public let library: BackendLibrary
   public let modelPath: String
@@ -62,6 +63,7 @@ public struct BackendConformance {
     checks.append(vjpLinearityCheck(model, inputs: inputs, count: n))
     checks.append(finiteDifferenceCheck(model, inputs: inputs, count: n))
     checks.append(jacobianCheck(model, inputs: inputs, count: n))
+    checks.append(factorCheck(model, inputs: inputs, count: n))
     return checks
   }
 
@@ -325,6 +327,68 @@ public struct BackendConformance {
         : .init(
           name: name, outcome: .failed,
           detail: String(format: "jacobian differs from one-hot vjp rows: max |Δ| = %.2e of %.2e", worst, scale))
+    } catch {
+      return .init(name: name, outcome: .failed, detail: "\(error)")
+    }
+  }
+
+  /// Factored rows against `jacobian`: plain columns equal, and for each factored group every
+  /// product g_c(x_i)·g_c'(x_j) over the group's parameters equals (a_i·a_j)(Δ_ic·Δ_jc') — all the
+  /// kernels need, and what holds whatever the group's permutation π.
+  private func factorCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+    let name = "factors-vs-jacobian"
+    guard let layout = model.factorLayout else {
+      return .init(name: name, outcome: .skipped, detail: "no factored_jacobian; trntk and layers use Jacobians")
+    }
+    let d = model.description
+    let (c, p, s) = (d.numOutputs, d.numParams, layout.rowLength)
+    do {
+      let jacobian = try model.jacobian(inputs, count: n).map(Double.init)
+      let rows = try model.factoredJacobian(inputs, count: n).map(Double.init)
+      var worst = 0.0
+      var scale = 1e-12
+      func compare(_ factored: Double, _ reference: Double, magnitude: Double) {
+        worst = max(worst, abs(factored - reference))
+        scale = max(scale, magnitude)
+      }
+      func dot(_ values: [Double], _ x: Int, _ y: Int, _ count: Int) -> Double {
+        (0..<count).reduce(0.0) { $0 + values[x + $1] * values[y + $1] }
+      }
+      for (group, segment) in zip(d.parameterGroups, layout.segments) {
+        switch segment {
+        case .plain(let offset, let count):
+          for i in 0..<n {
+            for k in 0..<c {
+              for q in 0..<count {
+                let reference = jacobian[(i * c + k) * p + group.offset + q]
+                compare(rows[i * s + k * layout.plainCount + offset + q], reference, magnitude: abs(reference))
+              }
+            }
+          }
+        case .factored(let input, let deltas):
+          let width = deltas.count / c
+          for (i, j) in (0..<n).flatMap({ i in (0..<n).map { (i, $0) } }) {
+            let inputs = dot(rows, i * s + input.lowerBound, j * s + input.lowerBound, input.count)
+            for (k, l) in (0..<c).flatMap({ k in (0..<c).map { (k, $0) } }) {
+              let rowI = (i * c + k) * p + group.offset
+              let rowJ = (j * c + l) * p + group.offset
+              let reference = dot(jacobian, rowI, rowJ, group.count)
+              let factored =
+                inputs * dot(rows, i * s + deltas.lowerBound + k * width, j * s + deltas.lowerBound + l * width, width)
+              let magnitude = (dot(jacobian, rowI, rowI, group.count) * dot(jacobian, rowJ, rowJ, group.count))
+                .squareRoot()
+              compare(factored, reference, magnitude: magnitude)
+            }
+          }
+        }
+      }
+      let factored = layout.segments.filter { if case .factored = $0 { true } else { false } }.count
+      let detail = String(
+        format: "%d of %d groups factored, %d floats per sample instead of %d; max |Δ| = %.2e of %.2e", factored,
+        layout.segments.count, s, c * p, worst, scale)
+      return worst <= 1e-5 * scale
+        ? .init(name: name, outcome: .passed, detail: detail)
+        : .init(name: name, outcome: .failed, detail: "factored rows disagree with jacobian: " + detail)
     } catch {
       return .init(name: name, outcome: .failed, detail: "\(error)")
     }

@@ -43,6 +43,8 @@ struct AttributeCommand: ParsableCommand {
   @Option(name: .customLong("batch-size"), help: "With --kind: samples per backend call (default 64).")
   var batchSize: Int?
   @Option(help: "With --kind: backend models and kernel threads (default: all cores).") var threads: Int?
+  @Option(help: "With --kind: per-layer factors for trntk and layers when the backend has them, auto (default) or off.")
+  var factors: String?
   @Option(
     name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder."
   )
@@ -100,6 +102,7 @@ struct AttributeCommand: ParsableCommand {
     let computeOptions: [(String, Bool)] = [
       ("--proj-dim", projDim != nil), ("--proj-kind", projKind != nil), ("--normalize", normalize != nil),
       ("--memory", memory != nil), ("--batch-size", batchSize != nil), ("--threads", threads != nil),
+      ("--factors", factors != nil),
     ]
     guard kind != nil else {
       guard trainKernel != nil || testKernel != nil else {
@@ -157,7 +160,8 @@ struct AttributeCommand: ParsableCommand {
       defer { kernels.remove() }
       let settings = try KernelSettings(
         parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", seed: seed ?? 0,
-        normalize: normalize ?? "cosine", memory: memory ?? "2G", tileSize: nil, batchSize: batchSize ?? 64)
+        normalize: normalize ?? "cosine", memory: memory ?? "2G", tileSize: nil, batchSize: batchSize ?? 64,
+        factors: factors ?? "auto")
       guard let backend, let model, let train, let test else {
         throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked
       }

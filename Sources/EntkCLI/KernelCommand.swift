@@ -33,6 +33,8 @@ struct KernelCommand: ParsableCommand {
     var out: String
     var file: String?
     var kind: String
+    /// Whether the kernel came from the backend's per-layer factors.
+    var factored: Bool
     var shape: [Int]
     var grid: [Int]
     var complete: Bool
@@ -51,7 +53,8 @@ struct KernelCommand: ParsableCommand {
       try printJSON(
         Summary(
           out: summary.directory.path, file: summary.file?.path, kind: summary.manifest.kind.rawValue,
-          shape: summary.manifest.shape, grid: [grid.rowTiles, grid.columnTiles], complete: summary.file != nil,
+          factored: summary.manifest.factored, shape: summary.manifest.shape, grid: [grid.rowTiles, grid.columnTiles],
+          complete: summary.file != nil,
           run: summary.run, seconds: summary.seconds,
           gramGFLOPS: summary.run.gramSeconds > 0 ? summary.run.gramFlops / summary.run.gramSeconds / 1e9 : 0))
     } else if summary.alreadyComplete {

@@ -19,6 +19,9 @@ struct KernelOptions: ParsableArguments {
   @Option(name: .customLong("tile-size"), help: "Samples per tile side (default: the largest that fits --memory).")
   var tileSize: Int?
   @Option(name: .customLong("batch-size"), help: "Samples per backend call.") var batchSize: Int = 64
+  @Option(
+    help: "trntk and layers from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")
+  var factors: String = "auto"
 
   func validate() throws {
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -29,7 +32,7 @@ struct KernelOptions: ParsableArguments {
   func settings() throws -> KernelSettings {
     try KernelSettings(
       parsingKind: kind, projDim: projDim, projKind: projKind, seed: seed, normalize: normalize, memory: memory,
-      tileSize: tileSize, batchSize: batchSize)
+      tileSize: tileSize, batchSize: batchSize, factors: factors)
   }
 
   /// A job for these options with `threads` models (backend loaded, data checked, tiles sized).
@@ -52,7 +55,7 @@ struct KernelOptions: ParsableArguments {
     arguments += ["--kind", kind]
     if let projDim { arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind, "--seed", String(seed)] }
     arguments += ["--normalize", normalize, "--memory", memory, "--tile-size", String(tileSide)]
-    arguments += ["--batch-size", String(batchSize)]
+    arguments += ["--batch-size", String(batchSize), "--factors", factors]
     return arguments
   }
 

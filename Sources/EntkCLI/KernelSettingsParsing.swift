@@ -5,7 +5,7 @@ extension KernelSettings {
   /// `entk attribute --kind`), parsed into typed settings.
   init(
     parsingKind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String,
-    tileSize: Int?, batchSize: Int
+    tileSize: Int?, batchSize: Int, factors: String
   ) throws {
     guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
     guard let distribution = ProjectionDistribution(rawValue: projKind) else {
@@ -14,9 +14,13 @@ extension KernelSettings {
     guard let normalization = KernelNormalization(rawValue: normalize) else {
       throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
     }
+    guard let factorUse = FactorUse(rawValue: factors) else {
+      throw KernelError.badArgument(option: "--factors", value: factors, reason: "expected auto or off")
+    }
     try self.init(
       kind: kind, projection: projDim.map { ProjectionSettings(dim: $0, distribution: distribution, seed: seed) },
-      normalize: normalization, memory: MemoryBudget(parsing: memory).bytes, tileSize: tileSize, batchSize: batchSize)
+      normalize: normalization, memory: MemoryBudget(parsing: memory).bytes, tileSize: tileSize, batchSize: batchSize,
+      factors: factorUse)
   }
 }
 

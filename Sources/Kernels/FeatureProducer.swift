@@ -7,12 +7,15 @@ import Foundation
 /// streaming them from the backend in batches.
 ///
 /// Feature buffers are float32, row-major, one row of `featureLength` floats per sample; for the
-/// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P). With several models (one per
+/// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P), or for `trntk` and `layers`
+/// with `factors` a `factored_jacobian` row (see `FactorLayout`). With several models (one per
 /// thread, since calls on one model must not overlap) each batch is split between them.
 public final class FeatureProducer {
   public let kind: KernelKind
   public let description: ModelDescription
   public let projection: CounterProjection?
+  /// Set when rows come from the backend's `factored_jacobian` (`trntk` and `layers` only).
+  public let factors: FactorLayout?
   /// Samples per backend call (split further between models).
   public let batchSize: Int
   private let workers: [ModelWorker]
@@ -30,12 +33,18 @@ public final class FeatureProducer {
   /// - Parameters:
   ///   - models: one or more models of the same backend and file (one per thread).
   ///   - projection: required for the projected kinds, k × P.
-  public init(kind: KernelKind, models: [BackendModel], projection: CounterProjection?, batchSize: Int) {
+  ///   - factors: the models' `factorLayout`, to compute `trntk` or `layers` from factored rows.
+  public init(
+    kind: KernelKind, models: [BackendModel], projection: CounterProjection?, factors: FactorLayout? = nil,
+    batchSize: Int
+  ) {
     precondition(!models.isEmpty && batchSize >= 1)
     precondition(kind.isProjected == (projection != nil))
+    precondition(factors == nil || ((kind == .trntk || kind == .layers) && factors == models[0].factorLayout))
     self.kind = kind
     self.description = models[0].description
     self.projection = projection
+    self.factors = factors
     self.batchSize = batchSize
     self.workers = models.map(ModelWorker.init)
   }
@@ -45,10 +54,15 @@ public final class FeatureProducer {
 
   /// Floats per sample in a feature row.
   public var featureLength: Int {
-    Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0)
+    Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0, factors: factors)
   }
 
-  static func featureLength(kind: KernelKind, description d: ModelDescription, projectionDim k: Int) -> Int {
+  static func featureLength(
+    kind: KernelKind, description d: ModelDescription, projectionDim k: Int, factors: FactorLayout?
+  )
+    -> Int
+  {
+    if let factors { return factors.rowLength }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
     case .pntk: return d.numParams
@@ -101,7 +115,7 @@ public final class FeatureProducer {
         case .entk, .trntk, .layers:
           try runSplit(
             inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
-            call: .jacobian)
+            call: factors == nil ? .jacobian : .factoredJacobian)
         case .pntk:
           try runSplit(
             inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
@@ -139,6 +153,7 @@ public final class FeatureProducer {
   /// The backend call for a batch; the logits scratch pointer is split between tasks by sample.
   private enum Call: @unchecked Sendable {
     case jacobian
+    case factoredJacobian
     case summedGradient
     case embedding(logits: UnsafeMutablePointer<Float>)
   }
@@ -164,6 +179,8 @@ public final class FeatureProducer {
         switch call {
         case .jacobian:
           try model.jacobian(inputs: input, count: n, jacobians: out)
+        case .factoredJacobian:
+          try model.factoredJacobian(inputs: input, count: n, rows: out)
         case .summedGradient:
           let cotangents = [Float](repeating: 1 / Float(d.numOutputs).squareRoot(), count: n * d.numOutputs)
           try cotangents.withUnsafeBufferPointer {
@@ -246,7 +263,7 @@ public final class FeatureProducer {
       // sasum is NaN/Inf exactly when an element is (barring a finite overflow, which we also reject).
       let what: String
       switch kind.source {
-      case .jacobian: what = kind.isProjected ? "projected Jacobian" : "Jacobian"
+      case .jacobian: what = kind.isProjected ? "projected Jacobian" : factors == nil ? "Jacobian" : "factored Jacobian"
       case .summedGradient: what = kind.isProjected ? "projected summed gradient" : "summed gradient"
       case .embedding: what = "embedding"
       }

@@ -33,25 +33,46 @@ public struct GramTile {
   public let description: ModelDescription
   /// Floats per sample in a feature row (`FeatureProducer.featureLength`).
   public let featureLength: Int
+  /// Set when feature rows are `factored_jacobian` rows (`trntk` and `layers` only).
+  public let factors: FactorLayout?
 
   /// Threads sharing a tile's panels and its layout pass; OpenBLAS itself must run on one thread
   /// (`openblas_set_num_threads(1)`), or its thread split changes the rounding.
   public let threads: Int
 
-  public init(kind: KernelKind, description: ModelDescription, featureLength: Int, threads: Int = 1) {
+  public init(
+    kind: KernelKind, description: ModelDescription, featureLength: Int, factors: FactorLayout? = nil, threads: Int = 1
+  ) {
+    precondition(factors == nil || kind == .trntk || kind == .layers)
     self.threads = max(1, threads)
     self.kind = kind
     self.description = description
     self.featureLength = featureLength
+    self.factors = factors
   }
 
-  /// One matrix product of the tile: columns offset..<offset+width of the feature rows viewed as
-  /// `viewRowsPerSample` rows per sample with leading dimension `leadingDimension`, summed into accumulator
-  /// `target`.
+  /// One Gram of the tile, summed into accumulator `target`: the products of feature columns
+  /// `ranges` (cut into sgemm-sized chunks) summed, multiplied elementwise by the Gram of `scale`
+  /// when set — a factored group, Gram(Δ) ⊙ Gram(a).
   private struct Term {
-    var offset: Int
-    var width: Int
+    var ranges: [Range<Int>]
+    var scale: [Range<Int>]?
     var target: Int
+
+    init(ranges: [Range<Int>], scale: Range<Int>? = nil, target: Int) {
+      self.ranges = ranges.flatMap(Self.chunks)
+      self.scale = scale.map(Self.chunks)
+      self.target = target
+    }
+
+    private static func chunks(_ range: Range<Int>) -> [Range<Int>] {
+      stride(from: range.lowerBound, to: range.upperBound, by: GramTile.accumulationChunk).map {
+        $0..<min($0 + GramTile.accumulationChunk, range.upperBound)
+      }
+    }
+
+    /// Features the term multiplies per pair of rows.
+    var width: Int { (ranges + (scale ?? [])).reduce(0) { $0 + $1.count } }
   }
 
   /// Rows of the feature view per sample: C for `entk` (each class a row of P), else 1.
@@ -60,14 +81,32 @@ public struct GramTile {
   private var accumulatorCount: Int { kind == .layers ? description.parameterGroups.count : 1 }
 
   private var terms: [Term] {
+    let (c, p) = (description.numOutputs, description.numParams)
+    if let factors {
+      var terms: [Term] = []
+      if kind == .trntk && factors.plainCount > 0 {
+        terms.append(Term(ranges: [0..<c * factors.plainCount], target: 0))
+      }
+      for (index, segment) in factors.segments.enumerated() {
+        let target = kind == .layers ? index : 0
+        switch segment {
+        case .plain(let offset, let count) where kind == .layers:
+          let stride = factors.plainCount
+          terms.append(
+            Term(ranges: (0..<c).map { $0 * stride + offset..<$0 * stride + offset + count }, target: target))
+        case .plain: break
+        case .factored(let input, let deltas): terms.append(Term(ranges: [deltas], scale: input, target: target))
+        }
+      }
+      return terms
+    }
     switch kind {
     case .layers:
-      let (c, p) = (description.numOutputs, description.numParams)
-      return description.parameterGroups.enumerated().flatMap { index, group in
-        (0..<c).map { Term(offset: $0 * p + group.offset, width: group.count, target: index) }
+      return description.parameterGroups.enumerated().map { index, group in
+        Term(ranges: (0..<c).map { $0 * p + group.offset..<$0 * p + group.offset + group.count }, target: index)
       }
     default:
-      return [Term(offset: 0, width: leadingDimension, target: 0)]
+      return [Term(ranges: [0..<leadingDimension], target: 0)]
     }
   }
 
@@ -93,10 +132,11 @@ public struct GramTile {
     var values = [[Double]](repeating: [Double](repeating: 0, count: samples * m), count: accumulatorCount)
     for term in terms {
       for row in 0..<samples * m {
-        let line = features + row * leadingDimension + term.offset
-        var sum = 0.0
-        for index in 0..<term.width { sum += Double(line[index]) * Double(line[index]) }
-        values[term.target][row] += sum
+        let line = features + row * leadingDimension
+        let squares = { (ranges: [Range<Int>]) in
+          ranges.reduce(0.0) { sum, range in range.reduce(sum) { $0 + Double(line[$1]) * Double(line[$1]) } }
+        }
+        values[term.target][row] += squares(term.ranges) * (term.scale.map(squares) ?? 1)
       }
     }
     return values
@@ -128,11 +168,7 @@ public struct GramTile {
     precondition(!symmetric || (r == s && rowStart == columnStart))
     let rowBlock = ViewBlock(features: rowFeatures, start: rowStart * m, count: r * m)
     let columnBlock = ViewBlock(features: columnFeatures ?? rowFeatures, start: columnStart * m, count: s * m)
-    let products = terms.flatMap { term in
-      stride(from: 0, to: term.width, by: Self.accumulationChunk).map { start in
-        Term(offset: term.offset + start, width: min(Self.accumulationChunk, term.width - start), target: term.target)
-      }
-    }
+    let terms = self.terms
     let side = Self.panelSide
     let pairs = rowBlock.panels.flatMap { row in
       columnBlock.panels.filter { !symmetric || $0 >= row }.map { (row: row, column: $0) }
@@ -141,7 +177,7 @@ public struct GramTile {
     let parts = min(threads, pairs.count)
     let ld = leadingDimension
     for target in 0..<accumulatorCount {
-      let mine = products.filter { $0.target == target }
+      let mine = terms.filter { $0.target == target }
       accumulator.withUnsafeMutableBufferPointer { values in
         guard let base = values.baseAddress else { return }
         let shared = UnsafeSendable(base)
@@ -150,6 +186,8 @@ public struct GramTile {
           let accumulator = shared.value
           let product = FloatBuffer(count: side * side)
           var sum = [Double](repeating: 0, count: side * side)
+          var gram = sum
+          var scale = sum
           // Zeroed once: later copies leave earlier (finite) rows behind, which no other row's bits
           // depend on.
           let copies = (
@@ -160,17 +198,30 @@ public struct GramTile {
           for pair in pairs[pairs.count * part / parts..<pairs.count * (part + 1) / parts] {
             let rowPanel = rowBlock.panel(pair.row)
             let columnPanel = columnBlock.panel(pair.column)
+            // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64.
+            func accumulate(_ ranges: [Range<Int>], into values: inout [Double]) {
+              for index in values.indices { values[index] = 0 }
+              for range in ranges {
+                let a = rowBlock.operand(
+                  rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.0)
+                let b = columnBlock.operand(
+                  columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.1)
+                cblas_sgemm(
+                  CblasRowMajor, CblasNoTrans, CblasTrans, Int32(side), Int32(side), Int32(range.count), 1, a.pointer,
+                  Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0, product.pointer, Int32(side))
+                for i in rowPanel.positions {
+                  for j in columnPanel.positions { values[i * side + j] += Double(product.pointer[i * side + j]) }
+                }
+              }
+            }
             for index in sum.indices { sum[index] = 0 }
             for term in mine {
-              let a = rowBlock.operand(
-                rowPanel, offset: term.offset, width: term.width, leadingDimension: ld, copy: copies.0)
-              let b = columnBlock.operand(
-                columnPanel, offset: term.offset, width: term.width, leadingDimension: ld, copy: copies.1)
-              cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(side), Int32(side), Int32(term.width), 1, a.pointer,
-                Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0, product.pointer, Int32(side))
+              accumulate(term.ranges, into: &gram)
+              if let ranges = term.scale { accumulate(ranges, into: &scale) }
               for i in rowPanel.positions {
-                for j in columnPanel.positions { sum[i * side + j] += Double(product.pointer[i * side + j]) }
+                for j in columnPanel.positions {
+                  sum[i * side + j] += term.scale == nil ? gram[i * side + j] : gram[i * side + j] * scale[i * side + j]
+                }
               }
             }
             for i in rowPanel.positions {
@@ -185,7 +236,7 @@ public struct GramTile {
       }
     }
     let (rv, sv) = (Double(r * m), Double(s * m))
-    let width = Double(products.reduce(0) { $0 + $1.width })
+    let width = Double(terms.reduce(0) { $0 + $1.width })
     return symmetric ? rv * (rv + 1) * width : 2 * rv * sv * width
   }
 

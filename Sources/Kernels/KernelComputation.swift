@@ -94,7 +94,8 @@ public final class KernelComputation {
     openblas_set_num_threads(1)
     let length = producer.featureLength
     let gram = GramTile(
-      kind: manifest.kind, description: producer.description, featureLength: length, threads: producer.threads)
+      kind: manifest.kind, description: producer.description, featureLength: length, factors: producer.factors,
+      threads: producer.threads)
     let cosine = manifest.normalize == .cosine
     let rowFeatures = FloatBuffer(count: grid.tileRows * length)
     let columnFeatures = FloatBuffer(count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0)

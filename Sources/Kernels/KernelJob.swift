@@ -16,6 +16,8 @@ public final class KernelJob {
   /// Models working in parallel, and the threads sharing the Gram panels (OpenBLAS runs on one).
   public let threads: Int
   private let models: [BackendModel]
+  /// The row layout when the kernel is computed from the backend's per-layer factors.
+  private let factors: FactorLayout?
   private let rowSet: SampleSet
   private let trainSet: SampleSet
 
@@ -46,8 +48,10 @@ public final class KernelJob {
       throw KernelError.unsupportedByModel(kind: .em, reason: "the backend reports embedding size 0")
     }
     rowSet = testSet ?? trainSet
+    let factorable = settings.factors == .auto && (settings.kind == .trntk || settings.kind == .layers)
+    factors = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
     let sizing = TileSizing(
-      kind: settings.kind, description: description, projectionDim: settings.projection?.dim ?? 0,
+      kind: settings.kind, description: description, projectionDim: settings.projection?.dim ?? 0, factors: factors,
       batchSize: settings.batchSize)
     let side: Int
     if let tileSize = settings.tileSize {
@@ -63,7 +67,8 @@ public final class KernelJob {
       rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
     manifest = KernelManifest(
       kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
-      model: model, options: options, rows: rowSet, columns: trainSet, description: description, grid: grid)
+      model: model, options: options, rows: rowSet, columns: trainSet, description: description,
+      factored: factors != nil, grid: grid)
   }
 
   /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
@@ -106,7 +111,7 @@ public final class KernelJob {
         CounterProjection(rows: $0.dim, columns: manifest.numParams, distribution: $0.distribution, seed: $0.seed)
       }
       let producer = FeatureProducer(
-        kind: settings.kind, models: models, projection: projection, batchSize: settings.batchSize)
+        kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: settings.batchSize)
       let computation = KernelComputation(
         manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
       let report = try computation.run(tile.map { [$0] }, progress: progress)

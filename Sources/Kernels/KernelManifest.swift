@@ -54,6 +54,10 @@ public struct KernelManifest: Sendable, Codable, Equatable {
   public var numOutputs: Int
   public var numParams: Int
   public var parameterGroups: [ParameterGroup]
+  /// Whether the kernel was computed from the backend's per-layer factors (`factored_jacobian`)
+  /// rather than whole Jacobians: the same kernel with different float32 rounding, so a folder's
+  /// tiles never mix the two.
+  public var factored: Bool
   /// Shape of `kernel.npy` (float32): [N, M], [N, M, C, C] for `entk`, [L, N, M] for `layers`.
   public var shape: [Int]
   public var dtype = "float32"
@@ -65,7 +69,8 @@ public struct KernelManifest: Sendable, Codable, Equatable {
 
   public init(
     kind: KernelKind, normalize: KernelNormalization, projection: ProjectionSettings?, backend: String, model: String,
-    options: String?, rows: SampleSet, columns: SampleSet, description: ModelDescription, grid: TileGrid
+    options: String?, rows: SampleSet, columns: SampleSet, description: ModelDescription, factored: Bool = false,
+    grid: TileGrid
   ) {
     self.kind = kind
     self.normalize = normalize
@@ -78,6 +83,7 @@ public struct KernelManifest: Sendable, Codable, Equatable {
     numOutputs = description.numOutputs
     numParams = description.numParams
     parameterGroups = description.parameterGroups
+    self.factored = factored
     shape = kind.storedShape(
       rows: rows.count, columns: columns.count, numOutputs: numOutputs, numGroups: parameterGroups.count)
     self.grid = grid

@@ -11,13 +11,15 @@ public struct KernelSettings: Sendable, Equatable {
   public var tileSize: Int?
   /// Samples per backend call; does not change the kernel's values.
   public var batchSize: Int
+  /// Whether `trntk` and `layers` use the backend's per-layer factors when it has them.
+  public var factors: FactorUse
 
   /// - Throws: `KernelError.projection` when `projection` is missing for a projected kind, given
   ///   for an unprojected one, or has k outside 1...2³²; `KernelError.badArgument` for a
   ///   non-positive `memory`, `tileSize` or `batchSize`.
   public init(
     kind: KernelKind, projection: ProjectionSettings? = nil, normalize: KernelNormalization = .none,
-    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int = 64
+    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int = 64, factors: FactorUse = .auto
   ) throws {
     if kind.isProjected {
       guard let projection else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
@@ -44,5 +46,17 @@ public struct KernelSettings: Sendable, Equatable {
     self.memory = memory
     self.tileSize = tileSize
     self.batchSize = batchSize
+    self.factors = factors
   }
+}
+
+/// Whether a kernel may be computed from per-layer factors (ABI 1.1 `factored_jacobian`).
+///
+/// Factors and whole Jacobians give the same kernel up to float32 rounding; factors skip the
+/// P-length gradients of dense layers.
+public enum FactorUse: String, Sendable, CaseIterable {
+  /// Factors for `trntk` and `layers` when the backend factors at least one group.
+  case auto
+  /// Whole Jacobians always.
+  case off
 }

@@ -12,9 +12,14 @@ public struct TileSizing: Sendable {
   public let description: ModelDescription
   public let projectionDim: Int
   public let batchSize: Int
+  /// The factored row layout when features are `factored_jacobian` rows.
+  public let factors: FactorLayout?
 
-  public init(kind: KernelKind, description: ModelDescription, projectionDim: Int, batchSize: Int) {
+  public init(
+    kind: KernelKind, description: ModelDescription, projectionDim: Int, factors: FactorLayout? = nil, batchSize: Int
+  ) {
     self.kind = kind
+    self.factors = factors
     self.description = description
     self.projectionDim = projectionDim
     self.batchSize = batchSize
@@ -22,10 +27,11 @@ public struct TileSizing: Sendable {
 
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
-    let features = FeatureProducer.featureLength(kind: kind, description: description, projectionDim: projectionDim)
+    let features = FeatureProducer.featureLength(
+      kind: kind, description: description, projectionDim: projectionDim, factors: factors)
     let scratch = FeatureProducer.scratchFloats(
       kind: kind, description: description, projectionDim: projectionDim, batchSize: min(batchSize, max(rows, columns)))
-    let gram = GramTile(kind: kind, description: description, featureLength: features)
+    let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
     return ((rows + columns) * features + scratch + gram.tileCount(rows: rows, columns: columns)) * 4
       + gram.workingBytes(rows: rows, columns: columns)
   }

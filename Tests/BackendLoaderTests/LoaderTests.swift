@@ -128,3 +128,46 @@ private func loadError(_ url: URL) -> BackendLoadError? {
       "used twice") == true)
   #expect(description([.init(name: "a", offset: 0, count: 5)]).violation()?.contains("cover 5") == true)
 }
+
+@Test func factorLayoutPlacesEachGroupAndAnOlderTableHasNone() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  let current = try BackendLibrary(url: linearBackend(nil, in: directory))
+  #expect(current.capabilities.contains("factored_jacobian"))
+  let model = try current.open(model: current.url.path)
+  let layout = try #require(model.factorLayout)
+  // W: x (3) then Δ (2 classes × 2); b: [1] then Δ (2 × 2).
+  #expect(layout.plainCount == 0)
+  #expect(layout.segments == [.factored(input: 0..<3, deltas: 3..<7), .factored(input: 7..<8, deltas: 8..<12)])
+  #expect(layout.rowLength == 12)
+  let x: [Float] = [0.5, -1, 2]
+  let row = try model.factoredJacobian(x, count: 1)
+  #expect(Array(row[0..<3]) == x)
+  #expect(Array(row[3..<7]) == [1, 0, 0, 1])
+
+  let older = directory.appendingPathComponent("older")
+  try FileManager.default.createDirectory(at: older, withIntermediateDirectories: true)
+  let library = try BackendLibrary(url: linearBackend("ABI_1_0", in: older))
+  #expect(library.abiVersion.minor == 0)
+  let olderModel = try library.open(model: library.url.path)
+  #expect(olderModel.factorLayout == nil)
+  #expect(throws: BackendCallError.self) { _ = try olderModel.factoredJacobian(x, count: 1) }
+}
+
+@Test func inconsistentFactorsAreRefusedAtOpenWithTheReason() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  let cases = [
+    ("BREAK_FACTOR_DIMS", "input_dim 4 × output_dim 2, but the group has 6 parameters"),
+    ("BREAK_FACTOR_HALF", "group_factor and factored_jacobian must both be set or both be NULL"),
+  ]
+  for (defect, reason) in cases {
+    let subdirectory = directory.appendingPathComponent(defect)
+    try FileManager.default.createDirectory(at: subdirectory, withIntermediateDirectories: true)
+    let library = try BackendLibrary(url: linearBackend(defect, in: subdirectory))
+    #expect(Comment(rawValue: defect)) {
+      _ = try library.open(model: library.url.path)
+    } throws: { error in
+      guard case BackendCallError.invalidDescription("linear", let message) = error else { return false }
+      return message.contains(reason)
+    }
+  }
+}

@@ -7,7 +7,7 @@ import Testing
   #expect(result.status == 0)
   let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
   let exampleC = try #require(entries.first { $0["name"] as? String == "example-c" })
-  #expect(exampleC["abi"] as? String == "1.0")
+  #expect(exampleC["abi"] as? String == "1.1")
   #expect((exampleC["path"] as? String)?.hasSuffix("libentk-backend-example-c.so") == true)
 }
 

@@ -82,3 +82,13 @@ private func linearBackend(_ defect: String?) throws -> URL {
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   #expect(result.stdout.contains("PASS  vjp-finite-differences"))
 }
+
+@Test func factorsAreCheckedAgainstTheJacobian() throws {
+  let correct = try linearBackend(nil)
+  let passing = try runEntk(["check-backend", correct.path, "--model", correct.path])
+  #expect(passing.stdout.contains("PASS  factors-vs-jacobian"), "\(passing.stdout)")
+  let wrong = try linearBackend("BREAK_FACTOR_VALUES")
+  let failing = try runEntk(["check-backend", wrong.path, "--model", wrong.path])
+  #expect(failing.status == 1)
+  #expect(failing.stdout.contains("FAIL  factors-vs-jacobian"), "\(failing.stdout)")
+}

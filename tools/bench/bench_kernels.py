@@ -6,9 +6,12 @@ For each N and kind (trntk, pntk, entk):
          write tiles, merge into kernel.npy), plus its Gram stage's GFLOP/s from `--json`;
   torch: vmap(jacrev) Jacobians + matmul in float32 (the torch.func recipe), result kept in memory
          (not written), so the comparison is conservative for entk.
-Every timing is the best of --repeats (default 3) runs. Also measures OpenBLAS cblas_sgemm (the library entk links, through ctypes) on the Gram's shape
-(N × N × C·P) with the same thread count, and reports the Gram stage as a fraction of it
-(useful flops: a symmetric kernel is credited only with its upper half, the work entk does).
+Every timing is the best of --repeats (default 3) runs. Also measures OpenBLAS cblas_sgemm (the library
+entk links, through ctypes) on the Gram's shape (N × N × the features per pair entk multiplied: C·P for
+whole Jacobians, less with per-layer factors, capped at 8192) with the same thread count, and reports
+the Gram stage as a fraction of it (useful flops: a symmetric kernel is credited only with its upper
+half, the work entk does). --factors off makes entk use whole Jacobians even where the backend
+factors its dense layers.
 Results agree within a printed relative error (entk's kernel vs torch's, float64 norm).
 
 Usage (after `swift build -c release`):
@@ -94,6 +97,8 @@ def main():
     parser.add_argument("--memory", default="12G")
     parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per measurement")
+    parser.add_argument("--factors", default="auto", choices=["auto", "off"],
+                        help="entk kernel --factors: per-layer factors where the backend has them, or whole Jacobians")
     parser.add_argument("--json-out")
     args = parser.parse_args()
 
@@ -124,7 +129,7 @@ def main():
                     result = subprocess.run(
                         [args.entk, "kernel", "--backend", args.backend, "--model", args.model, "--train", str(train),
                          "--kind", kind, "--threads", str(args.threads), "--memory", args.memory, "--out", str(out),
-                         "--json"],
+                         "--factors", args.factors, "--json"],
                         capture_output=True, text=True, check=True)
                     seconds = time.perf_counter() - start
                     candidate = json.loads(result.stdout)
@@ -146,20 +151,23 @@ def main():
 
                 # The Gram stage computes (N·m) × (N·m) outputs (m = C for entk) in 128 × 128 sgemm
                 # panels with inner chunks of at most 8192 features; time one large sgemm of that
-                # output for the best OpenBLAS can do.
-                inner = {"trntk": num_outputs * num_params, "pntk": num_params, "entk": num_params}[kind]
-                m = n * (num_outputs if kind == "entk" else 1)
-                sgemm = sgemm_gflops(m, m, min(inner, 8192), args.threads, repeats=args.repeats)
+                # output for the best OpenBLAS can do. The inner width is the features per pair the
+                # run multiplied (its flops over the symmetric half's m(m+1) pairs): C·P for whole
+                # Jacobians, less with per-layer factors.
                 run = summary["run"]
+                m = n * (num_outputs if kind == "entk" else 1)
+                inner = round(run["gramFlops"] / (m * (m + 1)))
+                sgemm = sgemm_gflops(m, m, min(inner, 8192), args.threads, repeats=args.repeats)
                 gram = run["gramFlops"] / run["gramSeconds"] / 1e9 if run["gramSeconds"] > 0 else 0.0
                 rows.append({
                     "n": n, "kind": kind, "entk_s": entk_seconds, "torch_s": torch_seconds,
-                    "speedup": torch_seconds / entk_seconds, "entk_feature_s": run["featureSeconds"],
+                    "speedup": torch_seconds / entk_seconds, "factored": summary["factored"],
+                    "entk_feature_s": run["featureSeconds"],
                     "entk_gram_s": run["gramSeconds"], "gram_gflops": gram, "sgemm_gflops": sgemm,
                     "gram_vs_sgemm": gram / sgemm, "rel_error": float(error),
                 })
                 r = rows[-1]
-                print(f"N={n:5d} {kind:6s} entk {entk_seconds:7.2f}s (features {r['entk_feature_s']:.2f}s, gram {r['entk_gram_s']:.2f}s)"
+                print(f"N={n:5d} {kind:6s}{' factored' if r['factored'] else ''} entk {entk_seconds:7.2f}s (features {r['entk_feature_s']:.2f}s, gram {r['entk_gram_s']:.2f}s)"
                       f"  torch {torch_seconds:7.2f}s  speedup {r['speedup']:5.2f}x  gram {gram:6.1f} GFLOP/s"
                       f" = {100 * r['gram_vs_sgemm']:4.0f}% of sgemm {sgemm:6.1f}  rel.err {error:.1e}", flush=True)
     print()
@@ -168,7 +176,8 @@ def main():
     print("| N | kind | entk (s) | torch.func (s) | speedup | entk Gram GFLOP/s | sgemm GFLOP/s | Gram/sgemm | rel. error |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['n']} | {r['kind']} | {r['entk_s']:.2f} | {r['torch_s']:.2f} | {r['speedup']:.2f}× | "
+        kind = r['kind'] + (" (factored)" if r['factored'] else "")
+        print(f"| {r['n']} | {kind} | {r['entk_s']:.2f} | {r['torch_s']:.2f} | {r['speedup']:.2f}× | "
               f"{r['gram_gflops']:.1f} | {r['sgemm_gflops']:.1f} | {100 * r['gram_vs_sgemm']:.0f}% | {r['rel_error']:.1e} |")
     if args.json_out:
         pathlib.Path(args.json_out).write_text(json.dumps(rows, indent=2))

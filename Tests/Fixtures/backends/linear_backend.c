@@ -8,6 +8,12 @@
  *   BREAK_STRUCT_SIZE  struct_size smaller than ABI 1 requires
  *   BREAK_NULL_FORWARD the required forward slot is NULL
  *   BREAK_GRADIENT     vjp returns 1.1 times the true gradient
+ *   BREAK_FACTOR_DIMS  group_factor gives the weight I × O = 4 × 2, not its 6 parameters
+ *   BREAK_FACTOR_VALUES factored_jacobian returns 1.1 times the true Δ of the weight
+ *   BREAK_FACTOR_HALF  group_factor is set but factored_jacobian is NULL
+ * and, not a defect, ABI_1_0: a table of ABI 1.0 (no factor slots), as an older backend has.
+ *
+ * Both groups factor (ABI 1.1): W with a = x, Δ_c = e_c, π(o, j) = o·D + j; b with a = [1].
  */
 #include <math.h>
 #include <stdio.h>
@@ -94,6 +100,41 @@ static entk_status vjp(entk_model *model, const float *x, int64_t n, const float
   return ENTK_OK;
 }
 
+static entk_status group_factor(const entk_model *model, int64_t index, entk_group_factor *factor, char *error, size_t capacity) {
+  (void)model;
+  if (index < 0 || index > 1) return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "group index out of range");
+  factor->factored = 1;
+#ifdef BREAK_FACTOR_DIMS
+  factor->input_dim = index == 0 ? D + 1 : 1;
+#else
+  factor->input_dim = index == 0 ? D : 1;
+#endif
+  factor->output_dim = C;
+  return ENTK_OK;
+}
+
+/* Row of S = (D + C·C) + (1 + C·C) floats: x, the weight's Δ (identity), 1, the bias's Δ. */
+__attribute__((unused)) static entk_status factored_jacobian(entk_model *model, const float *x, int64_t n, float *out, char *error, size_t capacity) {
+  (void)model;
+  if (n < 1) return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "n must be >= 1");
+#ifdef BREAK_FACTOR_VALUES
+  const float scale = 1.1f;
+#else
+  const float scale = 1.0f;
+#endif
+  const int64_t stride = D + C * C + 1 + C * C;
+  for (int64_t s = 0; s < n; s++) {
+    float *row = out + s * stride;
+    for (int d = 0; d < D; d++) row[d] = x[s * D + d];
+    for (int c = 0; c < C; c++)
+      for (int o = 0; o < C; o++) row[D + c * C + o] = c == o ? scale : 0;
+    row[D + C * C] = 1;
+    for (int c = 0; c < C; c++)
+      for (int o = 0; o < C; o++) row[D + C * C + 1 + c * C + o] = c == o ? 1 : 0;
+  }
+  return ENTK_OK;
+}
+
 static entk_status get_params(const entk_model *model, float *params, char *error, size_t capacity) {
   (void)error, (void)capacity;
   memcpy(params, model->params, sizeof model->params);
@@ -109,15 +150,21 @@ static entk_status set_params(entk_model *model, const float *params, char *erro
 __attribute__((unused)) static const entk_backend_api api = {
 #ifdef BREAK_STRUCT_SIZE
     .struct_size = 16,
-#else
+#elif defined(ABI_1_0)
     .struct_size = ENTK_STRUCT_SIZE(entk_backend_api, save),
+#else
+    .struct_size = ENTK_STRUCT_SIZE(entk_backend_api, factored_jacobian),
 #endif
 #ifdef BREAK_ABI_MAJOR
     .abi_version_major = 99,
 #else
     .abi_version_major = ENTK_ABI_VERSION_MAJOR,
 #endif
+#ifdef ABI_1_0
+    .abi_version_minor = 0,
+#else
     .abi_version_minor = ENTK_ABI_VERSION_MINOR,
+#endif
     .name = "linear",
     .version = "0.0.1",
     .description = "linear test backend",
@@ -131,6 +178,10 @@ __attribute__((unused)) static const entk_backend_api api = {
     .vjp = vjp,
     .get_params = get_params,
     .set_params = set_params,
+    .group_factor = group_factor,
+#ifndef BREAK_FACTOR_HALF
+    .factored_jacobian = factored_jacobian,
+#endif
 };
 
 #if defined(BREAK_ENTRY_NAME)
