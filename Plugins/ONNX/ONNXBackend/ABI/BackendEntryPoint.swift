@@ -23,7 +23,7 @@ enum BackendTable {
           "ONNX models (IR >= 3, opset >= 6) parsed with protobuf-c; per-sample gradients by reverse mode"),
         open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
         jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil,
-        group_factor: nil, factored_jacobian: nil))
+        group_factor: groupFactor, factored_jacobian: factoredJacobian))
     return pointer
   }()
 
@@ -175,6 +175,38 @@ enum BackendTable {
             UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
             jacobians: UnsafeMutableBufferPointer(
               start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
+        }
+      }
+
+  static let groupFactor:
+    @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_group_factor>, UnsafeMutablePointer<CChar>?, Int) ->
+      entk_status = { model, index, factor, buffer, capacity in
+        call(model, buffer, capacity) { m, _ throws(ONNXError) in
+          guard index >= 0, index < Int64(m.factors.count) else {
+            throw .invalidArgument("parameter group \(index) is out of range 0..<\(m.factors.count)")
+          }
+          // The three fields came together in ABI 1.1: a caller that knows the struct knows them all.
+          let needed = structSize(\entk_group_factor.output_dim)
+          guard factor.pointee.struct_size >= needed else {
+            throw .invalidArgument(
+              "entk_group_factor.struct_size is \(factor.pointee.struct_size), expected at least \(needed)")
+          }
+          let entry = m.factors[Int(index)]
+          factor.pointee.factored = entry == nil ? 0 : 1
+          factor.pointee.input_dim = Int64(entry?.inputDim ?? 0)
+          factor.pointee.output_dim = Int64(entry?.outputDim ?? 0)
+        }
+      }
+
+  static let factoredJacobian:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
+    ) ->
+      entk_status = { model, inputs, n, out, buffer, capacity in
+        call(model, buffer, capacity) { m, _ throws(ONNXError) in
+          try m.factoredJacobian(
+            UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
+            rows: UnsafeMutableBufferPointer(start: out, count: try length(n, m.factoredRowSize)))
         }
       }
 

@@ -57,7 +57,7 @@ public struct Interpreter: Sendable {
     let reached = dependents(of: sources)
     return zip(graph.nodes, definitions).compactMap { node, definition in
       let touched = node.inputs.indices.contains { definition.differentiates($0) && reached.contains(node.inputs[$0]) }
-      return touched && definition.backward == nil ? node : nil
+      return touched && !definition.hasReversePass ? node : nil
     }
   }
 
@@ -79,19 +79,14 @@ public struct Interpreter: Sendable {
         !node.inputs[i].isEmpty && reached.contains(node.inputs[i]) && definition.differentiates(i)
       }
       guard needs.contains(true) else { continue }
-      guard let backward = definition.backward else {
+      guard definition.hasReversePass else {
         throw .inNode(node: node.name, op: node.opType, .unsupported("operator '\(node.opType)' has no reverse pass"))
       }
       let context = try self.context(node, values)
       let outputs = node.outputs.map { values[$0] ?? Tensor.zeros([]) }
       let inputGradients: [Tensor?]
       do {
-        if let stacked = definition.stackedBackward {
-          inputGradients = try stacked(context, outputs, outputGradients, needs, rows)
-        } else {
-          inputGradients = try StackedRows.backward(
-            backward, context, outputs, outputGradients, needs, rows: rows)
-        }
+        inputGradients = try definition.reverse(context, outputs, outputGradients, needs, rows: rows)
       } catch {
         throw Self.wrap(error, node)
       }

@@ -27,10 +27,23 @@ public final class ONNXModel {
   public let parameterNames: [String]
   public let parameterOffsets: [Int]
   public let parameterCount: Int
+  /// Per parameter group, how `factoredJacobian` returns it: as factors, or plain when nil.
+  public let factors: [GroupFactor?]
   /// Initializer values, parameters included (replaced by `setParameters`).
   private(set) var initializers: [String: Tensor]
 
   public var inputSize: Int { inputShape.reduce(1, *) }
+
+  /// P_plain: the parameters of the groups `factoredJacobian` returns plain.
+  public var plainParameterCount: Int {
+    factors.indices.reduce(0) { sum, g in sum + (factors[g] == nil ? parameterGroup(g)?.count ?? 0 : 0) }
+  }
+
+  /// S: floats per sample of `factoredJacobian`, C·P_plain + Σ over factored groups of (I + C·O).
+  public var factoredRowSize: Int {
+    outputCount * plainParameterCount
+      + factors.reduce(0) { sum, factor in sum + (factor.map { $0.inputDim + outputCount * $0.outputDim } ?? 0) }
+  }
 
   public convenience init(path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
     let file = try ModelLoader.modelFile(path)
@@ -141,6 +154,7 @@ public final class ONNXModel {
     guard interpreter.dependents(of: Set(chosen)).contains(outputName) else {
       throw .invalidModel("\(path): output '\(outputName)' does not depend on any parameter")
     }
+    factors = GroupFactor.find(in: graph, parameters: chosen, values: values, output: outputName)
     let embedding = Self.embeddingValue(graph, output: outputName)
     if let embedding, let value = values[embedding], value.isFloat, value.rank >= 1, value.shape[0] == 1 {
       embeddingName = embedding
@@ -291,6 +305,81 @@ public final class ONNXModel {
     for i in 0..<n {
       let values = try interpreter.run(feeds(inputs, sample: i))
       try parameterGradients(values, cotangents: identity, into: base + i * outputCount * parameterCount)
+    }
+  }
+
+  /// Per-sample Jacobians with the factored groups as factors (n × S, the layout of the ABI's
+  /// `factored_jacobian`): per sample one forward pass and one reverse pass carrying the C unit
+  /// cotangents back to the plain parameters and the factored layers' outputs only, so the factored
+  /// weights' own gradients (C × I × O per layer) are never formed.
+  public func factoredJacobian(
+    _ inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
+  ) throws(ONNXError) {
+    try checkedCount(n, inputs)
+    let width = factoredRowSize
+    guard let base = rows.baseAddress, rows.count == n * width else {
+      throw .invalidArgument("buffer sizes do not match n = \(n), S = \(width)")
+    }
+    let plainCount = plainParameterCount
+    // (parameter, column in the plain block, count), and (factor, start in the row).
+    var plain: [(name: String, column: Int, count: Int)] = []
+    var factored: [(factor: GroupFactor, start: Int)] = []
+    var next = outputCount * plainCount
+    for (g, factor) in factors.enumerated() {
+      guard let group = parameterGroup(g) else { continue }
+      if let factor {
+        factored.append((factor, next))
+        next += factor.inputDim + outputCount * factor.outputDim
+      } else {
+        plain.append((group.name, plain.last.map { $0.column + $0.count } ?? 0, group.count))
+      }
+    }
+    let sources = Set(plain.map(\.name)).union(factored.map(\.factor.delta))
+    var identity = [Float](repeating: 0, count: outputCount * outputCount)
+    for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
+    for i in 0..<n {
+      let values = try interpreter.run(feeds(inputs, sample: i))
+      guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
+      let gradients = try interpreter.gradients(
+        values: values, seeds: [outputName: Tensor(shape: [outputCount] + shape, floats: identity)], rows: outputCount,
+        sources: sources)
+      let row = base + i * width
+      for entry in plain {
+        try copyRows(gradients[entry.name], count: entry.count, into: row + entry.column, stride: plainCount)
+      }
+      for (factor, start) in factored {
+        let a = row + start
+        switch factor.input {
+        case .constant(let scale): a.pointee = scale
+        case .value(let name, let scale):
+          guard let value = values[name], case .float(let v) = value.elements, v.count == factor.inputDim else {
+            throw .invalidModel(
+              "\(path): '\(name)' does not hold the \(factor.inputDim) floats it held when the model opened")
+          }
+          for j in 0..<v.count { a[j] = scale * v[j] }
+        }
+        try copyRows(
+          gradients[factor.delta], count: factor.outputDim, into: a + factor.inputDim, stride: factor.outputDim)
+      }
+    }
+  }
+
+  /// Copies the C rows of `count` floats of a stacked gradient ([C] + shape; nil = zero) to
+  /// `target`, `stride` floats apart.
+  private func copyRows(_ gradient: Tensor?, count: Int, into target: UnsafeMutablePointer<Float>, stride: Int)
+    throws(ONNXError)
+  {
+    guard let gradient else {
+      for c in 0..<outputCount { (target + c * stride).update(repeating: 0, count: count) }
+      return
+    }
+    guard case .float(let v) = gradient.elements, v.count == outputCount * count else {
+      throw .invalidModel(
+        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(outputCount) rows of \(count) floats")
+    }
+    v.withUnsafeBufferPointer { buffer in
+      guard let source = buffer.baseAddress else { return }
+      for c in 0..<outputCount { (target + c * stride).update(from: source + c * count, count: count) }
     }
   }
 

@@ -76,53 +76,6 @@ enum ConvolutionOperator {
       }
       return [Tensor(shape: geo.window.outputShape(batch: geo.batch, channels: geo.outChannels), floats: y)]
     },
-    backward: { c, _, gradients, needs in
-      guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
-      let geo = try geometry(c)
-      let x = try c.floats(0)
-      let w = try c.floats(1)
-      let map = geo.window.patchMap()
-      let kk = geo.window.kernelCount
-      var dx = needs[0] ? [Float](repeating: 0, count: x.count) : []
-      var dw = needs[1] ? [Float](repeating: 0, count: w.count) : []
-      var dcols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)
-      for n in 0..<geo.batch {
-        for g in 0..<geo.groups {
-          let outOffset = (n * geo.outChannels + g * geo.outPerGroup) * geo.outPlane
-          if needs[1] {  // dW_g += dY_g colsᵀ
-            let cols = columns(x, geo, map, n: n, g: g)
-            MatrixMultiply.sgemm(
-              transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize, k: geo.outPlane, dy,
-              aOffset: outOffset, cols, beta: 1, &dw, cOffset: g * geo.outPerGroup * geo.patchSize)
-          }
-          if needs[0] {  // dcols = W_gᵀ dY_g, then col2im
-            MatrixMultiply.sgemm(
-              transposeA: true, transposeB: false, m: geo.patchSize, n: geo.outPlane, k: geo.outPerGroup, w,
-              aOffset: g * geo.outPerGroup * geo.patchSize, dy, bOffset: outOffset, beta: 0, &dcols)
-            for ci in 0..<geo.channelsPerGroup {
-              let plane = (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
-              let base = ci * kk * geo.outPlane
-              for j in 0..<(kk * geo.outPlane) where map[j] >= 0 { dx[plane + map[j]] += dcols[base + j] }
-            }
-          }
-        }
-      }
-      var db: Tensor? = nil
-      if needs.count > 2, needs[2], let b = c.optionalInput(2) {
-        var sums = [Float](repeating: 0, count: geo.outChannels)
-        for n in 0..<geo.batch {
-          for m in 0..<geo.outChannels {
-            let offset = (n * geo.outChannels + m) * geo.outPlane
-            for j in 0..<geo.outPlane { sums[m] += dy[offset + j] }
-          }
-        }
-        db = Tensor(shape: b.shape, floats: sums)
-      }
-      return [
-        needs[0] ? Tensor(shape: try c.input(0).shape, floats: dx) : nil,
-        needs[1] ? Tensor(shape: try c.input(1).shape, floats: dw) : nil, db,
-      ]
-    },
     stackedBackward: { c, _, gradients, needs, rows in
       guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
       let geo = try geometry(c)
@@ -141,6 +94,15 @@ enum ConvolutionOperator {
       var dw = needs[1] ? [Float](repeating: 0, count: rows * w.count) : []
       var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
+      // (input position in the plane, column of dcols) of every window position that is not padding.
+      var inside: [(Int, Int)] = []
+      if needs[0] {
+        for t in 0..<kk {
+          for o in 0..<geo.outPlane where map[t * geo.outPlane + o] >= 0 {
+            inside.append((map[t * geo.outPlane + o], t * wide + o))
+          }
+        }
+      }
       for n in 0..<geo.batch {
         for g in 0..<geo.groups {
           // dY of (row r, sample n, group g) starts at outOffset(r).
@@ -171,15 +133,11 @@ enum ConvolutionOperator {
             MatrixMultiply.sgemm(
               transposeA: true, transposeB: false, m: geo.patchSize, n: wide, k: geo.outPerGroup, w,
               aOffset: g * weightBlock, side, beta: 0, &dcols)
-            for r in 0..<rows {  // col2im of row r
+            for r in 0..<rows {  // col2im of row r, through the window's positions inside the input
               for ci in 0..<geo.channelsPerGroup {
                 let plane = r * x.count + (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
-                for t in 0..<kk {
-                  let source = (ci * kk + t) * wide + r * geo.outPlane
-                  for o in 0..<geo.outPlane where map[t * geo.outPlane + o] >= 0 {
-                    dx[plane + map[t * geo.outPlane + o]] += dcols[source + o]
-                  }
-                }
+                let source = ci * kk * wide + r * geo.outPlane
+                for (target, column) in inside { dx[plane + target] += dcols[source + column] }
               }
             }
           }
@@ -192,7 +150,10 @@ enum ConvolutionOperator {
           for n in 0..<geo.batch {
             for m in 0..<geo.outChannels {
               let offset = ((r * geo.batch + n) * geo.outChannels + m) * geo.outPlane
-              for j in 0..<geo.outPlane { sums[r * geo.outChannels + m] += dy[offset + j] }
+              // A local sum: accumulating in the array would store and reload on every step.
+              var total: Float = 0
+              for j in 0..<geo.outPlane { total += dy[offset + j] }
+              sums[r * geo.outChannels + m] += total
             }
           }
         }

@@ -28,43 +28,6 @@ enum LinearOperators {
       MatrixMultiply.sgemm(transposeA: transA, transposeB: transB, m: m, n: n, k: k, alpha: alpha, x, w, beta: 1, &y)
       return [Tensor(shape: [m, n], floats: y)]
     },
-    backward: { c, outputs, gradients, needs in
-      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
-      let a = try c.input(0)
-      let b = try c.input(1)
-      let (transA, transB, alpha, beta) = try gemmAttributes(c)
-      let m = outputs[0].shape[0]
-      let n = outputs[0].shape[1]
-      let k = transA ? a.shape[0] : a.shape[1]
-      let x = try c.floats(0)
-      let w = try c.floats(1)
-      var result: [Tensor?] = [nil, nil, nil]
-      if needs[0] {
-        var da = [Float](repeating: 0, count: m * k)
-        if transA {  // dA [K, M] = alpha op(B) gᵀ
-          MatrixMultiply.sgemm(transposeA: transB, transposeB: true, m: k, n: m, k: n, alpha: alpha, w, g, beta: 0, &da)
-        } else {  // dA [M, K] = alpha g op(B)ᵀ
-          MatrixMultiply.sgemm(
-            transposeA: false, transposeB: !transB, m: m, n: k, k: n, alpha: alpha, g, w, beta: 0, &da)
-        }
-        result[0] = Tensor(shape: a.shape, floats: da)
-      }
-      if needs[1] {
-        var db = [Float](repeating: 0, count: k * n)
-        if transB {  // dB [N, K] = alpha gᵀ op(A)
-          MatrixMultiply.sgemm(transposeA: true, transposeB: transA, m: n, n: k, k: m, alpha: alpha, g, x, beta: 0, &db)
-        } else {  // dB [K, N] = alpha op(A)ᵀ g
-          MatrixMultiply.sgemm(
-            transposeA: !transA, transposeB: false, m: k, n: n, k: m, alpha: alpha, x, g, beta: 0, &db)
-        }
-        result[1] = Tensor(shape: b.shape, floats: db)
-      }
-      if needs.count > 2, needs[2], let bias = c.optionalInput(2) {
-        let map = IndexMap.broadcast(from: bias.shape, to: [m, n])
-        result[2] = Tensor(shape: bias.shape, floats: IndexMap.scatterAdd(g.map { $0 * beta }, map, count: bias.count))
-      }
-      return result
-    },
     stackedBackward: { c, outputs, gradients, needs, rows in
       guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
       let a = try c.input(0)

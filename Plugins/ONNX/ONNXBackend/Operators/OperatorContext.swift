@@ -88,20 +88,34 @@ struct OperatorDefinition: Sendable {
   var differentiatesEveryInput = false
   /// Computes the outputs (one tensor per declared output, extras ignored by the graph).
   var forward: @Sendable (OperatorContext) throws -> [Tensor]
+  /// The reverse pass of one output gradient, for operators without `stackedBackward`.
+  ///
   /// Given the forward context, its outputs, the gradients of its outputs (nil = zero) and which
   /// inputs need gradients, returns one gradient per input slot (nil = none).
   var backward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool]) throws -> [Tensor?])? = nil
-  /// The reverse pass for K output gradients at once.
+  /// The reverse pass for K output gradients at once; an operator that has it has no `backward`.
   ///
   /// The gradients come stacked along a new leading axis ([K] + output shape; nil = zero for
   /// every row) and so do the input gradients returned ([K] + input shape); the last argument is
-  /// K. Row r must equal what `backward` gives for row r alone: stacking only lets one sgemm
-  /// serve K rows and shares work that does not depend on the gradient (im2col, argmax,
-  /// derivatives). Nil: the interpreter runs `backward` once per row.
+  /// K. Row r must equal the pass with row r alone (K = 1): stacking only lets one sgemm serve K
+  /// rows and shares work that does not depend on the gradient (im2col, argmax, derivatives).
   var stackedBackward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool], Int) throws -> [Tensor?])? = nil
+
+  /// Whether the operator has a reverse pass.
+  var hasReversePass: Bool { stackedBackward != nil || backward != nil }
 
   /// Whether the reverse pass gives a gradient for input `slot`.
   func differentiates(_ slot: Int) -> Bool {
     differentiatesEveryInput || differentiableInputs.contains(slot)
+  }
+
+  /// The reverse pass for `rows` stacked output gradients: `stackedBackward`, or else `backward`
+  /// once per row.
+  func reverse(_ context: OperatorContext, _ outputs: [Tensor], _ gradients: [Tensor?], _ needs: [Bool], rows: Int)
+    throws -> [Tensor?]
+  {
+    if let stackedBackward { return try stackedBackward(context, outputs, gradients, needs, rows) }
+    guard let backward else { throw ONNXError.unsupported("operator '\(context.node.opType)' has no reverse pass") }
+    return try StackedRows.backward(backward, context, outputs, gradients, needs, rows: rows)
   }
 }

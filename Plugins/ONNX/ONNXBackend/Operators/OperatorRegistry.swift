@@ -17,7 +17,7 @@ public enum OperatorRegistry {
   public static var supportedOperators: [String] { operators.keys.sorted() }
 
   /// Op types whose reverse pass is implemented.
-  public static var differentiableOperators: [String] { operators.filter { $0.value.backward != nil }.keys.sorted() }
+  public static var differentiableOperators: [String] { operators.filter { $0.value.hasReversePass }.keys.sorted() }
 
   /// The definition for `node` under `opset`, or an error naming the op, node and opset.
   static func definition(for node: Node, opset: Int) throws(ONNXError) -> OperatorDefinition {

@@ -49,11 +49,6 @@ enum PoolingOperators {
         Tensor(shape: outShape, ints: indices.map { Int64($0) }),
       ]
     },
-    backward: { c, _, gradients, _ in
-      guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
-      let (_, shape, indices) = try argmax(c)
-      return [Tensor(shape: shape, floats: IndexMap.scatterAdd(g, indices, count: shape.reduce(1, *)))]
-    },
     stackedBackward: { c, _, gradients, _, rows in
       guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
       // The argmax depends on X only: found once, every row scatters through it.

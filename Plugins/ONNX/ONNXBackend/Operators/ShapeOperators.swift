@@ -18,10 +18,6 @@ enum ShapeOperators {
         }
         return [x.reshaped(newShape)]
       },
-      backward: { c, _, gradients, _ in
-        guard let g = gradients[0] else { return [nil] }
-        return [g.reshaped(try c.input(0).shape)]
-      },
       stackedBackward: { c, _, gradients, _, rows in
         guard let g = gradients[0] else { return [nil] }
         return [g.reshaped([rows] + (try c.input(0).shape))]

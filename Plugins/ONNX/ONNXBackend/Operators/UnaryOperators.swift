@@ -18,15 +18,6 @@ enum UnaryOperators {
         let function = try f(c)
         return [Tensor(shape: x.shape, floats: try c.floats(0).map(function))]
       },
-      backward: { c, outputs, gradients, _ in
-        guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
-        let x = try c.floats(0)
-        let y = try outputs[0].floats("output")
-        let d = try derivative(c)
-        var dx = [Float](repeating: 0, count: x.count)
-        for i in 0..<x.count { dx[i] = g[i] * d(x[i], y[i]) }
-        return [Tensor(shape: outputs[0].shape, floats: dx)]
-      },
       stackedBackward: { c, outputs, gradients, _, rows in
         guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
         let x = try c.floats(0)
