@@ -5,7 +5,7 @@ import Testing
 
 /// swiftnet's ABI 1.1 factor slots, called through its C table: dense layers factor (inside
 /// residual blocks too), every other group stays plain, and the factors rebuild `jacobian`.
-@Suite struct FactoredJacobianTests {
+@Suite struct SwiftNetFactorTests {
   static let library = "libentk-backend-swiftnet.so"
 
   /// A dense layer's weight shape, [out, in], and whether it has a bias.
