@@ -71,14 +71,15 @@ struct PlanCommand: ParsableCommand {
         command: [executable] + common + ["--tile", tile.description, "--out", directory.path])
     }
     let plan = Plan(directory: directory.path, tiles: tiles, merge: [executable, "merge", directory.path])
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try encoder.encode(plan).write(to: directory.appendingPathComponent("plan.json"), options: .atomic)
     try Data(makefile(plan, executable: executable, common: common).utf8)
       .write(to: directory.appendingPathComponent(plan.makefile), options: .atomic)
     try Data(slurmScript(plan, executable: executable, common: common).utf8)
       .write(to: directory.appendingPathComponent(plan.slurm), options: .atomic)
     _ = chmod(directory.appendingPathComponent(plan.slurm).path, 0o755)
+    // Last, so a plan.json is only ever beside a complete Makefile and slurm.sh.
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    try encoder.encode(plan).write(to: directory.appendingPathComponent("plan.json"), options: .atomic)
     if json {
       try printJSON(plan)
     } else {
