@@ -9,8 +9,8 @@ import Dispatch
 /// entry takes depends on the call's m and n and on the entry's position in it (measured on
 /// OpenBLAS 0.3.21: sub-blocks of a product differ from the whole in most entries, and ssyrk
 /// differs from sgemm). So every product here is one fixed call shape: `panelSide` × `panelSide`
-/// feature rows, aligned to multiples of `panelSide` in the whole row and column sample sets (not
-/// the tile), by at most `accumulationChunk` features, on one OpenBLAS thread (entk's own threads
+/// feature rows (fewer only in the last panel of the whole set, which is the same for every tiling),
+/// aligned to multiples of `panelSide` in the whole row and column sample sets (not the tile), by at most `accumulationChunk` features, on one OpenBLAS thread (entk's own threads
 /// split the panels). An entry's float32 partial products then depend only on its two feature rows
 /// and their positions in the whole kernel. A panel that reaches outside the tile is copied with
 /// only the tile's rows in place, which never changes those rows' bits.
@@ -24,10 +24,11 @@ public struct GramTile {
   public static let accumulationChunk = 8192
   /// Rows and columns of every sgemm call, in feature rows.
   ///
-  /// Feature rows are samples, or sample-class rows for `entk`. 128 ran at ~85% of one large
-  /// sgemm's speed on one core of the 2-core EPYC VM (64: ~80%, 256: ~95%); smaller panels lose
-  /// more to OpenBLAS's packing, larger ones waste more work on tile edges.
-  public static let panelSide = 128
+  /// Feature rows are samples, or sample-class rows for `entk`. On the 2-core EPYC VM the digits
+  /// CNN's trntk Gram (N = 1797, 2 threads) ran at 72% (128), 76% (192) and 63% (256) of one
+  /// 2-thread sgemm of the whole kernel: smaller panels lose more to OpenBLAS's packing, larger
+  /// ones more to half-used diagonal panels and uneven work between threads.
+  public static let panelSide = 192
 
   public let kind: KernelKind
   public let description: ModelDescription
@@ -117,7 +118,7 @@ public struct GramTile {
   }
 
   /// Bytes of working memory `compute` allocates for a tile: one float64 accumulator of the tile,
-  /// not counting the features or the output, nor the 8.2 MiB each thread allocates whatever the
+  /// not counting the features or the output, nor the 13 MiB each thread allocates whatever the
   /// tile (a panel's product and sum, two panel copies), which like OpenBLAS's own buffers stay
   /// outside the `--memory` budget.
   public func workingBytes(rows: Int, columns: Int) -> Int {
@@ -148,6 +149,7 @@ public struct GramTile {
   /// - Parameters:
   ///   - rowFeatures: r × featureLength float32 features of the tile's row samples.
   ///   - rowStart: index of the first row sample in the whole row set (fixes the panel grid).
+  ///   - rowTotal, columnTotal: samples in the whole row and column sets (fix the last panels).
   ///   - columnFeatures: s × featureLength features of its column samples, or nil for a diagonal
   ///     tile of a symmetric kernel (columns = rows; only panels on and above the diagonal are
   ///     computed, and the upper triangle is mirrored).
@@ -159,15 +161,16 @@ public struct GramTile {
   ///   not counting the work the fixed panels spend on rows outside the tile.
   @discardableResult
   public func compute(
-    rowFeatures: UnsafePointer<Float>, rows r: Int, rowStart: Int, columnFeatures: UnsafePointer<Float>?,
-    columns s: Int, columnStart: Int, cosine: (rows: [[Double]], columns: [[Double]])?,
+    rowFeatures: UnsafePointer<Float>, rows r: Int, rowStart: Int, rowTotal: Int,
+    columnFeatures: UnsafePointer<Float>?, columns s: Int, columnStart: Int, columnTotal: Int, cosine: (rows: [[Double]], columns: [[Double]])?,
     output: UnsafeMutablePointer<Float>
   ) -> Double {
     let m = viewRowsPerSample
     let symmetric = columnFeatures == nil
-    precondition(!symmetric || (r == s && rowStart == columnStart))
-    let rowBlock = ViewBlock(features: rowFeatures, start: rowStart * m, count: r * m)
-    let columnBlock = ViewBlock(features: columnFeatures ?? rowFeatures, start: columnStart * m, count: s * m)
+    precondition(!symmetric || (r == s && rowStart == columnStart && rowTotal == columnTotal))
+    let rowBlock = ViewBlock(features: rowFeatures, start: rowStart * m, count: r * m, total: rowTotal * m)
+    let columnBlock = ViewBlock(
+      features: columnFeatures ?? rowFeatures, start: columnStart * m, count: s * m, total: columnTotal * m)
     let terms = self.terms
     let side = Self.panelSide
     let pairs = rowBlock.panels.flatMap { row in
@@ -207,7 +210,8 @@ public struct GramTile {
                 let b = columnBlock.operand(
                   columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.1)
                 cblas_sgemm(
-                  CblasRowMajor, CblasNoTrans, CblasTrans, Int32(side), Int32(side), Int32(range.count), 1, a.pointer,
+                  CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
+                  Int32(range.count), 1, a.pointer,
                   Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0, product.pointer, Int32(side))
                 for i in rowPanel.positions {
                   for j in columnPanel.positions { values[i * side + j] += Double(product.pointer[i * side + j]) }
@@ -285,12 +289,14 @@ public struct GramTile {
 }
 
 /// The feature rows of one side of a tile (its rows or its columns): rows `start..<start+count` of
-/// the whole set, cut along the whole set's panel grid.
+/// the whole set of `total` rows, cut along the whole set's panel grid.
 private struct ViewBlock: @unchecked Sendable {
   /// Where one panel of the whole set's grid meets this block.
   struct Panel {
     /// Row of the whole set at the panel's position 0.
     var origin: Int
+    /// Rows of the whole set in the panel: `panelSide`, fewer in the whole set's last panel.
+    var height: Int
     /// Positions in the panel of the block's rows.
     var positions: Range<Int>
   }
@@ -298,6 +304,7 @@ private struct ViewBlock: @unchecked Sendable {
   let features: UnsafePointer<Float>
   let start: Int
   let count: Int
+  let total: Int
 
   /// Indices of the panels of the whole set's grid that hold rows of this block.
   var panels: [Int] { Array(start / GramTile.panelSide...(start + count - 1) / GramTile.panelSide) }
@@ -305,7 +312,9 @@ private struct ViewBlock: @unchecked Sendable {
   func panel(_ index: Int) -> Panel {
     let origin = index * GramTile.panelSide
     let end = min(origin + GramTile.panelSide, start + count)
-    return Panel(origin: origin, positions: max(origin, start) - origin..<end - origin)
+    return Panel(
+      origin: origin, height: min(GramTile.panelSide, total - origin),
+      positions: max(origin, start) - origin..<end - origin)
   }
 
   /// The panel's rows, features offset..<offset+width, as sgemm's operand: in place when the
@@ -314,7 +323,7 @@ private struct ViewBlock: @unchecked Sendable {
     pointer: UnsafePointer<Float>, leadingDimension: Int
   ) {
     let rows = features + (panel.origin + panel.positions.lowerBound - start) * leadingDimension + offset
-    if panel.positions.count == GramTile.panelSide { return (rows, leadingDimension) }
+    if panel.positions.count == panel.height { return (rows, leadingDimension) }
     let chunk = GramTile.accumulationChunk
     for (line, position) in panel.positions.enumerated() {
       (copy.pointer + position * chunk).update(from: rows + line * leadingDimension, count: width)

@@ -149,7 +149,7 @@ def main():
                 del reference, entk_kernel
                 subprocess.run(["rm", "-rf", str(out)], check=True)
 
-                # The Gram stage computes (N·m) × (N·m) outputs (m = C for entk) in 128 × 128 sgemm
+                # The Gram stage computes (N·m) × (N·m) outputs (m = C for entk) in 192 × 192 sgemm
                 # panels with inner chunks of at most 8192 features; time one large sgemm of that
                 # output for the best OpenBLAS can do. The inner width is the features per pair the
                 # run multiplied (its flops over the symmetric half's m(m+1) pairs): C·P for whole
