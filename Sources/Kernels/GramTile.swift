@@ -162,7 +162,8 @@ public struct GramTile {
   @discardableResult
   public func compute(
     rowFeatures: UnsafePointer<Float>, rows r: Int, rowStart: Int, rowTotal: Int,
-    columnFeatures: UnsafePointer<Float>?, columns s: Int, columnStart: Int, columnTotal: Int, cosine: (rows: [[Double]], columns: [[Double]])?,
+    columnFeatures: UnsafePointer<Float>?, columns s: Int, columnStart: Int, columnTotal: Int,
+    cosine: (rows: [[Double]], columns: [[Double]])?,
     output: UnsafeMutablePointer<Float>
   ) -> Double {
     let m = viewRowsPerSample

@@ -124,7 +124,8 @@ public final class KernelComputation {
       report.gramFlops += gram.compute(
         rowFeatures: rowFeatures.pointer, rows: rows.count, rowStart: rows.lowerBound, rowTotal: rowSet.count,
         columnFeatures: isDiagonal(tile) ? nil : UnsafePointer(columnFeatures.pointer), columns: columns.count,
-        columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: cosine ? (rowSelf, columnSelf) : nil, output: output.pointer)
+        columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: cosine ? (rowSelf, columnSelf) : nil,
+        output: output.pointer)
       report.gramSeconds += Date().timeIntervalSince(began)
       let writing = Date()
       try store.write(
