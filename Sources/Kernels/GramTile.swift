@@ -177,29 +177,40 @@ public struct GramTile {
     let pairs = rowBlock.panels.flatMap { row in
       columnBlock.panels.filter { !symmetric || $0 >= row }.map { (row: row, column: $0) }
     }
-    var accumulator = [Double](repeating: 0, count: rowBlock.count * columnBlock.count)
     let parts = min(threads, pairs.count)
+    // Each thread takes whole panel pairs, so which thread computes a pair never changes its bits.
+    // Pairs are dealt largest first to the least-loaded thread: the sets' last panels are smaller.
+    let shares = {
+      var shares = [[(row: Int, column: Int)]](repeating: [], count: parts)
+      var loads = [Int](repeating: 0, count: parts)
+      let cost = { (pair: (row: Int, column: Int)) in
+        rowBlock.panel(pair.row).height * columnBlock.panel(pair.column).height
+      }
+      for pair in pairs.sorted(by: { cost($0) > cost($1) }) {
+        let part = loads.indices.min { loads[$0] < loads[$1] } ?? 0
+        shares[part].append(pair)
+        loads[part] += cost(pair)
+      }
+      return shares
+    }()
+    var accumulator = [Double](repeating: 0, count: rowBlock.count * columnBlock.count)
     let ld = leadingDimension
     for target in 0..<accumulatorCount {
       let mine = terms.filter { $0.target == target }
       accumulator.withUnsafeMutableBufferPointer { values in
         guard let base = values.baseAddress else { return }
         let shared = UnsafeSendable(base)
-        // Each thread takes whole panels, so which thread computes a pair never changes its bits.
         DispatchQueue.concurrentPerform(iterations: parts) { part in
           let accumulator = shared.value
           let product = FloatBuffer(count: side * side)
           var sum = [Double](repeating: 0, count: side * side)
           var gram = sum
           var scale = sum
-          // Zeroed once: later copies leave earlier (finite) rows behind, which no other row's bits
-          // depend on.
+          // Touched only when a tile cuts a panel (most single-tile kernels never copy).
           let copies = (
             FloatBuffer(count: side * Self.accumulationChunk), FloatBuffer(count: side * Self.accumulationChunk)
           )
-          copies.0.pointer.initialize(repeating: 0, count: copies.0.count)
-          copies.1.pointer.initialize(repeating: 0, count: copies.1.count)
-          for pair in pairs[pairs.count * part / parts..<pairs.count * (part + 1) / parts] {
+          for pair in shares[part] {
             let rowPanel = rowBlock.panel(pair.row)
             let columnPanel = columnBlock.panel(pair.column)
             // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64.
@@ -319,13 +330,17 @@ private struct ViewBlock: @unchecked Sendable {
   }
 
   /// The panel's rows, features offset..<offset+width, as sgemm's operand: in place when the
-  /// block holds the whole panel, else copied into `copy` at their positions.
+  /// block holds the whole panel, else copied into `copy` at their positions, the panel's other
+  /// rows zero (their products are dropped, and no row's bits depend on another row).
   func operand(_ panel: Panel, offset: Int, width: Int, leadingDimension: Int, copy: FloatBuffer) -> (
     pointer: UnsafePointer<Float>, leadingDimension: Int
   ) {
     let rows = features + (panel.origin + panel.positions.lowerBound - start) * leadingDimension + offset
     if panel.positions.count == panel.height { return (rows, leadingDimension) }
     let chunk = GramTile.accumulationChunk
+    for position in 0..<panel.height where !panel.positions.contains(position) {
+      (copy.pointer + position * chunk).update(repeating: 0, count: width)
+    }
     for (line, position) in panel.positions.enumerated() {
       (copy.pointer + position * chunk).update(from: rows + line * leadingDimension, count: width)
     }
