@@ -52,9 +52,10 @@ public struct GramTile {
     self.factors = factors
   }
 
-  /// One Gram of the tile, summed into accumulator `target`: the products of feature columns
-  /// `ranges` (cut into sgemm-sized chunks) summed, multiplied elementwise by the Gram of `scale`
-  /// when set — a factored group, Gram(Δ) ⊙ Gram(a).
+  /// One Gram of the tile, summed into its kernel `target` (one per group for `layers`).
+  ///
+  /// The products of feature columns `ranges` (cut into sgemm-sized chunks) summed, multiplied
+  /// elementwise by the Gram of `scale` when set — a factored group, Gram(Δ) ⊙ Gram(a).
   private struct Term {
     var ranges: [Range<Int>]
     var scale: [Range<Int>]?
@@ -79,7 +80,7 @@ public struct GramTile {
   /// Rows of the feature view per sample: C for `entk` (each class a row of P), else 1.
   private var viewRowsPerSample: Int { kind == .entk ? description.numOutputs : 1 }
   private var leadingDimension: Int { kind == .entk ? description.numParams : featureLength }
-  private var accumulatorCount: Int { kind == .layers ? description.parameterGroups.count : 1 }
+  private var kernelCount: Int { kind == .layers ? description.parameterGroups.count : 1 }
 
   private var terms: [Term] {
     let (c, p) = (description.numOutputs, description.numParams)
@@ -117,20 +118,11 @@ public struct GramTile {
       * kind.valuesPerPair(numOutputs: description.numOutputs, numGroups: description.parameterGroups.count)
   }
 
-  /// Bytes of working memory `compute` allocates for a tile: one float64 accumulator of the tile,
-  /// not counting the features or the output, nor the 13 MiB each thread allocates whatever the
-  /// tile (a panel's product and sum, two panel copies), which like OpenBLAS's own buffers stay
-  /// outside the `--memory` budget.
-  public func workingBytes(rows: Int, columns: Int) -> Int {
-    let m = viewRowsPerSample
-    return rows * m * columns * m * 8
-  }
-
-  /// Self-kernels of each feature row in float64, per accumulator: [target][row·m + class] (m = C
+  /// Self-kernels of each feature row in float64, per kernel: [target][row·m + class] (m = C
   /// for `entk`, 1 otherwise); what cosine normalisation divides by.
   public func selfValues(_ features: UnsafePointer<Float>, samples: Int) -> [[Double]] {
     let m = viewRowsPerSample
-    var values = [[Double]](repeating: [Double](repeating: 0, count: samples * m), count: accumulatorCount)
+    var values = [[Double]](repeating: [Double](repeating: 0, count: samples * m), count: kernelCount)
     for term in terms {
       for row in 0..<samples * m {
         let line = features + row * leadingDimension
@@ -193,110 +185,78 @@ public struct GramTile {
       }
       return shares
     }()
-    var accumulator = [Double](repeating: 0, count: rowBlock.count * columnBlock.count)
     let ld = leadingDimension
-    for target in 0..<accumulatorCount {
+    // Output offset of view element (row i·m + a, column j·m + b) within one kernel's tile:
+    // [i, j, a, b] for entk, [i, j] otherwise.
+    let rowOffsets = (0..<r * m).map { $0 / m * s * m * m + $0 % m * m }
+    let columnOffsets = (0..<s * m).map { $0 / m * m * m + $0 % m }
+    for target in 0..<kernelCount {
       let mine = terms.filter { $0.target == target }
-      accumulator.withUnsafeMutableBufferPointer { values in
-        guard let base = values.baseAddress else { return }
-        let shared = UnsafeSendable(base)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-          let accumulator = shared.value
-          let product = FloatBuffer(count: side * side)
-          var sum = [Double](repeating: 0, count: side * side)
-          var gram = sum
-          var scale = sum
-          // Touched only when a tile cuts a panel (most single-tile kernels never copy).
-          let copies = (
-            FloatBuffer(count: side * Self.accumulationChunk), FloatBuffer(count: side * Self.accumulationChunk)
-          )
-          for pair in shares[part] {
-            let rowPanel = rowBlock.panel(pair.row)
-            let columnPanel = columnBlock.panel(pair.column)
-            // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64.
-            func accumulate(_ ranges: [Range<Int>], into values: inout [Double]) {
-              for index in values.indices { values[index] = 0 }
-              for range in ranges {
-                let a = rowBlock.operand(
-                  rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.0)
-                let b = columnBlock.operand(
-                  columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.1)
-                cblas_sgemm(
-                  CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
-                  Int32(range.count), 1, a.pointer,
-                  Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0, product.pointer, Int32(side))
-                for i in rowPanel.positions {
-                  for j in columnPanel.positions { values[i * side + j] += Double(product.pointer[i * side + j]) }
-                }
-              }
-            }
-            for index in sum.indices { sum[index] = 0 }
-            for term in mine {
-              accumulate(term.ranges, into: &gram)
-              if let ranges = term.scale { accumulate(ranges, into: &scale) }
+      let (rowSelves, columnSelves) = (cosine?.rows[target], cosine?.columns[target])
+      let destination = UnsafeSendable(output + target * r * s)
+      DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let output = destination.value
+        let product = FloatBuffer(count: side * side)
+        var sum = [Double](repeating: 0, count: side * side)
+        var gram = sum
+        var scale = sum
+        // Touched only when a tile cuts a panel (most single-tile kernels never copy).
+        let copies = (
+          FloatBuffer(count: side * Self.accumulationChunk), FloatBuffer(count: side * Self.accumulationChunk)
+        )
+        for pair in shares[part] {
+          let rowPanel = rowBlock.panel(pair.row)
+          let columnPanel = columnBlock.panel(pair.column)
+          // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64.
+          func accumulate(_ ranges: [Range<Int>], into values: inout [Double]) {
+            for index in values.indices { values[index] = 0 }
+            for range in ranges {
+              let a = rowBlock.operand(
+                rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.0)
+              let b = columnBlock.operand(
+                columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.1)
+              cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
+                Int32(range.count), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
+                product.pointer, Int32(side))
               for i in rowPanel.positions {
-                for j in columnPanel.positions {
-                  sum[i * side + j] += term.scale == nil ? gram[i * side + j] : gram[i * side + j] * scale[i * side + j]
-                }
+                for j in columnPanel.positions { values[i * side + j] += Double(product.pointer[i * side + j]) }
               }
             }
+          }
+          for index in sum.indices { sum[index] = 0 }
+          for term in mine {
+            accumulate(term.ranges, into: &gram)
+            if let ranges = term.scale { accumulate(ranges, into: &scale) }
             for i in rowPanel.positions {
-              let line = accumulator + (rowPanel.origin + i - rowBlock.start) * columnBlock.count
-              for j in columnPanel.positions { line[columnPanel.origin + j - columnBlock.start] = sum[i * side + j] }
+              for j in columnPanel.positions {
+                sum[i * side + j] += term.scale == nil ? gram[i * side + j] : gram[i * side + j] * scale[i * side + j]
+              }
+            }
+          }
+          // Straight to float32 in the stored layout. A symmetric kernel computes only pairs on and
+          // above the diagonal; each value of the upper triangle is also written mirrored, so the
+          // two halves hold the same bits.
+          for i in rowPanel.positions {
+            let row = rowPanel.origin + i - rowBlock.start
+            for j in columnPanel.positions {
+              let column = columnPanel.origin + j - columnBlock.start
+              if symmetric && column < row { continue }
+              var value = sum[i * side + j]
+              if let rowSelves, let columnSelves {
+                let norm = (rowSelves[row] * columnSelves[column]).squareRoot()
+                value = norm > 0 ? value / norm : 0
+              }
+              output[rowOffsets[row] + columnOffsets[column]] = Float(value)
+              if symmetric { output[rowOffsets[column] + columnOffsets[row]] = Float(value) }
             }
           }
         }
-        store(
-          UnsafePointer(base), target: target, rows: r, columns: s, symmetric: symmetric,
-          cosine: cosine.map { ($0.rows[target], $0.columns[target]) }, into: output)
       }
     }
     let (rv, sv) = (Double(r * m), Double(s * m))
     let width = Double(terms.reduce(0) { $0 + $1.width })
     return symmetric ? rv * (rv + 1) * width : 2 * rv * sv * width
-  }
-
-  /// Writes one accumulator (rv × sv, only its upper triangle valid when `symmetric`) to float32
-  /// in the stored layout, mirroring and normalising on the way, in 64 × 64 blocks so the mirrored
-  /// reads stay in cache.
-  private func store(
-    _ source: UnsafePointer<Double>, target: Int, rows r: Int, columns s: Int, symmetric: Bool,
-    cosine: ([Double], [Double])?, into output: UnsafeMutablePointer<Float>
-  ) {
-    let m = viewRowsPerSample
-    let (rv, sv) = (r * m, s * m)
-    // Output offset of view element (row i·m + a, column j·m + b): [i, j, a, b] for entk, whose
-    // column part j·m² + b is tabulated once; [target, i, j] otherwise.
-    let columnOffsets = (0..<sv).map { m == 1 ? $0 : $0 / m * m * m + $0 % m }
-    let base = UnsafeSendable(output + target * r * s)
-    let input = UnsafeSendable(source)
-    let block = 64
-    let blocks = (rv + block - 1) / block
-    let parts = min(threads, blocks)
-    let (rowSelves, columnSelves) = (cosine?.0, cosine?.1)
-    // Row blocks are split between threads; each writes its own rows of the output.
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-      let (source, base) = (input.value, base.value)
-      columnOffsets.withUnsafeBufferPointer { columnOffset in
-        for rowBlock in blocks * part / parts..<blocks * (part + 1) / parts {
-          let i0 = rowBlock * block
-          for j0 in stride(from: 0, to: sv, by: block) {
-            for i in i0..<min(i0 + block, rv) {
-              let row = base + (m == 1 ? i * s : i / m * s * m * m + i % m * m)
-              let rowSelf = rowSelves?[i] ?? 1
-              for j in j0..<min(j0 + block, sv) {
-                var value = symmetric && j < i ? source[j * sv + i] : source[i * sv + j]
-                if let columnSelves {
-                  let norm = (rowSelf * columnSelves[j]).squareRoot()
-                  value = norm > 0 ? value / norm : 0
-                }
-                row[columnOffset[j]] = Float(value)
-              }
-            }
-          }
-        }
-      }
-    }
   }
 }
 

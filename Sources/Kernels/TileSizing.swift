@@ -4,7 +4,7 @@ import BackendLoader
 ///
 /// Counted per tile of r × s samples: the row and column feature blocks ((r + s) × features ×
 /// 4 bytes), the producer's per-batch scratch (a batch of Jacobians and a block of R for projected
-/// kinds), the float32 tile, and `GramTile`'s float64 accumulator.
+/// kinds) and the float32 tile.
 /// Not counted: the input samples, the backend's own allocations, OpenBLAS's buffers and `GramTile`'s
 /// fixed per-thread panel scratch.
 public struct TileSizing: Sendable {
@@ -33,7 +33,6 @@ public struct TileSizing: Sendable {
       kind: kind, description: description, projectionDim: projectionDim, batchSize: min(batchSize, max(rows, columns)))
     let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
     return ((rows + columns) * features + scratch + gram.tileCount(rows: rows, columns: columns)) * 4
-      + gram.workingBytes(rows: rows, columns: columns)
   }
 
   /// The largest tile side t (1...max(rows, columns)) with `bytes(min(t, rows), min(t, columns))`
