@@ -16,6 +16,25 @@ struct InspectCommand: ParsableCommand {
     var model: String
     var description: ModelDescription
     var capabilities: [String]
+    /// Floats per sample of a `factored_jacobian` row, when the backend has factor calls.
+    var factoredRowLength: Int?
+    /// The groups that factor (ABI 1.1), with a's and Δ's lengths.
+    var factoredGroups: [FactoredGroup]?
+  }
+
+  struct FactoredGroup: Encodable {
+    var name: String
+    var inputDim: Int
+    var outputDim: Int
+  }
+
+  /// The factored groups of `opened`, nil without factor calls.
+  private func factoredGroups(_ opened: BackendModel) -> [FactoredGroup]? {
+    guard let layout = opened.factorLayout else { return nil }
+    return zip(opened.description.parameterGroups, layout.segments).compactMap { group, segment in
+      guard case .factored(let input, let deltas) = segment else { return nil }
+      return FactoredGroup(name: group.name, inputDim: input.count, outputDim: deltas.count / layout.numOutputs)
+    }
   }
 
   func run() throws {
@@ -25,9 +44,11 @@ struct InspectCommand: ParsableCommand {
       try printJSON(
         Report(
           backend: opened.library.name, backendPath: opened.library.url.path, model: model.model, description: d,
-          capabilities: opened.library.capabilities))
+          capabilities: opened.library.capabilities, factoredRowLength: opened.factorLayout?.rowLength,
+          factoredGroups: factoredGroups(opened)))
       return
     }
+    let factored = Dictionary((factoredGroups(opened) ?? []).map { ($0.name, $0) }) { first, _ in first }
     print("backend     \(opened.library.name) \(opened.library.version) (\(opened.library.url.path))")
     print("model       \(model.model)")
     print("input       \(d.inputShape) per sample")
@@ -36,9 +57,13 @@ struct InspectCommand: ParsableCommand {
     print("embedding   E = \(d.embeddingSize)")
     print("groups      \(d.parameterGroups.count)")
     for group in d.parameterGroups {
+      let factor = factored[group.name].map { "  factored a \($0.inputDim) × Δ \($0.outputDim)" } ?? ""
       print(
-        "  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)"
+        "  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)\(factor)"
       )
+    }
+    if let layout = opened.factorLayout {
+      print("factors     \(layout.rowLength) floats per sample instead of C·P = \(d.numOutputs * d.numParams)")
     }
   }
 }

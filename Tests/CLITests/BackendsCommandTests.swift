@@ -29,6 +29,11 @@ import Testing
   let description = try #require(report["description"] as? [String: Any])
   #expect(description["numParams"] as? Int == 111)
   #expect(description["inputShape"] as? [Int] == [5])
+  // The 5-7-6-3 MLP factors every layer with a = [input; 1]: (6 + 3·7) + (8 + 3·6) + (7 + 3·3).
+  #expect(report["factoredRowLength"] as? Int == 69)
+  let factored = try #require(report["factoredGroups"] as? [[String: Any]])
+  #expect(factored.map { $0["inputDim"] as? Int } == [6, 8, 7])
+  #expect(factored.map { $0["outputDim"] as? Int } == [7, 6, 3])
 }
 
 @Test func inspectOfAMissingModelExitsWithTheBackendCode() throws {
