@@ -338,7 +338,7 @@ public struct BackendConformance {
   private func factorCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
     let name = "factors-vs-jacobian"
     guard let layout = model.factorLayout else {
-      return .init(name: name, outcome: .skipped, detail: "no factored_jacobian; trntk and layers use Jacobians")
+      return .init(name: name, outcome: .skipped, detail: "no factored_jacobian; trntk, layers and entk use Jacobians")
     }
     let d = model.description
     let (c, p, s) = (d.numOutputs, d.numParams, layout.rowLength)

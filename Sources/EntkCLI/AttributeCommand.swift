@@ -43,7 +43,7 @@ struct AttributeCommand: ParsableCommand {
   @Option(name: .customLong("batch-size"), help: "With --kind: samples per backend call (default 64).")
   var batchSize: Int?
   @Option(help: "With --kind: backend models and kernel threads (default: all cores).") var threads: Int?
-  @Option(help: "With --kind: per-layer factors for trntk and layers when the backend has them, auto (default) or off.")
+  @Option(help: "With --kind: per-layer factors (trntk, layers) when the backend has them, auto (default) or off.")
   var factors: String?
   @Option(
     name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder."

@@ -20,7 +20,8 @@ struct KernelOptions: ParsableArguments {
   var tileSize: Int?
   @Option(name: .customLong("batch-size"), help: "Samples per backend call.") var batchSize: Int = 64
   @Option(
-    help: "trntk and layers from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")
+    help:
+      "trntk, layers and entk from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")
   var factors: String = "auto"
 
   func validate() throws {

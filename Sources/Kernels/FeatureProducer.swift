@@ -7,14 +7,15 @@ import Foundation
 /// streaming them from the backend in batches.
 ///
 /// Feature buffers are float32, row-major, one row of `featureLength` floats per sample; for the
-/// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P), or for `trntk` and `layers`
-/// with `factors` a `factored_jacobian` row (see `FactorLayout`). With several models (one per
+/// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P), or with `factors` a
+/// `factored_jacobian` row (`trntk`, `layers`; see `FactorLayout`) or its C class rows (`entk`; see
+/// `ClassRowLayout`). With several models (one per
 /// thread, since calls on one model must not overlap) each batch is split between them.
 public final class FeatureProducer {
   public let kind: KernelKind
   public let description: ModelDescription
   public let projection: CounterProjection?
-  /// Set when rows come from the backend's `factored_jacobian` (`trntk` and `layers` only).
+  /// Set when rows come from the backend's `factored_jacobian` (`trntk`, `layers` and `entk`).
   public let factors: FactorLayout?
   /// Samples per backend call (split further between models).
   public let batchSize: Int
@@ -33,14 +34,14 @@ public final class FeatureProducer {
   /// - Parameters:
   ///   - models: one or more models of the same backend and file (one per thread).
   ///   - projection: required for the projected kinds, k × P.
-  ///   - factors: the models' `factorLayout`, to compute `trntk` or `layers` from factored rows.
+  ///   - factors: the models' `factorLayout`, to compute `trntk`, `layers` or `entk` from factored rows.
   public init(
     kind: KernelKind, models: [BackendModel], projection: CounterProjection?, factors: FactorLayout? = nil,
     batchSize: Int
   ) {
     precondition(!models.isEmpty && batchSize >= 1)
     precondition(kind.isProjected == (projection != nil))
-    precondition(factors == nil || ((kind == .trntk || kind == .layers) && factors == models[0].factorLayout))
+    precondition(factors == nil || (kind.factorable && factors == models[0].factorLayout))
     self.kind = kind
     self.description = models[0].description
     self.projection = projection
@@ -62,7 +63,9 @@ public final class FeatureProducer {
   )
     -> Int
   {
-    if let factors { return factors.rowLength }
+    if let factors {
+      return kind == .entk ? d.numOutputs * ClassRowLayout(factors).width : factors.rowLength
+    }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
     case .pntk: return d.numParams
@@ -77,15 +80,16 @@ public final class FeatureProducer {
   static func blockedSamples(batchSize: Int) -> Int { (batchSize / projectionBlock + 2) * projectionBlock }
 
   /// Floats of scratch the producer allocates per batch, beyond the feature buffer it fills.
-  static func scratchFloats(kind: KernelKind, description d: ModelDescription, projectionDim k: Int, batchSize: Int)
-    -> Int
-  {
+  static func scratchFloats(
+    kind: KernelKind, description d: ModelDescription, projectionDim k: Int, factors: FactorLayout?, batchSize: Int
+  ) -> Int {
     let rChunk = k * min(projectionChunk, d.numParams)
     let blocked = blockedSamples(batchSize: batchSize)
     switch kind {
     case .projTrntk: return blocked * d.numOutputs * (d.numParams + k) + rChunk
     case .projPntk: return blocked * (d.numParams + k) + rChunk
     case .em: return batchSize * d.numOutputs
+    case .entk: return (factors?.rowLength ?? 0) * batchSize
     default: return 0
     }
   }
@@ -97,7 +101,9 @@ public final class FeatureProducer {
     let length = featureLength
     let d = description
     let scratch = FloatBuffer(
-      count: Self.scratchFloats(kind: kind, description: d, projectionDim: projection?.rows ?? 0, batchSize: batchSize))
+      count: Self.scratchFloats(
+        kind: kind, description: d, projectionDim: projection?.rows ?? 0, factors: factors, batchSize: batchSize))
+    let classRows = kind == .entk ? factors.map(ClassRowLayout.init) : nil
     let work = scratch.pointer
     var start = samples.lowerBound
     while start < samples.upperBound {
@@ -112,7 +118,19 @@ public final class FeatureProducer {
         guard let base = inputs.baseAddress else { return }
         let batchInputs = base + start * set.sampleSize
         switch kind {
-        case .entk, .trntk, .layers:
+        case .entk:
+          if let classRows {
+            let stride = classRows.factors.rowLength
+            try runSplit(
+              inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work, outputStride: stride,
+              call: .factoredJacobian)
+            for k in 0..<count { classRows.rearrange(work + k * stride, into: out + k * length) }
+          } else {
+            try runSplit(
+              inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
+              call: .jacobian)
+          }
+        case .trntk, .layers:
           try runSplit(
             inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
             call: factors == nil ? .jacobian : .factoredJacobian)

@@ -34,7 +34,8 @@ public struct GramTile {
   public let description: ModelDescription
   /// Floats per sample in a feature row (`FeatureProducer.featureLength`).
   public let featureLength: Int
-  /// Set when feature rows are `factored_jacobian` rows (`trntk` and `layers` only).
+  /// Set when features come from `factored_jacobian`: its rows for `trntk` and `layers`, their
+  /// class rows (`ClassRowLayout`) for `entk`.
   public let factors: FactorLayout?
 
   /// Threads sharing a tile's panels and its layout pass; OpenBLAS itself must run on one thread
@@ -44,7 +45,7 @@ public struct GramTile {
   public init(
     kind: KernelKind, description: ModelDescription, featureLength: Int, factors: FactorLayout? = nil, threads: Int = 1
   ) {
-    precondition(factors == nil || kind == .trntk || kind == .layers)
+    precondition(factors == nil || kind.factorable)
     self.threads = max(1, threads)
     self.kind = kind
     self.description = description
@@ -79,11 +80,16 @@ public struct GramTile {
 
   /// Rows of the feature view per sample: C for `entk` (each class a row of P), else 1.
   private var viewRowsPerSample: Int { kind == .entk ? description.numOutputs : 1 }
-  private var leadingDimension: Int { kind == .entk ? description.numParams : featureLength }
+  private var leadingDimension: Int { kind == .entk ? featureLength / description.numOutputs : featureLength }
   private var kernelCount: Int { kind == .layers ? description.parameterGroups.count : 1 }
 
   private var terms: [Term] {
     let (c, p) = (description.numOutputs, description.numParams)
+    if let factors, kind == .entk {
+      let classRows = ClassRowLayout(factors)
+      let plain = factors.plainCount > 0 ? [Term(ranges: [0..<factors.plainCount], target: 0)] : []
+      return plain + classRows.groups.map { Term(ranges: [$0.deltas], scale: $0.inputs, target: 0) }
+    }
     if let factors {
       var terms: [Term] = []
       if kind == .trntk && factors.plainCount > 0 {

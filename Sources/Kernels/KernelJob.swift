@@ -48,7 +48,7 @@ public final class KernelJob {
       throw KernelError.unsupportedByModel(kind: .em, reason: "the backend reports embedding size 0")
     }
     rowSet = testSet ?? trainSet
-    let factorable = settings.factors == .auto && (settings.kind == .trntk || settings.kind == .layers)
+    let factorable = settings.factors == .auto && settings.kind.factorable
     factors = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
     let sizing = TileSizing(
       kind: settings.kind, description: description, projectionDim: settings.projection?.dim ?? 0, factors: factors,

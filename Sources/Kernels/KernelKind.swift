@@ -22,6 +22,9 @@ public enum KernelKind: String, Sendable, Codable, CaseIterable {
   case em
   case layers
 
+  /// Whether the kind can be computed from a backend's per-layer factors (`factored_jacobian`).
+  public var factorable: Bool { self == .trntk || self == .layers || self == .entk }
+
   /// Whether the kind needs a random projection (and so `--proj-dim`).
   public var isProjected: Bool { self == .projTrntk || self == .projPntk }
 

@@ -11,7 +11,7 @@ public struct KernelSettings: Sendable, Equatable {
   public var tileSize: Int?
   /// Samples per backend call; does not change the kernel's values.
   public var batchSize: Int
-  /// Whether `trntk` and `layers` use the backend's per-layer factors when it has them.
+  /// Whether `trntk`, `layers` and `entk` use the backend's per-layer factors when it has them.
   public var factors: FactorUse
 
   /// - Throws: `KernelError.projection` when `projection` is missing for a projected kind, given
@@ -55,7 +55,7 @@ public struct KernelSettings: Sendable, Equatable {
 /// Factors and whole Jacobians give the same kernel up to float32 rounding; factors skip the
 /// P-length gradients of dense layers.
 public enum FactorUse: String, Sendable, CaseIterable {
-  /// Factors for `trntk` and `layers` when the backend factors at least one group.
+  /// Factors for `trntk`, `layers` and `entk` when the backend factors at least one group.
   case auto
   /// Whole Jacobians always.
   case off

@@ -30,7 +30,8 @@ public struct TileSizing: Sendable {
     let features = FeatureProducer.featureLength(
       kind: kind, description: description, projectionDim: projectionDim, factors: factors)
     let scratch = FeatureProducer.scratchFloats(
-      kind: kind, description: description, projectionDim: projectionDim, batchSize: min(batchSize, max(rows, columns)))
+      kind: kind, description: description, projectionDim: projectionDim, factors: factors,
+      batchSize: min(batchSize, max(rows, columns)))
     let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
     return ((rows + columns) * features + scratch + gram.tileCount(rows: rows, columns: columns)) * 4
   }

@@ -46,18 +46,30 @@ private struct LinearKernelCase {
   }
 }
 
-@Test(arguments: [KernelKind.trntk, .layers])
+@Test(arguments: [KernelKind.trntk, .layers, .entk])
 func factoredAndJacobianKernelsMatchTheClosedForm(kind: KernelKind) throws {
   let linear = try LinearKernelCase()
   let n = LinearKernelCase.samples
-  let c = Double(LinearKernelCase.classes)
+  let classes = LinearKernelCase.classes
+  let c = Double(classes)
   let pairs = (0..<n).flatMap { i in (0..<n).map { (i, $0) } }
-  // Per layer: [C x·x', C]; cosine divides each by √(K(x,x) K(x',x')).
-  let layers: [(Int, Int) -> Double] = [{ c * linear.inner($0, $1) }, { _, _ in c }]
-  let groups = kind == .trntk ? [{ layers[0]($0, $1) + layers[1]($0, $1) }] : layers
   for normalize in KernelNormalization.allCases {
-    let reference = groups.flatMap { k in
-      pairs.map { i, j in normalize == .none ? k(i, j) : k(i, j) / (k(i, i) * k(j, j)).squareRoot() }
+    let cosine = { (k: (Int, Int) -> Double, i: Int, j: Int) in
+      normalize == .none ? k(i, j) : k(i, j) / (k(i, i) * k(j, j)).squareRoot()
+    }
+    let reference: [Double]
+    switch kind {
+    case .entk:
+      // Each C×C block is (x·x' + 1) I: class c's gradient only moves row c of W and b_c.
+      let block = { (i: Int, j: Int) in linear.inner(i, j) + 1 }
+      reference = pairs.flatMap { i, j in
+        (0..<classes * classes).map { $0 / classes == $0 % classes ? cosine(block, i, j) : 0 }
+      }
+    default:
+      // Per layer: [C x·x', C].
+      let layers: [(Int, Int) -> Double] = [{ c * linear.inner($0, $1) }, { _, _ in c }]
+      let groups = kind == .trntk ? [{ layers[0]($0, $1) + layers[1]($0, $1) }] : layers
+      reference = groups.flatMap { k in pairs.map { cosine(k, $0, $1) } }
     }
     for factors in FactorUse.allCases {
       let (values, factored) = try linear.kernel(kind, factors: factors, normalize: normalize, tileSide: n)
@@ -70,7 +82,7 @@ func factoredAndJacobianKernelsMatchTheClosedForm(kind: KernelKind) throws {
 
 @Test func factoredKernelIsBitIdenticalAcrossTilesAndThreads() throws {
   let linear = try LinearKernelCase()
-  for kind in [KernelKind.trntk, .layers] {
+  for kind in [KernelKind.trntk, .layers, .entk] {
     let baseline = try linear.kernel(kind, factors: .auto, tileSide: LinearKernelCase.samples).values
     for (tileSide, threads) in [(37, 2), (128, 1)] {
       let values = try linear.kernel(kind, factors: .auto, tileSide: tileSide, threads: threads).values
