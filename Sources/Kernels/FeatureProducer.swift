@@ -9,8 +9,8 @@ import Foundation
 /// Feature buffers are float32, row-major, one row of `featureLength` floats per sample; for the
 /// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P), or with `factors` a
 /// `factored_jacobian` row (`trntk`, `layers`; see `FactorLayout`) or its C class rows (`entk`; see
-/// `ClassRowLayout`). With several models (one per
-/// thread, since calls on one model must not overlap) each batch is split between them.
+/// `ClassRowLayout`). With several models (one per thread, since calls on one model must not
+/// overlap) each batch is split between them.
 public final class FeatureProducer {
   public let kind: KernelKind
   public let description: ModelDescription
