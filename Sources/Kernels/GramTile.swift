@@ -203,9 +203,10 @@ public struct GramTile {
       DispatchQueue.concurrentPerform(iterations: parts) { part in
         let output = destination.value
         let product = FloatBuffer(count: side * side)
-        var sum = [Double](repeating: 0, count: side * side)
-        var gram = sum
-        var scale = sum
+        // Float64 panels: the pair's sum over terms, one term's Gram, and its scale's Gram.
+        let doubles = UnsafeMutablePointer<Double>.allocate(capacity: 3 * side * side)
+        defer { doubles.deallocate() }
+        let (sum, gram, scale) = (doubles, doubles + side * side, doubles + 2 * side * side)
         // Touched only when a tile cuts a panel (most single-tile kernels never copy).
         let copies = (
           FloatBuffer(count: side * Self.accumulationChunk), FloatBuffer(count: side * Self.accumulationChunk)
@@ -213,10 +214,12 @@ public struct GramTile {
         for pair in shares[part] {
           let rowPanel = rowBlock.panel(pair.row)
           let columnPanel = columnBlock.panel(pair.column)
-          // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64.
-          func accumulate(_ ranges: [Range<Int>], into values: inout [Double]) {
-            for index in values.indices { values[index] = 0 }
-            for range in ranges {
+          let columns = columnPanel.positions
+          // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64 in
+          // feature order (the first chunk is stored as it is: 0 + x = x).
+          func accumulate(_ ranges: [Range<Int>], into values: UnsafeMutablePointer<Double>) {
+            if ranges.isEmpty { values.update(repeating: 0, count: side * side) }
+            for (index, range) in ranges.enumerated() {
               let a = rowBlock.operand(
                 rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.0)
               let b = columnBlock.operand(
@@ -226,17 +229,25 @@ public struct GramTile {
                 Int32(range.count), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
                 product.pointer, Int32(side))
               for i in rowPanel.positions {
-                for j in columnPanel.positions { values[i * side + j] += Double(product.pointer[i * side + j]) }
+                let (line, source) = (values + i * side, product.pointer + i * side)
+                if index == 0 {
+                  for j in columns { line[j] = Double(source[j]) }
+                } else {
+                  for j in columns { line[j] += Double(source[j]) }
+                }
               }
             }
           }
-          for index in sum.indices { sum[index] = 0 }
+          sum.update(repeating: 0, count: side * side)
           for term in mine {
-            accumulate(term.ranges, into: &gram)
-            if let ranges = term.scale { accumulate(ranges, into: &scale) }
+            accumulate(term.ranges, into: gram)
+            if let ranges = term.scale { accumulate(ranges, into: scale) }
             for i in rowPanel.positions {
-              for j in columnPanel.positions {
-                sum[i * side + j] += term.scale == nil ? gram[i * side + j] : gram[i * side + j] * scale[i * side + j]
+              let (line, g, k) = (sum + i * side, gram + i * side, scale + i * side)
+              if term.scale == nil {
+                for j in columns { line[j] += g[j] }
+              } else {
+                for j in columns { line[j] += g[j] * k[j] }
               }
             }
           }
