@@ -192,6 +192,7 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   // 8K: below one block even for example-c's factored rows (1739 floats per sample).
   ("memory too small", ["--memory", "8K"], "is too small: one block needs at least", 2),
   ("bad memory", ["--memory", "lots"], "expected a positive size", 2),
+  ("bad factors", ["--factors", "maybe"], "expected auto or off", 2),
 ])
 func badInputFailsCleanly(label: String, overrides: [String], message: String, status: Int32) throws {
   let directory = try TestEnvironment.temporaryDirectory()
