@@ -9,11 +9,12 @@ import Dispatch
 /// entry takes depends on the call's m and n and on the entry's position in it (measured on
 /// OpenBLAS 0.3.21: sub-blocks of a product differ from the whole in most entries, and ssyrk
 /// differs from sgemm). So every product here is one fixed call shape: `panelSide` × `panelSide`
-/// feature rows (fewer only in the last panel of the whole set, which is the same for every tiling),
-/// aligned to multiples of `panelSide` in the whole row and column sample sets (not the tile), by at most `accumulationChunk` features, on one OpenBLAS thread (entk's own threads
-/// split the panels). An entry's float32 partial products then depend only on its two feature rows
-/// and their positions in the whole kernel. A panel that reaches outside the tile is copied with
-/// only the tile's rows in place, which never changes those rows' bits.
+/// feature rows (fewer only in the last panel of the whole set, which is the same for every
+/// tiling), aligned to multiples of `panelSide` in the whole row and column sample sets (not the
+/// tile), by at most `accumulationChunk` features, on one OpenBLAS thread (entk's own threads split
+/// the panels). An entry's float32 partial products then depend only on its two feature rows and
+/// their positions in the whole kernel. A panel that reaches outside the tile is copied with only
+/// the tile's rows in place, which never changes those rows' bits.
 ///
 /// Accumulation: float32 sgemm over at most `accumulationChunk` features at a time, the partial
 /// results summed in float64 in feature order. So float32 rounding grows with at most 8192 terms,
@@ -38,7 +39,7 @@ public struct GramTile {
   /// class rows (`ClassRowLayout`) for `entk`.
   public let factors: FactorLayout?
 
-  /// Threads sharing a tile's panels and its layout pass; OpenBLAS itself must run on one thread
+  /// Threads sharing a tile's panels; OpenBLAS itself must run on one thread
   /// (`openblas_set_num_threads(1)`), or its thread split changes the rounding.
   public let threads: Int
 
