@@ -2,7 +2,8 @@ import CEntkABI
 import Foundation
 
 /// A model opened through a backend's C table directly (`dlopen`/`dlsym`), to call the ABI 1.1
-/// slots `group_factor` and `factored_jacobian`, which the loader's `BackendModel` does not wrap.
+/// slots `group_factor` and `factored_jacobian` with arguments the loader's `BackendModel` would
+/// refuse before the call (n ≤ 0, out-of-range indices, a short `struct_size`).
 ///
 /// The handle is closed on deinit; the library stays loaded (never `dlclose` a backend).
 public final class FactorSlots {
@@ -131,7 +132,12 @@ public final class FactorSlots {
     let rowSize = Self.rowSize(classes: c, groupCounts: groups.map(\.count), factors: factors)
     return Self.jacobian(
       fromFactored: try factoredJacobian(inputs, count: n, rowSize: rowSize), count: n, classes: c, groups: groups,
-      factors: factors, weightColumns: weightColumns)
+      factors: factors
+    ) { g, o, j in
+      // A dense layer: the weight [O, in] row-major, then (when I = in + 1) the bias.
+      let columns = weightColumns[g]
+      return j < columns ? o * columns + j : factors[g].outputDim * columns + o
+    }
   }
 
   /// Calls the ABI says must fail with INVALID_ARGUMENT, each with what it returned (nil: it
@@ -176,15 +182,13 @@ public final class FactorSlots {
     zip(groupCounts, factors).reduce(0) { $0 + ($1.1.factored ? $1.1.inputDim + c * $1.1.outputDim : c * $1.0) }
   }
 
-  /// Rebuilds Jacobian rows (n × C × P) from `factored` rows, for factored groups laid out like a
-  /// dense layer: π(o, j) = o·in + j for the weight [O, in] (row-major), and, when I = in + 1,
-  /// π(o, in) = O·in + o for the bias that follows it (a's last entry is then the constant 1).
+  /// Rebuilds Jacobian rows (n × C × P) from `factored` rows: the plain block's columns, and
+  /// Δ_c[o]·a[j] at parameter `group.offset + position(g, o, j)` of each factored group g (π).
   ///
-  /// `weightColumns[g]` is `in` for group g (ignored for unfactored groups). Entries no group
-  /// writes stay NaN, so a π that is not onto shows up as a mismatch.
+  /// Entries no group writes stay NaN, so a π that is not onto shows up as a mismatch.
   public static func jacobian(
     fromFactored factored: [Float], count n: Int, classes c: Int, groups: [(offset: Int, count: Int)],
-    factors: [Factor], weightColumns: [Int]
+    factors: [Factor], position: (_ group: Int, _ o: Int, _ j: Int) -> Int
   ) -> [Float] {
     let p = groups.last.map { $0.offset + $0.count } ?? 0
     let plainCount = zip(groups, factors).reduce(0) { $0 + ($1.1.factored ? 0 : $1.0.count) }
@@ -205,13 +209,12 @@ public final class FactorSlots {
           plainColumn += group.count
           continue
         }
-        let (inputDim, outputDim, columns) = (factor.inputDim, factor.outputDim, weightColumns[g])
+        let (inputDim, outputDim) = (factor.inputDim, factor.outputDim)
         for k in 0..<c {
           for o in 0..<outputDim {
             let delta = factored[factorStart + inputDim + k * outputDim + o]
             for j in 0..<inputDim {
-              let position = j < columns ? o * columns + j : outputDim * columns + o
-              jacobian[(i * c + k) * p + group.offset + position] = factored[factorStart + j] * delta
+              jacobian[(i * c + k) * p + group.offset + position(g, o, j)] = factored[factorStart + j] * delta
             }
           }
         }

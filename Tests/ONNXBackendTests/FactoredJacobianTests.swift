@@ -40,33 +40,27 @@ struct FactoredJacobianTests {
     var plainCount = 0
     for (group, factor) in zip(groups, model.factors) where factor == nil { plainCount += group.count }
     #expect(s == c * plainCount + model.factors.reduce(0) { $0 + ($1.map { $0.inputDim + c * $0.outputDim } ?? 0) })
+    var layouts: [Layout?] = []
+    for (group, factor) in zip(groups, model.factors) {
+      guard let factor else {
+        layouts.append(nil)
+        continue
+      }
+      #expect(factor.inputDim * factor.outputDim == group.count, "\(group.name): I·O")
+      layouts.append(try #require(factored[group.name], "\(group.name) factored unexpectedly"))
+    }
+    let all = FactorSlots.jacobian(
+      fromFactored: rows, count: n, classes: c, groups: groups.map { ($0.offset, $0.count) },
+      factors: model.factors.map {
+        $0.map { FactorSlots.Factor(factored: true, inputDim: $0.inputDim, outputDim: $0.outputDim) } ?? .plain
+      }
+    ) { g, o, j in
+      let (inputs, outputs) = (model.factors[g]?.inputDim ?? 0, model.factors[g]?.outputDim ?? 0)
+      return layouts[g] == .outputMajor ? o * inputs + j : j * outputs + o
+    }
 
     for i in 0..<n {
-      let row = Array(rows[(i * s)..<((i + 1) * s)])
-      var rebuilt = [Float](repeating: .nan, count: c * p)
-      var column = 0
-      var next = c * plainCount
-      for (group, factor) in zip(groups, model.factors) {
-        guard let factor else {
-          for k in 0..<c {
-            for q in 0..<group.count { rebuilt[k * p + group.offset + q] = row[k * plainCount + column + q] }
-          }
-          column += group.count
-          continue
-        }
-        let (inputs, outputs) = (factor.inputDim, factor.outputDim)
-        #expect(inputs * outputs == group.count, "\(group.name): I·O")
-        let layout = try #require(factored[group.name], "\(group.name) factored unexpectedly")
-        for k in 0..<c {
-          for o in 0..<outputs {
-            for j in 0..<inputs {
-              let pi = layout == .outputMajor ? o * inputs + j : j * outputs + o
-              rebuilt[k * p + group.offset + pi] = row[next + inputs + k * outputs + o] * row[next + j]
-            }
-          }
-        }
-        next += inputs + c * outputs
-      }
+      let rebuilt = all[(i * c * p)..<((i + 1) * c * p)]
       let expected = jacobian[(i * c * p)..<((i + 1) * c * p)]
       let scale = expected.reduce(0) { max($0, abs($1)) }
       #expect(scale > 0)
