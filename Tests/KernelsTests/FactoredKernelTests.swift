@@ -86,7 +86,7 @@ func factoredAndJacobianKernelsMatchTheClosedForm(kind: KernelKind) throws {
     let baseline = try linear.kernel(kind, factors: .auto, tileSide: LinearKernelCase.samples).values
     for (tileSide, threads) in [(37, 2), (128, 1)] {
       let values = try linear.kernel(kind, factors: .auto, tileSide: tileSide, threads: threads).values
-      let differing = zip(values, baseline).filter { $0.bitPattern != $1.bitPattern }.count
+      let differing = differingBits(values, baseline)
       #expect(differing == 0, "\(kind) tile \(tileSide) threads \(threads): \(differing) values differ")
     }
   }

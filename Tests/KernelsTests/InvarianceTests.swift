@@ -19,7 +19,7 @@ func kernelIsBitIdenticalAcrossTileBatchAndThreadSettings(kind: KernelKind) thro
         var variant = run
         (variant.tileSide, variant.batchSize, variant.threads) = (tileSide, batchSize, threads)
         let values = try variant.compute().values
-        let differing = zip(values, baseline).filter { $0.bitPattern != $1.bitPattern }.count
+        let differing = differingBits(values, baseline)
         #expect(
           differing == 0,
           "\(kind) \(testRows ? "test" : "train") × train \(normalize): tile \(tileSide) batch \(batchSize) threads \(threads): \(differing) of \(values.count) values differ"
@@ -41,7 +41,7 @@ func kernelIsBitIdenticalWhetherPanelsAreCutOrWhole(kind: KernelKind) throws {
     var variant = run
     (variant.tileSide, variant.batchSize, variant.threads) = (tileSide, batchSize, threads)
     let values = try variant.compute().values
-    let differing = zip(values, baseline).filter { $0.bitPattern != $1.bitPattern }.count
+    let differing = differingBits(values, baseline)
     #expect(
       differing == 0,
       "\(kind) \(count) samples: tile \(tileSide) batch \(batchSize) threads \(threads): \(differing) of \(values.count) values differ"

@@ -101,3 +101,9 @@ func relativeError(_ a: [Float], _ b: [Double]) -> Double {
   }
   return (difference / norm).squareRoot()
 }
+
+/// How many values of `a` differ from `b` in any bit (the kernels' invariance is bit for bit).
+func differingBits(_ a: [Float], _ b: [Float]) -> Int {
+  precondition(a.count == b.count)
+  return zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+}
