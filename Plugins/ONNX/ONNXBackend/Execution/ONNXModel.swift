@@ -9,8 +9,9 @@
 ///   restricted by `ModelOptions.parameterPatterns`. One parameter group per initializer.
 /// - Embedding: the first input of the Gemm or MatMul that produces the logits (through an
 ///   Add of a bias or an Identity), per sample flattened; none if the logits come otherwise.
-/// - Every sample runs through the graph on its own (batch 1): outputs and per-sample
-///   gradients are exactly independent of the rest of the batch.
+/// - Reverse passes run one sample at a time (batch 1), so per-sample gradients are exactly
+///   independent of the rest of the batch. `forward` runs a batch of samples through the graph at
+///   once when the model proved at open that its samples do not mix (`batchedForwardSamples`).
 public final class ONNXModel {
   public let path: String
   public let interpreter: Interpreter
@@ -29,6 +30,10 @@ public final class ONNXModel {
   public let parameterCount: Int
   /// Per parameter group, how `factoredJacobian` returns it: as factors, or plain when nil.
   public let factors: [GroupFactor?]
+  /// Samples `forward` runs through the graph in one pass: 1 unless a batch of two probe samples
+  /// gave, at open, each sample's own outputs (no node mixes samples, none fixes the batch at 1);
+  /// then as many as keep the pass's values within about 256 MiB.
+  public let batchedForwardSamples: Int
   /// Initializer values, parameters included (replaced by `setParameters`).
   private(set) var initializers: [String: Tensor]
 
@@ -51,6 +56,7 @@ public final class ONNXModel {
   }
 
   public init(graph: Graph, path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
+    ProcessTuning.applied
     self.path = path
     interpreter = try Interpreter(graph: graph)
     initializers = graph.initializers
@@ -163,6 +169,49 @@ public final class ONNXModel {
       embeddingName = nil
       embeddingSize = 0
     }
+    let valueFloats = values.values.reduce(0) { $0 + $1.count }
+    batchedForwardSamples =
+      Self.batchingPreservesSamples(
+        interpreter: interpreter, initializers: graph.initializers, input: input.name, sampleShape: sampleShape,
+        checked: [outputName] + (embeddingName.map { [$0] } ?? []))
+      ? max(1, (1 << 26) / max(1, valueFloats)) : 1
+  }
+
+  /// Whether a batch of two probe samples gives each sample's own result.
+  ///
+  /// The probes are zeros and 1, 2, 3, 1, 2, … (valid token ids too); every `checked` value must
+  /// have shape [2, …] and each sample's single-sample values (within float32 rounding: a batched
+  /// GEMM may round differently). A graph that fails either way, or fails to run, is run one
+  /// sample at a time.
+  static func batchingPreservesSamples(
+    interpreter: Interpreter, initializers: [String: Tensor], input: String, sampleShape: [Int], checked: [String]
+  ) -> Bool {
+    let size = sampleShape.reduce(1, *)
+    let probes: [[Float]] = [
+      [Float](repeating: 0, count: size), (0..<size).map { Float($0 % 3 + 1) },
+    ]
+    func run(_ samples: [[Float]]) -> [String: Tensor]? {
+      var feeds = initializers
+      feeds[input] = Tensor(shape: [samples.count] + sampleShape, floats: samples.flatMap { $0 })
+      return try? interpreter.run(feeds)
+    }
+    guard let batched = run(probes) else { return false }
+    let singles = probes.compactMap { run([$0]) }
+    guard singles.count == probes.count else { return false }
+    for name in checked {
+      guard let together = batched[name], case .float(let joint) = together.elements, together.shape.first == 2
+      else { return false }
+      for (i, single) in singles.enumerated() {
+        guard let alone = single[name], case .float(let own) = alone.elements,
+          Array(alone.shape.dropFirst()) == Array(together.shape.dropFirst()), joint.count == 2 * own.count
+        else { return false }
+        for (j, value) in own.enumerated() {
+          let other = joint[i * own.count + j]
+          guard abs(other - value) <= 1e-4 * (1 + abs(value)) else { return false }
+        }
+      }
+    }
+    return true
   }
 
   /// Float initializers of rank ≥ 1 read in some node's differentiable input slot, in file order.
@@ -219,30 +268,37 @@ public final class ONNXModel {
     }
   }
 
-  private func logits(_ values: [String: Tensor]) throws(ONNXError) -> [Float] {
-    guard let t = values[outputName], case .float(let v) = t.elements, v.count == outputCount else {
-      throw .invalidModel("\(path): output '\(outputName)' does not hold \(outputCount) floats for one sample")
-    }
-    return v
-  }
-
-  /// Logits (n × C) and, if `embedding` is given, the embedding (n × E).
+  /// Logits (n × C) and, if `embedding` is given, the embedding (n × E): `batchedForwardSamples`
+  /// samples per pass through the graph.
   public func forward(
     _ inputs: UnsafeBufferPointer<Float>, count n: Int, logits out: UnsafeMutableBufferPointer<Float>,
     embedding: UnsafeMutableBufferPointer<Float>?
   ) throws(ONNXError) {
     try checkedCount(n, inputs)
-    for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, sample: i))
-      let row = try logits(values)
-      for c in 0..<outputCount { out[i * outputCount + c] = row[c] }
+    var first = 0
+    while first < n {
+      let count = min(batchedForwardSamples, n - first)
+      var values = initializers
+      let start = first * inputSize
+      values[inputName] = Tensor(
+        shape: [count] + inputShape, floats: Array(inputs[start..<(start + count * inputSize)]))
+      values = try interpreter.run(values)
+      try copySamples(values[outputName], name: outputName, size: outputCount, count: count, into: out, at: first)
       if let embedding, let name = embeddingName {
-        guard let e = values[name], case .float(let v) = e.elements, v.count == embeddingSize else {
-          throw .invalidModel("\(path): embedding '\(name)' does not hold \(embeddingSize) floats")
-        }
-        for j in 0..<embeddingSize { embedding[i * embeddingSize + j] = v[j] }
+        try copySamples(values[name], name: name, size: embeddingSize, count: count, into: embedding, at: first)
       }
+      first += count
     }
+  }
+
+  /// Copies `count` samples of `size` floats from a batched value to rows `first`… of `target`.
+  private func copySamples(
+    _ value: Tensor?, name: String, size: Int, count: Int, into target: UnsafeMutableBufferPointer<Float>, at first: Int
+  ) throws(ONNXError) {
+    guard let value, case .float(let v) = value.elements, v.count == count * size else {
+      throw .invalidModel("\(path): '\(name)' does not hold \(size) floats for each of \(count) samples")
+    }
+    for j in 0..<(count * size) { target[first * size + j] = v[j] }
   }
 
   /// Writes, for each of the K = `cotangents.count / C` cotangent rows u, Σ_c u[c] ∂f_c/∂θ of one

@@ -1,7 +1,8 @@
-/// Conv with pads, strides, dilations and groups on any number of spatial dimensions: im2col,
-/// then one sgemm per sample and group.
+/// Conv with pads, strides, dilations and groups on any number of spatial dimensions: im2col
+/// (`PatchMatrix`), then one sgemm per group over the patch matrices of several samples.
 ///
-/// The reverse pass reuses the same patch map (col2im).
+/// The reverse pass is per sample (weight gradients are per sample rows) and goes back through
+/// the same patch matrix (col2im).
 enum ConvolutionOperator {
   struct Geometry {
     var window: SpatialWindow
@@ -33,16 +34,10 @@ enum ConvolutionOperator {
     return Geometry(window: window, batch: x.shape[0], channels: channels, outChannels: outChannels, groups: groups)
   }
 
-  /// The patch matrix of sample n, group g: [patchSize, outPlane].
-  static func columns(_ x: [Float], _ geo: Geometry, _ map: [Int], n: Int, g: Int) -> [Float] {
-    let kk = geo.window.kernelCount
-    var cols = [Float](repeating: 0, count: geo.patchSize * geo.outPlane)
-    for ci in 0..<geo.channelsPerGroup {
-      let plane = (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
-      let base = ci * kk * geo.outPlane
-      for j in 0..<(kk * geo.outPlane) where map[j] >= 0 { cols[base + j] = x[plane + map[j]] }
-    }
-    return cols
+  /// Samples whose patch matrices the forward pass multiplies in one sgemm: as many as fit in
+  /// about 2²³ floats (32 MiB), at least one.
+  static func samplesPerProduct(_ geo: Geometry) -> Int {
+    max(1, min(geo.batch, (1 << 23) / max(1, geo.patchSize * geo.outPlane)))
   }
 
   static let conv = OperatorDefinition(
@@ -58,20 +53,59 @@ enum ConvolutionOperator {
           throw ONNXError.shapeMismatch("B \(b.shape) for \(geo.outChannels) output channels")
         }
       }
-      let map = geo.window.patchMap()
-      var y = [Float](repeating: 0, count: geo.batch * geo.outChannels * geo.outPlane)
-      for n in 0..<geo.batch {
-        for g in 0..<geo.groups {
-          let cols = columns(x, geo, map, n: n, g: g)
-          let outOffset = (n * geo.outChannels + g * geo.outPerGroup) * geo.outPlane
-          if let bias {
-            for m in 0..<geo.outPerGroup {
-              for j in 0..<geo.outPlane { y[outOffset + m * geo.outPlane + j] = bias[g * geo.outPerGroup + m] }
+      let patches = PatchMatrix(window: geo.window, channels: geo.channelsPerGroup)
+      let chunk = samplesPerProduct(geo)
+      let outPlane = geo.outPlane
+      // The patch matrices of `chunk` samples side by side, [patchSize, chunk · outPlane], give
+      // one wide sgemm; its [outPerGroup, chunk · outPlane] result is then laid out per sample.
+      var columns = [Float](unsafeUninitializedCapacity: geo.patchSize * chunk * outPlane) { _, count in
+        count = geo.patchSize * chunk * outPlane
+      }
+      var product = [Float](unsafeUninitializedCapacity: geo.outPerGroup * chunk * outPlane) { _, count in
+        count = geo.outPerGroup * chunk * outPlane
+      }
+      var y = [Float](unsafeUninitializedCapacity: geo.batch * geo.outChannels * outPlane) { _, count in
+        count = geo.batch * geo.outChannels * outPlane
+      }
+      x.withUnsafeBufferPointer { x in
+        w.withUnsafeBufferPointer { w in
+          columns.withUnsafeMutableBufferPointer { columns in
+            product.withUnsafeMutableBufferPointer { product in
+              y.withUnsafeMutableBufferPointer { y in
+                guard let x = x.baseAddress, let w = w.baseAddress, let columns = columns.baseAddress,
+                  let product = product.baseAddress, let y = y.baseAddress
+                else { return }
+                var first = 0
+                while first < geo.batch {
+                  let count = min(chunk, geo.batch - first)
+                  let wide = count * outPlane
+                  for g in 0..<geo.groups {
+                    for s in 0..<count {
+                      let plane = ((first + s) * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
+                      patches.fill(from: x + plane, into: columns + s * outPlane, leading: wide)
+                    }
+                    MatrixMultiply.sgemm(
+                      transposeA: false, transposeB: false, m: geo.outPerGroup, n: wide, k: geo.patchSize, w,
+                      aOffset: g * geo.outPerGroup * geo.patchSize, columns, beta: 0, product)
+                    for s in 0..<count {
+                      for m in 0..<geo.outPerGroup {
+                        let channel = g * geo.outPerGroup + m
+                        let target = y + ((first + s) * geo.outChannels + channel) * outPlane
+                        let source = product + m * wide + s * outPlane
+                        if let bias {
+                          let b = bias[channel]
+                          for j in 0..<outPlane { target[j] = source[j] + b }
+                        } else {
+                          target.update(from: source, count: outPlane)
+                        }
+                      }
+                    }
+                  }
+                  first += count
+                }
+              }
             }
           }
-          MatrixMultiply.sgemm(
-            transposeA: false, transposeB: false, m: geo.outPerGroup, n: geo.outPlane, k: geo.patchSize, w,
-            aOffset: g * geo.outPerGroup * geo.patchSize, cols, beta: 1, &y, cOffset: outOffset)
         }
       }
       return [Tensor(shape: geo.window.outputShape(batch: geo.batch, channels: geo.outChannels), floats: y)]
@@ -85,59 +119,73 @@ enum ConvolutionOperator {
       guard dy.count == rows * outCount else {
         throw ONNXError.shapeMismatch("\(rows) gradient rows of \(outCount) hold \(dy.count) floats")
       }
-      let map = geo.window.patchMap()
-      let kk = geo.window.kernelCount
-      let block = geo.outPerGroup * geo.outPlane
+      let patches = PatchMatrix(window: geo.window, channels: geo.channelsPerGroup)
+      let outPlane = geo.outPlane
+      let block = geo.outPerGroup * outPlane
       let weightBlock = geo.outPerGroup * geo.patchSize
-      let wide = rows * geo.outPlane
+      let wide = rows * outPlane
+      let inputCount = x.count
+      let weightCount = w.count
       var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
       var dw = needs[1] ? [Float](repeating: 0, count: rows * w.count) : []
+      var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
       var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
-      // (input position in the plane, column of dcols) of every window position that is not padding.
-      var inside: [(Int, Int)] = []
-      if needs[0] {
-        for t in 0..<kk {
-          for o in 0..<geo.outPlane where map[t * geo.outPlane + o] >= 0 {
-            inside.append((map[t * geo.outPlane + o], t * wide + o))
-          }
-        }
-      }
-      for n in 0..<geo.batch {
-        for g in 0..<geo.groups {
-          // dY of (row r, sample n, group g) starts at outOffset(r).
-          let outOffset = { (r: Int) in ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * geo.outPlane }
-          if needs[1] {
-            let cols = columns(x, geo, map, n: n, g: g)
-            if geo.batch == 1, geo.groups == 1 {
-              // One sample (how the backend runs), one group: dY and dW are [rows·outChannels, ·]
-              // matrices, so dW_r = dY_r colsᵀ for every row is one sgemm.
-              MatrixMultiply.sgemm(
-                transposeA: false, transposeB: true, m: rows * geo.outChannels, n: geo.patchSize, k: geo.outPlane,
-                dy, cols, beta: 0, &dw)
-            } else {  // dW_r,g += dY_r,n,g colsᵀ, accumulated over the samples n
-              for r in 0..<rows {
-                MatrixMultiply.sgemm(
-                  transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize, k: geo.outPlane, dy,
-                  aOffset: outOffset(r), cols, beta: 1, &dw, cOffset: r * w.count + g * weightBlock)
-              }
-            }
-          }
-          if needs[0] {  // dcols_r = W_gᵀ dY_r,g: dY side by side, [outPerGroup, rows·outPlane], one sgemm
-            for r in 0..<rows {
-              let source = outOffset(r)
-              for m in 0..<geo.outPerGroup {
-                for o in 0..<geo.outPlane { side[m * wide + r * geo.outPlane + o] = dy[source + m * geo.outPlane + o] }
-              }
-            }
-            MatrixMultiply.sgemm(
-              transposeA: true, transposeB: false, m: geo.patchSize, n: wide, k: geo.outPerGroup, w,
-              aOffset: g * weightBlock, side, beta: 0, &dcols)
-            for r in 0..<rows {  // col2im of row r, through the window's positions inside the input
-              for ci in 0..<geo.channelsPerGroup {
-                let plane = r * x.count + (n * geo.channels + g * geo.channelsPerGroup + ci) * geo.inPlane
-                let source = ci * kk * wide + r * geo.outPlane
-                for (target, column) in inside { dx[plane + target] += dcols[source + column] }
+      x.withUnsafeBufferPointer { x in
+        w.withUnsafeBufferPointer { w in
+          dy.withUnsafeBufferPointer { dy in
+            dx.withUnsafeMutableBufferPointer { dx in
+              dw.withUnsafeMutableBufferPointer { dw in
+                columns.withUnsafeMutableBufferPointer { columns in
+                  side.withUnsafeMutableBufferPointer { side in
+                    dcols.withUnsafeMutableBufferPointer { dcols in
+                      guard let x = x.baseAddress, let w = w.baseAddress, let dy = dy.baseAddress else { return }
+                      for n in 0..<geo.batch {
+                        for g in 0..<geo.groups {
+                          // dY of (row r, sample n, group g) starts at outOffset(r).
+                          let outOffset = { (r: Int) in
+                            ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * outPlane
+                          }
+                          let plane = (n * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
+                          if needs[1], let dw = dw.baseAddress, let columns = columns.baseAddress {
+                            patches.fill(from: x + plane, into: columns, leading: outPlane)
+                            if geo.batch == 1, geo.groups == 1 {
+                              // One sample, one group: dY and dW are [rows·outChannels, ·] matrices, so
+                              // dW_r = dY_r colsᵀ for every row is one sgemm.
+                              MatrixMultiply.sgemm(
+                                transposeA: false, transposeB: true, m: rows * geo.outChannels, n: geo.patchSize,
+                                k: outPlane, dy, columns, beta: 0, dw)
+                            } else {  // dW_r,g += dY_r,n,g colsᵀ, accumulated over the samples n
+                              for r in 0..<rows {
+                                MatrixMultiply.sgemm(
+                                  transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize,
+                                  k: outPlane, dy, aOffset: outOffset(r), columns, beta: 1, dw,
+                                  cOffset: r * weightCount + g * weightBlock)
+                              }
+                            }
+                          }
+                          if needs[0], let dx = dx.baseAddress, let side = side.baseAddress,
+                            let dcols = dcols.baseAddress
+                          {
+                            // dcols_r = W_gᵀ dY_r,g: dY side by side, [outPerGroup, rows·outPlane], one sgemm.
+                            for r in 0..<rows {
+                              for m in 0..<geo.outPerGroup {
+                                (side + m * wide + r * outPlane).update(
+                                  from: dy + outOffset(r) + m * outPlane, count: outPlane)
+                              }
+                            }
+                            MatrixMultiply.sgemm(
+                              transposeA: true, transposeB: false, m: geo.patchSize, n: wide, k: geo.outPerGroup, w,
+                              aOffset: g * weightBlock, side, beta: 0, dcols)
+                            for r in 0..<rows {
+                              patches.accumulate(dcols + r * outPlane, leading: wide, into: dx + r * inputCount + plane)
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
               }
             }
           }
@@ -146,14 +194,17 @@ enum ConvolutionOperator {
       var db: Tensor? = nil
       if needs.count > 2, needs[2], let b = c.optionalInput(2) {
         var sums = [Float](repeating: 0, count: rows * geo.outChannels)
-        for r in 0..<rows {
-          for n in 0..<geo.batch {
-            for m in 0..<geo.outChannels {
-              let offset = ((r * geo.batch + n) * geo.outChannels + m) * geo.outPlane
-              // A local sum: accumulating in the array would store and reload on every step.
-              var total: Float = 0
-              for j in 0..<geo.outPlane { total += dy[offset + j] }
-              sums[r * geo.outChannels + m] += total
+        dy.withUnsafeBufferPointer { dy in
+          guard let dy = dy.baseAddress else { return }
+          for r in 0..<rows {
+            for n in 0..<geo.batch {
+              for m in 0..<geo.outChannels {
+                let source = dy + ((r * geo.batch + n) * geo.outChannels + m) * outPlane
+                // A local sum: accumulating in the array would store and reload on every step.
+                var total: Float = 0
+                for j in 0..<outPlane { total += source[j] }
+                sums[r * geo.outChannels + m] += total
+              }
             }
           }
         }

@@ -1,9 +1,11 @@
+import Foundation
+
 /// The sliding-window geometry shared by Conv, MaxPool and AveragePool.
 ///
 /// Inputs are [N, C, D1, ..., Dk] with k ≥ 1 spatial dimensions. Holds kernel, strides,
 /// dilations, pads (from `pads` or `auto_pad`) and the output size, one entry per spatial
 /// dimension.
-struct SpatialWindow {
+struct SpatialWindow: Hashable {
   var kernel: [Int]
   var strides: [Int]
   var dilations: [Int]
@@ -88,7 +90,14 @@ struct SpatialWindow {
   /// where the window covers padding.
   ///
   /// Layout [kernelCount, outputPlane]; both positions row-major over the spatial dimensions.
+  ///
+  /// Computed once per window geometry and kept (`PatchMapCache`): a model applies the same few
+  /// windows at every call.
   func patchMap() -> [Int] {
+    PatchMapCache.shared.map(for: self)
+  }
+
+  fileprivate func computePatchMap() -> [Int] {
     let inputStrides = IndexMap.strides(input)
     var map: [Int] = []
     map.reserveCapacity(kernelCount * outputPlane)
@@ -137,5 +146,32 @@ struct SpatialWindow {
       }
     }
     return counts
+  }
+}
+
+/// Patch maps by window geometry, shared by every model in the process.
+///
+/// A map is a pure function of the geometry. Bounded: when full it starts again, so a stream of
+/// odd shapes cannot grow it.
+private final class PatchMapCache: @unchecked Sendable {
+  static let shared = PatchMapCache()
+  static let capacity = 256
+
+  private let lock = NSLock()
+  private var maps: [SpatialWindow: [Int]] = [:]
+
+  func map(for window: SpatialWindow) -> [Int] {
+    lock.lock()
+    if let map = maps[window] {
+      lock.unlock()
+      return map
+    }
+    lock.unlock()
+    let map = window.computePatchMap()
+    lock.lock()
+    if maps.count >= Self.capacity { maps.removeAll() }
+    maps[window] = map
+    lock.unlock()
+    return map
   }
 }
