@@ -18,7 +18,7 @@ enum ProcessTuning {
     typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
     if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
       let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-      _ = mallopt(-3, 1 << 30)
+      _ = mallopt(-3, 32 << 20)
       _ = mallopt(-1, Int32.max)
     }
   }()

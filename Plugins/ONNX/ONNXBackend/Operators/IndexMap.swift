@@ -1,3 +1,5 @@
+import Foundation
+
 /// Index maps: the one mechanism behind broadcasting, transposes, slices, pads, splits,
 /// concatenation and gathers.
 ///
@@ -18,7 +20,15 @@ enum IndexMap {
 
   /// Combines per-dimension contributions: element (c0, c1, ...) maps to Σ_d parts[d][c_d],
   /// or -1 when any part is negative.
+  ///
+  /// A model asks for the same few maps at every call (a broadcast, a transpose, a slice of the
+  /// same shapes), so maps are kept (`IndexMapCache`), keyed by their parts: hashing the parts
+  /// costs Σ_d |parts[d]|, building the map Π_d |parts[d]|.
   static func combine(_ parts: [[Int]]) -> [Int] {
+    IndexMapCache.shared.map(for: parts)
+  }
+
+  fileprivate static func computeCombined(_ parts: [[Int]]) -> [Int] {
     let count = parts.reduce(1) { $0 * $1.count }
     guard count > 0 else { return [] }
     guard !parts.isEmpty else { return [0] }
@@ -111,5 +121,39 @@ enum IndexMap {
       result[target] += gradient[i]
     }
     return result
+  }
+}
+
+/// Index maps by their per-dimension parts, shared by every model in the process (a map is a pure
+/// function of its parts).
+///
+/// Bounded by total elements: maps larger than a quarter of the budget are not kept, and when
+/// the budget is full the cache starts again.
+private final class IndexMapCache: @unchecked Sendable {
+  static let shared = IndexMapCache()
+  /// 2²⁴ indices (128 MiB).
+  static let budget = 1 << 24
+
+  private let lock = NSLock()
+  private var maps: [[[Int]]: [Int]] = [:]
+  private var elements = 0
+
+  func map(for parts: [[Int]]) -> [Int] {
+    lock.lock()
+    if let map = maps[parts] {
+      lock.unlock()
+      return map
+    }
+    lock.unlock()
+    let map = IndexMap.computeCombined(parts)
+    guard map.count <= Self.budget / 4 else { return map }
+    lock.lock()
+    if elements + map.count > Self.budget {
+      maps.removeAll()
+      elements = 0
+    }
+    if maps.updateValue(map, forKey: parts) == nil { elements += map.count }
+    lock.unlock()
+    return map
   }
 }
