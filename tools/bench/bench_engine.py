@@ -13,9 +13,15 @@ hidden 768). Synthetic inputs. For each model:
   (one class at a time, so torch's memory stays N × P); float32, 2 threads each;
 - Jacobian GFLOP/s: the Jacobian's flops (forward + C reverse passes, each reverse ≈ 2 × the
   forward's multiply-adds, counted from the graph's Conv/Gemm/MatMul nodes) over entk's feature-stage
-  seconds of the trntk run, against one OpenBLAS sgemm measured in the same run;
+  seconds of a trntk run on --jacobian-samples samples in one tile (--factors off, memory enough),
+  against one OpenBLAS sgemm measured in the same run;
 - peak resident memory of each entk process;
 - the error of entk's trntk against torch's float64 kernel on the first --check samples.
+
+Memory: on a VM whose host hands out guest memory lazily, the first touch of memory the guest has
+not used recently costs ~2.5 s/GiB (measured here; 0.1 s/GiB once touched), so a process's fresh
+gigabytes can cost more than its arithmetic. It hits both sides (torch's Jacobians are fresh memory
+too); --warm GiB touches that much memory once before measuring (default 0: measure as a user would).
 
 Usage (after `swift build -c release`; the venv needs torch, transformers, onnx, onnxruntime:
 tools/bench/venv.sh makes one):
@@ -152,10 +158,14 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--check", type=int, default=4, help="samples in the float64 accuracy check")
+    parser.add_argument("--jacobian-samples", type=int, default=8)
+    parser.add_argument("--warm", type=float, default=0, help="GiB of memory to touch once before measuring")
     parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
     parser.add_argument("--json-out")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.warm > 0:
+        np.ones(int(args.warm * 2**30) // 8).sum()
     sizes = dict(item.split("=") for item in args.sizes.split(","))
     results = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -215,8 +225,17 @@ def main():
                     macs = graph_macs(path, real_models.MODELS[name]["input"])
                     with torch.no_grad():
                         classes = model(x[:1]).shape[1]
-                    flops = 2 * macs * (1 + 2 * classes) * n
-                    entry["jacobian_gflops"] = flops / entry["feature_s"] / 1e9
+                    m = min(n, args.jacobian_samples)
+                    subset = scratch / f"{name}-jacobian.npy"
+                    np.save(subset, x[:m].numpy())
+                    subprocess.run(["rm", "-rf", str(out)], check=True)
+                    _, single, _ = run_entk(
+                        args.entk, ["kernel", "--backend", "onnx", "--model", path, "--train", str(subset), "--kind",
+                                    "trntk", "--factors", "off", "--threads", str(args.threads),
+                                    "--memory", f"{max(4, int(m * parameters * classes * 4 * 1.3 / 2**30) + 2)}G",
+                                    "--out", str(out)])
+                    flops = 2 * macs * (1 + 2 * classes) * m
+                    entry["jacobian_gflops"] = flops / single["run"]["featureSeconds"] / 1e9
                     entry["sgemm_gflops"] = sgemm_gflops(2048, 2048, 2048, args.threads)
                     entry["jacobian_vs_sgemm"] = entry["jacobian_gflops"] / entry["sgemm_gflops"]
                 row[kind] = entry

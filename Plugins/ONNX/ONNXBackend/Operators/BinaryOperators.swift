@@ -50,7 +50,11 @@ enum BinaryOperators {
         switch (a.elements, b.elements) {
         case (.float(let x), .float(let y)):
           var out = [Float](repeating: 0, count: ia.count)
-          for i in 0..<ia.count { out[i] = rule.value(x[ia[i]], y[ib[i]]) }
+          if a.shape == bShape {
+            for i in 0..<out.count { out[i] = rule.value(x[i], y[i]) }
+          } else {
+            for i in 0..<ia.count { out[i] = rule.value(x[ia[i]], y[ib[i]]) }
+          }
           return [Tensor(shape: shape, floats: out)]
         case (.int64(let x), .int64(let y)):
           guard let integer else { throw ONNXError.unsupported("int64 inputs") }
@@ -62,7 +66,7 @@ enum BinaryOperators {
             "inputs of types \(a.typeName) and \(b.typeName) (both float or both int64 are supported)")
         }
       },
-      backward: { c, outputs, gradients, needs in
+      stackedBackward: { c, outputs, gradients, needs, rows in
         guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil] }
         let a = try c.input(0)
         let b = try exponentAsFloat(c, a, try c.input(1))
@@ -70,21 +74,41 @@ enum BinaryOperators {
         let y = try b.floats("input 1")
         let out = try outputs[0].floats("output")
         let shape = outputs[0].shape
+        let count = out.count
+        guard g.count == rows * count else {
+          throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
+        }
         let ia = IndexMap.broadcast(from: a.shape, to: shape)
         let ib = IndexMap.broadcast(from: try operandShape(c, a, b), to: shape)
-        var ga: Tensor? = nil
-        var gb: Tensor? = nil
-        if needs[0] {
-          var d = [Float](repeating: 0, count: x.count)
-          for i in 0..<g.count { d[ia[i]] += g[i] * rule.da(x[ia[i]], y[ib[i]], out[i]) }
-          ga = Tensor(shape: a.shape, floats: d)
+        // The partial derivatives depend on a, b and y only: evaluated once, shared by every row.
+        func gradient(
+          of operand: [Float], shape operandShape: [Int], map: [Int], _ partial: (Float, Float, Float) -> Float
+        ) -> Tensor {
+          var slope = [Float](repeating: 0, count: count)
+          for i in 0..<count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
+          let size = operand.count
+          var d = [Float](repeating: 0, count: rows * size)
+          g.withUnsafeBufferPointer { g in
+            slope.withUnsafeBufferPointer { slope in
+              d.withUnsafeMutableBufferPointer { d in
+                if size == count {  // not broadcast: the map is the identity
+                  for r in 0..<rows {
+                    for i in 0..<count { d[r * count + i] = g[r * count + i] * slope[i] }
+                  }
+                } else {
+                  for r in 0..<rows {
+                    for i in 0..<count { d[r * size + map[i]] += g[r * count + i] * slope[i] }
+                  }
+                }
+              }
+            }
+          }
+          return Tensor(shape: [rows] + operandShape, floats: d)
         }
-        if needs[1] {
-          var d = [Float](repeating: 0, count: y.count)
-          for i in 0..<g.count { d[ib[i]] += g[i] * rule.db(x[ia[i]], y[ib[i]], out[i]) }
-          gb = Tensor(shape: b.shape, floats: d)
-        }
-        return [ga, gb]
+        return [
+          needs[0] ? gradient(of: x, shape: a.shape, map: ia, rule.da) : nil,
+          needs[1] ? gradient(of: y, shape: b.shape, map: ib, rule.db) : nil,
+        ]
       })
   }
 
@@ -173,12 +197,12 @@ enum BinaryOperators {
         }
       ).forward(OperatorContext(node: c.node, opset: c.opset, inputs: [a, b]))
     },
-    backward: { c, outputs, gradients, needs in
+    stackedBackward: { c, outputs, gradients, needs, rows in
       try arithmetic(
         FloatRule(
           value: { Foundation.fmod($0, $1) }, da: { _, _, _ in 1 }, db: { a, b, _ in -(a / b).rounded(.towardZero) }),
         integer: nil
-      ).backward?(c, outputs, gradients, needs) ?? [nil, nil]
+      ).stackedBackward?(c, outputs, gradients, needs, rows) ?? [nil, nil]
     })
 
   static let all: [String: OperatorDefinition] = [

@@ -127,7 +127,14 @@ enum ConvolutionOperator {
       let inputCount = x.count
       let weightCount = w.count
       var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
-      var dw = needs[1] ? [Float](repeating: 0, count: rows * w.count) : []
+      // One sample in one group: a single sgemm overwrites all of dW, so it needs no zeros.
+      let overwritesWeights = geo.batch == 1 && geo.groups == 1
+      var dw =
+        !needs[1]
+        ? []
+        : overwritesWeights
+          ? [Float](unsafeUninitializedCapacity: rows * w.count) { _, count in count = rows * w.count }
+          : [Float](repeating: 0, count: rows * w.count)
       var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
       var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
@@ -149,7 +156,7 @@ enum ConvolutionOperator {
                           let plane = (n * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
                           if needs[1], let dw = dw.baseAddress, let columns = columns.baseAddress {
                             patches.fill(from: x + plane, into: columns, leading: outPlane)
-                            if geo.batch == 1, geo.groups == 1 {
+                            if overwritesWeights {
                               // One sample, one group: dY and dW are [rows·outChannels, ·] matrices, so
                               // dW_r = dY_r colsᵀ for every row is one sgemm.
                               MatrixMultiply.sgemm(

@@ -78,9 +78,14 @@ struct PatchMatrix {
             let row = columns + ((ci * plane.kernelHeight + kh) * plane.kernelWidth + kw) * leading
             plane.forEachRun(kh: kh, kw: kw) { oh, run in
               guard let run else { return }
-              let source = row + oh * plane.outputWidth
+              let source = row + oh * plane.outputWidth + run.lower
               let start = target + run.input
-              for ow in run.lower..<run.upper { start[(ow - run.lower) * plane.strideWidth] += source[ow] }
+              let count = run.upper - run.lower
+              if plane.strideWidth == 1 {  // contiguous on both sides: the compiler vectorises it
+                for j in 0..<count { start[j] += source[j] }
+              } else {
+                for j in 0..<count { start[j * plane.strideWidth] += source[j] }
+              }
             }
           }
         }

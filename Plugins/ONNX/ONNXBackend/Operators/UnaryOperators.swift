@@ -38,6 +38,41 @@ enum UnaryOperators {
       })
   }
 
+  /// Relu as plain loops over the buffers (the closures of `unary` cost more than the operation
+  /// on every element of a convolutional net's activations).
+  static let relu = OperatorDefinition(
+    differentiableInputs: [0],
+    forward: { c in
+      let x = try c.input(0)
+      let values = try c.floats(0)
+      let y = [Float](unsafeUninitializedCapacity: values.count) { out, count in
+        values.withUnsafeBufferPointer { values in
+          for i in 0..<values.count { out[i] = max(values[i], 0) }
+        }
+        count = values.count
+      }
+      return [Tensor(shape: x.shape, floats: y)]
+    },
+    stackedBackward: { c, outputs, gradients, _, rows in
+      guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
+      let x = try c.floats(0)
+      guard g.count == rows * x.count else {
+        throw ONNXError.shapeMismatch("\(rows) gradient rows of \(x.count) hold \(g.count) floats")
+      }
+      let dx = [Float](unsafeUninitializedCapacity: g.count) { out, count in
+        x.withUnsafeBufferPointer { x in
+          g.withUnsafeBufferPointer { g in
+            for r in 0..<rows {
+              let base = r * x.count
+              for i in 0..<x.count { out[base + i] = x[i] > 0 ? g[base + i] : 0 }
+            }
+          }
+        }
+        count = g.count
+      }
+      return [Tensor(shape: [rows] + outputs[0].shape, floats: dx)]
+    })
+
   static func gelu(_ x: Float, tanhApproximation: Bool) -> Float {
     if tanhApproximation {
       let inner = Float(0.7978845608028654) * (x + 0.044715 * x * x * x)
@@ -64,7 +99,7 @@ enum UnaryOperators {
   }
 
   static let all: [String: OperatorDefinition] = [
-    "Relu": unary({ _ in { max($0, 0) } }, derivative: { _ in { x, _ in x > 0 ? 1 : 0 } }),
+    "Relu": relu,
     "LeakyRelu": unary(
       { c in
         let alpha = try c.float("alpha", default: 0.01)
