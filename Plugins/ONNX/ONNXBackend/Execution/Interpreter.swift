@@ -65,13 +65,18 @@ public struct Interpreter: Sendable {
   /// `seeds` stacked along a leading axis ([rows] + value shape), returns the stacked gradient
   /// ([rows] + value shape) of every value in `sources` that the seeds reach (absent = zero).
   ///
+  /// Sources with a `sinks` entry (initializers: values no node produces) are written to their
+  /// sink instead (zero where no seed reaches them) and left out of the result.
+  ///
   /// Row r is exactly the reverse pass seeded with row r alone; one pass carries all rows so
   /// that the C reverse passes of a Jacobian share each operator's gradient-independent work.
-  public func gradients(values: [String: Tensor], seeds: [String: Tensor], rows: Int, sources: Set<String>)
-    throws(ONNXError) -> [String: Tensor]
-  {
+  public func gradients(
+    values: [String: Tensor], seeds: [String: Tensor], rows: Int, sources: Set<String>,
+    sinks: [String: ParameterSink] = [:]
+  ) throws(ONNXError) -> [String: Tensor] {
     let reached = dependents(of: sources)
     var gradients = seeds
+    var written = Set<String>()
     for (node, definition) in zip(graph.nodes, definitions).reversed() {
       let outputGradients = node.outputs.map { $0.isEmpty ? nil : gradients[$0] }
       guard outputGradients.contains(where: { $0 != nil }) else { continue }
@@ -82,7 +87,13 @@ public struct Interpreter: Sendable {
       guard definition.hasReversePass else {
         throw .inNode(node: node.name, op: node.opType, .unsupported("operator '\(node.opType)' has no reverse pass"))
       }
-      let context = try self.context(node, values)
+      var context = try self.context(node, values)
+      if !definition.sinkInputs.isEmpty {
+        context.sinks = node.inputs.indices.map { i in
+          guard needs[i], definition.sinkInputs.contains(i), let sink = sinks[node.inputs[i]] else { return nil }
+          return SinkSlot(sink: sink, accumulate: written.contains(node.inputs[i]))
+        }
+      }
       let outputs = node.outputs.map { values[$0] ?? Tensor.zeros([]) }
       let inputGradients: [Tensor?]
       do {
@@ -92,10 +103,25 @@ public struct Interpreter: Sendable {
       }
       // The outputs' gradients are complete and consumed: dropping them keeps only the live ones.
       for name in node.outputs where !sources.contains(name) { gradients[name] = nil }
-      for (i, gradient) in inputGradients.enumerated() where i < needs.count && needs[i] {
-        guard let gradient else { continue }
+      for (i, needed) in needs.enumerated() where needed {
         let name = node.inputs[i]
-        if let existing = gradients[name] {
+        if context.sink(i) != nil {
+          written.insert(name)
+          continue
+        }
+        guard i < inputGradients.count, let gradient = inputGradients[i] else { continue }
+        if let sink = sinks[name] {
+          guard case .float(let v) = gradient.elements, v.count == rows * sink.count else {
+            throw .inNode(
+              node: node.name, op: node.opType,
+              .shapeMismatch(
+                "gradient of '\(name)' has shape \(gradient.shape), expected \(rows) rows of \(sink.count)"))
+          }
+          v.withUnsafeBufferPointer { v in
+            if let source = v.baseAddress { sink.store(source, rows: rows, accumulate: written.contains(name)) }
+          }
+          written.insert(name)
+        } else if let existing = gradients[name] {
           guard existing.shape == gradient.shape, case .float(let a) = existing.elements,
             case .float(let b) = gradient.elements
           else {
@@ -111,7 +137,8 @@ public struct Interpreter: Sendable {
         }
       }
     }
-    return gradients.filter { sources.contains($0.key) }
+    for (name, sink) in sinks where !written.contains(name) { sink.clear(rows: rows) }
+    return gradients.filter { sources.contains($0.key) && sinks[$0.key] == nil }
   }
 
   private func context(_ node: Node, _ values: [String: Tensor]) throws(ONNXError) -> OperatorContext {

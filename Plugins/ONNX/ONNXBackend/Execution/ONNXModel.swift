@@ -303,31 +303,20 @@ public final class ONNXModel {
 
   /// Writes, for each of the K = `cotangents.count / C` cotangent rows u, Σ_c u[c] ∂f_c/∂θ of one
   /// sample's forward `values` into consecutive rows of P floats starting at `rows`: one reverse
-  /// pass carries all K rows.
+  /// pass carries all K rows, and each parameter's gradient goes straight into its columns.
   private func parameterGradients(
     _ values: [String: Tensor], cotangents: [Float], into rows: UnsafeMutablePointer<Float>
   ) throws(ONNXError) {
     guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
     let k = cotangents.count / outputCount
-    let gradients = try interpreter.gradients(
-      values: values, seeds: [outputName: Tensor(shape: [k] + shape, floats: cotangents)], rows: k,
-      sources: Set(parameterNames))
-    for (index, name) in parameterNames.enumerated() {
-      let offset = parameterOffsets[index]
-      let count = (index + 1 < parameterOffsets.count ? parameterOffsets[index + 1] : parameterCount) - offset
-      let stacked: [Float]? =
-        if let g = gradients[name], case .float(let v) = g.elements, v.count == k * count { v } else { nil }
-      for r in 0..<k {
-        let row = rows + r * parameterCount + offset
-        if let stacked {
-          stacked.withUnsafeBufferPointer { buffer in
-            if let source = buffer.baseAddress { row.update(from: source + r * count, count: count) }
-          }
-        } else {
-          row.update(repeating: 0, count: count)
-        }
-      }
+    var sinks: [String: ParameterSink] = [:]
+    for index in parameterNames.indices {
+      guard let group = parameterGroup(index) else { continue }
+      sinks[group.name] = ParameterSink(base: rows + group.offset, rowStride: parameterCount, count: group.count)
     }
+    _ = try interpreter.gradients(
+      values: values, seeds: [outputName: Tensor(shape: [k] + shape, floats: cotangents)], rows: k,
+      sources: Set(parameterNames), sinks: sinks)
   }
 
   /// Per-sample vector-Jacobian products: gradients (n × P) for cotangents (n × C).
@@ -396,13 +385,14 @@ public final class ONNXModel {
     for i in 0..<n {
       let values = try interpreter.run(feeds(inputs, sample: i))
       guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
+      let row = base + i * width
+      var sinks: [String: ParameterSink] = [:]
+      for entry in plain {
+        sinks[entry.name] = ParameterSink(base: row + entry.column, rowStride: plainCount, count: entry.count)
+      }
       let gradients = try interpreter.gradients(
         values: values, seeds: [outputName: Tensor(shape: [outputCount] + shape, floats: identity)], rows: outputCount,
-        sources: sources)
-      let row = base + i * width
-      for entry in plain {
-        try copyRows(gradients[entry.name], count: entry.count, into: row + entry.column, stride: plainCount)
-      }
+        sources: sources, sinks: sinks)
       for (factor, start) in factored {
         let a = row + start
         switch factor.input {

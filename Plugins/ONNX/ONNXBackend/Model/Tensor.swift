@@ -89,7 +89,16 @@ public struct Tensor: Sendable, Equatable {
   /// Gathers elements by index: result[i] = self[map[i]], or `fill` where map[i] < 0.
   func gathering(_ map: [Int], shape newShape: [Int], fill: Float = 0) -> Tensor {
     switch elements {
-    case .float(let v): return Tensor(shape: newShape, floats: map.map { $0 >= 0 ? v[$0] : fill })
+    case .float(let v):
+      let values = [Float](unsafeUninitializedCapacity: map.count) { out, count in
+        v.withUnsafeBufferPointer { v in
+          map.withUnsafeBufferPointer { map in
+            for i in 0..<map.count { out[i] = map[i] >= 0 ? v[map[i]] : fill }
+          }
+        }
+        count = map.count
+      }
+      return Tensor(shape: newShape, floats: values)
     case .int64(let v): return Tensor(shape: newShape, ints: map.map { $0 >= 0 ? v[$0] : Int64(fill) })
     case .bool(let v): return Tensor(shape: newShape, bools: map.map { $0 >= 0 ? v[$0] : fill != 0 })
     }

@@ -41,7 +41,7 @@ enum ConvolutionOperator {
   }
 
   static let conv = OperatorDefinition(
-    differentiableInputs: [0, 1, 2],
+    differentiableInputs: [0, 1, 2], sinkInputs: [1],
     forward: { c in
       let geo = try geometry(c)
       let x = try c.floats(0)
@@ -127,14 +127,17 @@ enum ConvolutionOperator {
       let inputCount = x.count
       let weightCount = w.count
       var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
-      // One sample in one group: a single sgemm overwrites all of dW, so it needs no zeros.
+      // dW row r goes to the caller's sink when there is one, else to `dw` (rows of weightCount).
+      let sink = c.sink(1)
+      // One sample in one group: sgemm with beta 0 overwrites all of dW, so it needs no zeros.
       let overwritesWeights = geo.batch == 1 && geo.groups == 1
       var dw =
-        !needs[1]
+        !needs[1] || sink != nil
         ? []
         : overwritesWeights
           ? [Float](unsafeUninitializedCapacity: rows * w.count) { _, count in count = rows * w.count }
           : [Float](repeating: 0, count: rows * w.count)
+      if let sink, !sink.accumulate, !overwritesWeights { sink.sink.clear(rows: rows) }
       var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
       var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
@@ -154,7 +157,17 @@ enum ConvolutionOperator {
                             ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * outPlane
                           }
                           let plane = (n * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
-                          if needs[1], let dw = dw.baseAddress, let columns = columns.baseAddress {
+                          if needs[1], let sink, let columns = columns.baseAddress {
+                            patches.fill(from: x + plane, into: columns, leading: outPlane)
+                            // Sink rows are P floats apart, so each row is its own product.
+                            for r in 0..<rows {
+                              MatrixMultiply.sgemm(
+                                transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize,
+                                k: outPlane, dy, aOffset: outOffset(r), columns,
+                                beta: overwritesWeights && !sink.accumulate ? 0 : 1, sink.sink.row(r),
+                                cOffset: g * weightBlock)
+                            }
+                          } else if needs[1], let dw = dw.baseAddress, let columns = columns.baseAddress {
                             patches.fill(from: x + plane, into: columns, leading: outPlane)
                             if overwritesWeights {
                               // One sample, one group: dY and dW are [rows·outChannels, ·] matrices, so
@@ -219,7 +232,7 @@ enum ConvolutionOperator {
       }
       return [
         needs[0] ? Tensor(shape: [rows] + (try c.input(0).shape), floats: dx) : nil,
-        needs[1] ? Tensor(shape: [rows] + (try c.input(1).shape), floats: dw) : nil, db,
+        needs[1] && sink == nil ? Tensor(shape: [rows] + (try c.input(1).shape), floats: dw) : nil, db,
       ]
     })
 

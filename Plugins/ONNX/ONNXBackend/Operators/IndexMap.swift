@@ -122,6 +122,46 @@ enum IndexMap {
     }
     return result
   }
+
+  /// `scatterAdd` for `rows` stacked gradients ([rows, map.count] in, [rows, count] out).
+  static func scatterAdd(_ gradient: [Float], _ map: [Int], rows: Int, count: Int) throws(ONNXError) -> [Float] {
+    guard gradient.count == rows * map.count else {
+      throw .shapeMismatch("\(rows) gradient rows of \(map.count) hold \(gradient.count) floats")
+    }
+    var result = [Float](repeating: 0, count: rows * count)
+    gradient.withUnsafeBufferPointer { gradient in
+      map.withUnsafeBufferPointer { map in
+        result.withUnsafeMutableBufferPointer { result in
+          for r in 0..<rows {
+            let source = r * map.count
+            let target = r * count
+            for i in 0..<map.count where map[i] >= 0 { result[target + map[i]] += gradient[source + i] }
+          }
+        }
+      }
+    }
+    return result
+  }
+
+  /// `scatterAdd` of `rows` stacked gradients into a parameter sink (zero-filled first unless
+  /// `accumulate`).
+  static func scatterAdd(_ gradient: [Float], _ map: [Int], rows: Int, into sink: ParameterSink, accumulate: Bool)
+    throws(ONNXError)
+  {
+    guard gradient.count == rows * map.count, map.allSatisfy({ $0 < sink.count }) else {
+      throw .shapeMismatch("\(rows) gradient rows of \(map.count) do not scatter into rows of \(sink.count)")
+    }
+    if !accumulate { sink.clear(rows: rows) }
+    gradient.withUnsafeBufferPointer { gradient in
+      map.withUnsafeBufferPointer { map in
+        for r in 0..<rows {
+          let target = sink.row(r)
+          let source = r * map.count
+          for i in 0..<map.count where map[i] >= 0 { target[map[i]] += gradient[source + i] }
+        }
+      }
+    }
+  }
 }
 
 /// Index maps by their per-dimension parts, shared by every model in the process (a map is a pure

@@ -14,17 +14,25 @@ enum IndexOperators {
     -> OperatorDefinition
   {
     OperatorDefinition(
-      since: since, differentiableInputs: [0],
+      since: since, differentiableInputs: [0], sinkInputs: [0],
       forward: { c in
         let x = try c.input(0)
         let p = try plan(c, x)
         return [x.gathering(p.map, shape: p.shape, fill: p.fill)]
       },
-      backward: { c, _, gradients, _ in
+      stackedBackward: { c, _, gradients, _, rows in
         guard let g = try gradients[0]?.floats("gradient") else { return [nil] }
         let x = try c.input(0)
         let p = try plan(c, x)
-        return [Tensor(shape: x.shape, floats: IndexMap.scatterAdd(g, p.map, count: x.count))]
+        // An embedding table's gradient goes straight into the caller's rows: the table can be
+        // most of the model's parameters, and a sample touches only its tokens' rows.
+        if let slot = c.sink(0) {
+          try IndexMap.scatterAdd(g, p.map, rows: rows, into: slot.sink, accumulate: slot.accumulate)
+          return [nil]
+        }
+        return [
+          Tensor(shape: [rows] + x.shape, floats: try IndexMap.scatterAdd(g, p.map, rows: rows, count: x.count))
+        ]
       })
   }
 

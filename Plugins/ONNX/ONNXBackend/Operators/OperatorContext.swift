@@ -4,6 +4,12 @@ struct OperatorContext {
   let node: Node
   let opset: Int
   let inputs: [Tensor?]
+  /// In a reverse pass, per input slot, the caller's buffer for that parameter's gradient (see
+  /// `ParameterSink`); empty otherwise.
+  var sinks: [SinkSlot?] = []
+
+  /// The sink of input `slot`, if the reverse pass gave one.
+  func sink(_ slot: Int) -> SinkSlot? { slot < sinks.count ? sinks[slot] : nil }
 
   /// Required input `index`.
   func input(_ index: Int) throws(ONNXError) -> Tensor {
@@ -86,6 +92,9 @@ struct OperatorDefinition: Sendable {
   var statisticInputs: [Int] = []
   /// For variadic operators (Concat, Sum, Max...): every input slot is differentiable.
   var differentiatesEveryInput = false
+  /// Input slots whose gradient the reverse pass writes into the slot's sink when it has one
+  /// (`OperatorContext.sink`), returning nil for that slot instead of a tensor.
+  var sinkInputs: [Int] = []
   /// Computes the outputs (one tensor per declared output, extras ignored by the graph).
   var forward: @Sendable (OperatorContext) throws -> [Tensor]
   /// The reverse pass of one output gradient, for operators without `stackedBackward`.
