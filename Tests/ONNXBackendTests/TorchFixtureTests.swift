@@ -19,7 +19,7 @@ struct TorchFixtureTests {
     var testDescription: String { file }
   }
 
-  static let cases = ["mlp", "cnn", "resnet", "transformer", "encoder", "recurrent"].flatMap { model in
+  static let cases = ["mlp", "cnn", "resnet", "transformer", "encoder", "recurrent", "dense", "token"].flatMap { model in
     ["legacy", "dynamo"].map { Case(model: model, exporter: $0) }
   }
 

@@ -140,7 +140,10 @@ enum BackendCalls {
           guard index >= 0, index < Int64(groups.count) else {
             throw .invalidArgument("parameter group \(index) out of range 0..<\(groups.count)")
           }
-          guard factor.pointee.struct_size >= MemoryLayout<entk_group_factor>.size else {
+          // The ABI 1.1 fields; the struct grows with later minors (1.2 `reason`, which this
+          // backend leaves NULL), so a shorter struct from an older host is served too.
+          let needed = (MemoryLayout<entk_group_factor>.offset(of: \.output_dim) ?? .max) + MemoryLayout<Int64>.size
+          guard factor.pointee.struct_size >= needed else {
             throw .invalidArgument("entk_group_factor.struct_size \(factor.pointee.struct_size) is too small")
           }
           let shape = groups[Int(index)].factor

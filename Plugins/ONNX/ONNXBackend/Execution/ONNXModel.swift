@@ -29,6 +29,8 @@ public final class ONNXModel {
   public let parameterCount: Int
   /// Per parameter group, how `factoredJacobian` returns it: as factors, or plain when nil.
   public let factors: [GroupFactor?]
+  /// Per parameter group, why `factoredJacobian` returns it plain; nil when it is factored.
+  public let plainReasons: [String?]
   /// Initializer values, parameters included (replaced by `setParameters`).
   private(set) var initializers: [String: Tensor]
 
@@ -154,7 +156,10 @@ public final class ONNXModel {
     guard interpreter.dependents(of: Set(chosen)).contains(outputName) else {
       throw .invalidModel("\(path): output '\(outputName)' does not depend on any parameter")
     }
-    factors = GroupFactor.find(in: graph, parameters: chosen, values: values, output: outputName)
+    let factoring = GroupFactor.find(
+      in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName)
+    factors = factoring.map(\.factor)
+    plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
     if let embedding, let value = values[embedding], value.isFloat, value.rank >= 1, value.shape[0] == 1 {
       embeddingName = embedding
