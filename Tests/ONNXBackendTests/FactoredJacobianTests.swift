@@ -101,12 +101,13 @@ struct FactoredJacobianTests {
       factored: Dictionary(uniqueKeysWithValues: names.map { ($0, Layout.outputMajor) }))
   }
 
-  /// Every form the exporters give nn.Linear (tools/fixtures/export_onnx_fixtures.py, models
-  /// "dense" and "token"): legacy Gemm (transB = 1) with C, Transpose + MatMul without a bias,
-  /// Transpose + MatMul + Add(bias, Y) on a token; dynamo Gemm without C, and MatMul on a
-  /// pre-transposed initializer + Add(Y, bias). Each weight factors with π from its stored
-  /// layout: [O, I] is output-major, [I, O] input-major (the sizes 64, 16, 12, 10 differ, so the
-  /// shape tells which).
+  /// Every form the exporters give nn.Linear factors.
+  ///
+  /// tools/fixtures/export_onnx_fixtures.py, models "dense" and "token": legacy Gemm
+  /// (transB = 1) with C, Transpose + MatMul without a bias, Transpose + MatMul + Add(bias, Y) on
+  /// a token; dynamo Gemm without C, and MatMul on a pre-transposed initializer + Add(Y, bias).
+  /// Each weight factors with π from its stored layout: [O, I] is output-major, [I, O]
+  /// input-major (the sizes 64, 16, 12, 10 differ, so the shape tells which).
   @Test(arguments: ["dense", "token"], ["legacy", "dynamo"])
   func exportedDenseLayersFactorInEveryForm(_ name: String, _ exporter: String) throws {
     let model = try ONNXModel(path: TestEnvironment.fixture("onnx/\(name)-\(exporter).onnx").path)

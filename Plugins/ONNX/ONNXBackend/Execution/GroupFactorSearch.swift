@@ -1,6 +1,7 @@
 extension GroupFactor {
-  /// One entry per parameter in `parameters` (the groups, in order): its factor, or why it stays
-  /// plain. `shapes` are every value's shape for one sample (batch 1); `output` is the logits.
+  /// One entry per parameter in `parameters` (the groups, in order): its factor, or why not.
+  ///
+  /// `shapes` are every value's shape for one sample (batch 1); `output` is the logits.
   static func find(in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String)
     -> [GroupFactoring]
   {
