@@ -5,7 +5,11 @@ import Foundation
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
-    abstract: "Open a model with a backend and print its shapes and parameter groups.")
+    abstract: "Open a model with a backend and print its shapes and parameter groups.",
+    discussion: """
+      With a backend that has the per-layer factor calls (ABI 1.1), each group is shown as \
+      factored (a and Δ lengths) or plain, with the backend's reason when it gives one (ABI 1.2).
+      """)
 
   @OptionGroup var model: ModelOptions
   @Flag(help: "Print JSON on stdout.") var json = false

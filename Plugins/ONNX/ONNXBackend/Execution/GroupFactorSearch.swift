@@ -81,7 +81,7 @@ struct GroupFactorSearch {
     switch node.opType {
     case "MatMul":
       guard node.inputs.count == 2, let k = shapes[node.inputs[0]]?.last else { break }
-      return product(node, other: node.inputs[1 - slot], k: k, scale: 1, weightCount: valueCount, yCount: yCount)
+      return product(node, other: node.inputs[1 - slot], k: k, scale: 1, weightCount: valueCount, y: y, yCount: yCount)
     case "Gemm":
       let context = OperatorContext(node: node, opset: graph.opset, inputs: [])
       guard let (transA, _, alpha, beta) = try? LinearOperators.gemmAttributes(context) else { break }
@@ -92,7 +92,7 @@ struct GroupFactorSearch {
       }
       guard let a = shapes[node.inputs[0]], a.count == 2 else { break }
       return product(
-        node, other: node.inputs[1 - slot], k: transA ? a[0] : a[1], scale: alpha, weightCount: valueCount,
+        node, other: node.inputs[1 - slot], k: transA ? a[0] : a[1], scale: alpha, weightCount: valueCount, y: y,
         yCount: yCount)
     case "Add":
       return valueCount == yCount
@@ -111,23 +111,21 @@ struct GroupFactorSearch {
     return .plain(reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm and Add factor")
   }
 
-  /// A weight of `weightCount` elements contracted over `k` with `other` into `yCount` outputs.
-  private func product(_ node: Node, other: String, k: Int, scale: Float, weightCount: Int, yCount: Int)
+  /// A weight of `weightCount` elements contracted over `k` with `other` into `y` (`yCount` elements).
+  private func product(_ node: Node, other: String, k: Int, scale: Float, weightCount: Int, y: String, yCount: Int)
     -> GroupFactoring
   {
     guard k >= 1, let otherCount = count(other) else {
       return .plain(reason: "\(Self.describe(node)) has no input shape")
     }
     if otherCount == k, weightCount == k * yCount {
-      return .factored(GroupFactor(input: .value(other, scale: scale), inputDim: k, outputDim: yCount, delta: y(node)))
+      return .factored(GroupFactor(input: .value(other, scale: scale), inputDim: k, outputDim: yCount, delta: y))
     }
     // Each weight element takes part in k·Y / W products.
     let uses = k * yCount / max(weightCount, 1)
     if uses > 1 { return .plain(reason: "\(Self.describe(node)) applies it at \(uses) positions") }
     return .plain(reason: "\(Self.describe(node)) uses it as \(otherCount / k) matrices, each with its own input")
   }
-
-  private func y(_ node: Node) -> String { node.outputs.first ?? "" }
 
   private func count(_ value: String) -> Int? { shapes[value].map { $0.reduce(1, *) } }
 
