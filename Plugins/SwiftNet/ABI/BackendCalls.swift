@@ -136,12 +136,13 @@ enum BackendCalls {
     @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_group_factor>, UnsafeMutablePointer<CChar>?, Int)
       -> entk_status = { model, index, factor, error, capacity in
         report(error, capacity) { () throws(SwiftNetError) in
-          let groups = OpenModel.from(model).network.parameterGroups
+          let open = OpenModel.from(model)
+          let groups = open.network.parameterGroups
           guard index >= 0, index < Int64(groups.count) else {
             throw .invalidArgument("parameter group \(index) out of range 0..<\(groups.count)")
           }
-          // The ABI 1.1 fields; the struct grows with later minors (1.2 `reason`, which this
-          // backend leaves NULL), so a shorter struct from an older host is served too.
+          // The ABI 1.1 fields; `reason` (1.2) only when the caller's struct has it, so an older
+          // host's shorter struct is served too.
           let needed = (MemoryLayout<entk_group_factor>.offset(of: \.output_dim) ?? .max) + MemoryLayout<Int64>.size
           guard factor.pointee.struct_size >= needed else {
             throw .invalidArgument("entk_group_factor.struct_size \(factor.pointee.struct_size) is too small")
@@ -150,6 +151,11 @@ enum BackendCalls {
           factor.pointee.factored = shape == nil ? 0 : 1
           factor.pointee.input_dim = Int64(shape?.inputDim ?? 0)
           factor.pointee.output_dim = Int64(shape?.outputDim ?? 0)
+          let withReason =
+            (MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? .max) + MemoryLayout<UnsafePointer<CChar>?>.size
+          if factor.pointee.struct_size >= withReason {
+            factor.pointee.reason = UnsafePointer(open.plainReasons[Int(index)])
+          }
         }
       }
 
