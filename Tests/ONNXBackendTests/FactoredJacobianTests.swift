@@ -111,6 +111,15 @@ struct FactoredJacobianTests {
   @Test(arguments: ["dense", "token"], ["legacy", "dynamo"])
   func exportedDenseLayersFactorInEveryForm(_ name: String, _ exporter: String) throws {
     let model = try ONNXModel(path: TestEnvironment.fixture("onnx/\(name)-\(exporter).onnx").path)
+    // The forms each file holds: (Gemm, MatMul, Transpose, Add) nodes.
+    let forms = [
+      "dense-legacy": [1, 2, 2, 0], "dense-dynamo": [3, 0, 0, 0], "token-legacy": [0, 3, 3, 2],
+      "token-dynamo": [0, 3, 0, 2],
+    ]
+    let nodes = model.interpreter.graph.nodes
+    #expect(
+      ["Gemm", "MatMul", "Transpose", "Add"].map { op in nodes.filter { $0.opType == op }.count }
+        == forms["\(name)-\(exporter)"])
     let x = try NPYFile.read(TestEnvironment.fixture("onnx/\(name)-inputs.npy"))
     var layouts: [String: Layout] = [:]
     for (g, name) in model.parameterNames.enumerated() {
