@@ -94,12 +94,15 @@ public final class BackendModel {
     }
     var buffer = [CChar](repeating: 0, count: 4096)
     var factors: [(input: Int, output: Int)?] = []
+    var reasons: [String?] = []
     for (index, group) in description.parameterGroups.enumerated() {
+      // Zero-initialised: `reason` stays NULL with a backend of ABI minor < 2.
       var factor = entk_group_factor()
       factor.struct_size = MemoryLayout<entk_group_factor>.size
       try check(
         groupFactor(model, Int64(index), &factor, &buffer, buffer.count), library: library,
         call: "group_factor(\(index))", buffer: buffer)
+      reasons.append(factor.factored == 0 ? factor.reason.map { String(cString: $0) } : nil)
       switch factor.factored {
       case 0: factors.append(nil)
       case 1: factors.append((Int(factor.input_dim), Int(factor.output_dim)))
@@ -109,7 +112,7 @@ public final class BackendModel {
           reason: "group_factor for '\(group.name)' sets factored = \(factor.factored), not 0 or 1")
       }
     }
-    return try FactorLayout(description: description, factors: factors, backend: library.name)
+    return try FactorLayout(description: description, factors: factors, plainReasons: reasons, backend: library.name)
   }
 
   private static func check(_ status: entk_status, library: BackendLibrary, call: String, buffer: [CChar]) throws {

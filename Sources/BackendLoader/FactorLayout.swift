@@ -20,16 +20,23 @@ public struct FactorLayout: Sendable, Equatable {
   public let segments: [Segment]
   /// Floats per sample: C·P_plain + Σ (I + C·O) over the factored groups.
   public let rowLength: Int
+  /// Per group, why the backend returns it plain (ABI 1.2 `reason`); nil for factored groups and
+  /// when the backend gives no reason.
+  public let plainReasons: [String?]
 
   /// Whether any group is factored (else a row is just the Jacobian).
   public var hasFactors: Bool {
     segments.contains { if case .factored = $0 { true } else { false } }
   }
 
-  /// - Parameter factors: per group, (I, O) when factored, nil when plain.
+  /// - Parameters:
+  ///   - factors: per group, (I, O) when factored, nil when plain.
+  ///   - plainReasons: per group, why it is plain, if the backend says.
   /// - Throws: `BackendCallError.invalidDescription` when a factored group's I·O differs from its
   ///   count or a dimension is below 1.
-  init(description d: ModelDescription, factors: [(input: Int, output: Int)?], backend: String) throws {
+  init(
+    description d: ModelDescription, factors: [(input: Int, output: Int)?], plainReasons: [String?], backend: String
+  ) throws {
     var plainCount = 0
     for (group, factor) in zip(d.parameterGroups, factors) {
       guard let factor else {
@@ -61,5 +68,6 @@ public struct FactorLayout: Sendable, Equatable {
     self.plainCount = plainCount
     self.segments = segments
     rowLength = next
+    self.plainReasons = plainReasons
   }
 }

@@ -1,5 +1,5 @@
 /*
- * Pins the layout of ABI 1 (through minor 1) on LP64 platforms. Once released, a slot never moves: if one
+ * Pins the layout of ABI 1 (through minor 2) on LP64 platforms. Once released, a slot never moves: if one
  * of these fails, a change broke every backend built against an earlier minor.
  */
 #include "entk_backend.h"
@@ -40,4 +40,5 @@ _Static_assert(offsetof(entk_param_group, count) == 24, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_group_factor, factored) == 8, "ABI 1.1 layout");
 _Static_assert(offsetof(entk_group_factor, input_dim) == 16, "ABI 1.1 layout");
 _Static_assert(offsetof(entk_group_factor, output_dim) == 24, "ABI 1.1 layout");
+_Static_assert(offsetof(entk_group_factor, reason) == 32, "ABI 1.2 layout");
 #endif

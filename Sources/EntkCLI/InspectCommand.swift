@@ -5,7 +5,11 @@ import Foundation
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
-    abstract: "Open a model with a backend and print its shapes and parameter groups.")
+    abstract: "Open a model with a backend and print its shapes and parameter groups.",
+    discussion: """
+      With a backend that has the per-layer factor calls (ABI 1.1), each group is shown as \
+      factored (a and Δ lengths) or plain, with the backend's reason when it gives one (ABI 1.2).
+      """)
 
   @OptionGroup var model: ModelOptions
   @Flag(help: "Print JSON on stdout.") var json = false
@@ -20,12 +24,28 @@ struct InspectCommand: ParsableCommand {
     var factoredRowLength: Int?
     /// The groups that factor (ABI 1.1), with a's and Δ's lengths.
     var factoredGroups: [FactoredGroup]?
+    /// The groups that do not, with the backend's reason when it gives one (ABI 1.2).
+    var plainGroups: [PlainGroup]?
   }
 
   struct FactoredGroup: Encodable {
     var name: String
     var inputDim: Int
     var outputDim: Int
+  }
+
+  struct PlainGroup: Encodable {
+    var name: String
+    var reason: String?
+  }
+
+  /// The unfactored groups of `opened`, nil without factor calls.
+  private func plainGroups(_ opened: BackendModel) -> [PlainGroup]? {
+    guard let layout = opened.factorLayout else { return nil }
+    return zip(opened.description.parameterGroups.indices, layout.segments).compactMap { index, segment in
+      guard case .plain = segment else { return nil }
+      return PlainGroup(name: opened.description.parameterGroups[index].name, reason: layout.plainReasons[index])
+    }
   }
 
   /// The factored groups of `opened`, nil without factor calls.
@@ -45,10 +65,11 @@ struct InspectCommand: ParsableCommand {
         Report(
           backend: opened.library.name, backendPath: opened.library.url.path, model: model.model, description: d,
           capabilities: opened.library.capabilities, factoredRowLength: opened.factorLayout?.rowLength,
-          factoredGroups: factoredGroups(opened)))
+          factoredGroups: factoredGroups(opened), plainGroups: plainGroups(opened)))
       return
     }
     let factored = Dictionary((factoredGroups(opened) ?? []).map { ($0.name, $0) }) { first, _ in first }
+    let plain = Dictionary((plainGroups(opened) ?? []).map { ($0.name, $0.reason) }) { first, _ in first }
     print("backend     \(opened.library.name) \(opened.library.version) (\(opened.library.url.path))")
     print("model       \(model.model)")
     print("input       \(d.inputShape) per sample")
@@ -57,7 +78,9 @@ struct InspectCommand: ParsableCommand {
     print("embedding   E = \(d.embeddingSize)")
     print("groups      \(d.parameterGroups.count)")
     for group in d.parameterGroups {
-      let factor = factored[group.name].map { "  factored a \($0.inputDim) × Δ \($0.outputDim)" } ?? ""
+      let factor =
+        factored[group.name].map { "  factored a \($0.inputDim) × Δ \($0.outputDim)" }
+        ?? plain[group.name].map { "  plain" + ($0.map { ": \($0)" } ?? "") } ?? ""
       print(
         "  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)\(factor)"
       )

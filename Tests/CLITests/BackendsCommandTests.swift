@@ -36,6 +36,29 @@ import Testing
   #expect(factored.map { $0["outputDim"] as? Int } == [7, 6, 3])
 }
 
+/// The digits CNN (examples/digits/cnn.onnx): its dense layers factor; its convolutions do not,
+/// and inspect says why (conv1 runs at every pixel of the 8×8 input, conv2 after 2×2 pooling).
+@Test func inspectSaysWhyGroupsDoNotFactor() throws {
+  let model = TestEnvironment.repositoryRoot.appendingPathComponent("examples/digits/cnn.onnx").path
+  let json = try runEntk(["inspect", "--backend", "onnx", "--model", model, "--json"])
+  #expect(json.status == 0, "\(json.stderr)")
+  let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+  let plain = try #require(report["plainGroups"] as? [[String: String]])
+  #expect(plain.map { $0["name"] } == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"])
+  #expect(plain.first?["reason"] == "Conv '/conv1/Conv' applies it at 64 positions")
+  #expect(plain.last?["reason"] == "Conv '/conv2/Conv' applies it at 16 positions")
+  #expect((report["factoredGroups"] as? [[String: Any]])?.count == 4)
+
+  let text = try runEntk(["inspect", "--backend", "onnx", "--model", model])
+  #expect(text.status == 0, "\(text.stderr)")
+  let lines = text.stdout.split(separator: "\n")
+  #expect(
+    lines.contains {
+      $0.contains("conv2.weight") && $0.hasSuffix("plain: Conv '/conv2/Conv' applies it at 16 positions")
+    })
+  #expect(lines.contains { $0.contains("fc1.weight") && $0.hasSuffix("factored a 128 × Δ 64") })
+}
+
 @Test func inspectOfAMissingModelExitsWithTheBackendCode() throws {
   let result = try runEntk(["inspect", "--backend", "example-c", "--model", "/nonexistent/model"])
   #expect(result.status == 4)

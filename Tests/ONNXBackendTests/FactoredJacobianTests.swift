@@ -47,7 +47,8 @@ struct FactoredJacobianTests {
         continue
       }
       #expect(factor.inputDim * factor.outputDim == group.count, "\(group.name): I·O")
-      layouts.append(try #require(factored[group.name], "\(group.name) factored unexpectedly"))
+      let layout: Layout = try #require(factored[group.name], "\(group.name) factored unexpectedly")
+      layouts.append(layout)
     }
     let all = FactorSlots.jacobian(
       fromFactored: rows, count: n, classes: c, groups: groups.map { ($0.offset, $0.count) },
@@ -98,6 +99,70 @@ struct FactoredJacobianTests {
     try Self.check(
       model, x.float32Values(), n: x.shape[0],
       factored: Dictionary(uniqueKeysWithValues: names.map { ($0, Layout.outputMajor) }))
+  }
+
+  /// Every form the exporters give nn.Linear factors.
+  ///
+  /// tools/fixtures/export_onnx_fixtures.py, models "dense" and "token": legacy Gemm
+  /// (transB = 1) with C, Transpose + MatMul without a bias, Transpose + MatMul + Add(bias, Y) on
+  /// a token; dynamo Gemm without C, and MatMul on a pre-transposed initializer + Add(Y, bias).
+  /// Each weight factors with π from its stored layout: [O, I] is output-major, [I, O]
+  /// input-major (the sizes 64, 16, 12, 10 differ, so the shape tells which).
+  @Test(arguments: ["dense", "token"], ["legacy", "dynamo"])
+  func exportedDenseLayersFactorInEveryForm(_ name: String, _ exporter: String) throws {
+    let model = try ONNXModel(path: TestEnvironment.fixture("onnx/\(name)-\(exporter).onnx").path)
+    // The forms each file holds: (Gemm, MatMul, Transpose, Add) nodes.
+    let forms = [
+      "dense-legacy": [1, 2, 2, 0], "dense-dynamo": [3, 0, 0, 0], "token-legacy": [0, 3, 3, 2],
+      "token-dynamo": [0, 3, 0, 2],
+    ]
+    let nodes = model.interpreter.graph.nodes
+    #expect(
+      ["Gemm", "MatMul", "Transpose", "Add"].map { op in nodes.filter { $0.opType == op }.count }
+        == forms["\(name)-\(exporter)"])
+    let x = try NPYFile.read(TestEnvironment.fixture("onnx/\(name)-inputs.npy"))
+    var layouts: [String: Layout] = [:]
+    for (g, name) in model.parameterNames.enumerated() {
+      let shape = try #require(model.initializers[name]?.shape)
+      let factor = try #require(model.factors[g], "\(name) \(shape) does not factor: \(model.plainReasons[g] ?? "")")
+      layouts[name] = shape == [factor.inputDim, factor.outputDim] && shape.count == 2 ? .inputMajor : .outputMajor
+    }
+    // fc1, fc2 and the head's weights, fc2's bias, and on a token the head's bias.
+    #expect(model.parameterNames.count == (name == "token" ? 5 : 4))
+    #expect(model.plainReasons.allSatisfy { $0 == nil })
+    try Self.check(model, x.float32Values(), n: x.shape[0], factored: layouts)
+  }
+
+  /// Names and reasons of the groups that stay plain.
+  static func reasons(_ model: ONNXModel) -> [String: String] {
+    var reasons: [String: String] = [:]
+    for (name, reason) in zip(model.parameterNames, model.plainReasons) { reasons[name] = reason }
+    return reasons
+  }
+
+  @Test func convolutionsAndBatchedMatMulsSayWhyTheyStayPlain() throws {
+    // The digits CNN: 8×8 inputs, conv1 (3×3, padding 1) at 8·8 positions, 2×2 pooling, conv2
+    // at 4·4.
+    let digits = try ONNXModel(
+      path: TestEnvironment.repositoryRoot.appendingPathComponent("examples/digits/cnn.onnx").path)
+    #expect(
+      Self.reasons(digits) == [
+        "conv1.weight": "Conv '/conv1/Conv' applies it at 64 positions",
+        "conv1.bias": "Conv '/conv1/Conv' applies it at 64 positions",
+        "conv2.weight": "Conv '/conv2/Conv' applies it at 16 positions",
+        "conv2.bias": "Conv '/conv2/Conv' applies it at 16 positions",
+      ])
+    // The written-out encoder block: 8 tokens through nn.Linear (legacy: Transpose + MatMul,
+    // then Add), LayerNorm decomposed into Mul and Add by opset 13.
+    let reasons = Self.reasons(try ONNXModel(path: TestEnvironment.fixture("onnx/transformer-legacy.onnx").path))
+    #expect(
+      reasons["block.ff1.weight"]
+        == "MatMul '/block/ff1/MatMul' applies it at 8 positions (through Transpose '/block/ff1/Transpose')")
+    #expect(reasons["block.ff1.bias"] == "Add '/block/ff1/Add' broadcasts it over 8 positions")
+    #expect(
+      reasons["block.norm1.weight"] == "read by Mul '/block/norm1/Mul' (input 1); only MatMul, Gemm and Add factor")
+    // The learned position table is added once per sample, element for element: a = [1].
+    #expect(reasons["position"] == nil)
   }
 
   // MARK: Small graphs built here
@@ -155,6 +220,63 @@ struct FactoredJacobianTests {
     let model = try ONNXModel(graph: graph, path: "shared")
     try Self.check(
       model, Self.inputs(model, n: 3), n: 3, factored: ["b1": .outputMajor, "head": .inputMajor, "hb": .outputMajor])
+    #expect(
+      Self.reasons(model) == [
+        "w": "shared by 2 nodes (Gemm 'y1', Gemm 'y2')", "b2": "Gemm 'y2' broadcasts it over 4 positions",
+      ])
+  }
+
+  /// A weight read twice by one node stays plain.
+  @Test func weightReadTwiceByOneNodeStaysPlain() throws {
+    var r = OperatorGradientTests.Numbers(state: 4)
+    let graph = Self.graph(
+      [
+        Self.node("MatMul", ["w", "w"], "square"), Self.node("MatMul", ["x", "square"], "logits"),
+      ], [("w", r.tensor([3, 3]))], input: [nil, 3])
+    let model = try ONNXModel(graph: graph, path: "square")
+    try Self.check(model, Self.inputs(model, n: 2), n: 2, factored: [:])
+    #expect(Self.reasons(model) == ["w": "read 2 times by MatMul 'square'"])
+  }
+
+  /// Weights that reach their product through rearrangements, biases through reshapes, a Gemm
+  /// with transA = 1, and weights as the left operand of MatMul and Gemm (an output column,
+  /// Y = W·xᵀ) all factor; π follows the stored layout (a reshape keeps it, a transpose swaps
+  /// the roles of the two indices).
+  @Test func rearrangedWeightsAndLeftOperandsFactor() throws {
+    var r = OperatorGradientTests.Numbers(state: 11)
+    let ints = { (values: [Int64]) in Tensor(shape: [values.count], ints: values) }
+    let graph = Self.graph(
+      [
+        // w1 stored [O=5, I=6, 1]: Reshape to [5, 6], Transpose, Identity, then x·w1ᵀ.
+        Self.node("Reshape", ["w1", "shape56"], "w1r"),
+        Self.node("Transpose", ["w1r"], "w1t", ["perm": .ints([1, 0])]),
+        Self.node("Identity", ["w1t"], "w1i"), Self.node("MatMul", ["x", "w1i"], "y1"),
+        // b1 stored [1, 5, 1], flattened to [1, 5], added in slot 1.
+        Self.node("Flatten", ["b1"], "b1f"), Self.node("Add", ["y1", "b1f"], "s1"), Self.node("Tanh", ["s1"], "h"),
+        // Gemm(hᵀ, w2) with transA = 1, alpha = 0.5; C = Unsqueeze(c2 [4]) = [1, 4].
+        Self.node("Transpose", ["h"], "ht", ["perm": .ints([1, 0])]), Self.node("Unsqueeze", ["c2", "axis0"], "c2u"),
+        Self.node("Gemm", ["ht", "w2", "c2u"], "y2", ["transA": .int(1), "alpha": .float(0.5)]),
+        Self.node("Sigmoid", ["y2"], "g"),
+        // Left operands: MatMul(w3 [3, 4], gᵀ) and Gemm(w4 [3, 4], g, transB = 1), both [3, 1].
+        Self.node("Transpose", ["g"], "gt", ["perm": .ints([1, 0])]), Self.node("MatMul", ["w3", "gt"], "z3"),
+        Self.node("Gemm", ["w4", "g"], "z4", ["transB": .int(1)]), Self.node("Add", ["z3", "z4"], "z"),
+        Self.node("Transpose", ["z"], "logits", ["perm": .ints([1, 0])]),
+      ],
+      [
+        ("w1", r.tensor([5, 6, 1])), ("b1", r.tensor([1, 5, 1])), ("w2", r.tensor([5, 4])), ("c2", r.tensor([4])),
+        ("w3", r.tensor([3, 4])), ("w4", r.tensor([3, 4])), ("shape56", ints([5, 6])), ("axis0", ints([0])),
+      ], input: [nil, 6])
+    let model = try ONNXModel(graph: graph, path: "rearranged")
+    #expect(model.parameterNames == ["w1", "b1", "w2", "c2", "w3", "w4"])
+    try Self.check(
+      model, Self.inputs(model, n: 3), n: 3,
+      factored: [
+        "w1": .outputMajor, "b1": .outputMajor, "w2": .inputMajor, "c2": .outputMajor, "w3": .outputMajor,
+        "w4": .outputMajor,
+      ])
+    #expect(model.factors[2]?.input == .value("ht", scale: 0.5))
+    #expect(model.factors[4]?.input == .value("gt", scale: 1))
+    #expect(model.factors[5]?.input == .value("g", scale: 1))
   }
 
   /// A Gemm and a MatMul whose A holds two rows per sample (M = 2) stay plain.
@@ -173,6 +295,11 @@ struct FactoredJacobianTests {
     let model = try ONNXModel(graph: graph, path: "rows")
     #expect(model.parameterNames == ["w", "c", "v", "d"])
     try Self.check(model, Self.inputs(model, n: 3), n: 3, factored: [:])
+    #expect(
+      Self.reasons(model) == [
+        "w": "Gemm 'y' applies it at 2 positions", "c": "Gemm 'y' broadcasts it over 2 positions",
+        "v": "MatMul 'z' applies it at 2 positions", "d": "Add 's' broadcasts it over 2 positions",
+      ])
   }
 
   // MARK: Through the C table
@@ -218,6 +345,35 @@ struct FactoredJacobianTests {
     small.struct_size = MemoryLayout<Int>.size
     #expect(groupFactor(model, 0, &small, &error, error.count) == ENTK_STATUS_INVALID_ARGUMENT)
     #expect(Self.message(error).contains("struct_size"))
+  }
+
+  /// ABI 1.2 `reason`: a phrase for an unfactored group, NULL for a factored one, and left alone
+  /// for a caller that knows only the ABI 1.1 fields.
+  @Test func tableGivesReasonsOnlyToCallersThatKnowTheField() throws {
+    let api = try #require(entkBackendV1()).pointee
+    #expect(api.abi_version_minor == 2)
+    let groupFactor = try #require(api.group_factor)
+    let model = try Self.openDigits(api)
+    defer { api.close(model) }
+    let sentinel = "untouched"
+    try sentinel.withCString { untouched in
+      var reasons: [String?] = []
+      for index: Int64 in [0, 4] {
+        var factor = entk_group_factor()
+        factor.struct_size = MemoryLayout<entk_group_factor>.size
+        factor.reason = untouched
+        #expect(groupFactor(model, index, &factor, nil, 0) == ENTK_OK)
+        reasons.append(factor.reason.map { String(cString: $0) })
+      }
+      #expect(reasons == ["Conv '/conv1/Conv' applies it at 64 positions", nil])
+
+      var older = entk_group_factor()
+      older.struct_size = try #require(MemoryLayout<entk_group_factor>.offset(of: \.reason))
+      older.reason = untouched
+      #expect(groupFactor(model, 0, &older, nil, 0) == ENTK_OK)
+      #expect(older.factored == 0)
+      #expect(older.reason == untouched)
+    }
   }
 
   @Test func tableFactoredJacobianMatchesTheModelAndRejectsBadCounts() throws {

@@ -19,7 +19,8 @@ struct TorchFixtureTests {
     var testDescription: String { file }
   }
 
-  static let cases = ["mlp", "cnn", "resnet", "transformer", "encoder", "recurrent"].flatMap { model in
+  static let models = ["mlp", "cnn", "resnet", "transformer", "encoder", "recurrent", "dense", "token"]
+  static let cases = models.flatMap { model in
     ["legacy", "dynamo"].map { Case(model: model, exporter: $0) }
   }
 

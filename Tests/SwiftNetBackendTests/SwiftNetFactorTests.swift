@@ -1,4 +1,5 @@
 import BackendLoader
+import CEntkABI
 import EntkTestSupport
 import Foundation
 import Testing
@@ -98,7 +99,23 @@ import Testing
   @Test func tableDeclaresBothFactorSlots() throws {
     let slots = try FactorSlots(backend: Self.library, model: TestEnvironment.fixture("swiftnet-mlp").path)
     #expect(slots.tableSize == FactorSlots.fullTableSize)
-    #expect(slots.abiMinor == 1)
+    #expect(slots.abiMinor == 2)  // built against ABI 1.2, whose `reason` it fills
+    // A host that knows only the ABI 1.1 fields is served too.
+    let older = MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? 0
+    #expect(try slots.groupFactor(0, structSize: older).factored)
+  }
+
+  /// swiftnet-cnn: input 3×9×7, conv2d 3×3 with padding 1 keeps the 9×7 = 63 positions, and the
+  /// batch norm after it runs at each of them; its dense layers ("9", "11") give no reason.
+  @Test func plainGroupsSayWhy() throws {
+    let model = try SwiftNetTestModels.library().open(model: TestEnvironment.fixture("swiftnet-cnn").path)
+    let layout = try #require(model.factorLayout)
+    let reasons = Dictionary(
+      uniqueKeysWithValues: zip(model.description.parameterGroups.map(\.name), layout.plainReasons))
+    #expect(reasons["0"] == "conv2d applies it at 63 positions")
+    #expect(reasons["1"] == "batchnorm2d scales and shifts each channel at 63 positions")
+    #expect(reasons["9"] == .some(nil))
+    #expect(reasons["11"] == .some(nil))
   }
 
   @Test func badArgumentsAreInvalidArgumentsWithAMessage() throws {

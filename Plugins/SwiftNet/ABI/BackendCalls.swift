@@ -136,17 +136,26 @@ enum BackendCalls {
     @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_group_factor>, UnsafeMutablePointer<CChar>?, Int)
       -> entk_status = { model, index, factor, error, capacity in
         report(error, capacity) { () throws(SwiftNetError) in
-          let groups = OpenModel.from(model).network.parameterGroups
+          let open = OpenModel.from(model)
+          let groups = open.network.parameterGroups
           guard index >= 0, index < Int64(groups.count) else {
             throw .invalidArgument("parameter group \(index) out of range 0..<\(groups.count)")
           }
-          guard factor.pointee.struct_size >= MemoryLayout<entk_group_factor>.size else {
+          // The ABI 1.1 fields; `reason` (1.2) only when the caller's struct has it, so an older
+          // host's shorter struct is served too.
+          let needed = (MemoryLayout<entk_group_factor>.offset(of: \.output_dim) ?? .max) + MemoryLayout<Int64>.size
+          guard factor.pointee.struct_size >= needed else {
             throw .invalidArgument("entk_group_factor.struct_size \(factor.pointee.struct_size) is too small")
           }
           let shape = groups[Int(index)].factor
           factor.pointee.factored = shape == nil ? 0 : 1
           factor.pointee.input_dim = Int64(shape?.inputDim ?? 0)
           factor.pointee.output_dim = Int64(shape?.outputDim ?? 0)
+          let withReason =
+            (MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? .max) + MemoryLayout<UnsafePointer<CChar>?>.size
+          if factor.pointee.struct_size >= withReason {
+            factor.pointee.reason = UnsafePointer(open.plainReasons[Int(index)])
+          }
         }
       }
 

@@ -1,23 +1,29 @@
 import Foundation
 
 /// What an `entk_model *` handle points to: the network plus the C strings of its parameter
-/// group names, which the ABI says stay valid until `close`.
+/// group names and unfactored groups' reasons, which the ABI says stay valid until `close`.
 final class OpenModel {
   let network: Network
   let groupNames: [UnsafeMutablePointer<CChar>]
+  /// Per group, `entk_group_factor.reason`: nil for a factored group.
+  let plainReasons: [UnsafeMutablePointer<CChar>?]
 
   init(network: Network) {
     self.network = network
-    groupNames = network.parameterGroups.map { group in
-      let bytes = Array(group.name.utf8CString)
-      let name = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-      name.initialize(from: bytes, count: bytes.count)
-      return name
-    }
+    groupNames = network.parameterGroups.map { Self.cString($0.name) }
+    plainReasons = network.parameterGroups.map { $0.plainReason.map(Self.cString) }
   }
 
   deinit {
     for name in groupNames { name.deallocate() }
+    for reason in plainReasons { reason?.deallocate() }
+  }
+
+  private static func cString(_ text: String) -> UnsafeMutablePointer<CChar> {
+    let bytes = Array(text.utf8CString)
+    let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+    copy.initialize(from: bytes, count: bytes.count)
+    return copy
   }
 
   /// The handle handed to the host; it owns one retain, released by `close`.

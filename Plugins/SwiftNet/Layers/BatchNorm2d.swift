@@ -42,7 +42,11 @@ struct BatchNorm2d: Layer {
     ]
   }
 
-  var parameterGroups: [ParameterGroup] { ownParameterGroups }
+  /// A per-channel scale and shift, applied at every position of its channel.
+  var parameterGroups: [ParameterGroup] {
+    ownParameterGroups(
+      plainReason: "batchnorm2d scales and shifts each channel at \(outputShape[1] * outputShape[2]) positions")
+  }
 
   var config: [String: JSONValue] {
     ["type": .string("batchnorm2d"), "name": .string(name), "num_features": .int(channels), "eps": .number(eps)]

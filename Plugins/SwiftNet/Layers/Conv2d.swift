@@ -76,7 +76,10 @@ struct Conv2d: Layer {
     return slots
   }
 
-  var parameterGroups: [ParameterGroup] { ownParameterGroups }
+  /// A kernel applied at every output position sums outer products, one per position.
+  var parameterGroups: [ParameterGroup] {
+    ownParameterGroups(plainReason: "conv2d applies it at \(geometry.outputH * geometry.outputW) positions")
+  }
 
   var config: [String: JSONValue] {
     let g = geometry

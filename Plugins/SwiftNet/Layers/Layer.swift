@@ -108,6 +108,8 @@ struct ParameterGroup {
   let count: Int
   /// The group's outer-product shape when its per-sample gradients factor (ABI 1.1), else nil.
   var factor: GroupFactor? = nil
+  /// Why it does not factor, for people (ABI 1.2 `entk_group_factor.reason`); nil when it does.
+  var plainReason: String? = nil
 }
 
 /// A factored group's shape: ∂f_c/∂θ[offset + π(o, j)] = Δ_c[o]·a[j], j < `inputDim`, o < `outputDim`.
@@ -120,11 +122,15 @@ extension Layer {
   var inputSize: Int { inputShape.reduce(1, *) }
   var outputSize: Int { outputShape.reduce(1, *) }
 
-  /// The single group of a layer whose tensors are its own parameters (empty if it has none).
-  var ownParameterGroups: [ParameterGroup] {
+  /// The single unfactored group of a layer whose tensors are its own parameters (empty if it
+  /// has none), with the reason it does not factor.
+  func ownParameterGroups(plainReason: String) -> [ParameterGroup] {
     let parameters = tensors.filter { !$0.isBuffer }
     guard let first = parameters.first else { return [] }
-    return [ParameterGroup(name: name, offset: first.offset, count: parameters.reduce(0) { $0 + $1.count })]
+    return [
+      ParameterGroup(
+        name: name, offset: first.offset, count: parameters.reduce(0) { $0 + $1.count }, plainReason: plainReason)
+    ]
   }
 }
 

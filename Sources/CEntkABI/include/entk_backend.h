@@ -68,7 +68,7 @@ extern "C" {
 ENTK_ASSUME_NONNULL_BEGIN
 
 #define ENTK_ABI_VERSION_MAJOR 1
-#define ENTK_ABI_VERSION_MINOR 1
+#define ENTK_ABI_VERSION_MINOR 2
 
 /** Largest per-sample input rank a backend may describe. */
 #define ENTK_MAX_INPUT_RANK 8
@@ -144,6 +144,10 @@ typedef struct entk_param_group {
  * a = the layer's input, Δ_c = ∂f_c/∂y, π(o, j) = o·I + j for row-major W [O, I]; its bias b is
  * factored with I = 1 and a = [1]. A weight used by several nodes, or applied at several
  * positions (a convolution), does not factor this way and is reported unfactored.
+ *
+ * ABI 1.2 appends `reason`, which tells people why a group is unfactored. The caller sets it to
+ * NULL before the call (zero-initialising the struct does), so it stays NULL with a backend of
+ * minor < 2, which does not know the field.
  */
 typedef struct entk_group_factor {
   /** in: set by the caller to ENTK_STRUCT_SIZE(entk_group_factor, <last field it knows>). */
@@ -156,6 +160,12 @@ typedef struct entk_group_factor {
   /** out: O, the length of each Δ_c(x), when factored; 0 otherwise. I × O equals the group's
    *  count. */
   int64_t output_dim;
+  /** out (ABI 1.2): when factored is 0, why, as a short NUL-terminated UTF-8 phrase about the
+   *  group for people (e.g. "shared by 2 nodes (Gemm 'fc1', Gemm 'fc2')", "Conv 'conv1' applies
+   *  it at 64 positions"); NULL when factored or when the backend gives no reason. Free text, not
+   *  for parsing. Owned by the model; valid until `close`. Written only when struct_size covers
+   *  it. */
+  const char *ENTK_NULLABLE reason;
 } entk_group_factor;
 
 /**
@@ -302,8 +312,8 @@ typedef struct entk_backend_api {
   /**
    * Optional (NULL if absent). Fills `factor` (the caller sets factor->struct_size first) for
    * parameter group `index` in 0..<num_param_groups: whether `factored_jacobian` returns the
-   * group as outer-product factors (see entk_group_factor). Cheap; the answer never changes for
-   * an open model.
+   * group as outer-product factors (see entk_group_factor) and, if not, why (ABI 1.2). Cheap;
+   * the answer never changes for an open model.
    * Errors: INVALID_ARGUMENT if index is out of range.
    * Thread-safety: read-only; may run concurrently with describe/param_group/group_factor.
    */

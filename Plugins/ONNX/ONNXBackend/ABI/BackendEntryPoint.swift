@@ -181,7 +181,7 @@ enum BackendTable {
   static let groupFactor:
     @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_group_factor>, UnsafeMutablePointer<CChar>?, Int) ->
       entk_status = { model, index, factor, buffer, capacity in
-        call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        call(model, buffer, capacity) { m, handle throws(ONNXError) in
           guard index >= 0, index < Int64(m.factors.count) else {
             throw .invalidArgument("parameter group \(index) is out of range 0..<\(m.factors.count)")
           }
@@ -195,6 +195,9 @@ enum BackendTable {
           factor.pointee.factored = entry == nil ? 0 : 1
           factor.pointee.input_dim = Int64(entry?.inputDim ?? 0)
           factor.pointee.output_dim = Int64(entry?.outputDim ?? 0)
+          if factor.pointee.struct_size >= structSize(\entk_group_factor.reason) {
+            factor.pointee.reason = UnsafePointer(handle.plainReasons[Int(index)])
+          }
         }
       }
 

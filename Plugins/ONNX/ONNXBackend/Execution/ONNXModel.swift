@@ -34,6 +34,8 @@ public final class ONNXModel {
   /// gave, at open, each sample's own outputs (no node mixes samples, none fixes the batch at 1);
   /// then as many as keep the pass's values within about 256 MiB.
   public let batchedForwardSamples: Int
+  /// Per parameter group, why `factoredJacobian` returns it plain; nil when it is factored.
+  public let plainReasons: [String?]
   /// Initializer values, parameters included (replaced by `setParameters`).
   private(set) var initializers: [String: Tensor]
 
@@ -160,7 +162,10 @@ public final class ONNXModel {
     guard interpreter.dependents(of: Set(chosen)).contains(outputName) else {
       throw .invalidModel("\(path): output '\(outputName)' does not depend on any parameter")
     }
-    factors = GroupFactor.find(in: graph, parameters: chosen, values: values, output: outputName)
+    let factoring = GroupFactor.find(
+      in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName)
+    factors = factoring.map(\.factor)
+    plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
     if let embedding, let value = values[embedding], value.isFloat, value.rank >= 1, value.shape[0] == 1 {
       embeddingName = embedding

@@ -1,0 +1,149 @@
+extension GroupFactor {
+  /// One entry per parameter in `parameters` (the groups, in order): its factor, or why not.
+  ///
+  /// `shapes` are every value's shape for one sample (batch 1); `output` is the logits.
+  static func find(in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String)
+    -> [GroupFactoring]
+  {
+    let search = GroupFactorSearch(graph: graph, shapes: shapes, output: output)
+    return parameters.map(search.factoring)
+  }
+}
+
+/// Decides from the graph's dataflow whether a parameter's gradient is one outer product.
+///
+/// A parameter is followed from its initializer through nodes that only rearrange elements (each
+/// output element is one input element and each input element appears once: Identity, Reshape,
+/// Flatten, Squeeze, Unsqueeze, Transpose) to the node that computes with it. Every value on the
+/// way must be read by exactly one node input, so that node is the parameter's only way to the
+/// logits. The parameter then factors exactly when that node is
+/// - a MatMul or Gemm (either operand) that uses each weight element in exactly one product, with
+///   one element of the other operand, for one output element: the other operand X holds K
+///   elements (one row) and the weight K·O for an output Y of O. a = scale·X (I = K; scale is a
+///   Gemm's alpha, 1 for MatMul), Δ = ∂f/∂Y.
+/// - a Gemm's C with as many elements as Y (not broadcast): a = [beta], Δ = ∂f/∂Y.
+/// - an Add whose output has as many elements as the parameter (not broadcast): a = [1],
+///   Δ = ∂f/∂(the Add's output).
+/// Rearrangements only change π, which the host never needs; so the exporters' forms (Gemm with
+/// either transB, MatMul on a Transpose of the weight, MatMul on a pre-transposed weight, a bias
+/// Add in either slot, reshapes in between) are all the same case.
+struct GroupFactorSearch {
+  let graph: Graph
+  let shapes: [String: [Int]]
+  let output: String
+  /// Per value, the (node index, input slot) pairs that read it.
+  let readers: [String: [(node: Int, slot: Int)]]
+
+  /// Operators whose output holds each element of input 0 exactly once, in some order.
+  static let rearrangements: Set<String> = ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"]
+
+  init(graph: Graph, shapes: [String: [Int]], output: String) {
+    self.graph = graph
+    self.shapes = shapes
+    self.output = output
+    var readers: [String: [(node: Int, slot: Int)]] = [:]
+    for (index, node) in graph.nodes.enumerated() {
+      for (slot, name) in node.inputs.enumerated() where !name.isEmpty {
+        readers[name, default: []].append((index, slot))
+      }
+    }
+    self.readers = readers
+  }
+
+  func factoring(of parameter: String) -> GroupFactoring {
+    var value = parameter
+    var path: [String] = []
+    // Each step moves to a later node of the (acyclic) graph.
+    for _ in 0...graph.nodes.count {
+      let uses = readers[value] ?? []
+      guard value != output, uses.count == 1, let use = uses.first else {
+        return .plain(reason: (value == output ? "it is the model's output" : shared(uses)) + through(path))
+      }
+      let node = graph.nodes[use.node]
+      if use.slot == 0, Self.rearrangements.contains(node.opType), node.outputs.count == 1, !node.outputs[0].isEmpty {
+        value = node.outputs[0]
+        path.append(Self.describe(node))
+        continue
+      }
+      let found = computation(node, slot: use.slot, value: value)
+      if case .plain(let reason) = found { return .plain(reason: reason + through(path)) }
+      return found
+    }
+    return .plain(reason: "its dataflow does not end")
+  }
+
+  /// How the parameter, arriving as `value`, factors in the node that computes with it.
+  private func computation(_ node: Node, slot: Int, value: String) -> GroupFactoring {
+    let y = node.outputs.first ?? ""
+    guard !y.isEmpty, let yCount = count(y), let valueCount = count(value) else {
+      return .plain(reason: "\(Self.describe(node)) has no output shape")
+    }
+    switch node.opType {
+    case "MatMul":
+      guard node.inputs.count == 2, let k = shapes[node.inputs[0]]?.last else { break }
+      return product(node, other: node.inputs[1 - slot], k: k, scale: 1, weightCount: valueCount, y: y, yCount: yCount)
+    case "Gemm":
+      let context = OperatorContext(node: node, opset: graph.opset, inputs: [])
+      guard let (transA, _, alpha, beta) = try? LinearOperators.gemmAttributes(context) else { break }
+      if slot == 2 {
+        return valueCount == yCount
+          ? .factored(GroupFactor(input: .constant(beta), inputDim: 1, outputDim: yCount, delta: y))
+          : .plain(reason: "\(Self.describe(node)) broadcasts it over \(yCount / valueCount) positions")
+      }
+      guard let a = shapes[node.inputs[0]], a.count == 2 else { break }
+      return product(
+        node, other: node.inputs[1 - slot], k: transA ? a[0] : a[1], scale: alpha, weightCount: valueCount, y: y,
+        yCount: yCount)
+    case "Add":
+      return valueCount == yCount
+        ? .factored(GroupFactor(input: .constant(1), inputDim: 1, outputDim: yCount, delta: y))
+        : .plain(reason: "\(Self.describe(node)) broadcasts it over \(yCount / valueCount) positions")
+    case "Conv", "ConvTranspose":
+      // A kernel is applied at each output (Conv) or input (ConvTranspose) position.
+      let positions = node.opType == "Conv" ? shapes[y] : shapes[node.inputs[0]]
+      if let positions, positions.count > 2 {
+        let count = positions.dropFirst(2).reduce(1, *)
+        if count > 1 { return .plain(reason: "\(Self.describe(node)) applies it at \(count) positions") }
+      }
+      return .plain(reason: "read by \(Self.describe(node)); convolutions do not factor")
+    default: break
+    }
+    return .plain(reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm and Add factor")
+  }
+
+  /// A weight of `weightCount` elements contracted over `k` with `other` into `y` (`yCount` elements).
+  private func product(_ node: Node, other: String, k: Int, scale: Float, weightCount: Int, y: String, yCount: Int)
+    -> GroupFactoring
+  {
+    guard k >= 1, let otherCount = count(other) else {
+      return .plain(reason: "\(Self.describe(node)) has no input shape")
+    }
+    if otherCount == k, weightCount == k * yCount {
+      return .factored(GroupFactor(input: .value(other, scale: scale), inputDim: k, outputDim: yCount, delta: y))
+    }
+    // Each weight element takes part in k·Y / W products.
+    let uses = k * yCount / max(weightCount, 1)
+    if uses > 1 { return .plain(reason: "\(Self.describe(node)) applies it at \(uses) positions") }
+    return .plain(reason: "\(Self.describe(node)) uses it as \(otherCount / k) matrices, each with its own input")
+  }
+
+  private func count(_ value: String) -> Int? { shapes[value].map { $0.reduce(1, *) } }
+
+  private func shared(_ uses: [(node: Int, slot: Int)]) -> String {
+    var nodes: [Int] = []
+    for use in uses where !nodes.contains(use.node) { nodes.append(use.node) }
+    switch nodes.count {
+    case 0: return "no node reads it"
+    case 1: return "read \(uses.count) times by \(Self.describe(graph.nodes[nodes[0]]))"
+    default:
+      let names = nodes.prefix(3).map { Self.describe(graph.nodes[$0]) }.joined(separator: ", ")
+      return "shared by \(nodes.count) nodes (\(names)\(nodes.count > 3 ? ", …" : ""))"
+    }
+  }
+
+  private func through(_ path: [String]) -> String {
+    path.isEmpty ? "" : " (through \(path.joined(separator: ", ")))"
+  }
+
+  private static func describe(_ node: Node) -> String { "\(node.opType) '\(node.name)'" }
+}
