@@ -17,13 +17,15 @@ public struct Interpreter: Sendable {
     self.definitions = definitions
   }
 
-  /// Evaluates every node.
+  /// Evaluates every node whose outputs `values` does not already hold.
   ///
-  /// `values` holds the initializers (or their replacements) and the graph inputs; the result adds
-  /// every node output.
+  /// `values` holds the initializers (or their replacements) and the graph inputs, and may hold
+  /// the outputs of nodes that do not depend on the inputs (`constantValues`); the result adds
+  /// every other node output.
   public func run(_ values: [String: Tensor]) throws(ONNXError) -> [String: Tensor] {
     var values = values
-    for (node, definition) in zip(graph.nodes, definitions) {
+    for (node, definition) in zip(graph.nodes, definitions)
+    where !node.outputs.allSatisfy({ $0.isEmpty || values[$0] != nil }) {
       let context = try self.context(node, values)
       let outputs: [Tensor]
       do {
@@ -40,6 +42,33 @@ public struct Interpreter: Sendable {
       }
     }
     return values
+  }
+
+  /// The initializers and the outputs of every node that does not depend on `inputs` (through any
+  /// input slot): weights, weights rearranged (a Transpose of a bias-free Linear's weight),
+  /// constants. A forward pass that starts from them skips those nodes.
+  public func constantValues(_ initializers: [String: Tensor], inputs: Set<String>) throws(ONNXError) -> [String:
+    Tensor]
+  {
+    var varying = inputs
+    var constants = initializers
+    for (node, definition) in zip(graph.nodes, definitions) {
+      if node.inputs.contains(where: varying.contains) {
+        varying.formUnion(node.outputs.filter { !$0.isEmpty })
+        continue
+      }
+      let context = try self.context(node, constants)
+      let outputs: [Tensor]
+      do {
+        outputs = try definition.forward(context)
+      } catch {
+        throw Self.wrap(error, node)
+      }
+      for (i, name) in node.outputs.enumerated() where !name.isEmpty && i < outputs.count {
+        constants[name] = outputs[i]
+      }
+    }
+    return constants
   }
 
   /// The values that depend, through differentiable inputs, on `sources`.

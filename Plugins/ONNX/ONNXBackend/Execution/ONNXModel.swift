@@ -38,6 +38,9 @@ public final class ONNXModel {
   public let plainReasons: [String?]
   /// Initializer values, parameters included (replaced by `setParameters`).
   private(set) var initializers: [String: Tensor]
+  /// The initializers plus every value that does not depend on the input (weights rearranged,
+  /// constants): computed at open and after `setParameters`, so passes skip those nodes.
+  private var constants: [String: Tensor]
 
   public var inputSize: Int { inputShape.reduce(1, *) }
 
@@ -138,7 +141,12 @@ public final class ONNXModel {
     }
 
     // Shape inference by running one zero sample: it also proves the graph runs.
-    var feeds = graph.initializers
+    do {
+      constants = try interpreter.constantValues(graph.initializers, inputs: [input.name])
+    } catch {
+      throw error.prefixed(path)
+    }
+    var feeds = constants
     feeds[input.name] = Tensor.zeros([1] + sampleShape)
     let values: [String: Tensor]
     do {
@@ -177,7 +185,7 @@ public final class ONNXModel {
     let valueFloats = values.values.reduce(0) { $0 + $1.count }
     batchedForwardSamples =
       Self.batchingPreservesSamples(
-        interpreter: interpreter, initializers: graph.initializers, input: input.name, sampleShape: sampleShape,
+        interpreter: interpreter, constants: constants, input: input.name, sampleShape: sampleShape,
         checked: [outputName] + (embeddingName.map { [$0] } ?? []))
       ? max(1, (1 << 26) / max(1, valueFloats)) : 1
   }
@@ -189,14 +197,14 @@ public final class ONNXModel {
   /// GEMM may round differently). A graph that fails either way, or fails to run, is run one
   /// sample at a time.
   static func batchingPreservesSamples(
-    interpreter: Interpreter, initializers: [String: Tensor], input: String, sampleShape: [Int], checked: [String]
+    interpreter: Interpreter, constants: [String: Tensor], input: String, sampleShape: [Int], checked: [String]
   ) -> Bool {
     let size = sampleShape.reduce(1, *)
     let probes: [[Float]] = [
       [Float](repeating: 0, count: size), (0..<size).map { Float($0 % 3 + 1) },
     ]
     func run(_ samples: [[Float]]) -> [String: Tensor]? {
-      var feeds = initializers
+      var feeds = constants
       feeds[input] = Tensor(shape: [samples.count] + sampleShape, floats: samples.flatMap { $0 })
       return try? interpreter.run(feeds)
     }
@@ -260,7 +268,7 @@ public final class ONNXModel {
   // MARK: Running
 
   private func feeds(_ inputs: UnsafeBufferPointer<Float>, sample i: Int) -> [String: Tensor] {
-    var values = initializers
+    var values = constants
     let start = i * inputSize
     values[inputName] = Tensor(shape: [1] + inputShape, floats: Array(inputs[start..<(start + inputSize)]))
     return values
@@ -283,7 +291,7 @@ public final class ONNXModel {
     var first = 0
     while first < n {
       let count = min(batchedForwardSamples, n - first)
-      var values = initializers
+      var values = constants
       let start = first * inputSize
       values[inputName] = Tensor(
         shape: [count] + inputShape, floats: Array(inputs[start..<(start + count * inputSize)]))
@@ -452,6 +460,7 @@ public final class ONNXModel {
       let offset = parameterOffsets[k]
       initializers[name] = Tensor(shape: shape, floats: Array(flat[offset..<(offset + shape.reduce(1, *))]))
     }
+    constants = try interpreter.constantValues(initializers, inputs: [inputName])
   }
 
   /// Name, offset and count of parameter group `index`.

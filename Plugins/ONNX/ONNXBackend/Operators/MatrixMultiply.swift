@@ -21,6 +21,21 @@ enum MatrixMultiply {
     }
     let lda = transposeA ? m : k
     let ldb = transposeB ? k : n
+    // A product with one row or one column is a matrix-vector product: sgemv reads the matrix
+    // once, where sgemm would first pack all of it (a dense layer applied to one sample). The
+    // vector (a [1, k] or [k, 1] matrix) and the result are contiguous either way.
+    if m == 1 {  // c = op(B)ᵀ a
+      cblas_sgemv(
+        CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(transposeB ? n : k), Int32(transposeB ? k : n),
+        alpha, b + bOffset, Int32(ldb), a + aOffset, 1, beta, c + cOffset, 1)
+      return
+    }
+    if n == 1 {  // c = op(A) b
+      cblas_sgemv(
+        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, Int32(transposeA ? k : m), Int32(transposeA ? m : k),
+        alpha, a + aOffset, Int32(lda), b + bOffset, 1, beta, c + cOffset, 1)
+      return
+    }
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
       Int32(m), Int32(n), Int32(k), alpha, a + aOffset, Int32(lda), b + bOffset, Int32(ldb), beta,
