@@ -44,9 +44,11 @@ public struct Interpreter: Sendable {
     return values
   }
 
-  /// The initializers and the outputs of every node that does not depend on `inputs` (through any
-  /// input slot): weights, weights rearranged (a Transpose of a bias-free Linear's weight),
-  /// constants. A forward pass that starts from them skips those nodes.
+  /// The initializers and the outputs of every node that does not depend on `inputs`.
+  ///
+  /// Dependence counts every input slot. The result holds weights, weights rearranged (a
+  /// Transpose of a bias-free Linear's weight) and constants; a forward pass that starts from it
+  /// skips those nodes.
   public func constantValues(_ initializers: [String: Tensor], inputs: Set<String>) throws(ONNXError) -> [String:
     Tensor]
   {
