@@ -34,10 +34,14 @@ enum ConvolutionOperator {
     return Geometry(window: window, batch: x.shape[0], channels: channels, outChannels: outChannels, groups: groups)
   }
 
-  /// Samples whose patch matrices the forward pass multiplies in one sgemm: as many as fit in
-  /// about 2²³ floats (32 MiB), at least one.
+  /// Samples whose patch matrices the forward pass multiplies in one sgemm.
+  ///
+  /// Planes of 256 positions or more make a wide enough product alone, written straight into
+  /// the output; smaller ones (a ResNet's last stages: 8×8, 4×4) join as many samples as fit in
+  /// about 2²³ floats (32 MiB) of patches.
   static func samplesPerProduct(_ geo: Geometry) -> Int {
-    max(1, min(geo.batch, (1 << 23) / max(1, geo.patchSize * geo.outPlane)))
+    guard geo.outPlane < 256 else { return 1 }
+    return max(1, min(geo.batch, (1 << 23) / max(1, geo.patchSize * geo.outPlane)))
   }
 
   static let conv = OperatorDefinition(
@@ -61,9 +65,8 @@ enum ConvolutionOperator {
       var columns = [Float](unsafeUninitializedCapacity: geo.patchSize * chunk * outPlane) { _, count in
         count = geo.patchSize * chunk * outPlane
       }
-      var product = [Float](unsafeUninitializedCapacity: geo.outPerGroup * chunk * outPlane) { _, count in
-        count = geo.outPerGroup * chunk * outPlane
-      }
+      let productCount = chunk > 1 ? geo.outPerGroup * chunk * outPlane : 0
+      var product = [Float](unsafeUninitializedCapacity: productCount) { _, count in count = productCount }
       var y = [Float](unsafeUninitializedCapacity: geo.batch * geo.outChannels * outPlane) { _, count in
         count = geo.batch * geo.outChannels * outPlane
       }
@@ -73,7 +76,7 @@ enum ConvolutionOperator {
             product.withUnsafeMutableBufferPointer { product in
               y.withUnsafeMutableBufferPointer { y in
                 guard let x = x.baseAddress, let w = w.baseAddress, let columns = columns.baseAddress,
-                  let product = product.baseAddress, let y = y.baseAddress
+                  let y = y.baseAddress
                 else { return }
                 var first = 0
                 while first < geo.batch {
@@ -84,6 +87,19 @@ enum ConvolutionOperator {
                       let plane = ((first + s) * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
                       patches.fill(from: x + plane, into: columns + s * outPlane, leading: wide)
                     }
+                    let target = y + (first * geo.outChannels + g * geo.outPerGroup) * outPlane
+                    if count == 1 {  // one sample: the product is the output block itself
+                      if let bias {
+                        for m in 0..<geo.outPerGroup {
+                          (target + m * outPlane).update(repeating: bias[g * geo.outPerGroup + m], count: outPlane)
+                        }
+                      }
+                      MatrixMultiply.sgemm(
+                        transposeA: false, transposeB: false, m: geo.outPerGroup, n: outPlane, k: geo.patchSize, w,
+                        aOffset: g * geo.outPerGroup * geo.patchSize, columns, beta: bias == nil ? 0 : 1, target)
+                      continue
+                    }
+                    guard let product = product.baseAddress else { return }
                     MatrixMultiply.sgemm(
                       transposeA: false, transposeB: false, m: geo.outPerGroup, n: wide, k: geo.patchSize, w,
                       aOffset: g * geo.outPerGroup * geo.patchSize, columns, beta: 0, product)
