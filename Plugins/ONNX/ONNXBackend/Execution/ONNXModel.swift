@@ -186,18 +186,19 @@ public final class ONNXModel {
     batchedForwardSamples =
       Self.batchingPreservesSamples(
         interpreter: interpreter, constants: constants, input: input.name, sampleShape: sampleShape,
-        checked: [outputName] + (embeddingName.map { [$0] } ?? []))
+        zeroSample: values, checked: [outputName] + (embeddingName.map { [$0] } ?? []))
       ? max(1, (1 << 26) / max(1, valueFloats)) : 1
   }
 
   /// Whether a batch of two probe samples gives each sample's own result.
   ///
-  /// The probes are zeros and 1, 2, 3, 1, 2, … (valid token ids too); every `checked` value must
-  /// have shape [2, …] and each sample's single-sample values (within float32 rounding: a batched
-  /// GEMM may round differently). A graph that fails either way, or fails to run, is run one
-  /// sample at a time.
+  /// The probes are zeros (whose single-sample run, `zeroSample`, the model made at open) and
+  /// 1, 2, 3, 1, 2, … (valid token ids too); every `checked` value must have shape [2, …] and each
+  /// sample's single-sample values (within float32 rounding: a batched GEMM may round
+  /// differently). A graph that fails either way, or fails to run, is run one sample at a time.
   static func batchingPreservesSamples(
-    interpreter: Interpreter, constants: [String: Tensor], input: String, sampleShape: [Int], checked: [String]
+    interpreter: Interpreter, constants: [String: Tensor], input: String, sampleShape: [Int],
+    zeroSample: [String: Tensor], checked: [String]
   ) -> Bool {
     let size = sampleShape.reduce(1, *)
     let probes: [[Float]] = [
@@ -208,9 +209,8 @@ public final class ONNXModel {
       feeds[input] = Tensor(shape: [samples.count] + sampleShape, floats: samples.flatMap { $0 })
       return try? interpreter.run(feeds)
     }
-    guard let batched = run(probes) else { return false }
-    let singles = probes.compactMap { run([$0]) }
-    guard singles.count == probes.count else { return false }
+    guard let batched = run(probes), let pattern = run([probes[1]]) else { return false }
+    let singles = [zeroSample, pattern]
     for name in checked {
       guard let together = batched[name], case .float(let joint) = together.elements, together.shape.first == 2
       else { return false }
