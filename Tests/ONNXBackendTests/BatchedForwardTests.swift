@@ -93,3 +93,30 @@ struct BatchedForwardTests {
     Self.expectClose(try Self.batched(separate, inputs).logits, try Self.oneByOne(separate, inputs).logits, "softmax")
   }
 }
+
+/// A model opened again in the same process is a copy of the first (parsed and probed once), yet
+/// each copy owns its parameters, and a file changed on disk is read again.
+struct OpenedModelsTests {
+  @Test func copiesShareTheFileButNotTheParameters() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("entk-opened-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("mlp.onnx")
+    try FileManager.default.copyItem(at: TestEnvironment.fixture("onnx/mlp-legacy.onnx"), to: file)
+
+    let first = try ONNXModel.open(path: file.path)
+    let second = try ONNXModel.open(path: file.path)
+    #expect(first !== second)
+    let original = first.parameters()
+    #expect(second.parameters() == original)
+    try [Float](repeating: 0.5, count: first.parameterCount).withUnsafeBufferPointer { try first.setParameters($0) }
+    #expect(second.parameters() == original, "setting one copy's parameters changed the other's")
+    #expect(try ONNXModel.open(path: file.path).parameters() == original)
+
+    // Another model under the same name (a different file size): read anew, not the kept copy.
+    try FileManager.default.removeItem(at: file)
+    try FileManager.default.copyItem(at: TestEnvironment.fixture("onnx/cnn-legacy.onnx"), to: file)
+    let replaced = try ONNXModel.open(path: file.path)
+    #expect(replaced.parameterCount != first.parameterCount)
+  }
+}

@@ -81,7 +81,7 @@ enum BackendTable {
     ) -> entk_status = { path, options, out, buffer, capacity in
       do throws(ONNXError) {
         let parsed = try ModelOptions(json: options.map { String(cString: $0) })
-        let model = try ONNXModel(path: String(cString: path), options: parsed)
+        let model = try ONNXModel.open(path: String(cString: path), options: parsed)
         out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
         return ENTK_OK
       } catch {

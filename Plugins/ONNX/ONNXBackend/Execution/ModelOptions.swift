@@ -5,7 +5,7 @@ import Foundation
 /// - `"params"`: array of name patterns (`*` any run of characters, `?` one character);
 ///   only the weight initializers whose names match one become parameters. Default: all.
 /// - `"output"`: the graph output that holds the logits. Default: the first output.
-public struct ModelOptions: Sendable, Equatable {
+public struct ModelOptions: Sendable, Hashable {
   public var parameterPatterns: [String]? = nil
   public var output: String? = nil
 

@@ -60,6 +60,41 @@ public final class ONNXModel {
     try self.init(graph: try ModelLoader.load(path: file), path: file, options: options)
   }
 
+  /// A model of `path`: a copy of one this process opened before from the same, unchanged file
+  /// with the same options (`OpenedModels`), or a new one.
+  ///
+  /// A host opens one model per thread; parsing, the constant values and the open-time probes
+  /// then happen once, and the copies share the weights until one of them sets its parameters.
+  public static func open(path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) -> ONNXModel {
+    let file = try ModelLoader.modelFile(path)
+    let key = OpenedModels.Key(file: file, options: options)
+    if let key, let model = OpenedModels.shared.model(for: key) { return ONNXModel(copying: model) }
+    let model = try ONNXModel(path: file, options: options)
+    if let key { OpenedModels.shared.keep(model, for: key) }
+    return ONNXModel(copying: model)
+  }
+
+  /// Another model with the same graph, parameters and settings (the tensors are shared until
+  /// either model replaces its parameters).
+  private init(copying other: ONNXModel) {
+    path = other.path
+    interpreter = other.interpreter
+    inputName = other.inputName
+    inputShape = other.inputShape
+    outputName = other.outputName
+    outputCount = other.outputCount
+    embeddingName = other.embeddingName
+    embeddingSize = other.embeddingSize
+    parameterNames = other.parameterNames
+    parameterOffsets = other.parameterOffsets
+    parameterCount = other.parameterCount
+    factors = other.factors
+    batchedForwardSamples = other.batchedForwardSamples
+    plainReasons = other.plainReasons
+    initializers = other.initializers
+    constants = other.constants
+  }
+
   public init(graph: Graph, path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
     ProcessTuning.applied
     self.path = path
