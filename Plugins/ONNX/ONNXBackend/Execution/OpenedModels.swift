@@ -1,7 +1,8 @@
 import Foundation
 
-/// Models this process opened, by file (path, size, modification time) and options, so that
-/// opening the same model again (one per host thread) copies it instead of parsing and probing
+/// Models this process opened, by file (path, size, modification time) and options.
+///
+/// Opening the same model again (one per host thread) copies it instead of parsing and probing
 /// it again. Holds at most `capacity` models; the oldest goes first.
 final class OpenedModels: @unchecked Sendable {
   static let shared = OpenedModels()
