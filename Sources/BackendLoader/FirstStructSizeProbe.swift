@@ -12,9 +12,11 @@ extension BackendModel {
   /// Guard bytes written after the struct; a backend that changes one wrote past `struct_size`.
   static let guardByte: UInt8 = 0xA5
 
-  /// Calls `describe`, `param_group(0)` and, when present, `group_factor(0)` with each struct at
-  /// its first version's size, followed by guard bytes up to this host's size
-  /// of the struct plus 64. Returns a description of each call that failed or changed a guard byte.
+  /// Probes `describe`, `param_group(0)` and, when present, `group_factor(0)`; returns the problems.
+  ///
+  /// Each struct is passed at its first version's size, followed by guard bytes up to this host's
+  /// size of the struct plus 64, and at a `struct_size` of 8. Returns a description of each call
+  /// that failed (or, at 8, did not fail) or changed a guard byte.
   public func probeFirstStructSizes() -> [String] {
     var problems: [String] = []
     let api = library.api
