@@ -61,6 +61,7 @@ extension BackendModel {
       try check(call) { body(typed, $0, $1) }
       if failure != nil { return ["\(call) with struct_size \(size), below the first version, returned OK"] }
     } catch BackendCallError.failed(_, _, let status, _) where status == failure {
+      // The refusal a too-small struct must get; its guard bytes are checked below.
     } catch {
       let expected = failure == nil ? "" : "expected an invalid-argument status, got: "
       return ["\(call) with struct_size \(size): \(expected)\(error)"]
