@@ -12,7 +12,7 @@ public final class BackendModel {
   public let description: ModelDescription
   /// How `factoredJacobian` lays out a row, when the backend has the ABI 1.1 factor calls.
   public let factorLayout: FactorLayout?
-  private let handle: OpaquePointer
+  let handle: OpaquePointer
   private var errorBuffer = [CChar](repeating: 0, count: 4096)
 
   /// Whether the backend computes Jacobians itself (otherwise `jacobian` makes C `vjp` calls).
@@ -126,7 +126,7 @@ public final class BackendModel {
       message: message.isEmpty ? "(the backend gave no message)" : message)
   }
 
-  private func check(_ call: String, _ body: (UnsafeMutablePointer<CChar>, Int) throws -> entk_status) throws {
+  func check(_ call: String, _ body: (UnsafeMutablePointer<CChar>, Int) throws -> entk_status) throws {
     for index in errorBuffer.indices { errorBuffer[index] = 0 }
     let status = try errorBuffer.withUnsafeMutableBufferPointer { try body(address($0), $0.count) }
     try Self.check(status, library: library, call: call, buffer: errorBuffer)

@@ -4,7 +4,7 @@ import Foundation
 /// The conformance test every backend author runs (`entk check-backend`): ABI and table checks,
 /// `describe` consistency, forward determinism and batch invariance, gradients against central
 /// finite differences, Jacobians against `vjp`, per-layer factors against Jacobians, embeddings,
-/// and error paths.
+/// error paths, and the `struct_size` rule for the structs the caller allocates.
 public struct BackendConformance {
   public let library: BackendLibrary
   public let modelPath: String
@@ -42,6 +42,7 @@ public struct BackendConformance {
     checks.append(malformedOptionsCheck())
     checks.append(parameterGroupRangeCheck(model))
     checks.append(emptyBatchCheck(model))
+    checks.append(firstStructSizeCheck(model))
 
     let d = model.description
     let inputs: [Float]
@@ -138,6 +139,18 @@ public struct BackendConformance {
     return problems.isEmpty
       ? .init(name: "error-empty-batch", outcome: .passed, detail: "forward and vjp reject n = 0")
       : .init(name: "error-empty-batch", outcome: .failed, detail: problems.joined(separator: "; "))
+  }
+
+  /// The struct_size rule: a host built against ABI 1.0 (1.1 for `group_factor`) passes shorter
+  /// structs than this one, and the backend must serve them without writing past them.
+  private func firstStructSizeCheck(_ model: BackendModel) -> ConformanceCheck {
+    let problems = model.probeFirstStructSizes()
+    return problems.isEmpty
+      ? .init(
+        name: "struct-size-first-version", outcome: .passed,
+        detail:
+          "structs served at their first ABI version's struct_size and refused below it, nothing written past them")
+      : .init(name: "struct-size-first-version", outcome: .failed, detail: problems.joined(separator: "; "))
   }
 
   private func forwardChecks(_ model: BackendModel, inputs: [Float], count n: Int) -> [ConformanceCheck] {

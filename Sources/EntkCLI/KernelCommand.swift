@@ -9,7 +9,7 @@ struct KernelCommand: ParsableCommand {
     discussion: """
       Without --test the kernel is train × train (symmetric: only tiles on and above the diagonal \
       are computed); with --test it is test × train. Kinds: entk (C×C blocks, [N, M, C, C]), trntk, \
-      pntk, proj-trntk, proj-pntk (need --proj-dim), em, layers ([L, N, M]). Definitions: DESIGN.md.
+      pntk, proj-trntk, proj-pntk (need --proj-dim), em, layers ([L, N, M]). Definitions: docs/method.md.
 
       The kernel is cut into tiles that fit --memory; each finished tile is written atomically \
       to DIR/tiles with a checksum sidecar, so an interrupted run resumes where it stopped. Without \

@@ -1,4 +1,4 @@
-/// The kernels entk computes (definitions in DESIGN.md; f(x) ∈ R^C logits, θ ∈ R^P parameters,
+/// The kernels entk computes (definitions in docs/method.md; f(x) ∈ R^C logits, θ ∈ R^P parameters,
 /// g_c(x) = ∂f_c(x)/∂θ, R ∈ R^{k×P} a seeded random projection, φ(x) ∈ R^E penultimate features).
 ///
 /// Every kind is a Gram matrix of per-sample *features*, which is what lets one tiled sgemm

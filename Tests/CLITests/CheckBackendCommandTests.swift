@@ -13,7 +13,7 @@ private func linearBackend(_ defect: String?) throws -> URL {
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   for check in [
     "abi-table", "open-describe", "forward-deterministic", "forward-batch-invariance", "vjp-finite-differences",
-    "error-empty-batch",
+    "error-empty-batch", "struct-size-first-version",
   ] {
     #expect(result.stdout.contains("PASS  \(check)"), "\(check)")
   }
@@ -91,4 +91,22 @@ private func linearBackend(_ defect: String?) throws -> URL {
   let failing = try runEntk(["check-backend", wrong.path, "--model", wrong.path])
   #expect(failing.status == 1)
   #expect(failing.stdout.contains("FAIL  factors-vs-jacobian"), "\(failing.stdout)")
+}
+
+@Test func theStructSizeRuleIsCheckedWithAnABI11SizedFactorStruct() throws {
+  let correct = try linearBackend(nil)
+  let passing = try runEntk(["check-backend", correct.path, "--model", correct.path])
+  #expect(passing.stdout.contains("PASS  struct-size-first-version"), "\(passing.stdout)")
+  // The ABI 1.1 entk_group_factor ends after output_dim: 4 × 8 bytes on LP64.
+  let cases = [
+    ("BREAK_WRITES_PAST_STRUCT_SIZE", "group_factor(0) with struct_size 32 wrote byte 32, past the caller's struct"),
+    ("BREAK_REFUSES_FIRST_STRUCT_SIZE", "group_factor(0) with struct_size 32: "),
+  ]
+  for (defect, message) in cases {
+    let wrong = try linearBackend(defect)
+    let failing = try runEntk(["check-backend", wrong.path, "--model", wrong.path])
+    #expect(failing.status == 1, "\(defect)")
+    #expect(failing.stdout.contains("FAIL  struct-size-first-version"), "\(defect): \(failing.stdout)")
+    #expect(failing.stdout.contains(message), "\(defect): \(failing.stdout)")
+  }
 }

@@ -31,6 +31,11 @@ enum BackendCalls {
     buffer[bytes.count] = 0
   }
 
+  /// Bytes of a C struct up to and including `field`: the header's ENTK_STRUCT_SIZE.
+  static func structSize<Root, Field>(_ field: KeyPath<Root, Field>) -> Int {
+    (MemoryLayout<Root>.offset(of: field) ?? Int.max) + MemoryLayout<Field>.size
+  }
+
   static func checkBatch(_ n: Int64, _ network: Network) throws(SwiftNetError) -> Int {
     guard n >= 1 else { throw .invalidArgument("batch size n must be >= 1, got \(n)") }
     let rowSize = max(network.inputSize, network.outputCount * network.parameterCount, network.factoredLayout.rowSize)
@@ -60,8 +65,11 @@ enum BackendCalls {
       entk_status = {
         model, info, error, capacity in
         report(error, capacity) { () throws(SwiftNetError) in
-          guard info.pointee.struct_size >= MemoryLayout<entk_model_info>.size else {
-            throw .invalidArgument("entk_model_info.struct_size \(info.pointee.struct_size) is too small")
+          // The header's struct_size rule: every field this backend writes is in ABI 1.0's struct.
+          let needed = structSize(\entk_model_info.num_param_groups)
+          guard info.pointee.struct_size >= needed else {
+            throw .invalidArgument(
+              "entk_model_info.struct_size is \(info.pointee.struct_size), expected at least \(needed)")
           }
           let network = OpenModel.from(model).network
           let shape = network.architecture.inputShape
@@ -87,8 +95,10 @@ enum BackendCalls {
           guard index >= 0, index < Int64(groups.count) else {
             throw .invalidArgument("parameter group \(index) out of range 0..<\(groups.count)")
           }
-          guard group.pointee.struct_size >= MemoryLayout<entk_param_group>.size else {
-            throw .invalidArgument("entk_param_group.struct_size \(group.pointee.struct_size) is too small")
+          let needed = structSize(\entk_param_group.count)
+          guard group.pointee.struct_size >= needed else {
+            throw .invalidArgument(
+              "entk_param_group.struct_size is \(group.pointee.struct_size), expected at least \(needed)")
           }
           group.pointee.name = UnsafePointer(open.groupNames[Int(index)])
           group.pointee.offset = Int64(groups[Int(index)].offset)
@@ -143,17 +153,16 @@ enum BackendCalls {
           }
           // The ABI 1.1 fields; `reason` (1.2) only when the caller's struct has it, so an older
           // host's shorter struct is served too.
-          let needed = (MemoryLayout<entk_group_factor>.offset(of: \.output_dim) ?? .max) + MemoryLayout<Int64>.size
+          let needed = structSize(\entk_group_factor.output_dim)
           guard factor.pointee.struct_size >= needed else {
-            throw .invalidArgument("entk_group_factor.struct_size \(factor.pointee.struct_size) is too small")
+            throw .invalidArgument(
+              "entk_group_factor.struct_size is \(factor.pointee.struct_size), expected at least \(needed)")
           }
           let shape = groups[Int(index)].factor
           factor.pointee.factored = shape == nil ? 0 : 1
           factor.pointee.input_dim = Int64(shape?.inputDim ?? 0)
           factor.pointee.output_dim = Int64(shape?.outputDim ?? 0)
-          let withReason =
-            (MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? .max) + MemoryLayout<UnsafePointer<CChar>?>.size
-          if factor.pointee.struct_size >= withReason {
+          if factor.pointee.struct_size >= structSize(\entk_group_factor.reason) {
             factor.pointee.reason = UnsafePointer(open.plainReasons[Int(index)])
           }
         }

@@ -14,9 +14,22 @@
  *     entry symbol (`entk_backend_v2`), so a host never misreads an incompatible table.
  *   - ENTK_ABI_VERSION_MINOR changes when fields are appended. Tables and argument structs
  *     only ever grow at the end; every one starts with `struct_size`, the number of bytes
- *     the writer knows about (use ENTK_STRUCT_SIZE(type, last_field)). A reader must not
- *     touch a field that ends beyond the `struct_size` it was given. So a newer host can
+ *     the writer knows about (use ENTK_STRUCT_SIZE(type, last_field)). So a newer host can
  *     load an older backend and a newer backend can serve an older host.
+ *
+ * The struct_size rule:
+ *   - The function table: the backend sets `struct_size` to the slots it fills; the host
+ *     reads no slot that ends beyond it (such slots count as NULL).
+ *   - Structs the caller allocates and the callee fills (entk_model_info, entk_param_group,
+ *     entk_group_factor): the caller zero-initialises the whole struct and sets `struct_size`
+ *     to ENTK_STRUCT_SIZE(type, <last field it knows>). The callee writes only the fields that
+ *     end within that `struct_size` and never a byte beyond it, however large its own
+ *     definition of the struct is; fields the callee does not know keep the caller's zeros
+ *     (so a newer field reads as 0 or NULL from an older callee). A callee serves every
+ *     `struct_size` from the struct's first version up: entk_model_info and entk_param_group
+ *     as in ABI 1.0, entk_group_factor as in ABI 1.1 (without `reason`). A smaller one is a
+ *     caller error: ENTK_STATUS_INVALID_ARGUMENT, nothing written. `entk check-backend`
+ *     passes each struct at its first version's size with guard bytes after it.
  *
  * Conventions for every call:
  *   - Every call except `close` returns an `entk_status`. ENTK_OK (0) means success.
@@ -101,7 +114,8 @@ typedef struct entk_model entk_model;
 
 /** What a model takes and produces; filled by `describe`. */
 typedef struct entk_model_info {
-  /** in: set by the caller to ENTK_STRUCT_SIZE(entk_model_info, <last field it knows>). */
+  /** in: ENTK_STRUCT_SIZE(entk_model_info, <last field the caller knows>); see the struct_size
+   *  rule at the top. */
   size_t struct_size;
   /** out: rank of one sample's input, 1...ENTK_MAX_INPUT_RANK. */
   int32_t input_rank;
@@ -119,7 +133,8 @@ typedef struct entk_model_info {
 
 /** One parameter group: a contiguous range of the flat parameter vector (a layer). */
 typedef struct entk_param_group {
-  /** in: set by the caller to ENTK_STRUCT_SIZE(entk_param_group, <last field it knows>). */
+  /** in: ENTK_STRUCT_SIZE(entk_param_group, <last field the caller knows>); see the struct_size
+   *  rule at the top. */
   size_t struct_size;
   /** out: NUL-terminated UTF-8 name (e.g. "body.0.weight"). Owned by the model; valid until
    *  `close`. */
@@ -150,7 +165,8 @@ typedef struct entk_param_group {
  * minor < 2, which does not know the field.
  */
 typedef struct entk_group_factor {
-  /** in: set by the caller to ENTK_STRUCT_SIZE(entk_group_factor, <last field it knows>). */
+  /** in: ENTK_STRUCT_SIZE(entk_group_factor, <last field the caller knows>), at least
+   *  ENTK_STRUCT_SIZE(entk_group_factor, output_dim); see the struct_size rule at the top. */
   size_t struct_size;
   /** out: 1 if `factored_jacobian` returns this group as factors a and Δ, 0 if as plain
    *  gradients. */
@@ -216,17 +232,20 @@ typedef struct entk_backend_api {
   void (*close)(entk_model *ENTK_NULLABLE model);
 
   /**
-   * Fills `info` (the caller sets info->struct_size first; the backend writes only the fields
-   * that fit in it). Cheap; the answer never changes for an open model.
+   * Fills `info` under the struct_size rule (see the top). Cheap; the answer never changes for
+   * an open model.
+   * Errors: INVALID_ARGUMENT if struct_size is below the struct's first version.
    * Thread-safety: read-only; may run concurrently with other describe/param_group calls.
    */
   entk_status (*describe)(const entk_model *model, entk_model_info *info,
                           char *ENTK_NULLABLE error, size_t error_capacity);
 
   /**
-   * Fills `group` for parameter group `index` in 0..<num_param_groups. Groups are in order of
-   * offset, do not overlap and together cover 0..<P exactly.
-   * Errors: INVALID_ARGUMENT if index is out of range.
+   * Fills `group` (under the struct_size rule) for parameter group `index` in
+   * 0..<num_param_groups. Groups are in order of offset, do not overlap and together cover
+   * 0..<P exactly.
+   * Errors: INVALID_ARGUMENT if index is out of range or struct_size is below the struct's
+   *   first version.
    * Thread-safety: read-only; may run concurrently with other describe/param_group calls.
    */
   entk_status (*param_group)(const entk_model *model, int64_t index, entk_param_group *group,
@@ -310,11 +329,12 @@ typedef struct entk_backend_api {
   /* ABI 1.1: structured per-layer kernel factors. Both slots are set or both are NULL. */
 
   /**
-   * Optional (NULL if absent). Fills `factor` (the caller sets factor->struct_size first) for
+   * Optional (NULL if absent). Fills `factor` (under the struct_size rule) for
    * parameter group `index` in 0..<num_param_groups: whether `factored_jacobian` returns the
    * group as outer-product factors (see entk_group_factor) and, if not, why (ABI 1.2). Cheap;
    * the answer never changes for an open model.
-   * Errors: INVALID_ARGUMENT if index is out of range.
+   * Errors: INVALID_ARGUMENT if index is out of range or struct_size is below the struct's
+   *   first version.
    * Thread-safety: read-only; may run concurrently with describe/param_group/group_factor.
    */
   entk_status (*ENTK_NULLABLE group_factor)(const entk_model *model, int64_t index,

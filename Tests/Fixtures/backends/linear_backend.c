@@ -11,6 +11,9 @@
  *   BREAK_FACTOR_DIMS  group_factor gives the weight I × O = 4 × 2, not its 6 parameters
  *   BREAK_FACTOR_VALUES factored_jacobian returns 1.1 times the true Δ of the weight
  *   BREAK_FACTOR_HALF  group_factor is set but factored_jacobian is NULL
+ *   BREAK_WRITES_PAST_STRUCT_SIZE group_factor clears sizeof(entk_group_factor) bytes, past
+ *                      a caller's shorter ABI 1.1 struct
+ *   BREAK_REFUSES_FIRST_STRUCT_SIZE group_factor refuses a struct_size below its own sizeof
  * and, not a defect, ABI_1_0: a table of ABI 1.0 (no factor slots), as an older backend has.
  *
  * Both groups factor (ABI 1.1): W with a = x, Δ_c = e_c, π(o, j) = o·D + j; b with a = [1].
@@ -50,7 +53,10 @@ static entk_status open_model(const char *path, const char *options, entk_model 
 static void close_model(entk_model *model) { free(model); }
 
 static entk_status describe(const entk_model *model, entk_model_info *info, char *error, size_t capacity) {
-  (void)model, (void)error, (void)capacity;
+  (void)model;
+  if (info->struct_size < ENTK_STRUCT_SIZE(entk_model_info, num_param_groups)) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_model_info.struct_size too small");
+  }
   info->input_rank = 1;
   memset(info->input_shape, 0, sizeof info->input_shape);
   info->input_shape[0] = D;
@@ -64,6 +70,9 @@ static entk_status describe(const entk_model *model, entk_model_info *info, char
 static entk_status param_group(const entk_model *model, int64_t index, entk_param_group *group, char *error, size_t capacity) {
   (void)model;
   if (index < 0 || index > 1) return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "group index out of range");
+  if (group->struct_size < ENTK_STRUCT_SIZE(entk_param_group, count)) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_param_group.struct_size too small");
+  }
   group->name = index == 0 ? "weight" : "bias";
   group->offset = index == 0 ? 0 : C * D;
   group->count = index == 0 ? C * D : C;
@@ -103,6 +112,16 @@ static entk_status vjp(entk_model *model, const float *x, int64_t n, const float
 static entk_status group_factor(const entk_model *model, int64_t index, entk_group_factor *factor, char *error, size_t capacity) {
   (void)model;
   if (index < 0 || index > 1) return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "group index out of range");
+  if (factor->struct_size < ENTK_STRUCT_SIZE(entk_group_factor, output_dim)) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_group_factor.struct_size too small");
+  }
+#if defined(BREAK_WRITES_PAST_STRUCT_SIZE)
+  memset(factor, 0, sizeof *factor);
+#elif defined(BREAK_REFUSES_FIRST_STRUCT_SIZE)
+  if (factor->struct_size < sizeof *factor) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_group_factor.struct_size too small");
+  }
+#endif
   factor->factored = 1;
 #ifdef BREAK_FACTOR_DIMS
   factor->input_dim = index == 0 ? D + 1 : 1;

@@ -99,22 +99,21 @@ enum BackendTable {
       entk_status = {
         model, info, buffer, capacity in
         call(model, buffer, capacity) { m, _ throws(ONNXError) in
-          let size = info.pointee.struct_size
-          if size >= structSize(\entk_model_info.input_shape) {
-            info.pointee.input_rank = Int32(m.inputShape.count)
-            withUnsafeMutableBytes(of: &info.pointee.input_shape) { raw in
-              let dims = raw.bindMemory(to: Int64.self)
-              for i in 0..<dims.count { dims[i] = i < m.inputShape.count ? Int64(m.inputShape[i]) : 0 }
-            }
+          // The header's struct_size rule: every field written here is in ABI 1.0's struct.
+          let needed = structSize(\entk_model_info.num_param_groups)
+          guard info.pointee.struct_size >= needed else {
+            throw .invalidArgument(
+              "entk_model_info.struct_size is \(info.pointee.struct_size), expected at least \(needed)")
           }
-          if size >= structSize(\entk_model_info.num_outputs) { info.pointee.num_outputs = Int64(m.outputCount) }
-          if size >= structSize(\entk_model_info.num_params) { info.pointee.num_params = Int64(m.parameterCount) }
-          if size >= structSize(\entk_model_info.embedding_size) {
-            info.pointee.embedding_size = Int64(m.embeddingSize)
+          info.pointee.input_rank = Int32(m.inputShape.count)
+          withUnsafeMutableBytes(of: &info.pointee.input_shape) { raw in
+            let dims = raw.bindMemory(to: Int64.self)
+            for i in 0..<dims.count { dims[i] = i < m.inputShape.count ? Int64(m.inputShape[i]) : 0 }
           }
-          if size >= structSize(\entk_model_info.num_param_groups) {
-            info.pointee.num_param_groups = Int64(m.parameterNames.count)
-          }
+          info.pointee.num_outputs = Int64(m.outputCount)
+          info.pointee.num_params = Int64(m.parameterCount)
+          info.pointee.embedding_size = Int64(m.embeddingSize)
+          info.pointee.num_param_groups = Int64(m.parameterNames.count)
         }
       }
 
@@ -125,12 +124,14 @@ enum BackendTable {
           guard index >= 0, index < Int64(handle.groupNames.count), let entry = m.parameterGroup(Int(index)) else {
             throw .invalidArgument("parameter group \(index) is out of range 0..<\(handle.groupNames.count)")
           }
-          let size = group.pointee.struct_size
-          if size >= structSize(\entk_param_group.name) {
-            group.pointee.name = UnsafePointer(handle.groupNames[Int(index)])
+          let needed = structSize(\entk_param_group.count)
+          guard group.pointee.struct_size >= needed else {
+            throw .invalidArgument(
+              "entk_param_group.struct_size is \(group.pointee.struct_size), expected at least \(needed)")
           }
-          if size >= structSize(\entk_param_group.offset) { group.pointee.offset = Int64(entry.offset) }
-          if size >= structSize(\entk_param_group.count) { group.pointee.count = Int64(entry.count) }
+          group.pointee.name = UnsafePointer(handle.groupNames[Int(index)])
+          group.pointee.offset = Int64(entry.offset)
+          group.pointee.count = Int64(entry.count)
         }
       }
 
