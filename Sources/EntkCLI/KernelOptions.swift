@@ -11,8 +11,14 @@ struct KernelOptions: ParsableArguments {
   @Option(help: "Test samples; the kernel is then test × train.") var test: String?
   @Option(help: "Kernel kind: entk, trntk, pntk, proj-trntk, proj-pntk, em, layers.") var kind: String
   @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
-  @Option(name: .customLong("proj-kind"), help: "Projection entries: gaussian (N(0,1/k)) or rademacher (±1/√k).")
+  @Option(
+    name: .customLong("proj-kind"),
+    help: "Projection: gaussian (entries N(0,1/k)), rademacher (±1/√k) or sparse (s entries ±1/√s per column).")
   var projKind: String = "gaussian"
+  @Option(
+    name: .customLong("proj-density"),
+    help: "s, nonzero entries per column of a sparse projection (default \(ProjectionSettings.defaultDensity)).")
+  var projDensity: Int?
   @Option(help: "Seed of the projection (docs/projection.md gives the exact generator).") var seed: UInt64 = 0
   @Option(help: "Normalisation: none or cosine.") var normalize: String = "none"
   @Option(help: "Memory budget for gradient blocks and tiles, e.g. 2G, 512M.") var memory: String = "2G"
@@ -32,7 +38,8 @@ struct KernelOptions: ParsableArguments {
   /// The typed kernel settings, checked before any file is read.
   func settings() throws -> KernelSettings {
     try KernelSettings(
-      parsingKind: kind, projDim: projDim, projKind: projKind, seed: seed, normalize: normalize, memory: memory,
+      parsingKind: kind, projDim: projDim, projKind: projKind, projDensity: projDensity, seed: seed,
+      normalize: normalize, memory: memory,
       tileSize: tileSize, batchSize: batchSize, factors: factors)
   }
 
@@ -55,6 +62,7 @@ struct KernelOptions: ParsableArguments {
     if let test { arguments += ["--test", Self.absolute(test)] }
     arguments += ["--kind", kind]
     if let projDim { arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind, "--seed", String(seed)] }
+    if let projDensity { arguments += ["--proj-density", String(projDensity)] }
     arguments += ["--normalize", normalize, "--memory", memory, "--tile-size", String(tileSide)]
     arguments += ["--batch-size", String(batchSize), "--factors", factors]
     return arguments

@@ -4,12 +4,13 @@ extension KernelSettings {
   /// The kernel options as given on the command line (`entk kernel`, `entk plan`,
   /// `entk attribute --kind`), parsed into typed settings.
   init(
-    parsingKind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String,
-    tileSize: Int?, batchSize: Int, factors: String
+    parsingKind kindName: String, projDim: Int?, projKind: String, projDensity: Int?, seed: UInt64, normalize: String,
+    memory: String, tileSize: Int?, batchSize: Int, factors: String
   ) throws {
     guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
     guard let distribution = ProjectionDistribution(rawValue: projKind) else {
-      throw KernelError.badArgument(option: "--proj-kind", value: projKind, reason: "expected gaussian or rademacher")
+      throw KernelError.badArgument(
+        option: "--proj-kind", value: projKind, reason: "expected gaussian, rademacher or sparse")
     }
     guard let normalization = KernelNormalization(rawValue: normalize) else {
       throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
@@ -18,7 +19,12 @@ extension KernelSettings {
       throw KernelError.badArgument(option: "--factors", value: factors, reason: "expected auto or off")
     }
     try self.init(
-      kind: kind, projection: projDim.map { ProjectionSettings(dim: $0, distribution: distribution, seed: seed) },
+      kind: kind,
+      projection: projDim.map {
+        ProjectionSettings(
+          dim: $0, distribution: distribution, seed: seed,
+          density: distribution == .sparse ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
+      },
       normalize: normalization, memory: MemoryBudget(parsing: memory).bytes, tileSize: tileSize, batchSize: batchSize,
       factors: factorUse)
   }

@@ -51,7 +51,7 @@ public final class KernelJob {
     let factorable = settings.factors == .auto && settings.kind.factorable
     factors = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
     let sizing = TileSizing(
-      kind: settings.kind, description: description, projectionDim: settings.projection?.dim ?? 0, factors: factors,
+      kind: settings.kind, description: description, projection: settings.projection, factors: factors,
       batchSize: settings.batchSize)
     let side: Int
     if let tileSize = settings.tileSize {
@@ -107,9 +107,7 @@ public final class KernelJob {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
       // Written once; concurrent tile runs of a plan find it and leave it alone.
       if existing == nil { try manifest.write(directory: directory) }
-      let projection = settings.projection.map {
-        CounterProjection(rows: $0.dim, columns: manifest.numParams, distribution: $0.distribution, seed: $0.seed)
-      }
+      let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
       let producer = FeatureProducer(
         kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: settings.batchSize)
       let computation = KernelComputation(

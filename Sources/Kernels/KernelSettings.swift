@@ -15,7 +15,8 @@ public struct KernelSettings: Sendable, Equatable {
   public var factors: FactorUse
 
   /// - Throws: `KernelError.projection` when `projection` is missing for a projected kind, given
-  ///   for an unprojected one, or has k outside 1...2³²; `KernelError.badArgument` for a
+  ///   for an unprojected one, has k outside 1...2³², or a density missing for `.sparse`, outside
+  ///   1...min(k, `CounterProjection.maximumDensity`), or given for a dense distribution; `KernelError.badArgument` for a
   ///   non-positive `memory`, `tileSize` or `batchSize`.
   public init(
     kind: KernelKind, projection: ProjectionSettings? = nil, normalize: KernelNormalization = .none,
@@ -25,6 +26,22 @@ public struct KernelSettings: Sendable, Equatable {
       guard let projection else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
       guard projection.dim > 0, projection.dim <= 1 << 32 else {
         throw KernelError.projection("--proj-dim must be a positive integer, got \(projection.dim)")
+      }
+      switch (projection.distribution, projection.density) {
+      case (.sparse, let density?):
+        let limit = min(projection.dim, CounterProjection.maximumDensity)
+        guard (1...limit).contains(density) else {
+          throw KernelError.projection(
+            "--proj-density must be in 1...\(limit) (at most k = \(projection.dim) and \(CounterProjection.maximumDensity)), got \(density)"
+          )
+        }
+      case (.sparse, nil):
+        throw KernelError.projection("--proj-kind sparse needs --proj-density s")
+      case (_, let density?):
+        throw KernelError.projection(
+          "--proj-density \(density) given, but --proj-kind \(projection.distribution.rawValue) is dense (use sparse)")
+      case (_, nil):
+        break
       }
     } else if let projection {
       throw KernelError.projection(

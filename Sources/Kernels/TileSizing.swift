@@ -10,27 +10,30 @@ import BackendLoader
 public struct TileSizing: Sendable {
   public let kind: KernelKind
   public let description: ModelDescription
-  public let projectionDim: Int
+  /// The projection of a projected kind.
+  public let projection: ProjectionSettings?
   public let batchSize: Int
   /// The factored row layout when features are `factored_jacobian` rows.
   public let factors: FactorLayout?
 
   public init(
-    kind: KernelKind, description: ModelDescription, projectionDim: Int, factors: FactorLayout? = nil, batchSize: Int
+    kind: KernelKind, description: ModelDescription, projection: ProjectionSettings? = nil,
+    factors: FactorLayout? = nil, batchSize: Int
   ) {
     self.kind = kind
     self.factors = factors
     self.description = description
-    self.projectionDim = projectionDim
+    self.projection = projection
     self.batchSize = batchSize
   }
 
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
     let features = FeatureProducer.featureLength(
-      kind: kind, description: description, projectionDim: projectionDim, factors: factors)
+      kind: kind, description: description, projectionDim: projection?.dim ?? 0, factors: factors)
     let scratch = FeatureProducer.scratchFloats(
-      kind: kind, description: description, projectionDim: projectionDim, factors: factors,
+      kind: kind, description: description,
+      projection: projection.map { CounterProjection($0, columns: description.numParams) }, factors: factors,
       batchSize: min(batchSize, max(rows, columns)))
     let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
     return ((rows + columns) * features + scratch + gram.tileCount(rows: rows, columns: columns)) * 4

@@ -16,7 +16,7 @@ func memoryBudgetRejectsNonSizes(text: String) {
 
 @Test func tileSizingShrinksTilesToTheBudgetAndRefusesLessThanOneBlock() throws {
   let description = try KernelFixture.exampleMLP.models(1)[0].description
-  let sizing = TileSizing(kind: .trntk, description: description, projectionDim: 0, batchSize: 64)
+  let sizing = TileSizing(kind: .trntk, description: description, batchSize: 64)
   let side = try sizing.tileSide(budget: 8 << 20, rows: 1000, columns: 1000)
   #expect(sizing.bytes(rows: side, columns: side) <= 8 << 20)
   #expect(sizing.bytes(rows: side + 1, columns: side + 1) > 8 << 20)
