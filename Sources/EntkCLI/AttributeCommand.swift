@@ -44,9 +44,14 @@ struct AttributeCommand: ParsableCommand {
   @Option(help: "Projection seed: used with --kind, recorded for precomputed .npy kernels (default 0).")
   var seed: UInt64?
   @Option(help: "With --kind: normalisation, cosine (default, as in the paper) or none.") var normalize: String?
-  @Option(help: "With --kind: memory budget for gradient blocks and tiles, e.g. 2G (default), 512M.")
+  @Option(
+    help:
+      "With --kind: memory budget for gradient batches and tiles, e.g. 2G, 512M (default: \(Int(AvailableMemory.defaultShare * 100))% of the memory available)."
+  )
   var memory: String?
-  @Option(name: .customLong("batch-size"), help: "With --kind: samples per backend call (default 64).")
+  @Option(
+    name: .customLong("batch-size"),
+    help: "With --kind: samples per backend call (default: up to 64, as many as half of --memory holds).")
   var batchSize: Int?
   @Option(help: "With --kind: backend models and kernel threads (default: all cores).") var threads: Int?
   @Option(help: "With --kind: per-layer factors (trntk, layers) when the backend has them, auto (default) or off.")
@@ -168,7 +173,7 @@ struct AttributeCommand: ParsableCommand {
       let settings = try KernelSettings(
         parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", projDensity: projDensity,
         seed: seed ?? 0,
-        normalize: normalize ?? "cosine", memory: memory ?? "2G", tileSize: nil, batchSize: batchSize ?? 64,
+        normalize: normalize ?? "cosine", memory: memory, tileSize: nil, batchSize: batchSize,
         factors: factors ?? "auto")
       guard let backend, let model, let train, let test else {
         throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked

@@ -3,9 +3,12 @@ import Kernels
 extension KernelSettings {
   /// The kernel options as given on the command line (`entk kernel`, `entk plan`,
   /// `entk attribute --kind`), parsed into typed settings.
+  ///
+  /// Without `memory`, the budget is `AvailableMemory.defaultShare` of the memory available,
+  /// logged on stderr.
   init(
     parsingKind kindName: String, projDim: Int?, projKind: String, projDensity: Int?, seed: UInt64, normalize: String,
-    memory: String, tileSize: Int?, batchSize: Int, factors: String
+    memory: String?, tileSize: Int?, batchSize: Int?, factors: String
   ) throws {
     guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
     guard let distribution = ProjectionDistribution(rawValue: projKind) else {
@@ -25,8 +28,18 @@ extension KernelSettings {
           dim: $0, distribution: distribution, seed: seed,
           density: distribution == .sparse ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
       },
-      normalize: normalization, memory: MemoryBudget(parsing: memory).bytes, tileSize: tileSize, batchSize: batchSize,
+      normalize: normalization, memory: try memory.map(MemoryBudget.init(parsing:))?.bytes ?? Self.defaultMemory(),
+      tileSize: tileSize, batchSize: batchSize,
       factors: factorUse)
+  }
+
+  /// The default `--memory`, logged on stderr.
+  private static func defaultMemory() -> Int {
+    let available = AvailableMemory.read()
+    printError(
+      "memory: --memory not given, using \(AvailableMemory.format(available.defaultBudget)), \(available.defaultBudgetSource)"
+    )
+    return available.defaultBudget
   }
 }
 

@@ -91,8 +91,9 @@ public final class FeatureProducer {
     let length = featureLength
     let d = description
     let batch = min(batchSize, samples.count)
-    let scratch = FloatBuffer(
-      count: Self.scratchFloats(kind: kind, description: d, projection: projection, factors: factors, batchSize: batch))
+    let scratch = try FloatBuffer.checked(
+      count: Self.scratchFloats(kind: kind, description: d, projection: projection, factors: factors, batchSize: batch),
+      purpose: "a batch's gradients and scratch")
     let classRows = kind == .entk ? factors.map(ClassRowLayout.init) : nil
     let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
     let projector = projection.map { GradientProjector(projection: $0, rowsPerSample: rowsPerSample, threads: threads) }

@@ -9,8 +9,11 @@ public struct KernelSettings: Sendable, Equatable {
   public var memory: Int
   /// Samples per tile side; nil for the largest side that fits `memory`.
   public var tileSize: Int?
-  /// Samples per backend call; does not change the kernel's values.
-  public var batchSize: Int
+  /// Samples per backend call, or nil for the largest up to `defaultBatchSize` whose per-batch
+  /// scratch takes at most half of `memory` (see `KernelJob`); does not change the kernel's values.
+  public var batchSize: Int?
+  /// The automatic batch size's upper limit.
+  public static let defaultBatchSize = 64
   /// Whether `trntk`, `layers` and `entk` use the backend's per-layer factors when it has them.
   public var factors: FactorUse
 
@@ -20,7 +23,7 @@ public struct KernelSettings: Sendable, Equatable {
   ///   non-positive `memory`, `tileSize` or `batchSize`.
   public init(
     kind: KernelKind, projection: ProjectionSettings? = nil, normalize: KernelNormalization = .none,
-    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int = 64, factors: FactorUse = .auto
+    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int? = nil, factors: FactorUse = .auto
   ) throws {
     if kind.isProjected {
       guard let projection else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
@@ -54,7 +57,7 @@ public struct KernelSettings: Sendable, Equatable {
     if let tileSize, tileSize < 1 {
       throw KernelError.badArgument(option: "--tile-size", value: String(tileSize), reason: "must be at least 1")
     }
-    guard batchSize >= 1 else {
+    if let batchSize, batchSize < 1 {
       throw KernelError.badArgument(option: "--batch-size", value: String(batchSize), reason: "must be at least 1")
     }
     self.kind = kind

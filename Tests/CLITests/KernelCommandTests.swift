@@ -218,6 +218,22 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "True False False")
 }
 
+/// A budget that holds only one-sample tiles of whole Jacobians: the run still completes, and says
+/// on stderr how often the tiling recomputes each sample's gradients and what avoids it.
+@Test func tilesTooSmallForTheFeaturesAreReportedWithTheRecomputations() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let result = try runEntk(
+    KernelCLI.arguments(directory.appendingPathComponent("k"), extra: ["--factors", "off", "--memory", "1M"]))
+  #expect(result.status == 0, "\(result.stderr)")
+  // 24 samples in tiles of 1: 24 row passes and 276 column passes for the tiles above the diagonal.
+  #expect(
+    result.stderr.contains(
+      "the 24×24 tile grid computes each sample's gradients 12.5 times on average (300 computations for 24 samples)"),
+    "\(result.stderr)")
+  #expect(result.stderr.contains("--kind proj-trntk or proj-pntk"))
+}
+
 /// Each bad input: a non-zero exit, a message naming the problem, and no output folder.
 @Test(arguments: [
   ("data shape", ["--train", "SHAPE"], "does not hold samples of the model's input shape [20]", Int32(3)),
