@@ -101,8 +101,8 @@ public final class KernelJob {
     let samples = grid.symmetric ? grid.columns : grid.rows + grid.columns
     guard passes > samples else { return nil }
     return FeatureRecomputation(
-      kind: settings.kind, featureBytes: featureBytes, memory: settings.memory, tileSide: grid.tileRows,
-      grid: [grid.rowTiles, grid.columnTiles], passes: passes, samples: samples)
+      kind: settings.kind, featureBytes: featureBytes, memory: settings.tileSize == nil ? settings.memory : nil,
+      tileSide: grid.tileRows, grid: [grid.rowTiles, grid.columnTiles], passes: passes, samples: samples)
   }
 
   /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
@@ -182,7 +182,8 @@ public struct KernelJobSummary: Sendable {
 public struct FeatureRecomputation: Sendable, Equatable, CustomStringConvertible {
   public var kind: KernelKind
   public var featureBytes: Int
-  public var memory: Int
+  /// The budget that chose the tile side; nil when `--tile-size` gave it.
+  public var memory: Int?
   public var tileSide: Int
   /// Tile rows and columns.
   public var grid: [Int]
@@ -193,11 +194,15 @@ public struct FeatureRecomputation: Sendable, Equatable, CustomStringConvertible
 
   public var description: String {
     let average = String(format: "%.1f", Double(passes) / Double(samples))
+    let larger = memory == nil ? "a larger --tile-size" : "a larger --memory"
     let advice =
       kind.isProjected
-      ? "a larger --memory avoids that"
-      : "a larger --memory avoids that, and --kind proj-trntk or proj-pntk (k·C or k floats per sample) keeps features small enough for one tile"
+      ? "\(larger) avoids that"
+      : "\(larger) avoids that, and --kind proj-trntk or proj-pntk (k·C or k floats per sample) keeps features small enough for one tile"
+    let tiles =
+      memory.map { "so --memory \(AvailableMemory.format($0)) holds tiles of \(tileSide) samples" }
+      ?? "in tiles of --tile-size \(tileSide) samples"
     return
-      "one sample's features take \(AvailableMemory.format(featureBytes)), so --memory \(AvailableMemory.format(memory)) holds tiles of \(tileSide) samples: the \(grid[0])×\(grid[1]) tile grid computes each sample's gradients \(average) times on average (\(passes) computations for \(samples) samples); \(advice)"
+      "one sample's features take \(AvailableMemory.format(featureBytes)), \(tiles): the \(grid[0])×\(grid[1]) tile grid computes each sample's gradients \(average) times on average (\(passes) computations for \(samples) samples); \(advice)"
   }
 }

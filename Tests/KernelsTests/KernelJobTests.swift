@@ -126,6 +126,7 @@ enum KernelJobFixture {
   // Row features: 10 + 10 + 4; column features of tiles (0,1), (0,2), (1,2): 10 + 4 + 4.
   let tiled = try #require(try KernelJobFixture.job(settings(10)).recomputation)
   #expect(tiled.passes == 42 && tiled.samples == 24 && tiled.grid == [3, 3] && tiled.tileSide == 10)
+  #expect(tiled.description.contains("in tiles of --tile-size 10 samples"))
   #expect(tiled.description.contains("1.8 times on average (42 computations for 24 samples)"))
   #expect(tiled.description.contains("--kind proj-trntk or proj-pntk"))
   // Test × train (7 × 24) in tiles of 5: test rows [0,5) [5,7) each once, 5 column tiles per row.
