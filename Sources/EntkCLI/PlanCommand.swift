@@ -46,7 +46,7 @@ struct PlanCommand: ParsableCommand {
   }
 
   func run() throws {
-    let job = try kernel.job(threads: threads, log: "plan")
+    let job = try kernel.job(threads: 1, log: "plan")
     let manifest = job.manifest
     let grid = manifest.grid
     let directory = URL(fileURLWithPath: out).standardizedFileURL

@@ -4,7 +4,8 @@ import Dispatch
 import Foundation
 
 /// Computes the per-sample features of a kernel kind (see `KernelKind`) for blocks of samples,
-/// streaming them from the backend in batches.
+/// streaming them from the backend in batches; the projected kinds project each batch's gradients
+/// (`GradientProjector`) before computing the next.
 ///
 /// Feature buffers are float32, row-major, one row of `featureLength` floats per sample; for the
 /// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P), or with `factors` a

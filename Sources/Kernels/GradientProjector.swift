@@ -41,8 +41,9 @@ struct GradientProjector {
     let k = projection.rows
     let width = min(chunk, projection.columns)
     if projection.distribution == .sparse {
-      // A chunk's rows and signs, and one float64 accumulator of k per gradient row.
-      return 2 * width * projection.density + 2 * batchSize * rowsPerSample * k
+      // A chunk's rows and signs, and one float64 accumulator of k per gradient row (plus a float
+      // to align them).
+      return 2 * width * projection.density + 2 * batchSize * rowsPerSample * k + 1
     }
     let samples = blockSamples(distribution: projection.distribution, rowsPerSample: rowsPerSample)
     let blockRows = samples * rowsPerSample
@@ -140,7 +141,7 @@ struct GradientProjector {
     let raw = UnsafeMutableRawPointer(scratch)
     let rowTable = raw.bindMemory(to: UInt32.self, capacity: width * s)
     let signTable = (raw + 4 * width * s).bindMemory(to: Float.self, capacity: width * s)
-    let sums = (raw + 8 * width * s).bindMemory(to: Double.self, capacity: lines * k)
+    let sums = (raw + 8 * width * s).alignedUp(for: Double.self).bindMemory(to: Double.self, capacity: lines * k)
     sums.initialize(repeating: 0, count: lines * k)
     let projection = projection
     let pointers = UnsafeSendable((rowTable, signTable, sums, gradients))
