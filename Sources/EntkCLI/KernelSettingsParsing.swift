@@ -21,6 +21,9 @@ extension KernelSettings {
     guard let factorUse = FactorUse(rawValue: factors) else {
       throw KernelError.badArgument(option: "--factors", value: factors, reason: "expected auto or off")
     }
+    if let projDensity, projDim == nil {
+      throw KernelError.projection("--proj-density \(projDensity) given without --proj-dim k and a projected kind")
+    }
     try self.init(
       kind: kind,
       projection: projDim.map {

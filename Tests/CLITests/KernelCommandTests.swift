@@ -254,6 +254,7 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
     "density of a dense projection", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-density", "2"],
     "is dense (use sparse)", 2
   ),
+  ("density without a projection", ["--proj-density", "4"], "--proj-density 4 given without --proj-dim", 2),
   (
     "density above k", ["--kind", "proj-pntk", "--proj-dim", "8", "--proj-kind", "sparse", "--proj-density", "9"],
     "--proj-density must be in 1...8", 2
