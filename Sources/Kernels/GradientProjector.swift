@@ -155,9 +155,10 @@ struct GradientProjector {
         let range = columns.lowerBound + offset..<columns.lowerBound + n * (part + 1) / parts
         projection.fillSparse(columns: range, rows: rowTable + offset * s, signs: signTable + offset * s)
       }
-      DispatchQueue.concurrentPerform(iterations: min(threads, lines)) { part in
+      let lineParts = min(threads, lines)
+      DispatchQueue.concurrentPerform(iterations: lineParts) { part in
         let (rowTable, signTable, sums, gradients) = pointers.value
-        for line in lines * part / min(threads, lines)..<lines * (part + 1) / min(threads, lines) {
+        for line in lines * part / lineParts..<lines * (part + 1) / lineParts {
           let g = gradients + line * p + columns.lowerBound
           let sum = sums + line * k
           for j in 0..<columns.count {
