@@ -1,3 +1,4 @@
+import CBoxMuller
 import Foundation
 
 /// The distribution of the projection matrix R's entries.
@@ -105,24 +106,43 @@ public struct CounterProjection: Sendable, Equatable {
   }
 
   /// Writes R[`rowRange`, `columnRange`] of a dense R row-major into `block` (one line of
-  /// `columnRange.count` floats per row): the same values as `entry`, the counter stepped by γ along
-  /// a row instead of multiplied out, and the integer mixing in a loop of its own so the compiler
-  /// vectorises it.
+  /// `columnRange.count` floats per row), bit-identical to `entry`.
+  ///
+  /// The counter is stepped by γ along a row instead of multiplied out, and each step runs in a
+  /// loop of its own so it vectorises. Gaussian entries start from `entk_box_muller_candidates`
+  /// (polynomial log and cos, within 1e-14 of libm's over every input): a candidate v is rounded to
+  /// float32 when v ± 1e-12·(|v| + 1/√k) round alike, which the exact value (within that distance)
+  /// then does too; the others, about 3 in 10⁴, are computed with libm as `entry` does.
   func fill(rows rowRange: Range<Int>, columns columnRange: Range<Int>, into block: UnsafeMutablePointer<Float>) {
     precondition(distribution != .sparse)
     let width = columnRange.count
     let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: max(width, 1))
-    defer { draws.deallocate() }
-    let scale = Float(1 / Double(rows).squareRoot())
+    let candidates = UnsafeMutablePointer<Double>.allocate(capacity: max(width, 1))
+    defer {
+      draws.deallocate()
+      candidates.deallocate()
+    }
+    let scale = 1 / Double(rows).squareRoot()
     for (line, row) in rowRange.enumerated() {
       let first = seed &+ ((UInt64(row) << 32 | UInt64(columnRange.lowerBound)) &+ 1) &* Self.gamma
       for offset in 0..<width { draws[offset] = Self.mix(first &+ UInt64(offset) &* Self.gamma) }
       let out = block + line * width
       if distribution == .rademacher {
-        for offset in 0..<width { out[offset] = draws[offset] >> 63 == 0 ? scale : -scale }
-      } else {
-        for offset in 0..<width { out[offset] = Float(denseValue(draws[offset])) }
+        let (plus, minus) = (Float(scale), Float(-scale))
+        for offset in 0..<width { out[offset] = draws[offset] >> 63 == 0 ? plus : minus }
+        continue
       }
+      entk_box_muller_candidates(draws, width, candidates)
+      var undecided = false
+      for offset in 0..<width {
+        let value = candidates[offset] * scale
+        let margin = (abs(value) + scale) * 1e-12
+        let low = Float(value - margin)
+        undecided = undecided || low != Float(value + margin)
+        out[offset] = low == Float(value + margin) ? Float(value) : .nan
+      }
+      guard undecided else { continue }
+      for offset in 0..<width where out[offset].isNaN { out[offset] = Float(denseValue(draws[offset])) }
     }
   }
 
@@ -131,7 +151,10 @@ public struct CounterProjection: Sendable, Equatable {
   func sparseColumn(_ column: Int) -> (rows: [UInt32], signs: [Float]) {
     let rows = UnsafeMutablePointer<UInt32>.allocate(capacity: density)
     let signs = UnsafeMutablePointer<Float>.allocate(capacity: density)
-    defer { (rows.deallocate(), signs.deallocate()) }
+    defer {
+      rows.deallocate()
+      signs.deallocate()
+    }
     fillSparse(columns: column..<column + 1, rows: rows, signs: signs)
     return (
       Array(UnsafeBufferPointer(start: rows, count: density)), Array(UnsafeBufferPointer(start: signs, count: density))
