@@ -19,13 +19,15 @@ let package = Package(
   targets: [
     // MARK: Foundations: the ABI header and system libraries
     .target(name: "CEntkABI"),
+    // Vectorised candidates for the Gaussian projection entries (checked and completed in Kernels).
+    .target(name: "CBoxMuller"),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // MARK: Host layers
     .target(name: "ArrayIO"),
     .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
     .target(name: "Conformance", dependencies: ["BackendLoader"]),
-    .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS"]),
+    .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS", "CBoxMuller"]),
     .target(name: "Surrogate", dependencies: ["COpenBLAS"]),
     .target(name: "Faithfulness", dependencies: ["Surrogate"]),
     .target(name: "Attribution", dependencies: ["Surrogate"]),

@@ -33,14 +33,25 @@ struct AttributeCommand: ParsableCommand {
   var kind: String?
   @Option(name: .customLong("proj-dim"), help: "With --kind: k, rows of the random projection (proj-* kinds).")
   var projDim: Int?
-  @Option(name: .customLong("proj-kind"), help: "With --kind: projection entries, gaussian (default) or rademacher.")
+  @Option(
+    name: .customLong("proj-kind"), help: "With --kind: the projection, gaussian (default), rademacher or sparse.")
   var projKind: String?
+  @Option(
+    name: .customLong("proj-density"),
+    help:
+      "With --kind and --proj-kind sparse: nonzero entries per column (default \(ProjectionSettings.defaultDensity)).")
+  var projDensity: Int?
   @Option(help: "Projection seed: used with --kind, recorded for precomputed .npy kernels (default 0).")
   var seed: UInt64?
   @Option(help: "With --kind: normalisation, cosine (default, as in the paper) or none.") var normalize: String?
-  @Option(help: "With --kind: memory budget for gradient blocks and tiles, e.g. 2G (default), 512M.")
+  @Option(
+    help:
+      "With --kind: memory budget for gradient batches and tiles, e.g. 2G, 512M (default: \(Int(AvailableMemory.defaultShare * 100))% of the memory available)."
+  )
   var memory: String?
-  @Option(name: .customLong("batch-size"), help: "With --kind: samples per backend call (default 64).")
+  @Option(
+    name: .customLong("batch-size"),
+    help: "With --kind: samples per backend call (default: up to 64, as many as half of --memory holds).")
   var batchSize: Int?
   @Option(help: "With --kind: backend models and kernel threads (default: all cores).") var threads: Int?
   @Option(help: "With --kind: per-layer factors (trntk, layers) when the backend has them, auto (default) or off.")
@@ -100,7 +111,8 @@ struct AttributeCommand: ParsableCommand {
   /// Exactly one source of kernels: computed (--kind, with what that needs) or precomputed files.
   private func validateKernelSource() throws {
     let computeOptions: [(String, Bool)] = [
-      ("--proj-dim", projDim != nil), ("--proj-kind", projKind != nil), ("--normalize", normalize != nil),
+      ("--proj-dim", projDim != nil), ("--proj-kind", projKind != nil), ("--proj-density", projDensity != nil),
+      ("--normalize", normalize != nil),
       ("--memory", memory != nil), ("--batch-size", batchSize != nil), ("--threads", threads != nil),
       ("--factors", factors != nil),
     ]
@@ -159,8 +171,9 @@ struct AttributeCommand: ParsableCommand {
       let kernels = InProcessKernels(beside: outURL)
       defer { kernels.remove() }
       let settings = try KernelSettings(
-        parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", seed: seed ?? 0,
-        normalize: normalize ?? "cosine", memory: memory ?? "2G", tileSize: nil, batchSize: batchSize ?? 64,
+        parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", projDensity: projDensity,
+        seed: seed ?? 0,
+        normalize: normalize ?? "cosine", memory: memory, tileSize: nil, batchSize: batchSize,
         factors: factors ?? "auto")
       guard let backend, let model, let train, let test else {
         throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked
@@ -368,6 +381,7 @@ struct AttributeCommand: ParsableCommand {
         settings["projectionDim"] = String(projection.dim)
         settings["projectionDistribution"] = projection.distribution
         settings["projectionSeed"] = String(projection.seed)
+        if let density = projection.density { settings["projectionDensity"] = String(density) }
       }
       if !computed { settings["trainKernelFolder"] = trainSource.path }
     }

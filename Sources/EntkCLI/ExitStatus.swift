@@ -17,7 +17,7 @@ enum ExitStatus: Int32 {
   init(classifying error: Error) {
     switch error {
     case KernelError.unknownKind, KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
-      KernelError.memoryTooSmall:
+      KernelError.memoryTooSmall, KernelError.allocationFailed:
       self = .usage
     case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError: self = .badInput
     case is SurrogateError, is AttributeError, is ReporterError: self = .badInput

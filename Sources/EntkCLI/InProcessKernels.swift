@@ -54,6 +54,7 @@ struct InProcessKernels {
     try? FileManager.default.removeItem(at: folder)
     removeStaleFolders()
     for (name, job, directory) in [("train", trainJob, train), ("test", testJob, test)] {
+      job.log(prefix: "attribute: \(name) kernel")
       let shape = job.manifest.shape
       printError(
         "attribute: computing the \(name) kernel (\(settings.kind.rawValue), \(shape.map(String.init).joined(separator: "×"))) "

@@ -45,7 +45,7 @@ struct KernelCommand: ParsableCommand {
 
   func run() throws {
     let only = try tile.map(TileIndex.init(parsing:))
-    let job = try kernel.job(threads: threads)
+    let job = try kernel.job(threads: threads, log: "kernel")
     let grid = job.manifest.grid
     let printer = TileProgressPrinter(prefix: "kernel")
     let summary = try job.run(in: URL(fileURLWithPath: out), tile: only, progress: printer.report)

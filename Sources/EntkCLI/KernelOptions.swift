@@ -11,51 +11,72 @@ struct KernelOptions: ParsableArguments {
   @Option(help: "Test samples; the kernel is then test × train.") var test: String?
   @Option(help: "Kernel kind: entk, trntk, pntk, proj-trntk, proj-pntk, em, layers.") var kind: String
   @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
-  @Option(name: .customLong("proj-kind"), help: "Projection entries: gaussian (N(0,1/k)) or rademacher (±1/√k).")
+  @Option(
+    name: .customLong("proj-kind"),
+    help: "Projection: gaussian (entries N(0,1/k)), rademacher (±1/√k) or sparse (s entries ±1/√s per column).")
   var projKind: String = "gaussian"
+  @Option(
+    name: .customLong("proj-density"),
+    help: "s, nonzero entries per column of a sparse projection (default \(ProjectionSettings.defaultDensity)).")
+  var projDensity: Int?
   @Option(help: "Seed of the projection (docs/projection.md gives the exact generator).") var seed: UInt64 = 0
   @Option(help: "Normalisation: none or cosine.") var normalize: String = "none"
-  @Option(help: "Memory budget for gradient blocks and tiles, e.g. 2G, 512M.") var memory: String = "2G"
+  @Option(
+    help:
+      "Memory budget for gradient batches, feature blocks and tiles, e.g. 2G, 512M (default: \(Int(AvailableMemory.defaultShare * 100))% of the memory available now: MemAvailable, or the room under a cgroup limit if smaller)."
+  )
+  var memory: String?
   @Option(name: .customLong("tile-size"), help: "Samples per tile side (default: the largest that fits --memory).")
   var tileSize: Int?
-  @Option(name: .customLong("batch-size"), help: "Samples per backend call.") var batchSize: Int = 64
+  @Option(
+    name: .customLong("batch-size"),
+    help:
+      "Samples per backend call (default: up to \(KernelSettings.defaultBatchSize), as many as half of --memory holds)."
+  )
+  var batchSize: Int?
   @Option(
     help:
       "trntk, layers and entk from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")
   var factors: String = "auto"
 
   func validate() throws {
-    if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     if let tileSize, tileSize < 1 { throw ValidationError("--tile-size must be at least 1") }
   }
 
   /// The typed kernel settings, checked before any file is read.
   func settings() throws -> KernelSettings {
     try KernelSettings(
-      parsingKind: kind, projDim: projDim, projKind: projKind, seed: seed, normalize: normalize, memory: memory,
+      parsingKind: kind, projDim: projDim, projKind: projKind, projDensity: projDensity, seed: seed,
+      normalize: normalize, memory: memory,
       tileSize: tileSize, batchSize: batchSize, factors: factors)
   }
 
-  /// A job for these options with `threads` models (backend loaded, data checked, tiles sized).
+  /// A job for these options with `threads` models (backend loaded, data checked, tiles sized),
+  /// its memory budget, batch size and any recomputation the tiling implies logged on stderr.
   ///
   /// The model is recorded by its absolute path.
-  func job(threads: Int) throws -> KernelJob {
-    try KernelJob(
+  func job(threads: Int, log prefix: String) throws -> KernelJob {
+    let job = try KernelJob(
       settings: settings(), library: BackendLibrary.load(model.backend), model: Self.absolute(model.model),
       options: model.options, train: URL(fileURLWithPath: train), test: test.map { URL(fileURLWithPath: $0) },
       threads: threads)
+    job.log(prefix: prefix)
+    return job
   }
 
-  /// The options as `entk kernel` arguments with absolute paths and the given tile side, so a
-  /// tile command run from any folder computes a tile of the same kernel.
-  func arguments(tileSide: Int) -> [String] {
+  /// The options as `entk kernel` arguments with absolute paths and the given tile side, memory
+  /// budget and batch size, so a tile command run from any folder, at any later time, computes a
+  /// tile of the same kernel the same way.
+  func arguments(tileSide: Int, memory: Int, batchSize: Int) -> [String] {
     var arguments = ["--backend", model.backend, "--model", Self.absolute(model.model)]
     if let options = model.options { arguments += ["--options", options] }
     arguments += ["--train", Self.absolute(train)]
     if let test { arguments += ["--test", Self.absolute(test)] }
     arguments += ["--kind", kind]
     if let projDim { arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind, "--seed", String(seed)] }
-    arguments += ["--normalize", normalize, "--memory", memory, "--tile-size", String(tileSide)]
+    if let projDensity { arguments += ["--proj-density", String(projDensity)] }
+    arguments += ["--normalize", normalize, "--memory", String(memory), "--tile-size", String(tileSide)]
     arguments += ["--batch-size", String(batchSize), "--factors", factors]
     return arguments
   }
@@ -63,5 +84,19 @@ struct KernelOptions: ParsableArguments {
   /// An existing path made absolute; anything else (a backend's non-path model name) unchanged.
   static func absolute(_ path: String) -> String {
     FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
+  }
+}
+
+extension KernelJob {
+  /// Logs on stderr, after `prefix: `, what the defaults chose (the budget is logged when it is
+  /// resolved, see `KernelSettings.init(parsingKind:…)`) and the gradient recomputations a tiling
+  /// implies.
+  func log(prefix: String) {
+    if settings.batchSize == nil && batchSize < KernelSettings.defaultBatchSize {
+      printError(
+        "\(prefix): batches of \(batchSize) sample(s), the most whose gradients and scratch fit half of --memory \(AvailableMemory.format(settings.memory))"
+      )
+    }
+    if let recomputation { printError("\(prefix): \(recomputation)") }
   }
 }

@@ -3,13 +3,17 @@ import Kernels
 extension KernelSettings {
   /// The kernel options as given on the command line (`entk kernel`, `entk plan`,
   /// `entk attribute --kind`), parsed into typed settings.
+  ///
+  /// Without `memory`, the budget is `AvailableMemory.defaultShare` of the memory available,
+  /// logged on stderr.
   init(
-    parsingKind kindName: String, projDim: Int?, projKind: String, seed: UInt64, normalize: String, memory: String,
-    tileSize: Int?, batchSize: Int, factors: String
+    parsingKind kindName: String, projDim: Int?, projKind: String, projDensity: Int?, seed: UInt64, normalize: String,
+    memory: String?, tileSize: Int?, batchSize: Int?, factors: String
   ) throws {
     guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
     guard let distribution = ProjectionDistribution(rawValue: projKind) else {
-      throw KernelError.badArgument(option: "--proj-kind", value: projKind, reason: "expected gaussian or rademacher")
+      throw KernelError.badArgument(
+        option: "--proj-kind", value: projKind, reason: "expected gaussian, rademacher or sparse")
     }
     guard let normalization = KernelNormalization(rawValue: normalize) else {
       throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
@@ -17,10 +21,28 @@ extension KernelSettings {
     guard let factorUse = FactorUse(rawValue: factors) else {
       throw KernelError.badArgument(option: "--factors", value: factors, reason: "expected auto or off")
     }
+    if let projDensity, projDim == nil {
+      throw KernelError.projection("--proj-density \(projDensity) given without --proj-dim k and a projected kind")
+    }
     try self.init(
-      kind: kind, projection: projDim.map { ProjectionSettings(dim: $0, distribution: distribution, seed: seed) },
-      normalize: normalization, memory: MemoryBudget(parsing: memory).bytes, tileSize: tileSize, batchSize: batchSize,
+      kind: kind,
+      projection: projDim.map {
+        ProjectionSettings(
+          dim: $0, distribution: distribution, seed: seed,
+          density: distribution == .sparse ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
+      },
+      normalize: normalization, memory: try memory.map(MemoryBudget.init(parsing:))?.bytes ?? Self.defaultMemory(),
+      tileSize: tileSize, batchSize: batchSize,
       factors: factorUse)
+  }
+
+  /// The default `--memory`, logged on stderr.
+  private static func defaultMemory() -> Int {
+    let available = AvailableMemory.read()
+    printError(
+      "memory: --memory not given, using \(AvailableMemory.format(available.defaultBudget)), \(available.defaultBudgetSource)"
+    )
+    return available.defaultBudget
   }
 }
 

@@ -10,6 +10,7 @@ struct KernelSource {
       var dim: Int
       var distribution: String
       var seed: UInt64
+      var density: Int?
     }
     struct Group: Decodable { var name: String }
     struct DataReference: Decodable { var path: String }

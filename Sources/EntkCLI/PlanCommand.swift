@@ -46,7 +46,8 @@ struct PlanCommand: ParsableCommand {
   }
 
   func run() throws {
-    let manifest = try kernel.job(threads: 1).manifest
+    let job = try kernel.job(threads: 1, log: "plan")
+    let manifest = job.manifest
     let grid = manifest.grid
     let directory = URL(fileURLWithPath: out).standardizedFileURL
     // Not argv[0]: a shell that found entk on PATH passes the bare name, which the tile commands,
@@ -62,7 +63,9 @@ struct PlanCommand: ParsableCommand {
       at: directory.appendingPathComponent("slurm"), withIntermediateDirectories: true)
     if try KernelManifest.read(directory: directory) == nil { try manifest.write(directory: directory) }
 
-    let common = ["kernel"] + kernel.arguments(tileSide: grid.tileRows) + ["--threads", String(threads)]
+    let common =
+      ["kernel"] + kernel.arguments(tileSide: grid.tileRows, memory: job.settings.memory, batchSize: job.batchSize)
+      + ["--threads", String(threads)]
     let tiles = grid.tiles.enumerated().map { index, tile in
       PlannedTile(
         index: index, tile: tile.description, rows: [grid.rowRange(tile).lowerBound, grid.rowRange(tile).upperBound],

@@ -4,7 +4,8 @@ import Dispatch
 import Foundation
 
 /// Computes the per-sample features of a kernel kind (see `KernelKind`) for blocks of samples,
-/// streaming them from the backend in batches.
+/// streaming them from the backend in batches; the projected kinds project each batch's gradients
+/// (`GradientProjector`) before computing the next.
 ///
 /// Feature buffers are float32, row-major, one row of `featureLength` floats per sample; for the
 /// Jacobian kinds a row is J(x) in the backend's [c][p] order (C × P), or with `factors` a
@@ -20,16 +21,6 @@ public final class FeatureProducer {
   /// Samples per backend call (split further between models).
   public let batchSize: Int
   private let workers: [ModelWorker]
-
-  /// Columns of R generated and applied at a time; fixed so results do not depend on any setting.
-  static let projectionChunk = 4096
-  /// Samples per projection sgemm.
-  ///
-  /// OpenBLAS rounds a row of a product differently depending on
-  /// the call's row count and the row's position in it, so every projection call covers one block
-  /// of this many samples, aligned to multiples of it in the whole set, with each sample at its
-  /// own position; samples a batch does not hold are zero rows whose results are dropped.
-  static let projectionBlock = 32
 
   /// - Parameters:
   ///   - models: one or more models of the same backend and file (one per thread).
@@ -75,19 +66,19 @@ public final class FeatureProducer {
     }
   }
 
-  /// Samples of a batch's gradient and projection buffers: a batch of `batchSize` samples
-  /// reaches into at most `batchSize / projectionBlock + 2` whole projection blocks.
-  static func blockedSamples(batchSize: Int) -> Int { (batchSize / projectionBlock + 2) * projectionBlock }
-
-  /// Floats of scratch the producer allocates per batch, beyond the feature buffer it fills.
+  /// Floats of scratch the producer allocates per batch of at most `batchSize` samples, beyond the
+  /// feature buffer it fills: for the projected kinds the batch's gradients and the projection's
+  /// scratch (`GradientProjector`).
   static func scratchFloats(
-    kind: KernelKind, description d: ModelDescription, projectionDim k: Int, factors: FactorLayout?, batchSize: Int
+    kind: KernelKind, description d: ModelDescription, projection: CounterProjection?, factors: FactorLayout?,
+    batchSize: Int
   ) -> Int {
-    let rChunk = k * min(projectionChunk, d.numParams)
-    let blocked = blockedSamples(batchSize: batchSize)
     switch kind {
-    case .projTrntk: return blocked * d.numOutputs * (d.numParams + k) + rChunk
-    case .projPntk: return blocked * (d.numParams + k) + rChunk
+    case .projTrntk, .projPntk:
+      guard let projection else { return 0 }
+      let rows = kind == .projTrntk ? d.numOutputs : 1
+      return batchSize * rows * d.numParams
+        + GradientProjector.scratchFloats(projection: projection, rowsPerSample: rows, batchSize: batchSize)
     case .em: return batchSize * d.numOutputs
     case .entk: return (factors?.rowLength ?? 0) * batchSize
     default: return 0
@@ -100,18 +91,23 @@ public final class FeatureProducer {
   public func features(of set: SampleSet, samples: Range<Int>, into features: UnsafeMutablePointer<Float>) throws {
     let length = featureLength
     let d = description
-    let scratch = FloatBuffer(
-      count: Self.scratchFloats(
-        kind: kind, description: d, projectionDim: projection?.rows ?? 0, factors: factors, batchSize: batchSize))
+    let batch = min(batchSize, samples.count)
+    let scratch = try FloatBuffer.checked(
+      count: Self.scratchFloats(kind: kind, description: d, projection: projection, factors: factors, batchSize: batch),
+      purpose: "a batch's gradients and scratch")
     let classRows = kind == .entk ? factors.map(ClassRowLayout.init) : nil
+    let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
+    let projector = projection.map { GradientProjector(projection: $0, rowsPerSample: rowsPerSample, threads: threads) }
     let work = scratch.pointer
     var start = samples.lowerBound
     while start < samples.upperBound {
-      var end = min(samples.upperBound, start + batchSize)
+      var end = min(samples.upperBound, start + batch)
       // A projected batch ends on a projection block boundary where it can, so whole blocks are
       // projected once and only the range's first and last blocks hold rows outside it.
-      let blockEnd = end / Self.projectionBlock * Self.projectionBlock
-      if kind.isProjected && end < samples.upperBound && blockEnd > start { end = blockEnd }
+      if let projector {
+        let blockEnd = end / projector.blockSamples * projector.blockSamples
+        if end < samples.upperBound && blockEnd > start { end = blockEnd }
+      }
       let count = end - start
       let out = features + (start - samples.lowerBound) * length
       try set.values.withUnsafeBufferPointer { inputs in
@@ -143,24 +139,13 @@ public final class FeatureProducer {
             inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
             call: .embedding(logits: work))
         case .projTrntk, .projPntk:
-          let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
+          // The batch's gradients, projected before the next batch is computed.
           let stride = rowsPerSample * d.numParams
-          let lead = start % Self.projectionBlock
-          let blocked = Self.blockedSamples(batchSize: batchSize)
-          let gradients = work
-          // Rows around the batch in its first and last block: zero, so sgemm sees finite numbers.
-          gradients.initialize(repeating: 0, count: lead * stride)
-          let blocks = (lead + count + Self.projectionBlock - 1) / Self.projectionBlock
-          (gradients + (lead + count) * stride).initialize(
-            repeating: 0, count: (blocks * Self.projectionBlock - lead - count) * stride)
           try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: gradients + lead * stride,
-            outputStride: stride, call: kind == .projTrntk ? .jacobian : .summedGradient)
-          let projected = work + blocked * stride
-          project(
-            gradients: gradients, rowsPerSample: rowsPerSample, blocks: blocks, into: projected,
-            rChunk: projected + blocked * rowsPerSample * (projection?.rows ?? 0))
-          out.update(from: projected + lead * length, count: count * length)
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work, outputStride: stride,
+            call: kind == .projTrntk ? .jacobian : .summedGradient)
+          projector?.project(
+            gradients: work, count: count, firstSample: start, into: out, scratch: work + count * stride)
         }
       }
       try checkFinite(out, count: count, length: length, firstSample: start, set: set)
@@ -218,60 +203,6 @@ public final class FeatureProducer {
       DispatchQueue.concurrentPerform(iterations: parts, execute: body)
     }
     if let error = errors.first { throw error }
-  }
-
-  /// out = G · Rᵀ (k columns) for `blocks` projection blocks of G, R generated in column chunks.
-  ///
-  /// A block is `projectionBlock` × `rowsPerSample` rows of P gradients; R is generated
-  /// `projectionChunk` columns at a time. Each block is its
-  /// own single-threaded sgemm of a fixed shape (the threads share the blocks), and the float32
-  /// sums over chunks run in column order, so a row's bits depend only on its gradients and its
-  /// sample's position in its block.
-  private func project(
-    gradients: UnsafeMutablePointer<Float>, rowsPerSample: Int, blocks: Int, into out: UnsafeMutablePointer<Float>,
-    rChunk: UnsafeMutablePointer<Float>
-  ) {
-    guard let projection else { return }
-    let p = description.numParams
-    let k = projection.rows
-    let rows = Self.projectionBlock * rowsPerSample
-    let parts = min(workers.count, blocks)
-    let pointers = UnsafeSendable((UnsafePointer(gradients), out, UnsafePointer(rChunk)))
-    var column = 0
-    while column < p {
-      let width = min(Self.projectionChunk, p - column)
-      fillParallel(projection, columns: column..<column + width, into: rChunk)
-      let first = column == 0
-      let offset = column
-      DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let (gradients, out, rChunk) = pointers.value
-        for block in blocks * part / parts..<blocks * (part + 1) / parts {
-          cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(width), 1,
-            gradients + block * rows * p + offset, Int32(p), rChunk, Int32(width), first ? 0 : 1,
-            out + block * rows * k, Int32(k))
-        }
-      }
-      column += width
-    }
-  }
-
-  /// Generates R[:, columns] with one range of rows per worker thread.
-  private func fillParallel(
-    _ projection: CounterProjection, columns: Range<Int>, into block: UnsafeMutablePointer<Float>
-  ) {
-    let parts = min(workers.count, projection.rows)
-    let pointer = UnsafeSendable(block)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-      let lower = projection.rows * part / parts
-      let upper = projection.rows * (part + 1) / parts
-      let width = columns.count
-      let base = pointer.value
-      for row in lower..<upper {
-        let line = base + row * width
-        for (offset, column) in columns.enumerated() { line[offset] = projection.entry(row: row, column: column) }
-      }
-    }
   }
 
   private func checkFinite(

@@ -97,9 +97,11 @@ public final class KernelComputation {
       kind: manifest.kind, description: producer.description, featureLength: length, factors: producer.factors,
       threads: producer.threads)
     let cosine = manifest.normalize == .cosine
-    let rowFeatures = FloatBuffer(count: grid.tileRows * length)
-    let columnFeatures = FloatBuffer(count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0)
-    let output = FloatBuffer(count: gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns))
+    let rowFeatures = try FloatBuffer.checked(count: grid.tileRows * length, purpose: "a tile row's features")
+    let columnFeatures = try FloatBuffer.checked(
+      count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0, purpose: "a tile column's features")
+    let output = try FloatBuffer.checked(
+      count: gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns), purpose: "a tile")
     var currentRow = -1
     var rowSelf: [[Double]] = []
     for tile in pending {

@@ -12,6 +12,8 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
   case nonFiniteFeatures(what: String, dataset: String, sample: Int)
   /// `--memory` cannot hold even one sample's features and a 1×1 tile.
   case memoryTooSmall(budget: Int, required: Int, detail: String)
+  /// The system refused one of the kernel stage's large buffers (a budget above what is available).
+  case allocationFailed(bytes: Int, purpose: String)
   /// A `--memory` or `--tile` argument that does not parse.
   case badArgument(option: String, value: String, reason: String)
   /// `--tile ROW,COL` outside the grid, or below the diagonal of a symmetric kernel.
@@ -37,6 +39,9 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
       return "\(dataset): the backend's \(what) for sample \(sample) contains NaN or Inf"
     case .memoryTooSmall(let budget, let required, let detail):
       return "--memory \(budget) bytes is too small: one block needs at least \(required) bytes (\(detail))"
+    case .allocationFailed(let bytes, let purpose):
+      return
+        "could not allocate \(bytes) bytes for \(purpose): the system has less memory free than --memory allows; give a smaller --memory"
     case .badArgument(let option, let value, let reason): return "\(option) '\(value)': \(reason)"
     case .tileOutOfRange(let row, let column, let grid, let symmetric):
       let half = symmetric ? "; the kernel is symmetric, so only tiles with ROW ≤ COL exist" : ""

@@ -15,6 +15,11 @@ public final class KernelJob {
   public let manifest: KernelManifest
   /// Models working in parallel, and the threads sharing the Gram panels (OpenBLAS runs on one).
   public let threads: Int
+  /// Samples per backend call: `settings.batchSize`, or when that is nil the largest up to
+  /// `KernelSettings.defaultBatchSize` whose scratch takes at most half of `settings.memory`.
+  public let batchSize: Int
+  /// Bytes of one sample's features.
+  public let featureBytes: Int
   private let models: [BackendModel]
   /// The row layout when the kernel is computed from the backend's per-layer factors.
   private let factors: FactorLayout?
@@ -50,9 +55,17 @@ public final class KernelJob {
     rowSet = testSet ?? trainSet
     let factorable = settings.factors == .auto && settings.kind.factorable
     factors = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
-    let sizing = TileSizing(
-      kind: settings.kind, description: description, projectionDim: settings.projection?.dim ?? 0, factors: factors,
-      batchSize: settings.batchSize)
+    let layout = factors
+    let sizingFor = { (batchSize: Int) in
+      TileSizing(
+        kind: settings.kind, description: description, projection: settings.projection, factors: layout,
+        batchSize: batchSize)
+    }
+    batchSize =
+      settings.batchSize
+      ?? sizingFor(1).largestBatch(upTo: KernelSettings.defaultBatchSize, budget: settings.memory / 2)
+    let sizing = sizingFor(batchSize)
+    featureBytes = sizing.featureBytes
     let side: Int
     if let tileSize = settings.tileSize {
       let needed = sizing.bytes(rows: min(tileSize, rowSet.count), columns: min(tileSize, trainSet.count))
@@ -69,6 +82,27 @@ public final class KernelJob {
       kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
       model: model, options: options, rows: rowSet, columns: trainSet, description: description,
       factored: factors != nil, grid: grid)
+  }
+
+  /// How often the tiling makes the backend compute each sample's features.
+  ///
+  /// Once per tile row the sample is in, and once more for every tile off the diagonal it is a
+  /// column of. Nil when nothing is computed twice, and for `em` (embeddings are cheap).
+  public var recomputation: FeatureRecomputation? {
+    let grid = manifest.grid
+    guard grid.tiles.count > 1, settings.kind != .em else { return nil }
+    var passes = 0
+    var lastRow = -1
+    for tile in grid.tiles {
+      if tile.row != lastRow { passes += grid.rowRange(tile).count }
+      if !(grid.symmetric && tile.row == tile.column) { passes += grid.columnRange(tile).count }
+      lastRow = tile.row
+    }
+    let samples = grid.symmetric ? grid.columns : grid.rows + grid.columns
+    guard passes > samples else { return nil }
+    return FeatureRecomputation(
+      kind: settings.kind, featureBytes: featureBytes, memory: settings.tileSize == nil ? settings.memory : nil,
+      tileSide: grid.tileRows, grid: [grid.rowTiles, grid.columnTiles], passes: passes, samples: samples)
   }
 
   /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
@@ -107,11 +141,9 @@ public final class KernelJob {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
       // Written once; concurrent tile runs of a plan find it and leave it alone.
       if existing == nil { try manifest.write(directory: directory) }
-      let projection = settings.projection.map {
-        CounterProjection(rows: $0.dim, columns: manifest.numParams, distribution: $0.distribution, seed: $0.seed)
-      }
+      let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
       let producer = FeatureProducer(
-        kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: settings.batchSize)
+        kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: batchSize)
       let computation = KernelComputation(
         manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
       let report = try computation.run(tile.map { [$0] }, progress: progress)
@@ -144,4 +176,33 @@ public struct KernelJobSummary: Sendable {
   public var run: KernelRunReport
   /// Wall-clock seconds of the whole call.
   public var seconds: Double
+}
+
+/// Gradient computations a tiling repeats (`KernelJob.recomputation`), worded for the run's log.
+public struct FeatureRecomputation: Sendable, Equatable, CustomStringConvertible {
+  public var kind: KernelKind
+  public var featureBytes: Int
+  /// The budget that chose the tile side; nil when `--tile-size` gave it.
+  public var memory: Int?
+  public var tileSide: Int
+  /// Tile rows and columns.
+  public var grid: [Int]
+  /// Feature computations of the whole kernel.
+  public var passes: Int
+  /// Distinct samples (train, plus test for test × train).
+  public var samples: Int
+
+  public var description: String {
+    let average = String(format: "%.1f", Double(passes) / Double(samples))
+    let larger = memory == nil ? "a larger --tile-size" : "a larger --memory"
+    let advice =
+      kind.isProjected
+      ? "\(larger) avoids that"
+      : "\(larger) avoids that, and --kind proj-trntk or proj-pntk (k·C or k floats per sample) keeps features small enough for one tile"
+    let tiles =
+      memory.map { "so --memory \(AvailableMemory.format($0)) holds tiles of \(tileSide) samples" }
+      ?? "in tiles of --tile-size \(tileSide) samples"
+    return
+      "one sample's features take \(AvailableMemory.format(featureBytes)), \(tiles): the \(grid[0])×\(grid[1]) tile grid computes each sample's gradients \(average) times on average (\(passes) computations for \(samples) samples); \(advice)"
+  }
 }

@@ -14,10 +14,15 @@ public struct ProjectionSettings: Sendable, Codable, Equatable {
   public var dim: Int
   public var distribution: ProjectionDistribution
   public var seed: UInt64
-  public init(dim: Int, distribution: ProjectionDistribution, seed: UInt64) {
+  /// s, nonzero entries per column: present exactly for `.sparse`.
+  public var density: Int?
+  /// The command line's s when `--proj-kind sparse` is given without `--proj-density`.
+  public static let defaultDensity = 4
+  public init(dim: Int, distribution: ProjectionDistribution, seed: UInt64, density: Int? = nil) {
     self.dim = dim
     self.distribution = distribution
     self.seed = seed
+    self.density = density
   }
 }
 

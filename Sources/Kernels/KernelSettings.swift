@@ -9,22 +9,42 @@ public struct KernelSettings: Sendable, Equatable {
   public var memory: Int
   /// Samples per tile side; nil for the largest side that fits `memory`.
   public var tileSize: Int?
-  /// Samples per backend call; does not change the kernel's values.
-  public var batchSize: Int
+  /// Samples per backend call, or nil for the largest up to `defaultBatchSize` whose per-batch
+  /// scratch takes at most half of `memory` (see `KernelJob`); does not change the kernel's values.
+  public var batchSize: Int?
+  /// The automatic batch size's upper limit.
+  public static let defaultBatchSize = 64
   /// Whether `trntk`, `layers` and `entk` use the backend's per-layer factors when it has them.
   public var factors: FactorUse
 
   /// - Throws: `KernelError.projection` when `projection` is missing for a projected kind, given
-  ///   for an unprojected one, or has k outside 1...2³²; `KernelError.badArgument` for a
+  ///   for an unprojected one, has k outside 1...2³², or a density missing for `.sparse`, outside
+  ///   1...min(k, `CounterProjection.maximumDensity`), or given for a dense distribution; `KernelError.badArgument` for a
   ///   non-positive `memory`, `tileSize` or `batchSize`.
   public init(
     kind: KernelKind, projection: ProjectionSettings? = nil, normalize: KernelNormalization = .none,
-    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int = 64, factors: FactorUse = .auto
+    memory: Int = 2 << 30, tileSize: Int? = nil, batchSize: Int? = nil, factors: FactorUse = .auto
   ) throws {
     if kind.isProjected {
       guard let projection else { throw KernelError.projection("kind '\(kind.rawValue)' needs --proj-dim k") }
       guard projection.dim > 0, projection.dim <= 1 << 32 else {
         throw KernelError.projection("--proj-dim must be a positive integer, got \(projection.dim)")
+      }
+      switch (projection.distribution, projection.density) {
+      case (.sparse, let density?):
+        let limit = min(projection.dim, CounterProjection.maximumDensity)
+        guard (1...limit).contains(density) else {
+          throw KernelError.projection(
+            "--proj-density must be in 1...\(limit) (at most k = \(projection.dim) and \(CounterProjection.maximumDensity)), got \(density)"
+          )
+        }
+      case (.sparse, nil):
+        throw KernelError.projection("--proj-kind sparse needs --proj-density s")
+      case (_, let density?):
+        throw KernelError.projection(
+          "--proj-density \(density) given, but --proj-kind \(projection.distribution.rawValue) is dense (use sparse)")
+      case (_, nil):
+        break
       }
     } else if let projection {
       throw KernelError.projection(
@@ -37,7 +57,7 @@ public struct KernelSettings: Sendable, Equatable {
     if let tileSize, tileSize < 1 {
       throw KernelError.badArgument(option: "--tile-size", value: String(tileSize), reason: "must be at least 1")
     }
-    guard batchSize >= 1 else {
+    if let batchSize, batchSize < 1 {
       throw KernelError.badArgument(option: "--batch-size", value: String(batchSize), reason: "must be at least 1")
     }
     self.kind = kind

@@ -3,37 +3,61 @@ import BackendLoader
 /// Chooses the largest square tile whose working set fits a memory budget.
 ///
 /// Counted per tile of r × s samples: the row and column feature blocks ((r + s) × features ×
-/// 4 bytes), the producer's per-batch scratch (a batch of Jacobians and a block of R for projected
-/// kinds) and the float32 tile.
+/// 4 bytes), the producer's per-batch scratch (for projected kinds the batch's gradients, one chunk
+/// of R and the projected rows, see `GradientProjector`) and the float32 tile.
 /// Not counted: the input samples, the backend's own allocations, OpenBLAS's buffers and `GramTile`'s
 /// fixed per-thread panel scratch.
 public struct TileSizing: Sendable {
   public let kind: KernelKind
   public let description: ModelDescription
-  public let projectionDim: Int
+  /// The projection of a projected kind.
+  public let projection: ProjectionSettings?
   public let batchSize: Int
   /// The factored row layout when features are `factored_jacobian` rows.
   public let factors: FactorLayout?
 
   public init(
-    kind: KernelKind, description: ModelDescription, projectionDim: Int, factors: FactorLayout? = nil, batchSize: Int
+    kind: KernelKind, description: ModelDescription, projection: ProjectionSettings? = nil,
+    factors: FactorLayout? = nil, batchSize: Int
   ) {
     self.kind = kind
     self.factors = factors
     self.description = description
-    self.projectionDim = projectionDim
+    self.projection = projection
     self.batchSize = batchSize
+  }
+
+  /// Bytes of one sample's features.
+  public var featureBytes: Int {
+    FeatureProducer.featureLength(
+      kind: kind, description: description, projectionDim: projection?.dim ?? 0, factors: factors) * 4
+  }
+
+  /// Bytes of the producer's per-batch scratch for batches of `batchSize` samples (the gradients
+  /// and projection scratch of the projected kinds).
+  public func scratchBytes(batchSize: Int) -> Int {
+    FeatureProducer.scratchFloats(
+      kind: kind, description: description,
+      projection: projection.map { CounterProjection($0, columns: description.numParams) }, factors: factors,
+      batchSize: batchSize) * 4
+  }
+
+  /// The largest batch size up to `limit` whose scratch fits `budget` bytes (at least 1).
+  public func largestBatch(upTo limit: Int, budget: Int) -> Int {
+    var (low, high) = (1, max(1, limit))
+    while low < high {
+      let middle = (low + high + 1) / 2
+      if scratchBytes(batchSize: middle) <= budget { low = middle } else { high = middle - 1 }
+    }
+    return low
   }
 
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
-    let features = FeatureProducer.featureLength(
-      kind: kind, description: description, projectionDim: projectionDim, factors: factors)
-    let scratch = FeatureProducer.scratchFloats(
-      kind: kind, description: description, projectionDim: projectionDim, factors: factors,
-      batchSize: min(batchSize, max(rows, columns)))
+    let features = featureBytes / 4
     let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
-    return ((rows + columns) * features + scratch + gram.tileCount(rows: rows, columns: columns)) * 4
+    return (rows + columns) * featureBytes + scratchBytes(batchSize: min(batchSize, max(rows, columns)))
+      + gram.tileCount(rows: rows, columns: columns) * 4
   }
 
   /// The largest tile side t (1...max(rows, columns)) with `bytes(min(t, rows), min(t, columns))`
@@ -45,7 +69,7 @@ public struct TileSizing: Sendable {
       throw KernelError.memoryTooSmall(
         budget: budget, required: needed,
         detail:
-          "features of 2 samples, a batch of gradients and a 1×1 tile of '\(kind.rawValue)' for P = \(description.numParams), C = \(description.numOutputs)"
+          "features of 2 samples (\(featureBytes) bytes each), a batch of \(batchSize) sample(s) (\(scratchBytes(batchSize: batchSize)) bytes of gradients and scratch) and a 1×1 tile of '\(kind.rawValue)' for P = \(description.numParams), C = \(description.numOutputs)"
       )
     }
     var (low, high) = (1, max(rows, columns))

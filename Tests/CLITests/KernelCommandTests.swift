@@ -181,6 +181,59 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   #expect(manifest["complete"] as? Bool == true)
 }
 
+/// A sparse projection's kernel.json, validated with Python's jsonschema (tools/setup.sh installs
+/// it): the density defaults to 4 and is recorded; a dense projection's kernel.json with a density
+/// added, or a sparse one without it, is rejected.
+@Test func sparseProjectionIsRecordedAndTheSchemaChecksItsDensity() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let out = directory.appendingPathComponent("k")
+  let result = try runEntk(
+    KernelCLI.arguments(out, kind: "proj-trntk", extra: ["--proj-dim", "16", "--proj-kind", "sparse"]))
+  #expect(result.status == 0, "\(result.stderr)")
+  let file = out.appendingPathComponent("kernel.json")
+  let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] ?? [:]
+  let projection = manifest["projection"] as? [String: Any] ?? [:]
+  #expect(projection["distribution"] as? String == "sparse" && projection["density"] as? Int == 4)
+  var dense = manifest
+  dense["projection"] = projection.merging(["distribution": "gaussian"]) { $1 }
+  var missing = manifest
+  missing["projection"] = projection.filter { $0.key != "density" }
+  for (name, object) in [("dense-with-density.json", dense), ("sparse-without-density.json", missing)] {
+    try JSONSerialization.data(withJSONObject: object).write(to: directory.appendingPathComponent(name))
+  }
+  let script = """
+    import json, sys, jsonschema
+    validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+    print(" ".join(str(not list(validator.iter_errors(json.load(open(path)))) ) for path in sys.argv[2:]))
+    """
+  let check = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"),
+    [
+      "python3", "-c", script, TestEnvironment.repositoryRoot.appendingPathComponent("schemas/kernel.schema.json").path,
+      file.path, directory.appendingPathComponent("dense-with-density.json").path,
+      directory.appendingPathComponent("sparse-without-density.json").path,
+    ])
+  #expect(check.status == 0, "\(check.stderr)")
+  #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "True False False")
+}
+
+/// A budget that holds only one-sample tiles of whole Jacobians: the run still completes, and says
+/// on stderr how often the tiling recomputes each sample's gradients and what avoids it.
+@Test func tilesTooSmallForTheFeaturesAreReportedWithTheRecomputations() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let result = try runEntk(
+    KernelCLI.arguments(directory.appendingPathComponent("k"), extra: ["--factors", "off", "--memory", "1M"]))
+  #expect(result.status == 0, "\(result.stderr)")
+  // 24 samples in tiles of 1: 24 row passes and 276 column passes for the tiles above the diagonal.
+  #expect(
+    result.stderr.contains(
+      "the 24×24 tile grid computes each sample's gradients 12.5 times on average (300 computations for 24 samples)"),
+    "\(result.stderr)")
+  #expect(result.stderr.contains("--kind proj-trntk or proj-pntk"))
+}
+
 /// Each bad input: a non-zero exit, a message naming the problem, and no output folder.
 @Test(arguments: [
   ("data shape", ["--train", "SHAPE"], "does not hold samples of the model's input shape [20]", Int32(3)),
@@ -193,6 +246,19 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   ("memory too small", ["--memory", "8K"], "is too small: one block needs at least", 2),
   ("bad memory", ["--memory", "lots"], "expected a positive size", 2),
   ("bad factors", ["--factors", "maybe"], "expected auto or off", 2),
+  (
+    "bad proj-kind", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-kind", "fjlt"],
+    "expected gaussian, rademacher or sparse", 2
+  ),
+  (
+    "density of a dense projection", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-density", "2"],
+    "is dense (use sparse)", 2
+  ),
+  ("density without a projection", ["--proj-density", "4"], "--proj-density 4 given without --proj-dim", 2),
+  (
+    "density above k", ["--kind", "proj-pntk", "--proj-dim", "8", "--proj-kind", "sparse", "--proj-density", "9"],
+    "--proj-density must be in 1...8", 2
+  ),
 ])
 func badInputFailsCleanly(label: String, overrides: [String], message: String, status: Int32) throws {
   let directory = try TestEnvironment.temporaryDirectory()

@@ -103,3 +103,23 @@ enum PlanCLI {
   let merge = plan?["merge"] as? [String] ?? []
   #expect(merge.first == TestEnvironment.entkExecutable.resolvingSymlinksInPath().path)
 }
+
+/// Without --memory the budget is a share of the memory available, logged on stderr; the plan's
+/// tile commands carry it and the batch size as numbers, so every tile runs the same way later.
+@Test func planWithoutMemoryLogsTheDefaultBudgetAndFixesItInTheTileCommands() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let samples = directory.appendingPathComponent("samples.npy")
+  try KernelCLI.writeSamples(40, seed: 3, to: samples)
+  let out = directory.appendingPathComponent("plan")
+  let result = try runEntk(
+    ["plan"] + PlanCLI.planArguments(samples, out: out, extra: ["--json", "--kind", "proj-pntk", "--proj-dim", "8"]))
+  #expect(result.status == 0, "\(result.stderr)")
+  #expect(result.stderr.contains("memory: --memory not given, using "), "\(result.stderr)")
+  #expect(result.stderr.contains("% of the ") && result.stderr.contains(" available ("), "\(result.stderr)")
+  let plan = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+  let command = (plan?["tiles"] as? [[String: Any]])?.first?["command"] as? [String] ?? []
+  let value = { (option: String) in command.firstIndex(of: option).map { command[$0 + 1] } }
+  #expect(value("--memory").flatMap { Int($0) }.map { $0 > 0 } == true, "\(command)")
+  #expect(value("--batch-size").flatMap { Int($0) }.map { (1...64).contains($0) } == true, "\(command)")
+}

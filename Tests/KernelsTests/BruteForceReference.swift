@@ -80,7 +80,7 @@ struct BruteForceReference: Sendable {
     -> [Double]
   {
     let projection = settings.map { s in
-      let generator = CounterProjection(rows: s.dim, columns: p, distribution: s.distribution, seed: s.seed)
+      let generator = CounterProjection(s, columns: p)
       return (0..<s.dim).map { r in (0..<p).map { Double(generator.entry(row: r, column: $0)) } }
     }
     let (n, m) = (rowJacobians.count, columnJacobians.count)

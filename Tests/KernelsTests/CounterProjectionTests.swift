@@ -1,5 +1,6 @@
-import Kernels
 import Testing
+
+@testable import Kernels
 
 /// Values printed by tools/projection_reference.py, an independent numpy implementation of
 /// docs/projection.md, as float32 bit patterns.
@@ -35,4 +36,24 @@ func projectionEntryMatchesNumpyReference(
   let count = 100_000.0
   #expect(abs(sum / count) < 0.003)
   #expect(abs(squares / count * 50 - 1) < 0.02)
+}
+
+/// `fill` (vectorised candidates, checked, libm where a candidate is too close to a rounding
+/// boundary) gives `entry`'s bits for every entry of large Gaussian blocks, across seeds and at a
+/// column offset far from 0.
+@Test(arguments: [UInt64(0), 77, UInt64.max])
+func gaussianFillHasTheBitsOfEachEntry(seed: UInt64) {
+  let projection = CounterProjection(rows: 40, columns: 2_000_000, distribution: .gaussian, seed: seed)
+  let (rows, columns) = (0..<40, 1_900_000..<1_950_000)
+  let block = UnsafeMutablePointer<Float>.allocate(capacity: rows.count * columns.count)
+  defer { block.deallocate() }
+  projection.fill(rows: rows, columns: columns, into: block)
+  var differing = 0
+  for row in rows {
+    for (offset, column) in columns.enumerated()
+    where block[row * columns.count + offset].bitPattern != projection.entry(row: row, column: column).bitPattern {
+      differing += 1
+    }
+  }
+  #expect(differing == 0, "seed \(seed): \(differing) of \(rows.count * columns.count) entries differ")
 }

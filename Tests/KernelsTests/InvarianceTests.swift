@@ -8,9 +8,14 @@ import Testing
 /// batch either; a backend whose per-sample outputs do would break this, not entk.
 @Test(arguments: KernelKind.allCases)
 func kernelIsBitIdenticalAcrossTileBatchAndThreadSettings(kind: KernelKind) throws {
-  let projection = kind.isProjected ? ProjectionSettings(dim: 40, distribution: .gaussian, seed: 9) : nil
-  for testRows in [false, true] {
-    for normalize in [KernelNormalization.none, .cosine] {
+  let projections: [ProjectionSettings?] =
+    kind.isProjected
+    ? [
+      ProjectionSettings(dim: 40, distribution: .gaussian, seed: 9),
+      ProjectionSettings(dim: 40, distribution: .sparse, seed: 9, density: 4),
+    ] : [nil]
+  for projection in projections {
+    for (testRows, normalize) in [false, true].flatMap({ t in [KernelNormalization.none, .cosine].map { (t, $0) } }) {
       let run = KernelRun(kind: kind, normalize: normalize, projection: projection, testRows: testRows)
       let baseline = try run.compute().values
       // (tile side, batch size, threads) against one tile, batches of 64, one thread; the fixture
@@ -22,7 +27,7 @@ func kernelIsBitIdenticalAcrossTileBatchAndThreadSettings(kind: KernelKind) thro
         let differing = differingBits(values, baseline)
         #expect(
           differing == 0,
-          "\(kind) \(testRows ? "test" : "train") × train \(normalize): tile \(tileSide) batch \(batchSize) threads \(threads): \(differing) of \(values.count) values differ"
+          "\(kind) \(projection?.distribution.rawValue ?? "") \(testRows ? "test" : "train") × train \(normalize): tile \(tileSide) batch \(batchSize) threads \(threads): \(differing) of \(values.count) values differ"
         )
       }
     }

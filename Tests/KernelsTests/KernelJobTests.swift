@@ -96,3 +96,40 @@ enum KernelJobFixture {
   #expect(throws: KernelError.self) { try KernelSettings(kind: .em, tileSize: 0) }
   #expect(try KernelSettings(kind: .projPntk, projection: projection).projection == projection)
 }
+
+/// Without --batch-size, a budget that holds only a few samples' gradients gets batches of that
+/// many, and the kernel has the same bits as with the default batch.
+@Test func automaticBatchFitsHalfTheBudgetAndKeepsTheKernel() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let projection = ProjectionSettings(dim: 16, distribution: .gaussian, seed: 2)
+  // The fixture's proj-trntk gradients are 4 × 18504 floats (296 kB) per sample; the rest of the
+  // scratch (R chunk, block copies) is about 2.4 MB; 16 MiB leaves room for a one-tile kernel.
+  let settings = try KernelSettings(kind: .projTrntk, projection: projection, memory: 16 << 20)
+  let job = try KernelJobFixture.job(settings)
+  let description = try KernelJobFixture.fixture.models(1)[0].description
+  let sizing = TileSizing(kind: .projTrntk, description: description, projection: projection, batchSize: 1)
+  #expect(job.batchSize > 1 && job.batchSize < 64)
+  #expect(sizing.scratchBytes(batchSize: job.batchSize) <= 8 << 20)
+  #expect(sizing.scratchBytes(batchSize: job.batchSize + 1) > 8 << 20)
+  let values = try NPYFile.read(try #require(try job.run(in: directory.appendingPathComponent("k")).file))
+  let baseline = try KernelRun(kind: .projTrntk, projection: projection).compute().values
+  #expect(differingBits(values.float32Values(), baseline) == 0)
+}
+
+/// Each sample's gradients are computed once per tile row it is in and once per tile off the
+/// diagonal it is a column of; a one-tile grid computes each once and says nothing.
+@Test func recomputationCountsTheGradientPassesOfTheTiling() throws {
+  let settings = { (tile: Int) in try KernelSettings(kind: .trntk, memory: 1 << 40, tileSize: tile, factors: .off) }
+  #expect(try KernelJobFixture.job(settings(24)).recomputation == nil)
+  // 24 samples in tiles of 10: rows of tiles [0,10) [10,20) [20,24); symmetric, so tiles (r, c≥r).
+  // Row features: 10 + 10 + 4; column features of tiles (0,1), (0,2), (1,2): 10 + 4 + 4.
+  let tiled = try #require(try KernelJobFixture.job(settings(10)).recomputation)
+  #expect(tiled.passes == 42 && tiled.samples == 24 && tiled.grid == [3, 3] && tiled.tileSide == 10)
+  #expect(tiled.description.contains("in tiles of --tile-size 10 samples"))
+  #expect(tiled.description.contains("1.8 times on average (42 computations for 24 samples)"))
+  #expect(tiled.description.contains("--kind proj-trntk or proj-pntk"))
+  // Test × train (7 × 24) in tiles of 5: test rows [0,5) [5,7) each once, 5 column tiles per row.
+  let test = try #require(try KernelJobFixture.job(settings(5), test: true).recomputation)
+  #expect(test.passes == 7 + 2 * 24 && test.samples == 31)
+}

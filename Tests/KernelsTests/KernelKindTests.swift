@@ -25,7 +25,8 @@ func unprojectedKindMatchesBruteForceReference(kind: KernelKind, testRows: Bool)
 @Test(arguments: [KernelKind.projTrntk, .projPntk], ProjectionDistribution.allCases)
 func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distribution: ProjectionDistribution) throws
 {
-  let projection = ProjectionSettings(dim: 24, distribution: distribution, seed: 5)
+  let projection = ProjectionSettings(
+    dim: 24, distribution: distribution, seed: 5, density: distribution == .sparse ? 3 : nil)
   for testRows in [false, true] {
     let reference = try References.get(testRows: testRows)
     let (values, _) = try KernelRun(kind: kind, projection: projection, testRows: testRows).compute()
@@ -49,21 +50,23 @@ func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distr
   for i in 0..<24 { #expect(abs(values[i * 24 + i] - 1) <= 1e-6) }
 }
 
-@Test func projectedTrntkConvergesToTrntkLikeInverseSquareRootOfK() throws {
+/// The Johnson–Lindenstrauss property, for the dense Gaussian and the sparse (s = 4) projection.
+@Test(arguments: [ProjectionDistribution.gaussian, .sparse])
+func projectedTrntkConvergesToTrntkLikeInverseSquareRootOfK(distribution: ProjectionDistribution) throws {
   let (exact, _) = try KernelRun(kind: .trntk).compute()
   let exactDouble = exact.map(Double.init)
   var errors: [Int: Double] = [:]
   for k in [16, 128, 1024] {
-    let (projected, _) = try KernelRun(
-      kind: .projTrntk, projection: ProjectionSettings(dim: k, distribution: .gaussian, seed: 3)
-    ).compute()
+    let projection = ProjectionSettings(
+      dim: k, distribution: distribution, seed: 3, density: distribution == .sparse ? 4 : nil)
+    let (projected, _) = try KernelRun(kind: .projTrntk, projection: projection).compute()
     errors[k] = relativeError(projected, exactDouble)
   }
   // Each 8× step in k should divide the error by about √8 ≈ 2.8.
   let first = errors[16]! / errors[128]!
   let second = errors[128]! / errors[1024]!
-  #expect((1.5...6).contains(first), "error ratio k=16→128: \(first) (errors \(errors))")
-  #expect((1.5...6).contains(second), "error ratio k=128→1024: \(second) (errors \(errors))")
+  #expect((1.5...6).contains(first), "\(distribution) error ratio k=16→128: \(first) (errors \(errors))")
+  #expect((1.5...6).contains(second), "\(distribution) error ratio k=128→1024: \(second) (errors \(errors))")
   #expect(errors[1024]! < 0.1)
 }
 

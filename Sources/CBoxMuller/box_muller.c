@@ -1,0 +1,83 @@
+#include "box_muller.h"
+
+#include <string.h>
+
+static inline double from_bits(uint64_t bits) {
+  double value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+static inline uint64_t to_bits(double value) {
+  uint64_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+/* The exact double of a value below 2^52 held in the low bits: (2^52 + v) - 2^52. */
+static inline double exact(uint64_t v) { return from_bits(0x4330000000000000ull | v) - 0x1p52; }
+
+/* sqrt(-2 ln u1), u1 = (hi + 0.5) / 2^32: ln u1 = e ln 2 + 2 atanh(s), s = (m - 1) / (m + 1) with
+ * u1 = 2^e m, m in [sqrt(2)/2, sqrt(2)), |s| < 0.172, and the atanh series to s^21. */
+static inline double box_muller_radius(uint64_t hi) {
+  double u1 = (exact(hi) + 0.5) * 0x1p-32;
+  uint64_t bits = to_bits(u1);
+  double m0 = from_bits((bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull);
+  int big = m0 > 1.4142135623730951;
+  double m = big ? m0 * 0.5 : m0;
+  double e = exact((bits >> 52) & 0x7ff) - (big ? 1022.0 : 1023.0);
+  double f = m - 1;
+  double s = f / (2 + f);
+  double z = s * s;
+  double p = 2.0 / 21;
+  p = p * z + 2.0 / 19;
+  p = p * z + 2.0 / 17;
+  p = p * z + 2.0 / 15;
+  p = p * z + 2.0 / 13;
+  p = p * z + 2.0 / 11;
+  p = p * z + 2.0 / 9;
+  p = p * z + 2.0 / 7;
+  p = p * z + 2.0 / 5;
+  p = p * z + 2.0 / 3;
+  double ln = e * 0.6931471805599453 + (2 * s + s * z * p);
+  return __builtin_elementwise_sqrt(-2 * ln);
+}
+
+/* cos(x), x = 2 pi u2 with u2 = (lo + 0.5) / 2^32 rounded as the scalar formula rounds it:
+ * x = n pi/2 + r (Cody-Waite, pi/2 in two parts), |r| <= pi/4, and the Taylor series of sin r to
+ * r^15 or cos r to r^16 by the quadrant n mod 4, chosen and signed with bit masks (no branches). */
+static inline double box_muller_cosine(uint64_t lo) {
+  double u2 = (exact(lo) + 0.5) * 0x1p-32;
+  double x = 2 * 3.141592653589793 * u2;
+  double shifted = x * 0.6366197723675814 + 6755399441055744.0;
+  double n = shifted - 6755399441055744.0;
+  double r = (x - n * 1.57079632673412561417e+00) - n * 6.07710050650619224932e-11;
+  double w = r * r;
+  double sp = -1.0 / 1307674368000.0;
+  sp = sp * w + 1.0 / 6227020800.0;
+  sp = sp * w - 1.0 / 39916800.0;
+  sp = sp * w + 1.0 / 362880.0;
+  sp = sp * w - 1.0 / 5040.0;
+  sp = sp * w + 1.0 / 120.0;
+  sp = sp * w - 1.0 / 6.0;
+  double sine = r + r * w * sp;
+  double cp = 1.0 / 20922789888000.0;
+  cp = cp * w - 1.0 / 87178291200.0;
+  cp = cp * w + 1.0 / 479001600.0;
+  cp = cp * w - 1.0 / 3628800.0;
+  cp = cp * w + 1.0 / 40320.0;
+  cp = cp * w - 1.0 / 720.0;
+  cp = cp * w + 1.0 / 24.0;
+  double cosine = 1 - 0.5 * w + w * w * cp;
+  uint64_t q = to_bits(shifted);
+  uint64_t pick = 0 - (q & 1);
+  uint64_t negate = ((q ^ (q >> 1)) & 1) << 63;
+  return from_bits(((to_bits(cosine) & ~pick) | (to_bits(sine) & pick)) ^ negate);
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void entk_box_muller_candidates(const uint64_t *restrict draws, size_t count, double *restrict values) {
+  for (size_t i = 0; i < count; i++) {
+    values[i] = box_muller_radius(draws[i] >> 32) * box_muller_cosine(draws[i] & 0xFFFFFFFFull);
+  }
+}
