@@ -110,7 +110,7 @@ public struct CounterProjection: Sendable, Equatable {
   ///
   /// The counter is stepped by γ along a row instead of multiplied out, and each step runs in a
   /// loop of its own so it vectorises. Gaussian entries start from `entk_box_muller_candidates`
-  /// (polynomial log and cos, within 1e-14 of libm's over every input): a candidate v is rounded to
+  /// (polynomial log and cos, within 3e-16 of libm's over every input): a candidate v is rounded to
   /// float32 when v ± 1e-12·(|v| + 1/√k) round alike, which the exact value (within that distance)
   /// then does too; the others, about 3 in 10⁴, are computed with libm as `entry` does.
   func fill(rows rowRange: Range<Int>, columns columnRange: Range<Int>, into block: UnsafeMutablePointer<Float>) {
