@@ -20,19 +20,25 @@ public final class FeatureProducer {
   public let factors: FactorLayout?
   /// Samples per backend call (split further between models).
   public let batchSize: Int
+  /// `trntk` one class at a time: a feature row is g_c(x) (P floats) for the class given to
+  /// `features(of:samples:into:classSlice:)`, from `vjp` with the cotangent e_c.
+  public let classSliced: Bool
   private let workers: [ModelWorker]
 
   /// - Parameters:
   ///   - models: one or more models of the same backend and file (one per thread).
   ///   - projection: required for the projected kinds, k × P.
   ///   - factors: the models' `factorLayout`, to compute `trntk`, `layers` or `entk` from factored rows.
+  ///   - classSliced: compute `trntk` one class at a time (no factors).
   public init(
     kind: KernelKind, models: [BackendModel], projection: CounterProjection?, factors: FactorLayout? = nil,
-    batchSize: Int
+    classSliced: Bool = false, batchSize: Int
   ) {
     precondition(!models.isEmpty && batchSize >= 1)
     precondition(kind.isProjected == (projection != nil))
     precondition(factors == nil || (kind.factorable && factors == models[0].factorLayout))
+    precondition(!classSliced || (kind == .trntk && factors == nil))
+    self.classSliced = classSliced
     self.kind = kind
     self.description = models[0].description
     self.projection = projection
@@ -46,7 +52,9 @@ public final class FeatureProducer {
 
   /// Floats per sample in a feature row.
   public var featureLength: Int {
-    Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0, factors: factors)
+    classSliced
+      ? description.numParams
+      : Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0, factors: factors)
   }
 
   static func featureLength(
@@ -87,8 +95,12 @@ public final class FeatureProducer {
 
   /// Fills `features` (float32, `samples.count` × `featureLength`, row-major) for `samples` of `set`.
   ///
+  /// - Parameter classSlice: with `classSliced`, the class c whose gradients g_c to compute.
   /// Throws `KernelError.nonFiniteFeatures` naming the first sample whose features are not finite.
-  public func features(of set: SampleSet, samples: Range<Int>, into features: UnsafeMutablePointer<Float>) throws {
+  public func features(
+    of set: SampleSet, samples: Range<Int>, into features: UnsafeMutablePointer<Float>, classSlice: Int? = nil
+  ) throws {
+    precondition(classSliced == (classSlice != nil))
     let length = featureLength
     let d = description
     let batch = min(batchSize, samples.count)
@@ -126,6 +138,10 @@ public final class FeatureProducer {
               inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
               call: .jacobian)
           }
+        case .trntk where classSlice != nil:
+          try runSplit(
+            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
+            call: .classGradient(classSlice ?? 0))
         case .trntk, .layers:
           try runSplit(
             inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
@@ -158,6 +174,8 @@ public final class FeatureProducer {
     case jacobian
     case factoredJacobian
     case summedGradient
+    /// g_c: `vjp` with the cotangent e_c.
+    case classGradient(Int)
     case embedding(logits: UnsafeMutablePointer<Float>)
   }
 
@@ -189,6 +207,12 @@ public final class FeatureProducer {
           try cotangents.withUnsafeBufferPointer {
             try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out)
           }
+        case .classGradient(let c):
+          var cotangents = [Float](repeating: 0, count: n * d.numOutputs)
+          for i in 0..<n { cotangents[i * d.numOutputs + c] = 1 }
+          try cotangents.withUnsafeBufferPointer {
+            try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out)
+          }
         case .embedding(let logits):
           let logitBuffer = UnsafeMutableBufferPointer(start: logits + lower * d.numOutputs, count: n * d.numOutputs)
           try model.forward(inputs: input, count: n, logits: logitBuffer, embedding: out)
@@ -212,7 +236,10 @@ public final class FeatureProducer {
       // sasum is NaN/Inf exactly when an element is (barring a finite overflow, which we also reject).
       let what: String
       switch kind.source {
-      case .jacobian: what = kind.isProjected ? "projected Jacobian" : factors == nil ? "Jacobian" : "factored Jacobian"
+      case .jacobian:
+        what =
+          kind.isProjected
+          ? "projected Jacobian" : classSliced ? "class gradient" : factors == nil ? "Jacobian" : "factored Jacobian"
       case .summedGradient: what = kind.isProjected ? "projected summed gradient" : "summed gradient"
       case .embedding: what = "embedding"
       }

@@ -102,33 +102,46 @@ public final class KernelComputation {
       count: pending.contains { !isDiagonal($0) } ? grid.tileColumns * length : 0, purpose: "a tile column's features")
     let output = try FloatBuffer.checked(
       count: gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns), purpose: "a tile")
+    let sums = try FloatBuffer.checked(
+      count: producer.classSliced ? 2 * gram.tileCount(rows: grid.tileRows, columns: grid.tileColumns) : 0,
+      purpose: "a tile's float64 sums over classes")
     var currentRow = -1
     var rowSelf: [[Double]] = []
     for tile in pending {
       store.remove(tile)
       let rows = grid.rowRange(tile)
       let columns = grid.columnRange(tile)
-      if tile.row != currentRow {
+      if producer.classSliced {
+        let seconds = try computeByClass(
+          tile, gram: gram, rowFeatures: rowFeatures.pointer, columnFeatures: columnFeatures.pointer,
+          output: output.pointer,
+          sums: UnsafeMutableRawPointer(sums.pointer).bindMemory(to: Double.self, capacity: rows.count * columns.count),
+          report: &report)
+        report.featureSeconds += seconds.features
+        report.gramSeconds += seconds.gram
+      } else {
+        if tile.row != currentRow {
+          let began = Date()
+          try producer.features(of: rowSet, samples: rows, into: rowFeatures.pointer)
+          rowSelf = cosine ? gram.selfValues(rowFeatures.pointer, samples: rows.count) : []
+          report.featureSeconds += Date().timeIntervalSince(began)
+          currentRow = tile.row
+        }
+        var columnSelf = rowSelf
+        if !isDiagonal(tile) {
+          let began = Date()
+          try producer.features(of: columnSet, samples: columns, into: columnFeatures.pointer)
+          columnSelf = cosine ? gram.selfValues(columnFeatures.pointer, samples: columns.count) : []
+          report.featureSeconds += Date().timeIntervalSince(began)
+        }
         let began = Date()
-        try producer.features(of: rowSet, samples: rows, into: rowFeatures.pointer)
-        rowSelf = cosine ? gram.selfValues(rowFeatures.pointer, samples: rows.count) : []
-        report.featureSeconds += Date().timeIntervalSince(began)
-        currentRow = tile.row
+        report.gramFlops += gram.compute(
+          rowFeatures: rowFeatures.pointer, rows: rows.count, rowStart: rows.lowerBound, rowTotal: rowSet.count,
+          columnFeatures: isDiagonal(tile) ? nil : UnsafePointer(columnFeatures.pointer), columns: columns.count,
+          columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: cosine ? (rowSelf, columnSelf) : nil,
+          output: output.pointer)
+        report.gramSeconds += Date().timeIntervalSince(began)
       }
-      var columnSelf = rowSelf
-      if !isDiagonal(tile) {
-        let began = Date()
-        try producer.features(of: columnSet, samples: columns, into: columnFeatures.pointer)
-        columnSelf = cosine ? gram.selfValues(columnFeatures.pointer, samples: columns.count) : []
-        report.featureSeconds += Date().timeIntervalSince(began)
-      }
-      let began = Date()
-      report.gramFlops += gram.compute(
-        rowFeatures: rowFeatures.pointer, rows: rows.count, rowStart: rows.lowerBound, rowTotal: rowSet.count,
-        columnFeatures: isDiagonal(tile) ? nil : UnsafePointer(columnFeatures.pointer), columns: columns.count,
-        columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: cosine ? (rowSelf, columnSelf) : nil,
-        output: output.pointer)
-      report.gramSeconds += Date().timeIntervalSince(began)
       let writing = Date()
       try store.write(
         tile, rows: rows, columns: columns, shape: manifest.tileShape(tile),
@@ -142,6 +155,53 @@ public final class KernelComputation {
           elapsed: Date().timeIntervalSince(start)))
     }
     return report
+  }
+
+  /// Computes `tile` of a class-sliced `trntk` into `output`: for each class c in order, the
+  /// tile's g_c features and their raw Gram, summed in float64 (`sums`); cosine normalisation
+  /// divides by the same sums of the self-values. Returns the feature and Gram seconds.
+  private func computeByClass(
+    _ tile: TileIndex, gram: GramTile, rowFeatures: UnsafeMutablePointer<Float>,
+    columnFeatures: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+    sums: UnsafeMutablePointer<Double>, report: inout KernelRunReport
+  ) throws -> (features: Double, gram: Double) {
+    let rows = manifest.grid.rowRange(tile)
+    let columns = manifest.grid.columnRange(tile)
+    let diagonal = isDiagonal(tile)
+    let count = rows.count * columns.count
+    sums.update(repeating: 0, count: count)
+    var rowSelf = [Double](repeating: 0, count: rows.count)
+    var columnSelf = [Double](repeating: 0, count: columns.count)
+    var seconds: (features: Double, gram: Double) = (0, 0)
+    for c in 0..<manifest.numOutputs {
+      var began = Date()
+      try producer.features(of: rowSet, samples: rows, into: rowFeatures, classSlice: c)
+      for (i, value) in gram.selfValues(rowFeatures, samples: rows.count)[0].enumerated() { rowSelf[i] += value }
+      if !diagonal {
+        try producer.features(of: columnSet, samples: columns, into: columnFeatures, classSlice: c)
+        for (j, value) in gram.selfValues(columnFeatures, samples: columns.count)[0].enumerated() {
+          columnSelf[j] += value
+        }
+      }
+      seconds.features += Date().timeIntervalSince(began)
+      began = Date()
+      report.gramFlops += gram.compute(
+        rowFeatures: rowFeatures, rows: rows.count, rowStart: rows.lowerBound, rowTotal: rowSet.count,
+        columnFeatures: diagonal ? nil : UnsafePointer(columnFeatures), columns: columns.count,
+        columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: nil, output: output)
+      for k in 0..<count { sums[k] += Double(output[k]) }
+      seconds.gram += Date().timeIntervalSince(began)
+    }
+    if diagonal { columnSelf = rowSelf }
+    let cosine = manifest.normalize == .cosine
+    for i in 0..<rows.count {
+      for j in 0..<columns.count {
+        let k = i * columns.count + j
+        let scale = rowSelf[i] * columnSelf[j]
+        output[k] = Float(cosine ? (scale > 0 ? sums[k] / scale.squareRoot() : 0) : sums[k])
+      }
+    }
+    return seconds
   }
 
   /// A diagonal tile of a symmetric kernel: one feature block, its upper triangle computed and mirrored.

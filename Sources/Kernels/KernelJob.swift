@@ -23,6 +23,8 @@ public final class KernelJob {
   private let models: [BackendModel]
   /// The row layout when the kernel is computed from the backend's per-layer factors.
   private let factors: FactorLayout?
+  /// Whether `trntk` is computed one class at a time (`KernelManifest.classSliced`).
+  private let classSliced: Bool
   private let rowSet: SampleSet
   private let trainSet: SampleSet
 
@@ -54,19 +56,18 @@ public final class KernelJob {
     }
     rowSet = testSet ?? trainSet
     let factorable = settings.factors == .auto && settings.kind.factorable
-    factors = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
-    let layout = factors
-    let sizingFor = { (batchSize: Int) in
+    let factorLayout = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
+    let sizingFor = { (batchSize: Int, sliced: Bool) in
       TileSizing(
-        kind: settings.kind, description: description, projection: settings.projection, factors: layout,
-        batchSize: batchSize)
+        kind: settings.kind, description: description, projection: settings.projection,
+        factors: sliced ? nil : factorLayout, classSliced: sliced, batchSize: batchSize)
     }
     batchSize =
       settings.batchSize
-      ?? sizingFor(1).largestBatch(upTo: KernelSettings.defaultBatchSize, budget: settings.memory / 2)
-    let sizing = sizingFor(batchSize)
-    featureBytes = sizing.featureBytes
-    let side: Int
+      ?? sizingFor(1, false).largestBatch(upTo: KernelSettings.defaultBatchSize, budget: settings.memory / 2)
+    var sizing = sizingFor(batchSize, false)
+    var side: Int
+    var sliced = false
     if let tileSize = settings.tileSize {
       let needed = sizing.bytes(rows: min(tileSize, rowSet.count), columns: min(tileSize, trainSet.count))
       guard needed <= settings.memory else {
@@ -75,13 +76,26 @@ public final class KernelJob {
       side = tileSize
     } else {
       side = try sizing.tileSide(budget: settings.memory, rows: rowSet.count, columns: trainSet.count)
+      // trntk = Σ_c Gram(g_c): when whole Jacobians (C × P floats a sample) would make the tiling
+      // compute every sample's Jacobian several times, one class's gradients (P floats) at a time
+      // fit a larger tile; C gradient passes a sample cost less than the recomputation.
+      if settings.kind == .trntk, description.numOutputs > 1, side < max(rowSet.count, trainSet.count),
+        let slicedSide = try? sizingFor(batchSize, true).tileSide(
+          budget: settings.memory, rows: rowSet.count, columns: trainSet.count),
+        slicedSide > side
+      {
+        (sizing, side, sliced) = (sizingFor(batchSize, true), slicedSide, true)
+      }
     }
+    factors = sliced ? nil : factorLayout
+    classSliced = sliced
+    featureBytes = sizing.featureBytes
     let grid = TileGrid(
       rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
     manifest = KernelManifest(
       kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
       model: model, options: options, rows: rowSet, columns: trainSet, description: description,
-      factored: factors != nil, grid: grid)
+      factored: factors != nil, classSliced: sliced, grid: grid)
   }
 
   /// How often the tiling makes the backend compute each sample's features.
@@ -143,7 +157,8 @@ public final class KernelJob {
       if existing == nil { try manifest.write(directory: directory) }
       let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
       let producer = FeatureProducer(
-        kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: batchSize)
+        kind: settings.kind, models: models, projection: projection, factors: factors, classSliced: classSliced,
+        batchSize: batchSize)
       let computation = KernelComputation(
         manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
       let report = try computation.run(tile.map { [$0] }, progress: progress)

@@ -63,6 +63,11 @@ public struct KernelManifest: Sendable, Codable, Equatable {
   /// rather than whole Jacobians: the same kernel with different float32 rounding, so a folder's
   /// tiles never mix the two.
   public var factored: Bool
+  /// Set (true) when a `trntk` kernel was computed one class at a time, Σ_c Gram(g_c), with only
+  /// one class's gradients per sample in memory (`KernelJob` chooses it when whole Jacobians would
+  /// make the tiling recompute them); absent otherwise. The same kernel with different float32
+  /// rounding, so a folder's tiles never mix the two.
+  public var classSliced: Bool?
   /// Shape of `kernel.npy` (float32): [N, M], [N, M, C, C] for `entk`, [L, N, M] for `layers`.
   public var shape: [Int]
   public var dtype = "float32"
@@ -75,7 +80,7 @@ public struct KernelManifest: Sendable, Codable, Equatable {
   public init(
     kind: KernelKind, normalize: KernelNormalization, projection: ProjectionSettings?, backend: String, model: String,
     options: String?, rows: SampleSet, columns: SampleSet, description: ModelDescription, factored: Bool = false,
-    grid: TileGrid
+    classSliced: Bool = false, grid: TileGrid
   ) {
     self.kind = kind
     self.normalize = normalize
@@ -89,6 +94,7 @@ public struct KernelManifest: Sendable, Codable, Equatable {
     numParams = description.numParams
     parameterGroups = description.parameterGroups
     self.factored = factored
+    self.classSliced = classSliced ? true : nil
     shape = kind.storedShape(
       rows: rows.count, columns: columns.count, numOutputs: numOutputs, numGroups: parameterGroups.count)
     self.grid = grid
@@ -138,7 +144,7 @@ public struct KernelManifest: Sendable, Codable, Equatable {
     guard let a = try? JSONSerialization.jsonObject(with: encoder.encode(mine)) as? [String: Any],
       let b = try? JSONSerialization.jsonObject(with: encoder.encode(theirs)) as? [String: Any]
     else { return "kernel.json" }
-    for key in a.keys.sorted() {
+    for key in Set(a.keys).union(b.keys).sorted() {
       let left = try? JSONSerialization.data(withJSONObject: [a[key] ?? NSNull()], options: .sortedKeys)
       let right = try? JSONSerialization.data(withJSONObject: [b[key] ?? NSNull()], options: .sortedKeys)
       if left != right { return key }

@@ -15,12 +15,16 @@ public struct TileSizing: Sendable {
   public let batchSize: Int
   /// The factored row layout when features are `factored_jacobian` rows.
   public let factors: FactorLayout?
+  /// `trntk` one class at a time: features of P floats per sample, and a float64 accumulator of
+  /// the tile (Σ over classes) beside the float32 tile.
+  public let classSliced: Bool
 
   public init(
     kind: KernelKind, description: ModelDescription, projection: ProjectionSettings? = nil,
-    factors: FactorLayout? = nil, batchSize: Int
+    factors: FactorLayout? = nil, classSliced: Bool = false, batchSize: Int
   ) {
     self.kind = kind
+    self.classSliced = classSliced
     self.factors = factors
     self.description = description
     self.projection = projection
@@ -29,8 +33,10 @@ public struct TileSizing: Sendable {
 
   /// Bytes of one sample's features.
   public var featureBytes: Int {
-    FeatureProducer.featureLength(
-      kind: kind, description: description, projectionDim: projection?.dim ?? 0, factors: factors) * 4
+    classSliced
+      ? description.numParams * 4
+      : FeatureProducer.featureLength(
+        kind: kind, description: description, projectionDim: projection?.dim ?? 0, factors: factors) * 4
   }
 
   /// Bytes of the producer's per-batch scratch for batches of `batchSize` samples (the gradients
@@ -56,8 +62,9 @@ public struct TileSizing: Sendable {
   public func bytes(rows: Int, columns: Int) -> Int {
     let features = featureBytes / 4
     let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
+    let accumulator = classSliced ? gram.tileCount(rows: rows, columns: columns) * 8 : 0
     return (rows + columns) * featureBytes + scratchBytes(batchSize: min(batchSize, max(rows, columns)))
-      + gram.tileCount(rows: rows, columns: columns) * 4
+      + gram.tileCount(rows: rows, columns: columns) * 4 + accumulator
   }
 
   /// The largest tile side t (1...max(rows, columns)) with `bytes(min(t, rows), min(t, columns))`

@@ -133,3 +133,40 @@ enum KernelJobFixture {
   let test = try #require(try KernelJobFixture.job(settings(5), test: true).recomputation)
   #expect(test.passes == 7 + 2 * 24 && test.samples == 31)
 }
+
+/// trntk = Σ_c Gram(g_c): when whole Jacobians would make the tiling compute them again, the job
+/// computes one class at a time (P floats a sample instead of C·P), with the brute-force kernel's
+/// values and, across tilings of that path, the same bits.
+@Test func trntkGoesClassByClassWhenWholeJacobiansWouldBeRecomputed() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let settings = { (memory: Int) in try KernelSettings(kind: .trntk, normalize: .cosine, memory: memory, factors: .off)
+  }
+  // The fixture's Jacobians are 4 × 18504 floats (296 kB) a sample: 24 samples need 14 MB as
+  // whole Jacobians, 3.6 MB as one class's gradients.
+  let whole = try KernelJobFixture.job(settings(1 << 30))
+  #expect(whole.manifest.classSliced == nil && whole.manifest.grid.tileRows == 24)
+
+  let sliced = try KernelJobFixture.job(settings(6 << 20))
+  #expect(sliced.manifest.classSliced == true && sliced.manifest.grid.tileRows == 24)
+  #expect(sliced.recomputation == nil)
+  let values = try NPYFile.read(try #require(try sliced.run(in: directory.appendingPathComponent("a")).file))
+    .float32Values()
+  let reference = try BruteForceReference(testRows: false).kernel(.trntk, normalize: .cosine)
+  #expect(relativeError(values, reference) <= 1e-6)
+  let manifest = try #require(try KernelManifest.read(directory: directory.appendingPathComponent("a")))
+  #expect(manifest.classSliced == true)
+
+  let tiled = try KernelJobFixture.job(settings(1 << 20))
+  #expect(tiled.manifest.classSliced == true && tiled.manifest.grid.tileRows < 24)
+  let tiledValues = try NPYFile.read(try #require(try tiled.run(in: directory.appendingPathComponent("b")).file))
+    .float32Values()
+  #expect(differingBits(tiledValues, values) == 0)
+
+  // A folder of whole-Jacobian tiles is not resumed class by class.
+  #expect(
+    throws: KernelError.settingsMismatch(directory: directory.appendingPathComponent("a").path, field: "classSliced")
+  ) {
+    try whole.run(in: directory.appendingPathComponent("a"))
+  }
+}
