@@ -157,9 +157,10 @@ public final class KernelComputation {
     return report
   }
 
-  /// Computes `tile` of a class-sliced `trntk` into `output`: for each class c in order, the
-  /// tile's g_c features and their raw Gram, summed in float64 (`sums`); cosine normalisation
-  /// divides by the same sums of the self-values. Returns the feature and Gram seconds.
+  /// Computes `tile` of a class-sliced `trntk` into `output`; returns the feature and Gram seconds.
+  ///
+  /// For each class c in order, the tile's g_c features and their raw Gram, summed in float64
+  /// (`sums`); cosine normalisation divides by the same sums of the self-values.
   private func computeByClass(
     _ tile: TileIndex, gram: GramTile, rowFeatures: UnsafeMutablePointer<Float>,
     columnFeatures: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,

@@ -63,10 +63,11 @@ public struct KernelManifest: Sendable, Codable, Equatable {
   /// rather than whole Jacobians: the same kernel with different float32 rounding, so a folder's
   /// tiles never mix the two.
   public var factored: Bool
-  /// Set (true) when a `trntk` kernel was computed one class at a time, Σ_c Gram(g_c), with only
-  /// one class's gradients per sample in memory (`KernelJob` chooses it when whole Jacobians would
-  /// make the tiling recompute them); absent otherwise. The same kernel with different float32
-  /// rounding, so a folder's tiles never mix the two.
+  /// Set (true) when a `trntk` kernel was computed one class at a time; absent otherwise.
+  ///
+  /// Σ_c Gram(g_c) with only one class's gradients per sample in memory (`KernelJob` chooses it
+  /// when whole Jacobians would make the tiling recompute them). The same kernel with different
+  /// float32 rounding, so a folder's tiles never mix the two.
   public var classSliced: Bool?
   /// Shape of `kernel.npy` (float32): [N, M], [N, M, C, C] for `entk`, [L, N, M] for `layers`.
   public var shape: [Int]
