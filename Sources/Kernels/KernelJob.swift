@@ -76,10 +76,12 @@ public final class KernelJob {
       side = tileSize
     } else {
       side = try sizing.tileSide(budget: settings.memory, rows: rowSet.count, columns: trainSet.count)
-      // trntk = Σ_c Gram(g_c): when whole Jacobians (C × P floats a sample) would make the tiling
-      // compute every sample's Jacobian several times, one class's gradients (P floats) at a time
-      // fit a larger tile; C gradient passes a sample cost less than the recomputation.
-      if settings.kind == .trntk, description.numOutputs > 1, side < max(rowSet.count, trainSet.count),
+      // trntk = Σ_c Gram(g_c): when whole Jacobians or factored rows (C × P floats a sample, or
+      // C × P_plain + factors) would make the tiling compute every sample's features several
+      // times, one class's gradients (P floats) at a time fit a larger tile; C gradient passes a
+      // sample cost less than the recomputation. `--factors off` keeps whole Jacobians.
+      if settings.kind == .trntk, settings.factors == .auto, description.numOutputs > 1,
+        side < max(rowSet.count, trainSet.count),
         let slicedSide = try? sizingFor(batchSize, true).tileSide(
           budget: settings.memory, rows: rowSet.count, columns: trainSet.count),
         slicedSide > side

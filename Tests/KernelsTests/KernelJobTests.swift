@@ -134,36 +134,38 @@ enum KernelJobFixture {
   #expect(test.passes == 7 + 2 * 24 && test.samples == 31)
 }
 
-/// trntk = Σ_c Gram(g_c): when whole Jacobians would make the tiling compute them again, the job
-/// computes one class at a time (P floats a sample instead of C·P), with the brute-force kernel's
-/// values and, across tilings of that path, the same bits.
-@Test func trntkGoesClassByClassWhenWholeJacobiansWouldBeRecomputed() throws {
+/// trntk = Σ_c Gram(g_c): when the features of whole Jacobians or factored rows would make the
+/// tiling compute them again, the job computes one class at a time (P floats a sample), with
+/// torch.func's kernel's values and, across tilings of that path, the same bits.
+@Test func trntkGoesClassByClassWhenItsFeaturesWouldBeRecomputed() throws {
   let directory = try TestEnvironment.temporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
-  let settings = { (memory: Int) in try KernelSettings(kind: .trntk, normalize: .cosine, memory: memory, factors: .off)
+  let fixture = KernelFixture.onnxCNN
+  let job = { (memory: Int, factors: FactorUse) in
+    try KernelJob(
+      settings: KernelSettings(kind: .trntk, memory: memory, factors: factors),
+      library: BackendLibrary.load(fixture.backend), model: fixture.model.path, options: nil,
+      train: fixture.folder.appendingPathComponent(fixture.train), test: nil, threads: 1)
   }
-  // The fixture's Jacobians are 4 × 18504 floats (296 kB) a sample: 24 samples need 14 MB as
-  // whole Jacobians, 3.6 MB as one class's gradients.
-  let whole = try KernelJobFixture.job(settings(1 << 30))
-  #expect(whole.manifest.classSliced == nil && whole.manifest.grid.tileRows == 24)
-
-  let sliced = try KernelJobFixture.job(settings(6 << 20))
-  #expect(sliced.manifest.classSliced == true && sliced.manifest.grid.tileRows == 24)
+  // The digits CNN's factored rows are 49,674 floats (199 kB) a sample, one class's gradients
+  // 13,706 (55 kB): 8 samples need 3.2 MB as rows, 0.9 MB class by class.
+  #expect(try job(1 << 30, .auto).manifest.classSliced == nil)
+  let sliced = try job(3 << 19, .auto)
+  #expect(sliced.manifest.classSliced == true && sliced.manifest.grid.tileRows == 8)
   #expect(sliced.recomputation == nil)
   let values = try NPYFile.read(try #require(try sliced.run(in: directory.appendingPathComponent("a")).file))
-    .float32Values()
-  let reference = try BruteForceReference(testRows: false).kernel(.trntk, normalize: .cosine)
-  #expect(relativeError(values, reference) <= 1e-6)
-  let manifest = try #require(try KernelManifest.read(directory: directory.appendingPathComponent("a")))
-  #expect(manifest.classSliced == true)
+  let reference = try NPYFile.read(fixture.folder.appendingPathComponent("trntk_train.npy"))
+  #expect(relativeError(values.float32Values(), reference.float64Values()) <= 1e-5)
+  #expect(try KernelManifest.read(directory: directory.appendingPathComponent("a"))?.classSliced == true)
 
-  let tiled = try KernelJobFixture.job(settings(1 << 20))
-  #expect(tiled.manifest.classSliced == true && tiled.manifest.grid.tileRows < 24)
+  let tiled = try job(1 << 19, .auto)
+  #expect(tiled.manifest.classSliced == true && tiled.manifest.grid.tileRows < 8)
   let tiledValues = try NPYFile.read(try #require(try tiled.run(in: directory.appendingPathComponent("b")).file))
-    .float32Values()
-  #expect(differingBits(tiledValues, values) == 0)
+  #expect(differingBits(tiledValues.float32Values(), values.float32Values()) == 0)
 
-  // A folder of whole-Jacobian tiles is not resumed class by class.
+  // --factors off keeps whole Jacobians, and a folder of one path is not resumed by the other.
+  let whole = try job(3 << 19, .off)
+  #expect(whole.manifest.classSliced == nil && whole.manifest.grid.tileRows < 8)
   #expect(
     throws: KernelError.settingsMismatch(directory: directory.appendingPathComponent("a").path, field: "classSliced")
   ) {

@@ -29,7 +29,6 @@ tools/bench/venv.sh makes one):
       [--sizes resnet18=64,bert-small=64,bert-base=16] [--kinds pntk,trntk] [--threads 2]
 """
 import argparse
-import ctypes
 import json
 import os
 import pathlib
@@ -45,6 +44,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import real_models  # noqa: E402
+from bench_kernels import sgemm_gflops  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -85,22 +85,6 @@ def graph_macs(path, sample_shape):
                 macs += int(np.prod(y)) * a[-1] if node.op_type == "MatMul" or not any(
                     at.name == "transA" and at.i for at in node.attribute) else int(np.prod(y)) * a[0]
     return macs
-
-
-def sgemm_gflops(m, n, k, threads, repeats=2):
-    blas = ctypes.CDLL("libopenblas.so.0")
-    blas.openblas_set_num_threads(threads)
-    a = np.random.default_rng(0).standard_normal((m, k), dtype=np.float32)
-    b = np.random.default_rng(1).standard_normal((n, k), dtype=np.float32)
-    c = np.empty((m, n), dtype=np.float32)
-    f = ctypes.c_float
-    p = lambda arr: arr.ctypes.data_as(ctypes.c_void_p)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        blas.cblas_sgemm(101, 111, 112, m, n, k, f(1.0), p(a), k, p(b), k, f(0.0), p(c), n)
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * m * n * k / best / 1e9
 
 
 def ort_forward_seconds(path, x, threads, repeats):

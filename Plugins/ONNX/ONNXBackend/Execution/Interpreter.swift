@@ -26,20 +26,7 @@ public struct Interpreter: Sendable {
     var values = values
     for (node, definition) in zip(graph.nodes, definitions)
     where !node.outputs.allSatisfy({ $0.isEmpty || values[$0] != nil }) {
-      let context = try self.context(node, values)
-      let outputs: [Tensor]
-      do {
-        outputs = try definition.forward(context)
-      } catch {
-        throw Self.wrap(error, node)
-      }
-      for (i, name) in node.outputs.enumerated() where !name.isEmpty {
-        guard i < outputs.count else {
-          throw .inNode(
-            node: node.name, op: node.opType, .unsupported("output \(i) ('\(name)') is not computed by this backend"))
-        }
-        values[name] = outputs[i]
-      }
+      try evaluate(node, definition, into: &values)
     }
     return values
   }
@@ -57,20 +44,31 @@ public struct Interpreter: Sendable {
     for (node, definition) in zip(graph.nodes, definitions) {
       if node.inputs.contains(where: varying.contains) {
         varying.formUnion(node.outputs.filter { !$0.isEmpty })
-        continue
-      }
-      let context = try self.context(node, constants)
-      let outputs: [Tensor]
-      do {
-        outputs = try definition.forward(context)
-      } catch {
-        throw Self.wrap(error, node)
-      }
-      for (i, name) in node.outputs.enumerated() where !name.isEmpty && i < outputs.count {
-        constants[name] = outputs[i]
+      } else {
+        try evaluate(node, definition, into: &constants)
       }
     }
     return constants
+  }
+
+  /// Runs `node` forwards on `values` and adds its outputs to them.
+  private func evaluate(_ node: Node, _ definition: OperatorDefinition, into values: inout [String: Tensor])
+    throws(ONNXError)
+  {
+    let context = try self.context(node, values)
+    let outputs: [Tensor]
+    do {
+      outputs = try definition.forward(context)
+    } catch {
+      throw Self.wrap(error, node)
+    }
+    for (i, name) in node.outputs.enumerated() where !name.isEmpty {
+      guard i < outputs.count else {
+        throw .inNode(
+          node: node.name, op: node.opType, .unsupported("output \(i) ('\(name)') is not computed by this backend"))
+      }
+      values[name] = outputs[i]
+    }
   }
 
   /// The values that depend, through differentiable inputs, on `sources`.
