@@ -18,7 +18,10 @@ struct KernelOptions: ParsableArguments {
   @Option(help: "Memory budget for gradient blocks and tiles, e.g. 2G, 512M.") var memory: String = "2G"
   @Option(name: .customLong("tile-size"), help: "Samples per tile side (default: the largest that fits --memory).")
   var tileSize: Int?
-  @Option(name: .customLong("batch-size"), help: "Samples per backend call.") var batchSize: Int = 64
+  @Option(
+    name: .customLong("batch-size"),
+    help: "Samples per backend call (larger values are bounded by the tile side, which memory and the data bound).")
+  var batchSize: Int = 64
   @Option(
     help:
       "trntk, layers and entk from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")

@@ -53,11 +53,16 @@ struct KernelSource {
         description = try JSONDecoder().decode(FolderDescription.self, from: data)
       } catch {
         throw AttributeError.unsupportedKernel(
-          path: jsonURL.path, shape: [], reason: "kernel.json is not readable: \(error)")
+          path: jsonURL.path, shape: [], reason: "kernel.json is not readable: \(JSONFailure.reason(error))")
       }
       guard description.complete ?? true else { throw AttributeError.kernelFolderIncomplete(path: path) }
+      let name = description.file ?? "kernel.npy"
+      guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+        throw AttributeError.unsupportedKernel(
+          path: jsonURL.path, shape: [], reason: "file is \"\(name)\", expected a file name inside the kernel folder")
+      }
       folder = description
-      file = url.appendingPathComponent(description.file ?? "kernel.npy")
+      file = url.appendingPathComponent(name)
     } else {
       folder = nil
       file = url

@@ -1,3 +1,4 @@
+import ArrayIO
 import BackendLoader
 import Foundation
 
@@ -15,6 +16,9 @@ public final class KernelJob {
   public let manifest: KernelManifest
   /// Models working in parallel, and the threads sharing the Gram panels (OpenBLAS runs on one).
   public let threads: Int
+  /// Samples per backend call: `settings.batchSize`, bounded by the tile side, so the producer's
+  /// scratch is what `TileSizing` counted against the memory budget.
+  public let batchSize: Int
   private let models: [BackendModel]
   /// The row layout when the kernel is computed from the backend's per-layer factors.
   private let factors: FactorLayout?
@@ -29,15 +33,17 @@ public final class KernelJob {
   ///     so the folder stays meaningful from anywhere).
   ///   - options: backend-specific options as a JSON object, or nil.
   ///   - train, test: `.npy`/`.csv` samples, [N, ...] with the model's input size per sample.
-  ///   - threads: models opened, at least 1.
+  ///   - threads: models opened, 1...`maximumThreads`.
   /// - Throws: `BackendLoadError`/`BackendCallError` from the backend, `NPYError`/`CSVError` and
   ///   `KernelError.sampleShape` for the data, `KernelError.unsupportedByModel` for `em` without an
-  ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile.
+  ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile,
+  ///   `KernelError.badArgument` for `threads` out of range or a `--tile-size` giving more than
+  ///   `TileGrid.maximumTiles` tiles.
   public init(
     settings: KernelSettings, library: BackendLibrary, model: String, options: String?, train: URL, test: URL?,
     threads: Int
   ) throws {
-    precondition(threads >= 1)
+    try Self.checkThreads(threads)
     self.settings = settings
     self.threads = threads
     models = try (0..<threads).map { _ in try library.open(model: model, options: options) }
@@ -65,10 +71,29 @@ public final class KernelJob {
     }
     let grid = TileGrid(
       rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
+    guard grid.rowTiles * grid.columnTiles <= TileGrid.maximumTiles else {
+      throw KernelError.badArgument(
+        option: "--tile-size", value: String(side),
+        reason: "gives \(grid.rowTiles)×\(grid.columnTiles) tiles, more than \(TileGrid.maximumTiles)")
+    }
+    batchSize = min(settings.batchSize, grid.tileRows, grid.tileColumns)
     manifest = KernelManifest(
       kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
       model: model, options: options, rows: rowSet, columns: trainSet, description: description,
       factored: factors != nil, grid: grid)
+  }
+
+  /// The most threads a job takes: 4 per core. Each thread opens its own model, so more would only
+  /// cost memory and start-up time.
+  public static var maximumThreads: Int { 4 * ProcessInfo.processInfo.activeProcessorCount }
+
+  /// - Throws: `KernelError.badArgument` for `--threads` outside 1...`maximumThreads`.
+  public static func checkThreads(_ threads: Int) throws {
+    guard (1...maximumThreads).contains(threads) else {
+      throw KernelError.badArgument(
+        option: "--threads", value: String(threads),
+        reason: "expected 1...\(maximumThreads) (4 per core on this machine)")
+    }
   }
 
   /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
@@ -104,14 +129,18 @@ public final class KernelJob {
       }
     }
     do {
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      do {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      } catch {
+        throw KernelError.io(path: directory.path, reason: "cannot create the folder: \(FileSystemReason.of(error))")
+      }
       // Written once; concurrent tile runs of a plan find it and leave it alone.
       if existing == nil { try manifest.write(directory: directory) }
       let projection = settings.projection.map {
         CounterProjection(rows: $0.dim, columns: manifest.numParams, distribution: $0.distribution, seed: $0.seed)
       }
       let producer = FeatureProducer(
-        kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: settings.batchSize)
+        kind: settings.kind, models: models, projection: projection, factors: factors, batchSize: batchSize)
       let computation = KernelComputation(
         manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
       let report = try computation.run(tile.map { [$0] }, progress: progress)
