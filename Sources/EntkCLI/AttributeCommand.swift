@@ -81,7 +81,8 @@ struct AttributeCommand: ParsableCommand {
   @Option(help: "Converged when the objective's gradient max-norm is at most this.") var tolerance: Double = 1e-6
   @Option(
     name: .customLong("top-k"),
-    help: "Proponents and opponents listed per test point and class (at most N, the training points: larger lists all).")
+    help: "Proponents and opponents listed per test point and class (at most N, the training points: larger lists all)."
+  )
   var topK: Int = 10
   @Option(help: "Bundle folder to write.") var out: String
   @Flag(help: "Replace an existing bundle at --out.") var force = false

@@ -83,8 +83,9 @@ public final class KernelJob {
       factored: factors != nil, grid: grid)
   }
 
-  /// The most threads a job takes: 4 per core. Each thread opens its own model, so more would only
-  /// cost memory and start-up time.
+  /// The most threads a job takes, 4 per core.
+  ///
+  /// Each thread opens its own model, so more would only cost memory and start-up time.
   public static var maximumThreads: Int { 4 * ProcessInfo.processInfo.activeProcessorCount }
 
   /// - Throws: `KernelError.badArgument` for `--threads` outside 1...`maximumThreads`.

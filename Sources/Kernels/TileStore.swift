@@ -77,7 +77,8 @@ public struct TileStore: Sendable {
     guard let sidecar = try? JSONDecoder().decode(TileSidecar.self, from: sidecarData), sidecar.tile == tile else {
       return .corrupt("unreadable sidecar")
     }
-    guard sidecar.rows == [rows.lowerBound, rows.upperBound], sidecar.columns == [columns.lowerBound, columns.upperBound]
+    guard sidecar.rows == [rows.lowerBound, rows.upperBound],
+      sidecar.columns == [columns.lowerBound, columns.upperBound]
     else {
       return .corrupt(
         "sidecar covers rows \(sidecar.rows) and columns \(sidecar.columns), the grid says \(rows) and \(columns)")

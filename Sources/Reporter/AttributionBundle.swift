@@ -99,7 +99,9 @@ public struct AttributionBundle: Sendable {
   /// records, and the files agree with each other (see `checkConsistency`).
   public static func read(from url: URL) throws -> AttributionBundle {
     let manifest = try readManifest(at: url)
-    let optional = [BundleFormat.fitTargets, BundleFormat.testLabels, BundleFormat.trainInputs, BundleFormat.testInputs]
+    let optional = [
+      BundleFormat.fitTargets, BundleFormat.testLabels, BundleFormat.trainInputs, BundleFormat.testInputs,
+    ]
     let present = optional.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
     let required = [
       BundleFormat.metrics, BundleFormat.attributions, BundleFormat.trainKernel, BundleFormat.testKernel,

@@ -36,14 +36,16 @@ extension AttributionBundle {
       ReporterError.invalidField(path: path(name), field: field, value: "\(value)", reason: reason)
     }
     let train = trainKernel.shape
-    guard (train.count == 2 || train.count == 3), let n = train.last, n >= 1, train[train.count - 2] == n,
+    guard train.count == 2 || train.count == 3, let n = train.last, n >= 1, train[train.count - 2] == n,
       train.count == 2 || train[0] >= 1
     else { throw refuse(BundleFormat.trainKernel, "shape", train, "expected [N, N] or [L, N, N]") }
     let layers = train.count == 3 ? train[0] : 1
     let test = testKernel.shape
     let expectedTest = train.count == 3 ? [layers, -1, n] : [-1, n]
     guard test.count == train.count, test.last == n, test.count == 2 || test[0] == layers, test[test.count - 2] >= 1
-    else { throw refuse(BundleFormat.testKernel, "shape", test, "expected \(expectedTest) (M ≥ 1) beside the train kernel") }
+    else {
+      throw refuse(BundleFormat.testKernel, "shape", test, "expected \(expectedTest) (M ≥ 1) beside the train kernel")
+    }
     let m = test[test.count - 2]
     let weights = surrogateWeights.shape
     guard weights.count == 2, weights[0] >= 1, weights[1] == layers * n else {
@@ -98,7 +100,7 @@ extension AttributionsFile {
       throw refuse(field, value, "expected at least 1")
     }
     if let layerNames, layerNames.count != layerCount {
-      throw refuse("layerNames", "\(layerNames.count) names", "layerCount is \(layerCount)")
+      throw refuse("layerNames", "\(layerNames.count) entries", "layerCount is \(layerCount)")
     }
     guard testPoints.count <= testCount else {
       throw refuse("testPoints", "\(testPoints.count) entries", "testCount is \(testCount)")
@@ -119,7 +121,9 @@ extension AttributionsFile {
       }
       for (c, attribution) in point.classes.enumerated() {
         let here = "\(at).classes[\(c)]"
-        guard attribution.classIndex == c else { throw refuse("\(here).classIndex", attribution.classIndex, "expected \(c)") }
+        guard attribution.classIndex == c else {
+          throw refuse("\(here).classIndex", attribution.classIndex, "expected \(c)")
+        }
         guard attribution.layerContributions.count == layerCount else {
           throw refuse(
             "\(here).layerContributions", "\(attribution.layerContributions.count) entries",
@@ -133,7 +137,8 @@ extension AttributionsFile {
             }
             if let scores = entry.layerScores, scores.count != layerCount {
               throw refuse(
-                "\(here).\(kind)[\(rank)].layerScores", "\(scores.count) entries", "expected one per layer, \(layerCount)")
+                "\(here).\(kind)[\(rank)].layerScores", "\(scores.count) entries",
+                "expected one per layer, \(layerCount)")
             }
           }
         }
