@@ -31,6 +31,11 @@ public enum CSVFile {
     } catch {
       throw CSVError.cannotRead(path: path, reason: FileSystemReason.of(error))
     }
+    return try parse(text, path: path)
+  }
+
+  /// Parses the text of a whole CSV file; `path` names it in errors.
+  public static func parse(_ text: String, path: String) throws -> NPYArray {
     var values: [Float] = []
     var columns = -1
     var rows = 0

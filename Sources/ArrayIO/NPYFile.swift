@@ -11,6 +11,11 @@ public enum NPYFile {
     } catch {
       throw NPYError.cannotRead(path: path, reason: FileSystemReason.of(error))
     }
+    return try decode(data, path: path)
+  }
+
+  /// Decodes the bytes of a whole `.npy` file; `path` names it in errors.
+  public static func decode(_ data: Data, path: String) throws -> NPYArray {
     let (header, offset) = try NPYHeader.parse(data, path: path)
     let available = data.count - offset
     if available < header.dataByteCount {
