@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: all setup build release test demo lint clean
+.PHONY: all setup build release test demo lint clean fuzz fuzz-smoke
 
 all: build
 
@@ -30,6 +30,21 @@ test: setup lint
 demo: setup
 	$(SWIFT) build -c release
 	$(MAKE) -C examples/digits ENTK=$(CURDIR)/.build/release/entk
+
+# libFuzzer targets for every reader of untrusted bytes (tools/fuzz/README.md), each run for
+# FUZZ_SECONDS from its committed seeds; findings go to .build/fuzz/findings/ and fail the run.
+# Not part of `make test`: instrumenting the modules alone takes minutes on two cores.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	tools/fuzz/build.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz/run.sh
+
+# Each target briefly, and the command-line fuzzer over entk's integer and path options.
+fuzz-smoke: setup
+	$(SWIFT) build
+	tools/fuzz/build.sh
+	FUZZ_SECONDS=10 tools/fuzz/run.sh
+	tools/fuzz_cli.py --entk $(CURDIR)/.build/debug/entk --runs 60
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Plugins Tests
