@@ -29,7 +29,7 @@ public enum CSVFile {
     do {
       text = try String(contentsOf: url, encoding: .utf8)
     } catch {
-      throw CSVError.cannotRead(path: path, reason: FileSystemReason.of(error))
+      throw CSVError.cannotRead(path: path, reason: FileSystemReason.of(error, path: path))
     }
     return try parse(text, path: path)
   }

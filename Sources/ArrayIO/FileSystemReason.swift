@@ -4,7 +4,13 @@ import Foundation
 /// "NSCocoaErrorDomain Code=…" text.
 public enum FileSystemReason {
   /// The reason behind `error` (a Foundation or POSIX error), without the path.
-  public static func of(_ error: Error) -> String {
+  /// - Parameter path: the path the call read, when a folder there explains a failure Foundation
+  ///   reports without a cause.
+  public static func of(_ error: Error, path: String? = nil) -> String {
+    var isDirectory: ObjCBool = false
+    if let path, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+      return of(errno: EISDIR)
+    }
     let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
     if let underlying, underlying.domain == NSPOSIXErrorDomain { return of(errno: Int32(underlying.code)) }
     if let posix = error as? POSIXError { return of(errno: posix.code.rawValue) }

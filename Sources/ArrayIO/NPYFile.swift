@@ -9,7 +9,7 @@ public enum NPYFile {
     do {
       data = try Data(contentsOf: url, options: .alwaysMapped)
     } catch {
-      throw NPYError.cannotRead(path: path, reason: FileSystemReason.of(error))
+      throw NPYError.cannotRead(path: path, reason: FileSystemReason.of(error, path: path))
     }
     return try decode(data, path: path)
   }

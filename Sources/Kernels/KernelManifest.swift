@@ -112,9 +112,15 @@ public struct KernelManifest: Sendable, Codable, Equatable {
   public static func read(directory: URL) throws -> KernelManifest? {
     let url = directory.appendingPathComponent(fileName)
     guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw KernelError.io(path: url.path, reason: "cannot read: \(FileSystemReason.of(error, path: url.path))")
+    }
     let manifest: KernelManifest
     do {
-      manifest = try JSONDecoder().decode(KernelManifest.self, from: Data(contentsOf: url))
+      manifest = try JSONDecoder().decode(KernelManifest.self, from: data)
     } catch {
       throw KernelError.io(path: url.path, reason: "not a readable kernel.json: \(JSONFailure.reason(error))")
     }

@@ -34,6 +34,14 @@ public enum KernelMerge {
       case .corrupt(let reason):
         throw KernelError.incompleteTiles(directory: directory.path, missing: [], corrupt: ["\(tiles[0]) (\(reason))"])
       }
+      // `check` just decoded this sidecar; only a concurrent writer could make it unreadable now.
+      guard
+        let sidecar = try? JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0])))
+      else {
+        throw KernelError.incompleteTiles(
+          directory: directory.path, missing: [], corrupt: ["\(tiles[0]) (sidecar changed)"])
+      }
+      manifest.checksum = sidecar.checksum
       try? FileManager.default.removeItem(at: temporary)
       do {
         try FileManager.default.linkItem(at: store.tileURL(tiles[0]), to: temporary)
@@ -42,8 +50,6 @@ public enum KernelMerge {
         try? FileManager.default.removeItem(at: temporary)
         throw KernelError.io(path: output.path, error)
       }
-      manifest.checksum = try JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0])))
-        .checksum
     } else {
       try mergeTiles(manifest: manifest, store: store, into: temporary, directory: directory)
       do {

@@ -181,7 +181,8 @@ public struct AttributionBundle: Sendable {
     } catch {
       throw ReporterError.cannotRead(
         path: url.path,
-        reason: FileManager.default.fileExists(atPath: url.path) ? FileSystemReason.of(error) : "no such file")
+        reason: FileManager.default.fileExists(atPath: url.path)
+          ? FileSystemReason.of(error, path: url.path) : "no such file")
     }
     do {
       return try JSONDecoder().decode(type, from: data)

@@ -20,7 +20,7 @@ extension AttributionBundle {
       do {
         actual = try SHA256.hex(fileAt: file)
       } catch {
-        throw ReporterError.cannotRead(path: file.path, reason: FileSystemReason.of(error))
+        throw ReporterError.cannotRead(path: file.path, reason: FileSystemReason.of(error, path: file.path))
       }
       guard actual == entry.sha256 else {
         throw ReporterError.checksumMismatch(path: file.path, recorded: entry.sha256, actual: actual)
