@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: all setup build release test demo lint clean fuzz fuzz-smoke
+.PHONY: all setup build release test demo lint clean fuzz fuzz-smoke sanitize
 
 all: build
 
@@ -45,6 +45,18 @@ fuzz-smoke: setup
 	tools/fuzz/build.sh
 	FUZZ_SECONDS=10 tools/fuzz/run.sh
 	tools/fuzz_cli.py --entk $(CURDIR)/.build/debug/entk --runs 60
+
+# The whole test suite under AddressSanitizer (Swift and C) and UndefinedBehaviorSanitizer (the C
+# code: swiftc has no -sanitize=undefined, and Swift traps on overflow and bad indices itself),
+# then the kernel stage's tests (threads sharing models, panels and projection blocks) under
+# ThreadSanitizer; each in its own build folder. Not part of `make test` (about an hour on two cores); the last
+# run is in docs/fuzzing.md.
+SANITIZE_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0
+sanitize: setup
+	$(SWIFT) build --build-tests --scratch-path .build/sanitize-address --sanitize address -Xcc -fsanitize=undefined
+	$(SANITIZE_ENV) $(SWIFT) test --skip-build --scratch-path .build/sanitize-address --sanitize address -Xcc -fsanitize=undefined
+	$(SWIFT) build --build-tests --scratch-path .build/sanitize-thread --sanitize thread
+	$(SANITIZE_ENV) $(SWIFT) test --skip-build --scratch-path .build/sanitize-thread --sanitize thread --filter KernelsTests
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Plugins Tests
