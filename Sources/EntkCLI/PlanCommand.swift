@@ -69,7 +69,7 @@ struct PlanCommand: ParsableCommand {
         command: [executable] + common + ["--tile", tile.description, "--out", directory.path])
     }
     let plan = Plan(directory: directory.path, tiles: tiles, merge: [executable, "merge", directory.path])
-    let createdDirectory = !FileManager.default.fileExists(atPath: directory.path)
+    let created = KernelJob.outermostMissingFolder(of: directory)
     do {
       try FileManager.default.createDirectory(
         at: directory.appendingPathComponent("slurm"), withIntermediateDirectories: true)
@@ -84,7 +84,7 @@ struct PlanCommand: ParsableCommand {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       try encoder.encode(plan).write(to: directory.appendingPathComponent("plan.json"), options: .atomic)
     } catch {
-      if createdDirectory { try? FileManager.default.removeItem(at: directory) }
+      if let created { try? FileManager.default.removeItem(at: created) }
       throw KernelError.io(path: directory.path, error)
     }
     if json {

@@ -83,6 +83,18 @@ public final class KernelJob {
       factored: factors != nil, grid: grid)
   }
 
+  /// The outermost folder on `directory`'s path that does not exist (`directory` itself when only
+  /// it is missing), or nil: what creating `directory` creates, and a failure must remove.
+  public static func outermostMissingFolder(of directory: URL) -> URL? {
+    var missing: URL?
+    var folder = directory.standardizedFileURL
+    while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.path) {
+      missing = folder
+      folder = folder.deletingLastPathComponent()
+    }
+    return missing
+  }
+
   /// The most threads a job takes, 4 per core.
   ///
   /// Each thread opens its own model, so more would only cost memory and start-up time.
@@ -100,7 +112,7 @@ public final class KernelJob {
   /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
   ///
   /// A folder holding the same kernel is resumed: finished tiles are kept, and a complete kernel
-  /// is left as it is. On failure a folder this call created is removed whole; in a folder that
+  /// is left as it is. On failure the folders this call created are removed whole; in a folder that
   /// existed only finished tiles (valid on their own) remain.
   /// - Parameters:
   ///   - tile: compute only this tile and do not merge (a plan's unit of work); nil for all tiles
@@ -116,7 +128,7 @@ public final class KernelJob {
       throw KernelError.tileOutOfRange(
         row: tile.row, column: tile.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
     }
-    let createdDirectory = !FileManager.default.fileExists(atPath: directory.path)
+    let created = Self.outermostMissingFolder(of: directory)
     let existing = try KernelManifest.read(directory: directory)
     if let existing {
       if let field = manifest.differingSetting(from: existing) {
@@ -156,7 +168,7 @@ public final class KernelJob {
         directory: directory, manifest: merged, file: directory.appendingPathComponent(merged.file),
         alreadyComplete: false, run: report, seconds: Date().timeIntervalSince(started))
     } catch {
-      if createdDirectory { try? FileManager.default.removeItem(at: directory) }
+      if let created { try? FileManager.default.removeItem(at: created) }
       throw error
     }
   }
