@@ -37,8 +37,8 @@ public final class KernelJob {
   /// - Throws: `BackendLoadError`/`BackendCallError` from the backend, `NPYError`/`CSVError` and
   ///   `KernelError.sampleShape` for the data, `KernelError.unsupportedByModel` for `em` without an
   ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile,
-  ///   `KernelError.badArgument` for `threads` out of range or a `--tile-size` giving more than
-  ///   `TileGrid.maximumTiles` tiles.
+  ///   `KernelError.badArgument` for `threads` out of range, a `--tile-size` giving more than
+  ///   `TileGrid.maximumTiles` tiles, or a tile needing more than the machine's physical memory.
   public init(
     settings: KernelSettings, library: BackendLibrary, model: String, options: String?, train: URL, test: URL?,
     threads: Int
@@ -77,6 +77,16 @@ public final class KernelJob {
         reason: "gives \(grid.rowTiles)×\(grid.columnTiles) tiles, more than \(TileGrid.maximumTiles)")
     }
     batchSize = min(settings.batchSize, grid.tileRows, grid.tileColumns)
+    // A budget beyond the machine (--memory 100T) lets a tile through that no allocation can hold;
+    // refuse it here rather than abort in malloc with a kernel.json written.
+    let needed = sizing.bytes(rows: grid.tileRows, columns: grid.tileColumns)
+    let physical = ProcessInfo.processInfo.physicalMemory
+    guard UInt64(needed) <= physical else {
+      throw KernelError.badArgument(
+        option: "--memory", value: String(settings.memory),
+        reason:
+          "a \(grid.tileRows)×\(grid.tileColumns) tile needs \(needed) bytes, more than this machine's \(physical)")
+    }
     manifest = KernelManifest(
       kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
       model: model, options: options, rows: rowSet, columns: trainSet, description: description,

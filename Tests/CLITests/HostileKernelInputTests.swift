@@ -168,3 +168,17 @@ func unwritableOutputPathsAreSentences(command: String) throws {
   let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
   #expect(names.sorted() == ["a-file"], "left \(names)")
 }
+
+/// A memory budget beyond the machine lets through a tile no allocation can hold (k = 2³²
+/// projections): refused as a usage error before any file is written, not an abort in malloc.
+@Test func aTileLargerThanTheMachineIsRefusedBeforeWriting() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let out = directory.appendingPathComponent("k")
+  let result = try runEntk(
+    KernelCLI.arguments(
+      out, kind: "proj-pntk", extra: ["--proj-dim", "4294967296", "--memory", "100T", "--threads", "1"]))
+  #expect(result.status == 2, "exit \(result.status): \(result.stderr)")
+  #expect(result.stderr.contains("more than this machine's"), "\(result.stderr)")
+  #expect(!FileManager.default.fileExists(atPath: out.path))
+}
