@@ -1,8 +1,9 @@
 import Foundation
 
-/// Why a JSON file did not decode, as one line naming the field ("grid.tileRows: expected Int,
-/// found a string"), instead of `DecodingError`'s nested dump.
+/// Why a JSON file did not decode, as one line naming the field ("grid.tileRows: expected Int"),
+/// instead of `DecodingError`'s nested dump.
 public enum JSONFailure {
+  /// The reason for a `JSONDecoder` (or file-reading) error, without the path.
   public static func reason(_ error: Error) -> String {
     guard let decoding = error as? DecodingError else { return FileSystemReason.of(error) }
     func field(_ path: [CodingKey]) -> String {

@@ -1,5 +1,6 @@
 import ArrayIO
 import Foundation
+import Kernels
 
 /// A kernel given to `entk attribute`: a `.npy` file, or a folder written by `entk kernel`
 /// (`kernel.npy` plus `kernel.json`, whose settings are then recorded in the bundle).
@@ -57,7 +58,7 @@ struct KernelSource {
       }
       guard description.complete ?? true else { throw AttributeError.kernelFolderIncomplete(path: path) }
       let name = description.file ?? "kernel.npy"
-      guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+      guard KernelManifest.isFileName(name) else {
         throw AttributeError.unsupportedKernel(
           path: jsonURL.path, shape: [], reason: "file is \"\(name)\", expected a file name inside the kernel folder")
       }

@@ -139,7 +139,7 @@ public struct KernelManifest: Sendable, Codable, Equatable {
     guard format == "entk-kernel" else { throw refuse("format", "\"\(format)\"", "expected \"entk-kernel\"") }
     guard version == 1 else { throw refuse("version", version, "this entk reads version 1") }
     guard dtype == "float32" else { throw refuse("dtype", "\"\(dtype)\"", "expected \"float32\"") }
-    guard !file.isEmpty, file != ".", file != "..", !file.contains("/") else {
+    guard Self.isFileName(file) else {
       throw refuse("file", "\"\(file)\"", "expected a file name inside the kernel folder")
     }
     let model = ModelDescription(
@@ -182,6 +182,11 @@ public struct KernelManifest: Sendable, Codable, Equatable {
       throw refuse(
         "grid", "\(grid.rowTiles)×\(grid.columnTiles) tiles", "more than \(TileGrid.maximumTiles) tiles")
     }
+  }
+
+  /// Whether `name` names a file inside the folder (not "..", nothing with a "/"), as `file` must.
+  public static func isFileName(_ name: String) -> Bool {
+    !name.isEmpty && name != "." && name != ".." && !name.contains("/")
   }
 
   /// Writes `DIR/kernel.json` atomically.
