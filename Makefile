@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: all setup build release test demo lint clean
+.PHONY: all setup build release test demo lint clean fuzz fuzz-smoke sanitize
 
 all: build
 
@@ -30,6 +30,36 @@ test: setup lint
 demo: setup
 	$(SWIFT) build -c release
 	$(MAKE) -C examples/digits ENTK=$(CURDIR)/.build/release/entk
+
+# libFuzzer targets for every reader of untrusted bytes (tools/fuzz/README.md), each run for
+# FUZZ_SECONDS from its committed seeds; findings go to .build/fuzz/findings/ and fail the run.
+# Not part of `make test`: instrumenting the modules alone takes minutes on two cores.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	tools/fuzz/build.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz/run.sh
+
+# Each target briefly, and the command-line fuzzer over entk's integer and path options.
+fuzz-smoke: setup
+	$(SWIFT) build
+	tools/fuzz/build.sh
+	FUZZ_SECONDS=10 tools/fuzz/run.sh
+	tools/fuzz_cli.py --entk $(CURDIR)/.build/debug/entk --runs 60
+
+# The whole test suite under AddressSanitizer (Swift and C) and UndefinedBehaviorSanitizer (the C
+# code: swiftc has no -sanitize=undefined, and Swift traps on overflow and bad indices itself),
+# then the kernel stage's tests (threads sharing models, panels and projection blocks) under
+# ThreadSanitizer, on the example-c backend (the swiftnet backend, dlopen-ed into a TSan process,
+# needs __tsan_external_write, which the test binary's static TSan runtime does not export); each
+# in its own build folder. Not part of `make test` (about an hour on two cores); the last
+# run is in docs/fuzzing.md.
+SANITIZE_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0
+sanitize: setup
+	$(SWIFT) build --build-tests --scratch-path .build/sanitize-address --sanitize address -Xcc -fsanitize=undefined
+	$(SANITIZE_ENV) $(SWIFT) test --skip-build --scratch-path .build/sanitize-address --sanitize address -Xcc -fsanitize=undefined
+	$(SWIFT) build --build-tests --scratch-path .build/sanitize-thread --sanitize thread
+	$(SANITIZE_ENV) $(SWIFT) test --skip-build --scratch-path .build/sanitize-thread --sanitize thread --filter KernelsTests \
+	  --skip swiftnet
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Plugins Tests

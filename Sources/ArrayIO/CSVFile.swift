@@ -29,8 +29,13 @@ public enum CSVFile {
     do {
       text = try String(contentsOf: url, encoding: .utf8)
     } catch {
-      throw CSVError.cannotRead(path: path, reason: NPYFile.reason(error))
+      throw CSVError.cannotRead(path: path, reason: FileSystemReason.of(error, path: path))
     }
+    return try parse(text, path: path)
+  }
+
+  /// Parses the text of a whole CSV file; `path` names it in errors.
+  public static func parse(_ text: String, path: String) throws -> NPYArray {
     var values: [Float] = []
     var columns = -1
     var rows = 0

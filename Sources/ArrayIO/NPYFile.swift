@@ -9,8 +9,13 @@ public enum NPYFile {
     do {
       data = try Data(contentsOf: url, options: .alwaysMapped)
     } catch {
-      throw NPYError.cannotRead(path: path, reason: Self.reason(error))
+      throw NPYError.cannotRead(path: path, reason: FileSystemReason.of(error, path: path))
     }
+    return try decode(data, path: path)
+  }
+
+  /// Decodes the bytes of a whole `.npy` file; `path` names it in errors.
+  public static func decode(_ data: Data, path: String) throws -> NPYArray {
     let (header, offset) = try NPYHeader.parse(data, path: path)
     let available = data.count - offset
     if available < header.dataByteCount {
@@ -31,21 +36,7 @@ public enum NPYFile {
     do {
       try data.write(to: url, options: .atomic)
     } catch {
-      throw NPYError.cannotWrite(path: url.path, reason: Self.reason(error))
+      throw NPYError.cannotWrite(path: url.path, reason: FileSystemReason.of(error))
     }
-  }
-
-  static func reason(_ error: Error) -> String {
-    if let cocoa = error as? CocoaError, let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError {
-      return String(cString: strerror(Int32(underlying.code)))
-    }
-    if let cocoa = error as? CocoaError {
-      switch cocoa.code {
-      case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
-      case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
-      default: break
-      }
-    }
-    return error.localizedDescription
   }
 }

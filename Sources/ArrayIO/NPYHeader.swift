@@ -1,6 +1,6 @@
 import Foundation
 
-/// The header of an `.npy` file (format versions 1.0, 2.0 and 3.0).
+/// The header of an `.npy` file (format versions 1.0, 2.0 and 3.0; other minor versions are refused).
 ///
 /// Kept separate from the data so large files (kernels, tiles) can be described, created and
 /// filled at an offset without holding the whole array in memory.
@@ -55,6 +55,8 @@ public struct NPYHeader: Sendable, Equatable {
     }
     let major = bytes[6]
     let minor = bytes[7]
+    // numpy has only ever written x.0; a reader that guessed at 1.9's layout would misread it.
+    guard minor == 0 else { throw NPYError.unsupportedVersion(path: path, major: major, minor: minor) }
     let headerLength: Int
     let preamble: Int
     switch major {

@@ -34,7 +34,7 @@ public struct Attributor: Sendable {
   }
 
   /// The explanation of test row `row`: for each class, its logit, the per-layer sums and the
-  /// top-k proponents and opponents.
+  /// top-k proponents and opponents (all of them when `topK` is at least N).
   /// - Parameters:
   ///   - networkLogits: the network's logits for this test point ([classCount]), or nil.
   ///   - label: the test point's true label, or nil.
@@ -83,7 +83,9 @@ public struct Attributor: Sendable {
   /// `>` gives the largest, `<` the smallest; ties go to the smaller index, so explanations are
   /// reproducible. One pass with a sorted buffer of `count` entries: O(n · count), not a full
   /// sort per class.
-  static func extremes(_ values: [Double], count: Int, by precedes: (Double, Double) -> Bool) -> [Int] {
+  static func extremes(_ values: [Double], count requested: Int, by precedes: (Double, Double) -> Bool) -> [Int] {
+    // More than every value is every value; bounding it keeps `count + 1` below overflow.
+    let count = max(0, min(requested, values.count))
     var best: [Int] = []
     best.reserveCapacity(count + 1)
     for i in values.indices {

@@ -59,7 +59,9 @@ public struct ModelDescription: Sendable, Equatable, Codable {
         return
           "parameter group '\(group.name)' starts at \(group.offset), expected \(next) (groups must be contiguous and in order)"
       }
-      next += group.count
+      let (end, overflow) = next.addingReportingOverflow(group.count)
+      if overflow { return "parameter group '\(group.name)' ends past Int.max" }
+      next = end
     }
     if next != numParams { return "parameter groups cover \(next) parameters, num_params is \(numParams)" }
     return nil

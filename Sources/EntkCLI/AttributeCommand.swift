@@ -53,7 +53,8 @@ struct AttributeCommand: ParsableCommand {
     name: .customLong("batch-size"),
     help: "With --kind: samples per backend call (default: up to 64, as many as half of --memory holds).")
   var batchSize: Int?
-  @Option(help: "With --kind: backend models and kernel threads (default: all cores).") var threads: Int?
+  @Option(help: "With --kind: backend models and kernel threads (default: all cores; at most 4 per core).")
+  var threads: Int?
   @Option(help: "With --kind: per-layer factors (trntk, layers) when the backend has them, auto (default) or off.")
   var factors: String?
   @Option(
@@ -88,8 +89,11 @@ struct AttributeCommand: ParsableCommand {
   @Option(help: "Fit the surrogate to: labels (ground truth) or network-predictions.") var target: String = "labels"
   @Option(name: .customLong("max-iterations"), help: "L-BFGS iteration limit.") var maxIterations: Int = 5000
   @Option(help: "Converged when the objective's gradient max-norm is at most this.") var tolerance: Double = 1e-6
-  @Option(name: .customLong("top-k"), help: "Proponents and opponents listed per test point and class.") var topK: Int =
-    10
+  @Option(
+    name: .customLong("top-k"),
+    help: "Proponents and opponents listed per test point and class (at most N, the training points: larger lists all)."
+  )
+  var topK: Int = 10
   @Option(help: "Bundle folder to write.") var out: String
   @Flag(help: "Replace an existing bundle at --out.") var force = false
   @Flag(help: "Print a JSON summary on stdout.") var json = false
@@ -162,7 +166,8 @@ struct AttributeCommand: ParsableCommand {
   }
 
   func run() throws {
-    let outURL = URL(fileURLWithPath: out).standardizedFileURL
+    // ".NAME.partial-UUID" (46 bytes more than NAME) is the longest sibling the bundle writer makes.
+    let outURL = try OutputPath.check(out, reservedNameBytes: 46, mayBeFile: true)
     if !force, FileManager.default.fileExists(atPath: outURL.path) {
       throw ReporterError.bundleExists(path: outURL.path)
     }
@@ -296,17 +301,18 @@ struct AttributeCommand: ParsableCommand {
       labels: testLabelValues)
 
     printError("attribute: attributing \(m) test points")
+    let listed = min(topK, n)
     let attributor = try Attributor(model: surrogate, trainLabels: trainLabelValues)
     let points = try (0..<m).map { row in
       try attributor.explain(
-        testRows, row: row, topK: topK,
+        testRows, row: row, topK: listed,
         networkLogits: Array(networkLogitValues[(row * classCount)..<((row + 1) * classCount)]),
         label: testLabelValues?[row])
     }
     let layerNames = trainRows.layerCount > 1 ? trainSource.folder?.parameterGroups?.map(\.name) : nil
     let attributions = AttributionsFile(
       classCount: classCount, trainCount: n, testCount: m, layerCount: trainRows.layerCount,
-      layerNames: layerNames?.count == trainRows.layerCount ? layerNames : nil, topK: topK, testPoints: points)
+      layerNames: layerNames?.count == trainRows.layerCount ? layerNames : nil, topK: listed, testPoints: points)
     let metrics = MetricsFile(target: target, settings: settings, fit: fit, faithfulness: faithfulness)
 
     let manifest = Manifest(

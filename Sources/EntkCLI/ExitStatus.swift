@@ -17,9 +17,10 @@ enum ExitStatus: Int32 {
   init(classifying error: Error) {
     switch error {
     case KernelError.unknownKind, KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
-      KernelError.memoryTooSmall, KernelError.allocationFailed:
+      KernelError.memoryTooSmall, KernelError.allocationFailed, OutputPathError.empty:
       self = .usage
-    case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError: self = .badInput
+    case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError, is OutputPathError:
+      self = .badInput
     case is SurrogateError, is AttributeError, is ReporterError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend

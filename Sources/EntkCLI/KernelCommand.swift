@@ -20,7 +20,10 @@ struct KernelCommand: ParsableCommand {
 
   @OptionGroup var kernel: KernelOptions
   @Option(help: "Compute only this tile, ROW,COL (0-based), and do not merge.") var tile: String?
-  @Option(help: "Threads: backend models working in parallel, sharing the Gram stage too (default: all cores).")
+  @Option(
+    help:
+      "Threads: backend models working in parallel, sharing the Gram stage too (default: all cores; at most 4 per core)."
+  )
   var threads: Int = ProcessInfo.processInfo.activeProcessorCount
   @Option(help: "Output folder.") var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
@@ -45,10 +48,11 @@ struct KernelCommand: ParsableCommand {
 
   func run() throws {
     let only = try tile.map(TileIndex.init(parsing:))
+    let directory = try OutputPath.check(out)
     let job = try kernel.job(threads: threads, log: "kernel")
     let grid = job.manifest.grid
     let printer = TileProgressPrinter(prefix: "kernel")
-    let summary = try job.run(in: URL(fileURLWithPath: out), tile: only, progress: printer.report)
+    let summary = try job.run(in: directory, tile: only, progress: printer.report)
     if json {
       try printJSON(
         Summary(

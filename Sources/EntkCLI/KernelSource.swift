@@ -1,5 +1,6 @@
 import ArrayIO
 import Foundation
+import Kernels
 
 /// A kernel given to `entk attribute`: a `.npy` file, or a folder written by `entk kernel`
 /// (`kernel.npy` plus `kernel.json`, whose settings are then recorded in the bundle).
@@ -54,11 +55,16 @@ struct KernelSource {
         description = try JSONDecoder().decode(FolderDescription.self, from: data)
       } catch {
         throw AttributeError.unsupportedKernel(
-          path: jsonURL.path, shape: [], reason: "kernel.json is not readable: \(error)")
+          path: jsonURL.path, shape: [], reason: "kernel.json is not readable: \(JSONFailure.reason(error))")
       }
       guard description.complete ?? true else { throw AttributeError.kernelFolderIncomplete(path: path) }
+      let name = description.file ?? "kernel.npy"
+      guard KernelManifest.isFileName(name) else {
+        throw AttributeError.unsupportedKernel(
+          path: jsonURL.path, shape: [], reason: "file is \"\(name)\", expected a file name inside the kernel folder")
+      }
       folder = description
-      file = url.appendingPathComponent(description.file ?? "kernel.npy")
+      file = url.appendingPathComponent(name)
     } else {
       folder = nil
       file = url

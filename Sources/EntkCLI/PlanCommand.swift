@@ -15,7 +15,8 @@ struct PlanCommand: ParsableCommand {
       """)
 
   @OptionGroup var kernel: KernelOptions
-  @Option(help: "Threads per tile command (backend models, sharing the Gram stage too).") var threads: Int = 1
+  @Option(help: "Threads per tile command (backend models, sharing the Gram stage too; at most 4 per core).")
+  var threads: Int = 1
   @Option(help: "The entk executable the commands run (default: this one).") var entk: String?
   @Option(help: "Output folder.") var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
@@ -46,10 +47,11 @@ struct PlanCommand: ParsableCommand {
   }
 
   func run() throws {
+    try KernelJob.checkThreads(threads)
+    let directory = try OutputPath.check(out)
     let job = try kernel.job(threads: 1, log: "plan")
     let manifest = job.manifest
     let grid = manifest.grid
-    let directory = URL(fileURLWithPath: out).standardizedFileURL
     // Not argv[0]: a shell that found entk on PATH passes the bare name, which the tile commands,
     // run from other folders or nodes, could not resolve.
     let executable =
@@ -59,10 +61,6 @@ struct PlanCommand: ParsableCommand {
     {
       throw KernelError.settingsMismatch(directory: directory.path, field: field)
     }
-    try FileManager.default.createDirectory(
-      at: directory.appendingPathComponent("slurm"), withIntermediateDirectories: true)
-    if try KernelManifest.read(directory: directory) == nil { try manifest.write(directory: directory) }
-
     let common =
       ["kernel"] + kernel.arguments(tileSide: grid.tileRows, memory: job.settings.memory, batchSize: job.batchSize)
       + ["--threads", String(threads)]
@@ -74,15 +72,24 @@ struct PlanCommand: ParsableCommand {
         command: [executable] + common + ["--tile", tile.description, "--out", directory.path])
     }
     let plan = Plan(directory: directory.path, tiles: tiles, merge: [executable, "merge", directory.path])
-    try Data(makefile(plan, executable: executable, common: common).utf8)
-      .write(to: directory.appendingPathComponent(plan.makefile), options: .atomic)
-    try Data(slurmScript(plan, executable: executable, common: common).utf8)
-      .write(to: directory.appendingPathComponent(plan.slurm), options: .atomic)
-    _ = chmod(directory.appendingPathComponent(plan.slurm).path, 0o755)
-    // Last, so a plan.json is only ever beside a complete Makefile and slurm.sh.
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try encoder.encode(plan).write(to: directory.appendingPathComponent("plan.json"), options: .atomic)
+    let created = KernelJob.outermostMissingFolder(of: directory)
+    do {
+      try FileManager.default.createDirectory(
+        at: directory.appendingPathComponent("slurm"), withIntermediateDirectories: true)
+      if try KernelManifest.read(directory: directory) == nil { try manifest.write(directory: directory) }
+      try Data(makefile(plan, executable: executable, common: common).utf8)
+        .write(to: directory.appendingPathComponent(plan.makefile), options: .atomic)
+      try Data(slurmScript(plan, executable: executable, common: common).utf8)
+        .write(to: directory.appendingPathComponent(plan.slurm), options: .atomic)
+      _ = chmod(directory.appendingPathComponent(plan.slurm).path, 0o755)
+      // Last, so a plan.json is only ever beside a complete Makefile and slurm.sh.
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      try encoder.encode(plan).write(to: directory.appendingPathComponent("plan.json"), options: .atomic)
+    } catch {
+      if let created { try? FileManager.default.removeItem(at: created) }
+      throw KernelError.io(path: directory.path, error)
+    }
     if json {
       try printJSON(plan)
     } else {

@@ -18,8 +18,7 @@ enum AtomicFile {
       try rename(temporary, to: url)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
-      if error is KernelError { throw error }
-      throw KernelError.io(path: url.path, reason: "\(error)")
+      throw KernelError.io(path: url.path, error)
     }
   }
 

@@ -82,7 +82,7 @@ public final class KernelComputation {
     let grid = manifest.grid
     let tiles = selection ?? grid.tiles
     store.removeStaleTemporaries()
-    let pending = tiles.filter { !store.isComplete($0, expectedShape: manifest.tileShape($0)) }
+    let pending = tiles.filter { !store.isComplete($0, of: manifest) }
     var report = KernelRunReport(
       tiles: tiles.count, computed: 0, skipped: tiles.count - pending.count, featureSeconds: 0, gramSeconds: 0,
       gramFlops: 0,

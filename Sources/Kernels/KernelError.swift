@@ -1,3 +1,5 @@
+import ArrayIO
+
 /// Why a kernel could not be computed, stored or merged.
 public enum KernelError: Error, CustomStringConvertible, Equatable {
   /// A data file's per-sample shape does not match the model's input.
@@ -24,6 +26,8 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
   case incompleteTiles(directory: String, missing: [String], corrupt: [String])
   /// A file of the kernel folder could not be read or written.
   case io(path: String, reason: String)
+  /// A field of `kernel.json` or a tile sidecar that contradicts another field or the format.
+  case invalidField(path: String, field: String, value: String, reason: String)
 
   public var description: String {
     switch self {
@@ -51,11 +55,24 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
         "\(directory) holds a kernel computed with different settings (\(field) differs); use another --out or remove it"
     case .incompleteTiles(let directory, let missing, let corrupt):
       var parts: [String] = []
-      if !missing.isEmpty { parts.append("missing: \(missing.joined(separator: ", "))") }
-      if !corrupt.isEmpty { parts.append("corrupt or partial: \(corrupt.joined(separator: ", "))") }
+      if !missing.isEmpty { parts.append("missing: \(Self.list(missing))") }
+      if !corrupt.isEmpty { parts.append("corrupt or partial: \(Self.list(corrupt))") }
       return
         "\(directory): cannot merge, tiles are not complete (\(parts.joined(separator: "; "))); re-run `entk kernel` with the same settings to compute them"
     case .io(let path, let reason): return "\(path): \(reason)"
+    case .invalidField(let path, let field, let value, let reason):
+      return "\(path): \(field) is \(value): \(reason)"
     }
+  }
+
+  /// A file-system failure at `path`: `error` itself when it is a `KernelError` already.
+  public static func io(path: String, _ error: Error) -> KernelError {
+    error as? KernelError ?? .io(path: path, reason: FileSystemReason.of(error))
+  }
+
+  /// The first entries of a list of tiles, so a grid of thousands stays one readable line.
+  private static func list(_ items: [String], limit: Int = 20) -> String {
+    let shown = items.prefix(limit).joined(separator: ", ")
+    return items.count > limit ? shown + " and \(items.count - limit) more" : shown
   }
 }

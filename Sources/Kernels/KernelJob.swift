@@ -1,3 +1,4 @@
+import ArrayIO
 import BackendLoader
 import Foundation
 
@@ -36,15 +37,17 @@ public final class KernelJob {
   ///     so the folder stays meaningful from anywhere).
   ///   - options: backend-specific options as a JSON object, or nil.
   ///   - train, test: `.npy`/`.csv` samples, [N, ...] with the model's input size per sample.
-  ///   - threads: models opened, at least 1.
+  ///   - threads: models opened, 1...`maximumThreads`.
   /// - Throws: `BackendLoadError`/`BackendCallError` from the backend, `NPYError`/`CSVError` and
   ///   `KernelError.sampleShape` for the data, `KernelError.unsupportedByModel` for `em` without an
-  ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile.
+  ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile,
+  ///   `KernelError.badArgument` for `threads` out of range, a `--tile-size` giving more than
+  ///   `TileGrid.maximumTiles` tiles, or a tile needing more than the machine's physical memory.
   public init(
     settings: KernelSettings, library: BackendLibrary, model: String, options: String?, train: URL, test: URL?,
     threads: Int
   ) throws {
-    precondition(threads >= 1)
+    try Self.checkThreads(threads)
     self.settings = settings
     self.threads = threads
     models = try (0..<threads).map { _ in try library.open(model: model, options: options) }
@@ -94,6 +97,21 @@ public final class KernelJob {
     featureBytes = sizing.featureBytes
     let grid = TileGrid(
       rows: rowSet.count, columns: trainSet.count, tileRows: side, tileColumns: side, symmetric: testSet == nil)
+    guard grid.rowTiles * grid.columnTiles <= TileGrid.maximumTiles else {
+      throw KernelError.badArgument(
+        option: "--tile-size", value: String(side),
+        reason: "gives \(grid.rowTiles)×\(grid.columnTiles) tiles, more than \(TileGrid.maximumTiles)")
+    }
+    // A budget beyond the machine (--memory 100T) lets a tile through that no allocation can hold;
+    // refuse it here rather than abort in malloc with a kernel.json written.
+    let needed = sizing.bytes(rows: grid.tileRows, columns: grid.tileColumns)
+    let physical = ProcessInfo.processInfo.physicalMemory
+    guard UInt64(needed) <= physical else {
+      throw KernelError.badArgument(
+        option: "--memory", value: String(settings.memory),
+        reason:
+          "a \(grid.tileRows)×\(grid.tileColumns) tile needs \(needed) bytes, more than this machine's \(physical)")
+    }
     manifest = KernelManifest(
       kind: settings.kind, normalize: settings.normalize, projection: settings.projection, backend: library.name,
       model: model, options: options, rows: rowSet, columns: trainSet, description: description,
@@ -121,10 +139,36 @@ public final class KernelJob {
       tileSide: grid.tileRows, grid: [grid.rowTiles, grid.columnTiles], passes: passes, samples: samples)
   }
 
+  /// The outermost folder on `directory`'s path that does not exist (`directory` itself when only
+  /// it is missing), or nil: what creating `directory` creates, and a failure must remove.
+  public static func outermostMissingFolder(of directory: URL) -> URL? {
+    var missing: URL?
+    var folder = directory.standardizedFileURL
+    while folder.path != "/" && !FileManager.default.fileExists(atPath: folder.path) {
+      missing = folder
+      folder = folder.deletingLastPathComponent()
+    }
+    return missing
+  }
+
+  /// The most threads a job takes, 4 per core.
+  ///
+  /// Each thread opens its own model, so more would only cost memory and start-up time.
+  public static var maximumThreads: Int { 4 * ProcessInfo.processInfo.activeProcessorCount }
+
+  /// - Throws: `KernelError.badArgument` for `--threads` outside 1...`maximumThreads`.
+  public static func checkThreads(_ threads: Int) throws {
+    guard (1...maximumThreads).contains(threads) else {
+      throw KernelError.badArgument(
+        option: "--threads", value: String(threads),
+        reason: "expected 1...\(maximumThreads) (4 per core on this machine)")
+    }
+  }
+
   /// Computes the kernel (or one tile of it) into `directory`, reporting progress after each tile.
   ///
   /// A folder holding the same kernel is resumed: finished tiles are kept, and a complete kernel
-  /// is left as it is. On failure a folder this call created is removed whole; in a folder that
+  /// is left as it is. On failure the folders this call created are removed whole; in a folder that
   /// existed only finished tiles (valid on their own) remain.
   /// - Parameters:
   ///   - tile: compute only this tile and do not merge (a plan's unit of work); nil for all tiles
@@ -140,7 +184,7 @@ public final class KernelJob {
       throw KernelError.tileOutOfRange(
         row: tile.row, column: tile.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
     }
-    let createdDirectory = !FileManager.default.fileExists(atPath: directory.path)
+    let created = Self.outermostMissingFolder(of: directory)
     let existing = try KernelManifest.read(directory: directory)
     if let existing {
       if let field = manifest.differingSetting(from: existing) {
@@ -154,7 +198,11 @@ public final class KernelJob {
       }
     }
     do {
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      do {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      } catch {
+        throw KernelError.io(path: directory.path, reason: "cannot create the folder: \(FileSystemReason.of(error))")
+      }
       // Written once; concurrent tile runs of a plan find it and leave it alone.
       if existing == nil { try manifest.write(directory: directory) }
       let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
@@ -175,7 +223,7 @@ public final class KernelJob {
         directory: directory, manifest: merged, file: directory.appendingPathComponent(merged.file),
         alreadyComplete: false, run: report, seconds: Date().timeIntervalSince(started))
     } catch {
-      if createdDirectory { try? FileManager.default.removeItem(at: directory) }
+      if let created { try? FileManager.default.removeItem(at: created) }
       throw error
     }
   }

@@ -1,3 +1,4 @@
+import ArrayIO
 import BackendLoader
 import Foundation
 
@@ -117,14 +118,87 @@ public struct KernelManifest: Sendable, Codable, Equatable {
   }
 
   /// Reads `DIR/kernel.json`, or nil if there is none.
+  ///
+  /// - Throws: `KernelError.io` for a file that is not a kernel.json, `KernelError.invalidField`
+  ///   naming the first field that contradicts the format or another field (see `check`).
   public static func read(directory: URL) throws -> KernelManifest? {
     let url = directory.appendingPathComponent(fileName)
     guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+    let data: Data
     do {
-      return try JSONDecoder().decode(KernelManifest.self, from: Data(contentsOf: url))
+      data = try Data(contentsOf: url)
     } catch {
-      throw KernelError.io(path: url.path, reason: "not a readable kernel.json: \(error)")
+      throw KernelError.io(path: url.path, reason: "cannot read: \(FileSystemReason.of(error, path: url.path))")
     }
+    let manifest: KernelManifest
+    do {
+      manifest = try JSONDecoder().decode(KernelManifest.self, from: data)
+    } catch {
+      throw KernelError.io(path: url.path, reason: "not a readable kernel.json: \(JSONFailure.reason(error))")
+    }
+    try manifest.check(path: url.path)
+    return manifest
+  }
+
+  /// Checks every number a merge or a resumed run computes with: the model's shapes, the grid
+  /// against the sample counts, `shape` against all of them, and that the kernel's size and tile
+  /// count are representable, so a hand-edited kernel.json is refused instead of trapping.
+  /// - Parameter path: the file named in errors.
+  public func check(path: String) throws {
+    func refuse(_ field: String, _ value: Any, _ reason: String) -> KernelError {
+      KernelError.invalidField(path: path, field: field, value: "\(value)", reason: reason)
+    }
+    guard format == "entk-kernel" else { throw refuse("format", "\"\(format)\"", "expected \"entk-kernel\"") }
+    guard version == 1 else { throw refuse("version", version, "this entk reads version 1") }
+    guard dtype == "float32" else { throw refuse("dtype", "\"\(dtype)\"", "expected \"float32\"") }
+    guard Self.isFileName(file) else {
+      throw refuse("file", "\"\(file)\"", "expected a file name inside the kernel folder")
+    }
+    let model = ModelDescription(
+      inputShape: [1], numOutputs: numOutputs, numParams: numParams, embeddingSize: 0,
+      parameterGroups: parameterGroups)
+    if let violation = model.violation() { throw refuse("numOutputs/numParams/parameterGroups", "invalid", violation) }
+    if kind.isProjected != (projection != nil) {
+      throw refuse("projection", projection.map { "\($0.dim)" } ?? "absent", "kind \(kind.rawValue) disagrees")
+    }
+    if let projection, !(1...(1 << 32)).contains(projection.dim) {
+      throw refuse("projection.dim", projection.dim, "expected 1...2^32")
+    }
+    guard rows.count >= 1 else { throw refuse("rows.count", rows.count, "expected at least 1 sample") }
+    guard columns.count >= 1 else { throw refuse("columns.count", columns.count, "expected at least 1 sample") }
+    guard grid.rows == rows.count else { throw refuse("grid.rows", grid.rows, "rows.count is \(rows.count)") }
+    guard grid.columns == columns.count else {
+      throw refuse("grid.columns", grid.columns, "columns.count is \(columns.count)")
+    }
+    guard (1...grid.rows).contains(grid.tileRows) else {
+      throw refuse("grid.tileRows", grid.tileRows, "expected 1...\(grid.rows) (grid.rows)")
+    }
+    guard (1...grid.columns).contains(grid.tileColumns) else {
+      throw refuse("grid.tileColumns", grid.tileColumns, "expected 1...\(grid.columns) (grid.columns)")
+    }
+    if grid.symmetric && (grid.rows != grid.columns || grid.tileRows != grid.tileColumns) {
+      throw refuse("grid.symmetric", true, "a symmetric grid needs rows = columns and tileRows = tileColumns")
+    }
+    let expected = kind.storedShape(
+      rows: rows.count, columns: columns.count, numOutputs: numOutputs, numGroups: parameterGroups.count)
+    guard shape == expected else { throw refuse("shape", shape, "kind, rows, columns and the model give \(expected)") }
+    var bytes = MemoryLayout<Float>.size
+    for dimension in shape {
+      let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+      guard !overflow else { throw refuse("shape", shape, "the kernel's size in bytes overflows") }
+      bytes = product
+    }
+    // The shape holds rows and columns, so both are below Int.max / 4: the tile counts cannot overflow.
+    let (tiles, tilesOverflow) = grid.rowTiles.multipliedReportingOverflow(by: grid.columnTiles)
+    guard !tilesOverflow, tiles <= TileGrid.maximumTiles else {
+      throw refuse(
+        "grid", "\(grid.rowTiles)×\(grid.columnTiles) tiles", "more than \(TileGrid.maximumTiles) tiles")
+    }
+  }
+
+  /// Whether `name` names a file inside the folder (not "..", nothing with a "/"), as `file` must.
+  public static func isFileName(_ name: String) -> Bool {
+    !name.isEmpty && name != "." && name != ".." && !name.contains("/")
   }
 
   /// Writes `DIR/kernel.json` atomically.

@@ -27,23 +27,29 @@ public enum KernelMerge {
     let tiles = manifest.grid.tiles
     if tiles.count == 1, manifest.tileShape(tiles[0]) == manifest.shape {
       // A one-tile kernel is its tile, byte for byte: verify it and link it into place.
-      switch store.check(tiles[0], expectedShape: manifest.shape, keepData: false) {
+      switch store.check(tiles[0], of: manifest, keepData: false) {
       case .complete: break
       case .missing:
         throw KernelError.incompleteTiles(directory: directory.path, missing: [tiles[0].description], corrupt: [])
       case .corrupt(let reason):
         throw KernelError.incompleteTiles(directory: directory.path, missing: [], corrupt: ["\(tiles[0]) (\(reason))"])
       }
+      // `check` just decoded this sidecar; only a concurrent writer could make it unreadable now.
+      guard
+        let sidecar = try? JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0])))
+      else {
+        throw KernelError.incompleteTiles(
+          directory: directory.path, missing: [], corrupt: ["\(tiles[0]) (sidecar changed)"])
+      }
+      manifest.checksum = sidecar.checksum
       try? FileManager.default.removeItem(at: temporary)
       do {
         try FileManager.default.linkItem(at: store.tileURL(tiles[0]), to: temporary)
         try AtomicFile.rename(temporary, to: output)
       } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw KernelError.io(path: output.path, reason: "\(error)")
+        throw KernelError.io(path: output.path, error)
       }
-      manifest.checksum = try JSONDecoder().decode(TileSidecar.self, from: Data(contentsOf: store.sidecarURL(tiles[0])))
-        .checksum
     } else {
       try mergeTiles(manifest: manifest, store: store, into: temporary, directory: directory)
       do {
@@ -52,7 +58,7 @@ public enum KernelMerge {
         try AtomicFile.rename(temporary, to: output)
       } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw KernelError.io(path: output.path, reason: "\(error)")
+        throw KernelError.io(path: output.path, error)
       }
     }
     manifest.complete = true
@@ -77,7 +83,7 @@ public enum KernelMerge {
       let layout = StoredLayout(manifest)
       try handle.truncate(atOffset: UInt64(header.count + manifest.shape.reduce(1, *) * 4))
       for tile in manifest.grid.tiles {
-        switch store.check(tile, expectedShape: manifest.tileShape(tile), keepData: missing.isEmpty && corrupt.isEmpty)
+        switch store.check(tile, of: manifest, keepData: missing.isEmpty && corrupt.isEmpty)
         {
         case .missing: missing.append(tile.description)
         case .corrupt(let reason): corrupt.append("\(tile) (\(reason))")
@@ -96,7 +102,7 @@ public enum KernelMerge {
       }
     } catch {
       try? FileManager.default.removeItem(at: temporary)
-      throw KernelError.io(path: temporary.path, reason: "\(error)")
+      throw KernelError.io(path: temporary.path, error)
     }
     guard missing.isEmpty, corrupt.isEmpty else {
       try? FileManager.default.removeItem(at: temporary)

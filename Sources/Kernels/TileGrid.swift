@@ -23,6 +23,9 @@ public struct TileGrid: Sendable, Equatable, Codable {
   public var tileColumns: Int
   public var symmetric: Bool
 
+  /// The most tiles a grid may have: a plan lists every tile, and a merge checks each one.
+  public static let maximumTiles = 1 << 24
+
   public init(rows: Int, columns: Int, tileRows: Int, tileColumns: Int, symmetric: Bool) {
     precondition(rows >= 1 && columns >= 1 && tileRows >= 1 && tileColumns >= 1)
     precondition(!symmetric || (rows == columns && tileRows == tileColumns))

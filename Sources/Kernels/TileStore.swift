@@ -48,9 +48,9 @@ public struct TileStore: Sendable {
     try AtomicFile.write([try KernelManifest.encoder.encode(sidecar)], to: sidecarURL(tile))
   }
 
-  /// Whether the tile is finished: sidecar present, file matching it.
-  public func isComplete(_ tile: TileIndex, expectedShape: [Int]) -> Bool {
-    if case .complete = check(tile, expectedShape: expectedShape, keepData: false) { return true }
+  /// Whether the tile of `manifest`'s grid is finished: sidecar present, file matching it.
+  public func isComplete(_ tile: TileIndex, of manifest: KernelManifest) -> Bool {
+    if case .complete = check(tile, of: manifest, keepData: false) { return true }
     return false
   }
 
@@ -64,8 +64,11 @@ public struct TileStore: Sendable {
     case corrupt(String)
   }
 
-  /// Verifies a tile against its sidecar (shape, size, checksum); with `keepData` returns its values.
-  public func check(_ tile: TileIndex, expectedShape: [Int], keepData: Bool) -> Status {
+  /// Verifies a tile of `manifest`'s grid against its sidecar (sample ranges, shape, size,
+  /// checksum) and the sidecar against the grid; with `keepData` returns its values.
+  public func check(_ tile: TileIndex, of manifest: KernelManifest, keepData: Bool) -> Status {
+    let expectedShape = manifest.tileShape(tile)
+    let (rows, columns) = (manifest.grid.rowRange(tile), manifest.grid.columnRange(tile))
     let fileManager = FileManager.default
     let hasTile = fileManager.fileExists(atPath: tileURL(tile).path)
     guard let sidecarData = try? Data(contentsOf: sidecarURL(tile)) else {
@@ -73,6 +76,12 @@ public struct TileStore: Sendable {
     }
     guard let sidecar = try? JSONDecoder().decode(TileSidecar.self, from: sidecarData), sidecar.tile == tile else {
       return .corrupt("unreadable sidecar")
+    }
+    guard sidecar.rows == [rows.lowerBound, rows.upperBound],
+      sidecar.columns == [columns.lowerBound, columns.upperBound]
+    else {
+      return .corrupt(
+        "sidecar covers rows \(sidecar.rows) and columns \(sidecar.columns), the grid says \(rows) and \(columns)")
     }
     guard sidecar.shape == expectedShape else { return .corrupt("shape \(sidecar.shape), expected \(expectedShape)") }
     guard let data = try? Data(contentsOf: tileURL(tile), options: .alwaysMapped) else {
@@ -83,12 +92,12 @@ public struct TileStore: Sendable {
     guard checksum == sidecar.checksum else {
       return .corrupt("checksum \(checksum), sidecar says \(sidecar.checksum)")
     }
-    guard keepData else { return .complete(nil) }
     guard let (header, offset) = try? NPYHeader.parse(data, path: tileURL(tile).path), header.dtype == .float32,
       header.shape == expectedShape, data.count - offset == header.dataByteCount
     else {
       return .corrupt("header does not match the sidecar")
     }
+    guard keepData else { return .complete(nil) }
     let values = [Float](unsafeUninitializedCapacity: header.shape.reduce(1, *)) { buffer, count in
       data.withUnsafeBytes { raw in
         UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset...]))

@@ -95,21 +95,25 @@ public struct AttributionBundle: Sendable {
     try writer.commit()
   }
 
-  /// Reads a bundle written by `write`.
+  /// Reads a bundle written by `write`, verified: every file read has the SHA-256 the manifest
+  /// records, and the files agree with each other (see `checkConsistency`).
   public static func read(from url: URL) throws -> AttributionBundle {
-    let manifest = try readJSON(Manifest.self, url.appendingPathComponent(BundleFormat.manifest))
-    guard manifest.format == BundleFormat.name else {
-      throw ReporterError.malformedBundle(
-        path: url.appendingPathComponent(BundleFormat.manifest).path, reason: "format is \"\(manifest.format)\"")
-    }
-    guard manifest.formatVersion <= BundleFormat.version else {
-      throw ReporterError.unsupportedFormat(path: url.path, version: manifest.formatVersion)
-    }
+    let manifest = try readManifest(at: url)
+    let optional = [
+      BundleFormat.fitTargets, BundleFormat.testLabels, BundleFormat.trainInputs, BundleFormat.testInputs,
+    ]
+    let present = optional.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
+    let required = [
+      BundleFormat.metrics, BundleFormat.attributions, BundleFormat.trainKernel, BundleFormat.testKernel,
+      BundleFormat.surrogateWeights, BundleFormat.surrogateBias, BundleFormat.networkTestLogits,
+      BundleFormat.surrogateTestLogits, BundleFormat.trainLabels,
+    ]
+    try verifyChecksums(of: required + present, at: url, manifest: manifest)
     func array(_ name: String) throws -> NPYArray { try NPYFile.read(url.appendingPathComponent(name)) }
     func optionalArray(_ name: String) throws -> NPYArray? {
       FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) ? try array(name) : nil
     }
-    return AttributionBundle(
+    let bundle = AttributionBundle(
       manifest: manifest, metrics: try readJSON(MetricsFile.self, url.appendingPathComponent(BundleFormat.metrics)),
       attributions: try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions)),
       trainKernel: try array(BundleFormat.trainKernel), testKernel: try array(BundleFormat.testKernel),
@@ -119,11 +123,31 @@ public struct AttributionBundle: Sendable {
       trainLabels: try array(BundleFormat.trainLabels), fitTargets: try optionalArray(BundleFormat.fitTargets),
       testLabels: try optionalArray(BundleFormat.testLabels), trainInputs: try optionalArray(BundleFormat.trainInputs),
       testInputs: try optionalArray(BundleFormat.testInputs))
+    try bundle.checkConsistency(at: url)
+    return bundle
   }
 
-  /// Reads only `attributions.json` of the bundle at `url` (what `entk explain` needs).
+  /// Reads only `attributions.json` of the bundle at `url` (what `entk explain` needs), verified
+  /// against the manifest's SHA-256 and its own counts.
   public static func readAttributions(from url: URL) throws -> AttributionsFile {
-    try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions))
+    try verifyChecksums(of: [BundleFormat.attributions], at: url, manifest: readManifest(at: url))
+    let file = url.appendingPathComponent(BundleFormat.attributions)
+    let attributions = try readJSON(AttributionsFile.self, file)
+    try attributions.check(path: file.path)
+    return attributions
+  }
+
+  /// `manifest.json` of the bundle at `url`, of a format this entk reads.
+  private static func readManifest(at url: URL) throws -> Manifest {
+    let manifest = try readJSON(Manifest.self, url.appendingPathComponent(BundleFormat.manifest))
+    guard manifest.format == BundleFormat.name else {
+      throw ReporterError.malformedBundle(
+        path: url.appendingPathComponent(BundleFormat.manifest).path, reason: "format is \"\(manifest.format)\"")
+    }
+    guard manifest.formatVersion <= BundleFormat.version else {
+      throw ReporterError.unsupportedFormat(path: url.path, version: manifest.formatVersion)
+    }
+    return manifest
   }
 
   /// Re-renders `report.html` of the bundle at `url` from its files and updates the report's
@@ -157,12 +181,13 @@ public struct AttributionBundle: Sendable {
     } catch {
       throw ReporterError.cannotRead(
         path: url.path,
-        reason: FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file")
+        reason: FileManager.default.fileExists(atPath: url.path)
+          ? FileSystemReason.of(error, path: url.path) : "no such file")
     }
     do {
       return try JSONDecoder().decode(type, from: data)
     } catch {
-      throw ReporterError.malformedBundle(path: url.path, reason: "\(error)")
+      throw ReporterError.malformedBundle(path: url.path, reason: JSONFailure.reason(error))
     }
   }
 
@@ -170,7 +195,7 @@ public struct AttributionBundle: Sendable {
     do {
       try data.write(to: url, options: .atomic)
     } catch {
-      throw ReporterError.cannotWrite(path: url.path, reason: error.localizedDescription)
+      throw ReporterError.cannotWrite(path: url.path, reason: FileSystemReason.of(error))
     }
   }
 }

@@ -1,3 +1,4 @@
+import ArrayIO
 import Foundation
 
 /// Writes a bundle directory so that it appears at its final path complete or not at all.
@@ -31,7 +32,7 @@ public final class BundleWriter {
       try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
       try FileManager.default.createDirectory(at: stagingURL, withIntermediateDirectories: false)
     } catch {
-      throw ReporterError.cannotWrite(path: stagingURL.path, reason: error.localizedDescription)
+      throw ReporterError.cannotWrite(path: stagingURL.path, reason: FileSystemReason.of(error))
     }
   }
 
@@ -47,7 +48,7 @@ public final class BundleWriter {
       try data.write(to: url)
     } catch {
       throw ReporterError.cannotWrite(
-        path: finalURL.appendingPathComponent(name).path, reason: error.localizedDescription)
+        path: finalURL.appendingPathComponent(name).path, reason: FileSystemReason.of(error))
     }
     files.append(BundleFileEntry(path: name, sha256: SHA256.hex(data), bytes: data.count))
   }
@@ -64,12 +65,12 @@ public final class BundleWriter {
         try manager.moveItem(at: finalURL, to: aside)
       } catch {
         throw ReporterError.cannotWrite(
-          path: finalURL.path, reason: "cannot move the existing bundle aside: \(error.localizedDescription)")
+          path: finalURL.path, reason: "cannot move the existing bundle aside: \(FileSystemReason.of(error))")
       }
       displaced = aside
     }
     guard rename(stagingURL.path, finalURL.path) == 0 else {
-      let reason = String(cString: strerror(errno))
+      let reason = FileSystemReason.of(errno: errno)
       if let displaced { try? manager.moveItem(at: displaced, to: finalURL) }
       throw ReporterError.cannotWrite(path: finalURL.path, reason: reason)
     }

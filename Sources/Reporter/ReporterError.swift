@@ -14,6 +14,10 @@ public enum ReporterError: Error, CustomStringConvertible, Equatable {
   case noSuchTestPoint(index: Int, available: String)
   /// A class index outside 0..<classCount.
   case noSuchClass(index: Int, classCount: Int)
+  /// A bundle file whose SHA-256 is not the one `manifest.json` records (edited or damaged).
+  case checksumMismatch(path: String, recorded: String, actual: String)
+  /// A field of a bundle file that contradicts the format or another file.
+  case invalidField(path: String, field: String, value: String, reason: String)
 
   public var description: String {
     switch self {
@@ -26,6 +30,10 @@ public enum ReporterError: Error, CustomStringConvertible, Equatable {
     case .noSuchTestPoint(let index, let available):
       return "no explanation for test index \(index) (bundle has \(available))"
     case .noSuchClass(let index, let classCount): return "class \(index) is outside 0..<\(classCount)"
+    case .checksumMismatch(let path, let recorded, let actual):
+      return
+        "\(path): SHA-256 \(actual.prefix(16))… differs from \(recorded.prefix(16))… recorded in manifest.json; the file was changed after the bundle was written"
+    case .invalidField(let path, let field, let value, let reason): return "\(path): \(field) is \(value): \(reason)"
     }
   }
 }

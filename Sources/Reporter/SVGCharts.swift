@@ -103,8 +103,11 @@ enum SVGCharts {
     let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
     var tick = ceil(low / step) * step
     var result: [Double] = []
-    while tick <= high + step * 1e-9 {
+    // At most 12 ticks, and never a step too small to move a tick of this magnitude (logits near
+    // 1e30 a few ulps apart), which would loop forever.
+    while tick <= high + step * 1e-9 && result.count < 12 {
       result.append(abs(tick) < step * 1e-9 ? 0 : tick)
+      guard tick + step > tick else { break }
       tick += step
     }
     return result

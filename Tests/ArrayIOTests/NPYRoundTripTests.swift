@@ -101,3 +101,19 @@ func corruptFilesNameTheProblem(name: String, expected: String) {
     try NPYArray(float32: [1, 2.5], shape: [2]).int64Values(path: "y.npy")
   }
 }
+
+/// numpy only writes minor version 0; 1.9 (or 2.1) is a file entk cannot know the layout of.
+@Test(arguments: [(UInt8(1), UInt8(9)), (2, 1), (3, 255)])
+func minorVersionsOtherThanZeroAreRefused(major: UInt8, minor: UInt8) throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  var bytes = try Data(contentsOf: npyFixture(major == 1 ? "f4_3x4_v1.npy" : "f4_2x3x2_v2.npy"))
+  if major == 3 { bytes = try Data(contentsOf: npyFixture("f4_5_v3.npy")) }
+  #expect(bytes[6] == major && bytes[7] == 0)
+  bytes[7] = minor
+  let url = directory.appendingPathComponent("v\(major)_\(minor).npy")
+  try bytes.write(to: url)
+  #expect(throws: NPYError.unsupportedVersion(path: url.path, major: major, minor: minor)) {
+    try NPYFile.read(url)
+  }
+}

@@ -75,6 +75,10 @@ enum KernelJobFixture {
   let fresh = directory.appendingPathComponent("fresh")
   #expect(throws: KernelError.self) { try job.run(in: fresh) }
   #expect(!FileManager.default.fileExists(atPath: fresh.path))
+  // Folders created on the way to the output go too.
+  let nested = directory.appendingPathComponent("a/b/out")
+  #expect(throws: KernelError.self) { try job.run(in: nested) }
+  #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("a").path))
 
   let existing = directory.appendingPathComponent("existing")
   try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: true)

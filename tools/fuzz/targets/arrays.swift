@@ -1,0 +1,18 @@
+// modules: ArrayIO
+import ArrayIO
+import Foundation
+
+/// `.npy` and `.csv` readers: every input is decoded as both; any outcome but a value or a
+/// thrown error (a trap, an out-of-bounds access) is a finding.
+func fuzz(_ bytes: [UInt8]) {
+  let data = Data(bytes)
+  if let array = try? NPYFile.decode(data, path: "fuzz.npy") {
+    // What callers do next: convert the values and take integer views.
+    _ = array.float32Values()
+    _ = array.float64Values()
+    _ = try? array.int64Values(path: "fuzz.npy")
+  }
+  if let array = try? CSVFile.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.csv") {
+    _ = array.float32Values()
+  }
+}
