@@ -78,18 +78,26 @@ public final class KernelJob {
       }
       side = tileSize
     } else {
-      side = try sizing.tileSide(budget: settings.memory, rows: rowSet.count, columns: trainSet.count)
+      let symmetric = testSet == nil
+      let (rows, columns, unsliced) = (rowSet.count, trainSet.count, sizing)
+      let whole = Result {
+        try unsliced.tileSide(budget: settings.memory, rows: rows, columns: columns, symmetric: symmetric)
+      }
+      side = (try? whole.get()) ?? 0
       // trntk = Σ_c Gram(g_c): when whole Jacobians or factored rows (C × P floats a sample, or
       // C × P_plain + factors) would make the tiling compute every sample's features several
-      // times, one class's gradients (P floats) at a time fit a larger tile; C gradient passes a
-      // sample cost less than the recomputation. `--factors off` keeps whole Jacobians.
+      // times, or not fit at all, one class's gradients (P floats) at a time fit a larger tile; C
+      // gradient passes a sample cost less than the recomputation. `--factors off` keeps whole
+      // Jacobians.
       if settings.kind == .trntk, settings.factors == .auto, description.numOutputs > 1,
-        side < max(rowSet.count, trainSet.count),
+        side < max(rows, columns),
         let slicedSide = try? sizingFor(batchSize, true).tileSide(
-          budget: settings.memory, rows: rowSet.count, columns: trainSet.count),
+          budget: settings.memory, rows: rows, columns: columns, symmetric: symmetric),
         slicedSide > side
       {
         (sizing, side, sliced) = (sizingFor(batchSize, true), slicedSide, true)
+      } else {
+        side = try whole.get()
       }
     }
     factors = sliced ? nil : factorLayout

@@ -58,6 +58,11 @@ public struct TileSizing: Sendable {
     return low
   }
 
+  /// Working-set bytes of a diagonal tile of a symmetric kernel: one block of features.
+  public func diagonalBytes(samples: Int) -> Int {
+    bytes(rows: samples, columns: samples) - samples * featureBytes
+  }
+
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
     let features = featureBytes / 4
@@ -70,7 +75,11 @@ public struct TileSizing: Sendable {
   /// The largest tile side t (1...max(rows, columns)) with `bytes(min(t, rows), min(t, columns))`
   /// within `budget`.
   /// - Throws: `KernelError.memoryTooSmall` when not even a 1 × 1 tile fits.
-  public func tileSide(budget: Int, rows: Int, columns: Int) throws -> Int {
+  ///
+  /// With `symmetric`, a grid of one tile (rows = columns = all samples) is a diagonal tile, which
+  /// holds only one block of features: it is chosen whenever that fits.
+  public func tileSide(budget: Int, rows: Int, columns: Int, symmetric: Bool = false) throws -> Int {
+    if symmetric, rows == columns, diagonalBytes(samples: rows) <= budget { return rows }
     let needed = bytes(rows: 1, columns: 1)
     guard needed <= budget else {
       throw KernelError.memoryTooSmall(

@@ -162,7 +162,8 @@ enum KernelJobFixture {
   #expect(relativeError(values.float32Values(), reference.float64Values()) <= 1e-5)
   #expect(try KernelManifest.read(directory: directory.appendingPathComponent("a"))?.classSliced == true)
 
-  let tiled = try job(1 << 19, .auto)
+  // Too little for one sample's factored rows: class by class it still runs, in smaller tiles.
+  let tiled = try job(300 << 10, .auto)
   #expect(tiled.manifest.classSliced == true && tiled.manifest.grid.tileRows < 8)
   let tiledValues = try NPYFile.read(try #require(try tiled.run(in: directory.appendingPathComponent("b")).file))
   #expect(differingBits(tiledValues.float32Values(), values.float32Values()) == 0)

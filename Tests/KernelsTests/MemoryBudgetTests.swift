@@ -27,6 +27,18 @@ func memoryBudgetRejectsNonSizes(text: String) {
   #expect(throws: KernelError.self) { try sizing.tileSide(budget: 100_000, rows: 1000, columns: 1000) }
 }
 
+/// A train × train kernel whose samples' features fit once, but not twice, is one diagonal tile
+/// (which holds one block of features), not a grid that computes them again.
+@Test func symmetricKernelThatFitsOnceIsOneDiagonalTile() throws {
+  let description = try KernelFixture.exampleMLP.models(1)[0].description
+  let sizing = TileSizing(kind: .trntk, description: description, batchSize: 64)
+  let budget = sizing.diagonalBytes(samples: 100)
+  #expect(sizing.bytes(rows: 100, columns: 100) > budget)
+  #expect(try sizing.tileSide(budget: budget, rows: 100, columns: 100, symmetric: true) == 100)
+  #expect(try sizing.tileSide(budget: budget, rows: 100, columns: 100) < 100)
+  #expect(try sizing.tileSide(budget: budget - 1, rows: 100, columns: 100, symmetric: true) < 100)
+}
+
 @Test func symmetricGridHoldsOnlyTilesOnAndAboveTheDiagonal() {
   let grid = TileGrid(rows: 10, columns: 10, tileRows: 4, tileColumns: 4, symmetric: true)
   #expect(grid.tiles.map(\.description) == ["0,0", "0,1", "0,2", "1,1", "1,2", "2,2"])
