@@ -145,15 +145,11 @@ enum ConvolutionOperator {
       var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
       // dW row r goes to the caller's sink when there is one, else to `dw` (rows of weightCount).
       let sink = c.sink(1)
-      // One sample in one group: sgemm with beta 0 overwrites all of dW, so it needs no zeros.
-      let overwritesWeights = geo.batch == 1 && geo.groups == 1
-      var dw =
-        !needs[1] || sink != nil
-        ? []
-        : overwritesWeights
-          ? [Float](unsafeUninitializedCapacity: rows * w.count) { _, count in count = rows * w.count }
-          : [Float](repeating: 0, count: rows * w.count)
-      if let sink, !sink.accumulate, !overwritesWeights { sink.sink.clear(rows: rows) }
+      var dw = needs[1] && sink == nil ? [Float](repeating: 0, count: rows * w.count) : []
+      // The first product into a row that no earlier node wrote may overwrite it (beta 0) when it
+      // is the row's only product (one sample, one group); otherwise products add to zeros.
+      let overwritesWeights = geo.batch == 1 && geo.groups == 1 && !(sink?.accumulate ?? false)
+      if let sink, !overwritesWeights, !sink.accumulate { sink.sink.clear(rows: rows) }
       var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
       var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
       var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
@@ -173,30 +169,25 @@ enum ConvolutionOperator {
                             ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * outPlane
                           }
                           let plane = (n * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
-                          if needs[1], let sink, let columns = columns.baseAddress {
-                            patches.fill(from: x + plane, into: columns, leading: outPlane)
-                            // Sink rows are P floats apart, so each row is its own product.
-                            for r in 0..<rows {
-                              MatrixMultiply.sgemm(
-                                transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize,
-                                k: outPlane, dy, aOffset: outOffset(r), columns,
-                                beta: overwritesWeights && !sink.accumulate ? 0 : 1, sink.sink.row(r),
-                                cOffset: g * weightBlock)
+                          let weights =
+                            sink?.sink
+                            ?? dw.baseAddress.map {
+                              ParameterSink(base: $0, rowStride: weightCount, count: weightCount)
                             }
-                          } else if needs[1], let dw = dw.baseAddress, let columns = columns.baseAddress {
+                          if needs[1], let weights, let columns = columns.baseAddress {
                             patches.fill(from: x + plane, into: columns, leading: outPlane)
-                            if overwritesWeights {
-                              // One sample, one group: dY and dW are [rows·outChannels, ·] matrices, so
+                            if overwritesWeights && weights.rowStride == weightCount {
+                              // Rows side by side: dY and dW are [rows·outChannels, ·] matrices, so
                               // dW_r = dY_r colsᵀ for every row is one sgemm.
                               MatrixMultiply.sgemm(
                                 transposeA: false, transposeB: true, m: rows * geo.outChannels, n: geo.patchSize,
-                                k: outPlane, dy, columns, beta: 0, dw)
-                            } else {  // dW_r,g += dY_r,n,g colsᵀ, accumulated over the samples n
+                                k: outPlane, dy, columns, beta: 0, weights.base)
+                            } else {  // dW_r,g (+)= dY_r,n,g colsᵀ, accumulated over the samples n
                               for r in 0..<rows {
                                 MatrixMultiply.sgemm(
                                   transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize,
-                                  k: outPlane, dy, aOffset: outOffset(r), columns, beta: 1, dw,
-                                  cOffset: r * weightCount + g * weightBlock)
+                                  k: outPlane, dy, aOffset: outOffset(r), columns, beta: overwritesWeights ? 0 : 1,
+                                  weights.row(r), cOffset: g * weightBlock)
                               }
                             }
                           }
