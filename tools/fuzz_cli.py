@@ -77,9 +77,10 @@ def kernel_arguments(command, out):
             "--kind", "trntk", "--threads", "1", "--out", str(out)]
 
 
-def random_case(rng, scratch, paths):
-    """One command line: a valid base with one or two options replaced by hostile values."""
-    out = scratch / f"out-{rng.randrange(1 << 30)}"
+def random_case(rng, scratch, work, paths):
+    """One command line: a valid base with one or two options replaced by hostile values; inputs in
+    `scratch`, a fresh output in `work`."""
+    out = work / f"out-{rng.randrange(1 << 30)}"
     command = rng.choice(["kernel", "plan", "attribute", "attribute-kind", "explain", "report", "merge"])
     if command in ("kernel", "plan"):
         arguments = kernel_arguments(command, out)
@@ -143,8 +144,7 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir()
             paths = hostile_paths(work)
-            arguments = random_case(rng, scratch, paths)
-            arguments = [a.replace(str(scratch / "out-"), str(work / "out-")) for a in arguments]
+            arguments = random_case(rng, scratch, work, paths)
             try:
                 result = subprocess.run([entk, *arguments], env=env, capture_output=True, text=True,
                                         errors="replace", timeout=args.timeout, cwd=work)

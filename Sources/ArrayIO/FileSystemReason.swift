@@ -4,12 +4,21 @@ import Foundation
 /// "NSCocoaErrorDomain Code=…" text.
 public enum FileSystemReason {
   /// The reason behind `error` (a Foundation or POSIX error), without the path.
-  /// - Parameter path: the path the call read, when a folder there explains a failure Foundation
-  ///   reports without a cause.
+  /// - Parameter path: the path the call read, when a folder there, or a file where a folder on
+  ///   its way should be, explains a failure Foundation reports without a cause.
   public static func of(_ error: Error, path: String? = nil) -> String {
-    var isDirectory: ObjCBool = false
-    if let path, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-      return of(errno: EISDIR)
+    if let path {
+      let manager = FileManager.default
+      var isDirectory: ObjCBool = false
+      if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+        if isDirectory.boolValue { return of(errno: EISDIR) }
+      } else {
+        var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
+        while !manager.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) && ancestor.path != "/" {
+          ancestor = ancestor.deletingLastPathComponent()
+        }
+        if !isDirectory.boolValue { return of(errno: ENOTDIR) }
+      }
     }
     let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
     if let underlying, underlying.domain == NSPOSIXErrorDomain { return of(errno: Int32(underlying.code)) }

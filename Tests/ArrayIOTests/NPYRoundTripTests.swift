@@ -117,3 +117,18 @@ func minorVersionsOtherThanZeroAreRefused(major: UInt8, minor: UInt8) throws {
     try NPYFile.read(url)
   }
 }
+
+/// A folder, or a path under a file, is named as such, not as Foundation's "error 256".
+@Test func unreadablePathsAreSentences() throws {
+  let directory = try TestEnvironment.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let file = directory.appendingPathComponent("a-file")
+  try Data("x".utf8).write(to: file)
+  for (url, reason) in [
+    (directory, "it is a folder, not a file"),
+    (file.appendingPathComponent("under.npy"), "a component of the path is a file, not a folder"),
+    (directory.appendingPathComponent("missing.npy"), "no such file or folder"),
+  ] {
+    #expect(throws: NPYError.cannotRead(path: url.path, reason: reason)) { try NPYFile.read(url) }
+  }
+}
