@@ -19,11 +19,15 @@ release: setup
 
 # The Swift tests, then the Slurm path on a real single-node cluster (tools/slurm/test_plan.sh:
 # starts the daemons, runs a planned kernel as a job array, compares it with one process, stops
-# the daemons; needs root and fails, never skips, without it).
+# the daemons; needs root and fails, never skips, without it), then every fuzz target for 10 s
+# and the command-line fuzzer (about 3 minutes on two cores).
 test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	ENTK=$(CURDIR)/.build/debug/entk tools/slurm/test_plan.sh
+	tools/fuzz/build.sh
+	FUZZ_SECONDS=10 tools/fuzz/run.sh
+	tools/fuzz_cli.py --entk $(CURDIR)/.build/debug/entk --runs 60
 
 # The digits example end to end (examples/digits/Makefile): kernels for each kind, the kGLM
 # surrogate, metrics, a validated bundle per kind; prints the metrics and the report's path.
@@ -33,7 +37,7 @@ demo: setup
 
 # libFuzzer targets for every reader of untrusted bytes (tools/fuzz/README.md), each run for
 # FUZZ_SECONDS from its committed seeds; findings go to .build/fuzz/findings/ and fail the run.
-# Not part of `make test`: instrumenting the modules alone takes minutes on two cores.
+# `make test` runs each for 10 s; this is the longer campaign.
 FUZZ_SECONDS ?= 60
 fuzz: setup
 	tools/fuzz/build.sh

@@ -22,9 +22,13 @@ MAP
 cat > "$out/maps/COnnxProto.modulemap" <<MAP
 module COnnxProto { header "$root/Plugins/ONNX/COnnxProto/include/onnx.pb-c.h" link "protobuf-c" export * }
 MAP
+cat > "$out/maps/CBoxMuller.modulemap" <<MAP
+module CBoxMuller { header "$root/Sources/CBoxMuller/include/box_muller.h" export * }
+MAP
 common=(
   "${sanitize[@]}" -O -g -parse-as-library -enable-testing -suppress-warnings -I "$out/modules" -I "$root/Sources/COpenBLAS"
   -Xcc -fmodule-map-file="$out/maps/CEntkABI.modulemap" -Xcc -fmodule-map-file="$out/maps/COnnxProto.modulemap"
+  -Xcc -fmodule-map-file="$out/maps/CBoxMuller.modulemap"
 )
 for flag in $blas_include; do common+=(-Xcc "$flag"); done
 
@@ -56,6 +60,13 @@ if [[ ! -f $onnx_c || $root/Plugins/ONNX/COnnxProto/onnx.pb-c.c -nt $onnx_c ]]; 
     "$root/Plugins/ONNX/COnnxProto/onnx.pb-c.c" -o "$onnx_c"
 fi
 
+# The Gaussian projection's vectorised Box–Muller (Kernels links it).
+box_muller_c="$out/modules/box_muller.o"
+if [[ ! -f $box_muller_c || $root/Sources/CBoxMuller/box_muller.c -nt $box_muller_c ]]; then
+  clang -fsanitize=fuzzer-no-link,address -O1 -g -c -I "$root/Sources/CBoxMuller/include" \
+    "$root/Sources/CBoxMuller/box_muller.c" -o "$box_muller_c"
+fi
+
 for entry in "${modules[@]}"; do build_module $entry; done
 
 targets=("$@")
@@ -70,6 +81,7 @@ for target in "${targets[@]}"; do
   for module in $(sed -n 's|^// modules: ||p' "$root/tools/fuzz/targets/$target.swift"); do
     objects+=("$out/modules/$module.o")
     [[ $module == ONNXBackend ]] && objects+=("$onnx_c")
+    [[ $module == Kernels ]] && objects+=("$box_muller_c")
   done
   "$swiftc" "${common[@]}" "$root/tools/fuzz/FuzzInput.swift" "$root/tools/fuzz/targets/$target.swift" \
     "${objects[@]}" $blas_libs -lprotobuf-c -o "$out/fuzz-$target" 2>&1 | { grep -v "Cannot export local symbol" || true; }
