@@ -217,7 +217,9 @@ public final class ONNXModel {
       embeddingName = nil
       embeddingSize = 0
     }
-    let valueFloats = values.values.reduce(0) { $0 + $1.count }
+    // A pass's own values: what the input reaches (the constants are shared by every pass).
+    let shared = constants
+    let valueFloats = values.reduce(0) { $0 + (shared[$1.key] == nil ? $1.value.count : 0) }
     batchedForwardSamples =
       Self.batchingPreservesSamples(
         interpreter: interpreter, constants: constants, input: input.name, sampleShape: sampleShape,
@@ -302,10 +304,12 @@ public final class ONNXModel {
 
   // MARK: Running
 
-  private func feeds(_ inputs: UnsafeBufferPointer<Float>, sample i: Int) -> [String: Tensor] {
+  /// The constant values and the input holding `samples` of `inputs` as one batch.
+  private func feeds(_ inputs: UnsafeBufferPointer<Float>, samples: Range<Int>) -> [String: Tensor] {
     var values = constants
-    let start = i * inputSize
-    values[inputName] = Tensor(shape: [1] + inputShape, floats: Array(inputs[start..<(start + inputSize)]))
+    values[inputName] = Tensor(
+      shape: [samples.count] + inputShape,
+      floats: Array(inputs[(samples.lowerBound * inputSize)..<(samples.upperBound * inputSize)]))
     return values
   }
 
@@ -326,11 +330,7 @@ public final class ONNXModel {
     var first = 0
     while first < n {
       let count = min(batchedForwardSamples, n - first)
-      var values = constants
-      let start = first * inputSize
-      values[inputName] = Tensor(
-        shape: [count] + inputShape, floats: Array(inputs[start..<(start + count * inputSize)]))
-      values = try interpreter.run(values)
+      let values = try interpreter.run(feeds(inputs, samples: first..<(first + count)))
       try copySamples(values[outputName], name: outputName, size: outputCount, count: count, into: out, at: first)
       if let embedding, let name = embeddingName {
         try copySamples(values[name], name: name, size: embeddingSize, count: count, into: embedding, at: first)
@@ -378,7 +378,7 @@ public final class ONNXModel {
       throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
     }
     for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, sample: i))
+      let values = try interpreter.run(feeds(inputs, samples: i..<(i + 1)))
       let u = Array(cotangents[(i * outputCount)..<((i + 1) * outputCount)])
       try parameterGradients(values, cotangents: u, into: base + i * parameterCount)
     }
@@ -396,7 +396,7 @@ public final class ONNXModel {
     var identity = [Float](repeating: 0, count: outputCount * outputCount)
     for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
     for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, sample: i))
+      let values = try interpreter.run(feeds(inputs, samples: i..<(i + 1)))
       try parameterGradients(values, cotangents: identity, into: base + i * outputCount * parameterCount)
     }
   }
@@ -431,7 +431,7 @@ public final class ONNXModel {
     var identity = [Float](repeating: 0, count: outputCount * outputCount)
     for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
     for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, sample: i))
+      let values = try interpreter.run(feeds(inputs, samples: i..<(i + 1)))
       guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
       let row = base + i * width
       var sinks: [String: ParameterSink] = [:]
