@@ -21,13 +21,14 @@
  *   - The function table: the backend sets `struct_size` to the slots it fills; the host
  *     reads no slot that ends beyond it (such slots count as NULL).
  *   - Structs the caller allocates and the callee fills (entk_model_info, entk_param_group,
- *     entk_group_factor): the caller zero-initialises the whole struct and sets `struct_size`
+ *     entk_group_factor, entk_input_info): the caller zero-initialises the whole struct and sets `struct_size`
  *     to ENTK_STRUCT_SIZE(type, <last field it knows>). The callee writes only the fields that
  *     end within that `struct_size` and never a byte beyond it, however large its own
  *     definition of the struct is; fields the callee does not know keep the caller's zeros
  *     (so a newer field reads as 0 or NULL from an older callee). A callee serves every
  *     `struct_size` from the struct's first version up: entk_model_info and entk_param_group
- *     as in ABI 1.0, entk_group_factor as in ABI 1.1 (without `reason`). A smaller one is a
+ *     as in ABI 1.0, entk_group_factor as in ABI 1.1 (without `reason`), entk_input_info as in
+ *     ABI 1.3. A smaller one is a
  *     caller error: ENTK_STATUS_INVALID_ARGUMENT, nothing written. `entk check-backend`
  *     passes each struct at its first version's size with guard bytes after it.
  *
@@ -41,8 +42,10 @@
  *     usable, and nothing is leaked.
  *   - The caller allocates every output buffer; their sizes follow from `describe` and
  *     `n`. No memory allocated on one side is freed on the other.
- *   - Tensors are float32, dense, row-major (C order), the batch index first. An input
- *     batch is n × prod(input_shape) floats.
+ *   - Tensors are dense, row-major (C order), the batch index first. Outputs are float32.
+ *     Through the ABI 1.0 slots a model takes one float32 input, a batch of n × prod(input_shape)
+ *     floats; through the ABI 1.3 `*_inputs` slots it takes one typed buffer per input (see
+ *     entk_input_info).
  *   - A backend must never abort, trap or exit the process: bad input returns a status.
  *
  * Thread-safety: `entk_backend_v1` and `open` may be called from any thread at any time.
@@ -81,7 +84,7 @@ extern "C" {
 ENTK_ASSUME_NONNULL_BEGIN
 
 #define ENTK_ABI_VERSION_MAJOR 1
-#define ENTK_ABI_VERSION_MINOR 2
+#define ENTK_ABI_VERSION_MINOR 3
 
 /** Largest per-sample input rank a backend may describe. */
 #define ENTK_MAX_INPUT_RANK 8
@@ -129,7 +132,39 @@ typedef struct entk_model_info {
   int64_t embedding_size;
   /** out: number of parameter groups (layers), >= 1. */
   int64_t num_param_groups;
+  /** out (ABI 1.3): the number of model inputs, >= 1, each described by `input_info`. 0 (what a
+   *  backend of minor < 3 leaves) means one float32 input of shape `input_shape`. When a backend
+   *  reports inputs, `input_rank` and `input_shape` describe input 0. */
+  int64_t num_inputs;
 } entk_model_info;
+
+/** Element type of a model input (ABI 1.3). The values are ONNX's TensorProto.DataType codes. */
+typedef enum entk_element_type {
+  /** float, 4 bytes, IEEE 754 binary32. */
+  ENTK_ELEMENT_FLOAT32 = 1,
+  /** int32_t. */
+  ENTK_ELEMENT_INT32 = 6,
+  /** int64_t (token ids, attention masks as exported by PyTorch). */
+  ENTK_ELEMENT_INT64 = 7,
+  /** one byte, 0 or 1. */
+  ENTK_ELEMENT_BOOL = 9
+} entk_element_type;
+
+/** One model input (ABI 1.3); filled by `input_info`. */
+typedef struct entk_input_info {
+  /** in: ENTK_STRUCT_SIZE(entk_input_info, <last field the caller knows>), at least
+   *  ENTK_STRUCT_SIZE(entk_input_info, shape); see the struct_size rule at the top. */
+  size_t struct_size;
+  /** out: NUL-terminated UTF-8 name, unique among the model's inputs (e.g. "input_ids"); data
+   *  files name their arrays after it. Owned by the model; valid until `close`. */
+  const char *ENTK_NULLABLE name;
+  /** out: an entk_element_type value. */
+  int32_t element_type;
+  /** out: rank of one sample of this input, 1...ENTK_MAX_INPUT_RANK. */
+  int32_t rank;
+  /** out: one sample's shape (no batch dimension), every entry >= 1; entries past rank are 0. */
+  int64_t shape[ENTK_MAX_INPUT_RANK];
+} entk_input_info;
 
 /** One parameter group: a contiguous range of the flat parameter vector (a layer). */
 typedef struct entk_param_group {
@@ -359,6 +394,71 @@ typedef struct entk_backend_api {
   entk_status (*ENTK_NULLABLE factored_jacobian)(entk_model *model, const float *inputs,
                                                  int64_t n, float *out,
                                                  char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /*
+   * ABI 1.3: models with several, typed inputs (a text model's input_ids and attention_mask).
+   *
+   * `input_info`, `forward_inputs` and `vjp_inputs` are set together or all NULL. A backend that
+   * sets them also sets `jacobian_inputs` if it sets `jacobian`, `factored_jacobian_inputs` if it
+   * sets `factored_jacobian`, and `train_inputs` if it sets `train`. A host that finds them uses
+   * the `*_inputs` slots for every model of the backend; the ABI 1.0 slots stay for older hosts.
+   * A model whose inputs are anything but one float32 input answers the ABI 1.0 slots that take
+   * inputs (forward, vjp, jacobian, train, factored_jacobian) with INVALID_ARGUMENT and a message
+   * naming its inputs.
+   *
+   * In every `*_inputs` slot, `inputs` holds num_inputs pointers, one per input in `input_info`
+   * order; inputs[k] is n × prod(shape_k) elements of input k's element type, dense, row-major,
+   * batch first (int64 token ids as PyTorch exports them, say). The caller owns the buffers; the
+   * backend only reads them during the call. An integer value the model cannot use (a token id
+   * past the embedding table) gives INVALID_ARGUMENT naming the input, the sample and the value.
+   * Every other rule of the ABI 1.0 twin holds: shapes of the outputs, units, determinism,
+   * per-sample independence, thread-safety, error behaviour.
+   */
+
+  /**
+   * Optional (see above). Fills `info` (under the struct_size rule) for input `index` in
+   * 0..<num_inputs. Cheap; the answer never changes for an open model.
+   * Errors: INVALID_ARGUMENT if index is out of range or struct_size is below the struct's
+   *   first version.
+   * Thread-safety: read-only; may run concurrently with describe/param_group/group_factor.
+   */
+  entk_status (*ENTK_NULLABLE input_info)(const entk_model *model, int64_t index,
+                                          entk_input_info *info, char *ENTK_NULLABLE error,
+                                          size_t error_capacity);
+
+  /** `forward` with one buffer per input: logits n × C, embedding n × E or NULL. */
+  entk_status (*ENTK_NULLABLE forward_inputs)(entk_model *model,
+                                              const void *const ENTK_NONNULL *inputs, int64_t n,
+                                              float *logits, float *ENTK_NULLABLE embedding,
+                                              char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /** `vjp` with one buffer per input: cotangents n × C, gradients out n × P. */
+  entk_status (*ENTK_NULLABLE vjp_inputs)(entk_model *model,
+                                          const void *const ENTK_NONNULL *inputs, int64_t n,
+                                          const float *cotangents, float *gradients,
+                                          char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /** `jacobian` with one buffer per input: jacobians out, n × C × P. */
+  entk_status (*ENTK_NULLABLE jacobian_inputs)(entk_model *model,
+                                               const void *const ENTK_NONNULL *inputs,
+                                               int64_t n, float *jacobians,
+                                               char *ENTK_NULLABLE error, size_t error_capacity);
+
+  /** `factored_jacobian` with one buffer per input: out, n rows of S floats. */
+  entk_status (*ENTK_NULLABLE factored_jacobian_inputs)(entk_model *model,
+                                                        const void *const ENTK_NONNULL *inputs,
+                                                        int64_t n, float *out,
+                                                        char *ENTK_NULLABLE error,
+                                                        size_t error_capacity);
+
+  /** `train` with one buffer per input; labels n class indices in 0..<C. */
+  entk_status (*ENTK_NULLABLE train_inputs)(entk_model *model,
+                                            const void *const ENTK_NONNULL *inputs,
+                                            const int64_t *labels, int64_t n,
+                                            const char *ENTK_NULLABLE options_json,
+                                            entk_progress_fn ENTK_NULLABLE progress,
+                                            void *ENTK_NULLABLE progress_context,
+                                            char *ENTK_NULLABLE error, size_t error_capacity);
 
   /* Minor versions append slots here. */
 } entk_backend_api;

@@ -16,16 +16,22 @@ enum BackendTable {
     let pointer = UnsafeMutablePointer<entk_backend_api>.allocate(capacity: 1)
     pointer.initialize(
       to: entk_backend_api(
-        struct_size: MemoryLayout<entk_backend_api>.size,
-        abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: UInt32(ENTK_ABI_VERSION_MINOR),
+        struct_size: abi12TableSize,
+        abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: 2,
         name: cString("onnx"), version: cString("0.1.0"),
         description: cString(
           "ONNX models (IR >= 3, opset >= 6) parsed with protobuf-c; per-sample gradients by reverse mode"),
         open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
         jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil,
-        group_factor: groupFactor, factored_jacobian: factoredJacobian))
+        group_factor: groupFactor, factored_jacobian: factoredJacobian,
+        input_info: nil, forward_inputs: nil, vjp_inputs: nil, jacobian_inputs: nil,
+        factored_jacobian_inputs: nil, train_inputs: nil))
     return pointer
   }()
+
+  /// The table through ABI 1.2's last slot.
+  private static let abi12TableSize =
+    (MemoryLayout<entk_backend_api>.offset(of: \.factored_jacobian) ?? 0) + MemoryLayout<UnsafeRawPointer?>.size
 
   private static func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
