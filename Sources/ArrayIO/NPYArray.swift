@@ -19,6 +19,18 @@ public enum NPYDType: String, Sendable, CaseIterable {
     }
   }
 
+  /// numpy's name for the type, for messages.
+  public var name: String {
+    switch self {
+    case .float32: return "float32"
+    case .float64: return "float64"
+    case .int32: return "int32"
+    case .int64: return "int64"
+    case .uint8: return "uint8"
+    case .bool: return "bool"
+    }
+  }
+
   /// Parses a numpy `descr`, accepting the equivalent spellings numpy writes.
   init?(descr: String) {
     switch descr {

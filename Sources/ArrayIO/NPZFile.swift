@@ -193,8 +193,10 @@ private struct ByteReader {
     return contents
   }
 
-  /// Raw deflate of exactly `size` bytes. Deflate expands by at most 1032:1, so a larger claimed
-  /// size is refused before anything is allocated.
+  /// Raw deflate of exactly `size` bytes.
+  ///
+  /// Deflate expands by at most 1032:1, so a larger claimed size is refused before anything is
+  /// allocated.
   private func inflate(_ stored: Data, size: Int, name: String) throws -> Data {
     guard size <= stored.count * 1032 + 64 else {
       throw NPZError.malformed(
