@@ -351,7 +351,7 @@ struct FactoredJacobianTests {
   /// for a caller that knows only the ABI 1.1 fields.
   @Test func tableGivesReasonsOnlyToCallersThatKnowTheField() throws {
     let api = try #require(entkBackendV1()).pointee
-    #expect(api.abi_version_minor == 2)
+    #expect(api.abi_version_minor == 3)
     let groupFactor = try #require(api.group_factor)
     let model = try Self.openDigits(api)
     defer { api.close(model) }
