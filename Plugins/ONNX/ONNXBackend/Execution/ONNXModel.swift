@@ -112,6 +112,7 @@ public final class ONNXModel {
     initializers = graph.initializers
 
     guard !graph.inputs.isEmpty else { throw .unsupported("\(path): the graph has no inputs") }
+    try Self.checkShapeOptions(options, graph: graph, path: path)
     var described: [ModelInput] = []
     for info in graph.inputs {
       do {
@@ -120,7 +121,6 @@ public final class ONNXModel {
         throw error.prefixed(path)
       }
     }
-    try Self.checkShapeOptions(options, graph: graph, path: path)
     let inputNames = Set(graph.inputs.map(\.name))
 
     if let requested = options.output {
