@@ -115,13 +115,18 @@ struct InputOptionTests {
     #expect(logits == expected)
 
     for (buffers, message) in [
-      ([InputSlots.Buffer.float32(x), .bool([1, 0, 2, 0, 1, 1]), .int32(ids)], "input 'keep', sample 0, position 2: value 2"),
+      (
+        [InputSlots.Buffer.float32(x), .bool([1, 0, 2, 0, 1, 1]), .int32(ids)],
+        "input 'keep', sample 0, position 2: value 2"
+      ),
       ([.float32(x), .bool(keep), .int32([0, 3, 2, 4])], "input 'ids', sample 1, position 1: value 4"),
       ([.float32(x), .bool(keep), .int32([0, -1, 2, 2])], "input 'ids', sample 0, position 1: value -1"),
     ] {
       #expect {
         try InputSlots.withPointers(buffers) { pointers in
-          try logits.withUnsafeMutableBufferPointer { try model.forward(pointers, count: 2, logits: $0, embedding: nil) }
+          try logits.withUnsafeMutableBufferPointer {
+            try model.forward(pointers, count: 2, logits: $0, embedding: nil)
+          }
         }
       } throws: { error in
         (error as? ONNXError)?.status == ENTK_STATUS_INVALID_ARGUMENT && "\(error)".contains(message)

@@ -44,9 +44,11 @@ final class InputSlots {
 
   /// Runs `call` with an error buffer; throws its status and message unless ENTK_OK.
   static func checked(_ call: (UnsafeMutablePointer<CChar>, Int) -> entk_status) throws(Failure) {
-    var error = [CChar](repeating: 0, count: 1024)
-    let status = error.withUnsafeMutableBufferPointer { call($0.baseAddress!, $0.count) }
-    guard status == ENTK_OK else { throw Failure(status: status, message: text(error)) }
+    let error = UnsafeMutablePointer<CChar>.allocate(capacity: 1024)
+    defer { error.deallocate() }
+    error.initialize(repeating: 0, count: 1024)
+    let status = call(error, 1024)
+    guard status == ENTK_OK else { throw Failure(status: status, message: String(cString: error)) }
   }
 
   /// `describe` with the whole ABI 1.3 struct.
@@ -84,7 +86,9 @@ final class InputSlots {
       func copy<E>(_ values: [E]) -> UnsafeMutableRawPointer {
         let bytes = max(1, values.count * MemoryLayout<E>.stride)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
-        values.withUnsafeBytes { raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        values.withUnsafeBytes { bytes in
+          if let base = bytes.baseAddress { raw.copyMemory(from: base, byteCount: bytes.count) }
+        }
         return raw
       }
       switch buffer {

@@ -210,10 +210,11 @@ extension ModelInput {
     "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Expand", "Slice", "Tile",
   ]
 
-  /// The values integer input `name` may hold: where it reaches, through rearrangements and integer
-  /// Casts only, the indices of a Gather whose table is a constant (an initializer, or a value
-  /// that does not depend on the inputs), 0..<the table's length on the gathered axis (the
-  /// smallest, if several). nil when it reaches none.
+  /// The values integer input `name` may hold, or nil when any value goes.
+  ///
+  /// Where it reaches, through rearrangements and integer Casts only, the indices of a Gather whose
+  /// table is a constant (an initializer, or a value that does not depend on the inputs): 0..<the
+  /// table's length on the gathered axis (the smallest, if several).
   ///
   /// Negative indices, which ONNX's Gather counts from the end, are refused too: PyTorch's
   /// embedding refuses them, and a negative token id is a mistake in the data.
@@ -231,7 +232,8 @@ extension ModelInput {
         guard axis >= 0, axis < table.rank else { continue }
         let rows = table.shape[axis]
         if found == nil || rows < found?.count ?? 0 {
-          found = IndexRange(count: rows, reader: "rows of '\(first)' (\(table.shape)) that Gather '\(node.name)' reads")
+          found = IndexRange(
+            count: rows, reader: "rows of '\(first)' (\(table.shape)) that Gather '\(node.name)' reads")
         }
       }
       let castsToInteger: Bool

@@ -47,18 +47,21 @@ public struct ModelOptions: Sendable, Hashable {
         output = name
       case "dims":
         guard let entries = value as? [String: Any], !entries.isEmpty else {
-          throw .invalidArgument("option 'dims' must be a non-empty object of dimension name to size, e.g. {\"sequence\": 64}")
+          throw .invalidArgument(
+            "option 'dims' must be a non-empty object of dimension name to size, e.g. {\"sequence\": 64}")
         }
         for (name, size) in entries {
           dimensions[name] = try Self.size(size, "option 'dims': '\(name)'")
         }
       case "shapes":
         guard let entries = value as? [String: Any], !entries.isEmpty else {
-          throw .invalidArgument("option 'shapes' must be a non-empty object of input name to shape, e.g. {\"input_ids\": [64]}")
+          throw .invalidArgument(
+            "option 'shapes' must be a non-empty object of input name to shape, e.g. {\"input_ids\": [64]}")
         }
         for (name, dims) in entries {
           guard let list = dims as? [Any], !list.isEmpty else {
-            throw .invalidArgument("option 'shapes': '\(name)' must be a non-empty array of sizes (one sample, no batch)")
+            throw .invalidArgument(
+              "option 'shapes': '\(name)' must be a non-empty array of sizes (one sample, no batch)")
           }
           var shape: [Int] = []
           for d in list { shape.append(try Self.size(d, "option 'shapes': '\(name)'")) }

@@ -324,7 +324,8 @@ public final class ONNXModel {
   }
 
   /// The one float buffer of the ABI 1.0 calls as the buffer list of the others.
-  private func floatBuffers(_ inputs: UnsafeBufferPointer<Float>, count n: Int) throws(ONNXError) -> [UnsafeRawPointer] {
+  private func floatBuffers(_ inputs: UnsafeBufferPointer<Float>, count n: Int) throws(ONNXError) -> [UnsafeRawPointer]
+  {
     let size = try singleFloatInputSize()
     guard n >= 1 else { throw .invalidArgument("n must be ≥ 1, got \(n)") }
     guard inputs.count == n * size, let base = inputs.baseAddress else {

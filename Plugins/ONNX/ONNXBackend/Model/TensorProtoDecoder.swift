@@ -76,9 +76,10 @@ struct TensorProtoDecoder {
     }
   }
 
-  /// A float64 value as the float32 the interpreter computes with: rounded, and a finite value
-  /// beyond float32's range clamped to ±`Float.greatestFiniteMagnitude` rather than turned into
-  /// an infinity. Masks built as (1 − mask)·finfo(float64).min then give 0·(−3.4e38) = 0 where
+  /// A float64 value as the float32 the interpreter computes with.
+  ///
+  /// Rounded, and a finite value beyond float32's range clamped to ±`Float.greatestFiniteMagnitude`
+  /// rather than turned into an infinity. Masks built as (1 − mask)·finfo(float64).min then give 0·(−3.4e38) = 0 where
   /// PyTorch gives 0 in float64, not 0·(−inf) = NaN; infinities and NaN stay what they are.
   static func narrowed(_ value: Double) -> Float {
     guard value.isFinite else { return Float(value) }

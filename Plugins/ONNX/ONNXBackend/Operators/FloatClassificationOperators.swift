@@ -19,7 +19,9 @@ enum FloatClassificationOperators {
   static let all: [String: OperatorDefinition] = [
     "IsNaN": classifying(since: 9) { _ in { $0.isNaN } },
     "IsInf": classifying(since: 10) { c in
-      let (positive, negative) = (try c.int("detect_positive", default: 1) != 0, try c.int("detect_negative", default: 1) != 0)
+      let (positive, negative) = (
+        try c.int("detect_positive", default: 1) != 0, try c.int("detect_negative", default: 1) != 0
+      )
       return { $0.isInfinite && ($0 > 0 ? positive : negative) }
     },
   ]
