@@ -9,15 +9,6 @@ public struct ModelInput: Sendable, Equatable {
     case int64 = 7
     case bool = 9
 
-    /// Bytes per element in the caller's buffers.
-    public var byteWidth: Int {
-      switch self {
-      case .float32, .int32: return 4
-      case .int64: return 8
-      case .bool: return 1
-      }
-    }
-
     public var name: String { TensorProtoDecoder.typeName(rawValue) }
   }
 
@@ -25,7 +16,7 @@ public struct ModelInput: Sendable, Equatable {
   /// of `count` rows with them (an embedding).
   public struct IndexRange: Sendable, Equatable {
     public var count: Int
-    /// What reads the values, for messages: "rows of 'embeddings.weight' (Gather 'embed')".
+    /// What reads the values, for messages: "rows of 'embed.weight' ([100, 32]) that Gather 'g' reads".
     public var reader: String
   }
 
@@ -88,7 +79,7 @@ public struct ModelInput: Sendable, Equatable {
           resolved.append(size)
         } else if let symbol = Self.symbol(info, axis) {
           throw .invalidArgument(
-            "input '\(info.name)' \(written) has the symbolic dimension '\(symbol)' at axis \(axis); the backend needs a fixed shape per sample: open the model with the option {\"dims\": {\"\(symbol)\": N}} (the sequence length your data has), e.g. entk --options '{\"dims\": {\"\(symbol)\": 64}}'"
+            "input '\(info.name)' \(written) has the symbolic dimension '\(symbol)' at axis \(axis); the backend needs a fixed shape per sample: open the model with the option {\"dims\": {\"\(symbol)\": N}} (N: your data's size on that axis), e.g. entk --options '{\"dims\": {\"\(symbol)\": 64}}'"
           )
         } else {
           throw .invalidArgument(
