@@ -79,6 +79,8 @@ struct TextFixtureTests {
     let (c, p) = (Int(info.num_outputs), Int(info.num_params))
     #expect(info.num_inputs == Int64(fixture.inputNames.count))
     #expect(c == 3)
+    // The embedding is the classifier's input: the head's hidden vector of the first token.
+    #expect(info.embedding_size == 32)
 
     let torchLogits = try NPYFile.read(TestEnvironment.fixture("onnx/\(fixture.model)-logits.npy")).float64Values()
     let logits = try slots.forward(buffers, count: n)
