@@ -220,7 +220,8 @@ extension ModelInput {
         let raw: Int
         if case .int(let value)? = node.attributes["axis"] { raw = Int(value) } else { raw = 0 }
         let axis = raw < 0 ? raw + table.rank : raw
-        guard axis >= 0, axis < table.rank else { continue }
+        // An empty table takes no index at all: its Gather fails in the open-time run.
+        guard axis >= 0, axis < table.rank, table.shape[axis] >= 1 else { continue }
         let rows = table.shape[axis]
         if found == nil || rows < found?.count ?? 0 {
           found = IndexRange(
