@@ -84,6 +84,7 @@ struct TextFixtureTests {
 
     let torchLogits = try NPYFile.read(TestEnvironment.fixture("onnx/\(fixture.model)-logits.npy")).float64Values()
     let logits = try slots.forward(buffers, count: n)
+    #expect(logits.count == torchLogits.count)
     for (i, (ours, theirs)) in zip(logits, torchLogits).enumerated() {
       #expect(Self.close(ours, theirs), "logit \(i): entk \(ours), torch \(theirs)")
     }
