@@ -51,6 +51,7 @@ struct InputOptionTests {
     (#"{"dims": {"sequence": 1.5}}"#, "option 'dims': 'sequence' must be a whole number"),
     (#"{"dims": {"sequence": true}}"#, "option 'dims': 'sequence' must be a whole number"),
     (#"{"dims": {"sequence": "8"}}"#, "option 'dims': 'sequence' must be a whole number"),
+    (#"{"dims": {"sequence": 16777217}}"#, "must be a whole number from 1 to 16777216"),
     (#"{"dims": {}}"#, "option 'dims' must be a non-empty object"),
     (#"{"shapes": {"ids": [8]}}"#, "'ids', which is not an input"),
     (#"{"shapes": {"input_ids": [8, 2]}}"#, "option 'shapes': 'input_ids' is [8, 2]"),

@@ -73,13 +73,17 @@ public struct ModelOptions: Sendable, Hashable {
     }
   }
 
-  /// A JSON number that is a whole size ≥ 1 (and small enough to be one).
+  /// Largest size an option may give a dimension, 2^24: far beyond any sequence a model takes,
+  /// and small enough that the samples `open` runs (a few of that size) cannot exhaust memory.
+  static let maximumDimension = 1 << 24
+
+  /// A JSON number that is a whole size from 1 to `maximumDimension`.
   private static func size(_ value: Any, _ what: String) throws(ONNXError) -> Int {
     // JSON's true arrives as an NSNumber too (objCType "c"): not a size.
     guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
-      let size = Int(exactly: number.doubleValue), size >= 1, size <= 1 << 31
+      let size = Int(exactly: number.doubleValue), size >= 1, size <= maximumDimension
     else {
-      throw .invalidArgument("\(what) must be a whole number from 1 to 2^31, got \(value)")
+      throw .invalidArgument("\(what) must be a whole number from 1 to \(maximumDimension), got \(value)")
     }
     return size
   }
