@@ -81,7 +81,11 @@ struct AttributeCommand: ParsableCommand {
   @Option(help: "Test inputs ([M, ...]): copied into the bundle for pictures, and used to compute logits.")
   var test: String?
   @Option(help: "Backend name or library path (default: the one recorded in a kernel folder).") var backend: String?
-  @Option(help: "Model file or folder (default: the one recorded in a kernel folder).") var model: String?
+  @Option(
+    help:
+      "Model file or folder (default: the one recorded in a kernel folder). Repeat with --kind for an ensemble of one architecture: kernels and logits are averaged over the models."
+  )
+  var model: [String] = []
   @Option(help: "Backend-specific options as a JSON object.") var options: String?
   @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
   @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
@@ -121,6 +125,11 @@ struct AttributeCommand: ParsableCommand {
       ("--factors", factors != nil),
     ]
     guard kind != nil else {
+      guard model.count <= 1 else {
+        throw ValidationError(
+          "\(model.count) models given, but precomputed kernels belong to one model: give --kind so entk computes and averages every model's kernels"
+        )
+      }
       guard trainKernel != nil || testKernel != nil else {
         throw ValidationError(
           "give --kind KIND to compute the kernels, or --train-kernel and --test-kernel to use precomputed ones")
@@ -143,7 +152,7 @@ struct AttributeCommand: ParsableCommand {
     guard kernelKind == nil else {
       throw ValidationError("--kernel-kind records the kind of precomputed .npy kernels; with --kind it is --kind")
     }
-    let missing = [("--backend", backend), ("--model", model), ("--train", train), ("--test", test)]
+    let missing = [("--backend", backend), ("--model", model.first), ("--train", train), ("--test", test)]
       .filter { $0.1 == nil }.map(\.0)
     guard missing.isEmpty else {
       throw ValidationError(
@@ -173,23 +182,20 @@ struct AttributeCommand: ParsableCommand {
     }
 
     if let kind {
-      let kernels = InProcessKernels(beside: outURL)
-      defer { kernels.remove() }
       let settings = try KernelSettings(
         parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", projDensity: projDensity,
         seed: seed ?? 0,
         normalize: normalize ?? "cosine", memory: memory, tileSize: nil, batchSize: batchSize,
         factors: factors ?? "auto")
-      guard let backend, let model, let train, let test else {
+      guard let backend, !model.isEmpty, let train, let test else {
         throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked
       }
-      try kernels.compute(
-        settings: settings, backend: backend, model: model, options: options,
+      let ensemble = try ModelEnsemble.open(backend: backend, models: model, options: options)
+      let kernels = try EnsembleKernels.compute(
+        settings: settings, backend: backend, ensemble: ensemble, options: options,
         trainInputs: URL(fileURLWithPath: train), testInputs: URL(fileURLWithPath: test),
-        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-      try attribute(
-        trainSource: KernelSource(path: kernels.train.path), testSource: KernelSource(path: kernels.test.path),
-        computed: true, outURL: outURL)
+        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, beside: outURL)
+      try attribute(trainSource: kernels.train, testSource: kernels.test, computed: true, outURL: outURL)
     } else {
       guard let trainKernel, let testKernel else {
         throw ValidationError("give --kind, or --train-kernel and --test-kernel")  // validate() checked
@@ -243,8 +249,9 @@ struct AttributeCommand: ParsableCommand {
         path: test, expected: m, actual: testInputs.shape.first ?? 0, meaning: "one row per test point in the kernel")
     }
 
-    let network = NetworkLogits(
-      backend: backend ?? trainSource.folder?.backend, model: model ?? trainSource.folder?.model,
+    let network = EnsembleLogits(
+      backend: backend ?? trainSource.folder?.backend,
+      models: model.isEmpty ? (trainSource.folder?.model).map { [$0] } ?? [] : model,
       options: options ?? trainSource.folder?.options)
     let testLogitArray = try network.logits(role: "test", file: testLogits, inputs: testInputs, count: m)
     guard testLogitArray.shape.count == 2, testLogitArray.shape[1] >= 2 else {
@@ -315,10 +322,11 @@ struct AttributeCommand: ParsableCommand {
       layerNames: layerNames?.count == trainRows.layerCount ? layerNames : nil, topK: listed, testPoints: points)
     let metrics = MetricsFile(target: target, settings: settings, fit: fit, faithfulness: faithfulness)
 
+    let modelRecords = try network.records()
     let manifest = Manifest(
       entkVersion: EntkVersion.current, createdAt: ISO8601DateFormatter().string(from: Date()),
       commandLine: CommandLine.arguments,
-      model: try network.record(),
+      model: modelRecords.first, models: modelRecords.isEmpty ? nil : modelRecords,
       data: try dataRecords(
         computed ? nil : (trainSource, testSource), trainCount: n, trainLabelArray, testLabelArray, testLogitArray,
         trainInputs, testInputs),

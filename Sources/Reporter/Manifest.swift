@@ -107,7 +107,11 @@ public struct Manifest: Sendable, Codable, Equatable {
   public var createdAt: String
   /// The command line that made the bundle, one argument per element.
   public var commandLine: [String]
+  /// The model the bundle explains (the first of an ensemble).
   public var model: ModelRecord?
+  /// Every model of the bundle, in the order given: one, or the members of an ensemble whose
+  /// kernels and logits were averaged.
+  public var models: [ModelRecord]?
   public var data: [DataRecord]
   public var kernel: KernelRecord
   /// Seed of random projections, when one was used.
@@ -117,13 +121,15 @@ public struct Manifest: Sendable, Codable, Equatable {
   public var files: [BundleFileEntry]
 
   public init(
-    entkVersion: String, createdAt: String, commandLine: [String], model: ModelRecord?, data: [DataRecord],
+    entkVersion: String, createdAt: String, commandLine: [String], model: ModelRecord?, models: [ModelRecord]? = nil,
+    data: [DataRecord],
     kernel: KernelRecord, seed: UInt64?, metrics: MetricsSummary, files: [BundleFileEntry] = []
   ) {
     self.entkVersion = entkVersion
     self.createdAt = createdAt
     self.commandLine = commandLine
     self.model = model
+    self.models = models
     self.data = data
     self.kernel = kernel
     self.seed = seed
