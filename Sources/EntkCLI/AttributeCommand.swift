@@ -87,6 +87,11 @@ struct AttributeCommand: ParsableCommand {
   )
   var model: [String] = []
   @Option(help: "Backend-specific options as a JSON object.") var options: String?
+  @Option(
+    help:
+      "Also compute a baseline's scores on the same model(s) and data: grad-dot or grad-cos (TracIn at the final checkpoint, on loss gradients); repeatable. Needs --train and --test."
+  )
+  var baseline: [LossGradientMethod] = []
   @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
   @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
     "balanced"
@@ -109,6 +114,9 @@ struct AttributeCommand: ParsableCommand {
     }
     guard ["labels", "network-predictions"].contains(target) else {
       throw ValidationError("--target must be labels or network-predictions")
+    }
+    if !baseline.isEmpty, train == nil || test == nil {
+      throw ValidationError("--baseline computes loss gradients of the inputs: it needs --train and --test")
     }
     guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
     guard alpha > 0 else { throw ValidationError("--alpha must be positive") }
@@ -322,8 +330,11 @@ struct AttributeCommand: ParsableCommand {
       layerNames: layerNames?.count == trainRows.layerCount ? layerNames : nil, topK: listed, testPoints: points)
     let metrics = MetricsFile(target: target, settings: settings, fit: fit, faithfulness: faithfulness)
 
+    let baselines = try baselineScores(
+      network: network, trainInputs: trainInputs, trainLabels: trainLabelValues, testInputs: testInputs,
+      testClasses: testLabelValues ?? ClassLabels.argmax(networkLogitValues, classCount: classCount))
     let modelRecords = try network.records()
-    let manifest = Manifest(
+    var manifest = Manifest(
       entkVersion: EntkVersion.current, createdAt: ISO8601DateFormatter().string(from: Date()),
       commandLine: CommandLine.arguments,
       model: modelRecords.first, models: modelRecords.isEmpty ? nil : modelRecords,
@@ -334,7 +345,8 @@ struct AttributeCommand: ParsableCommand {
         trainSource, testSource, computed: computed, layerCount: trainRows.layerCount, n: n, m: m,
         layerNames: attributions.layerNames),
       seed: trainSource.folder?.projection?.seed ?? seed, metrics: metrics.summary)
-    let bundle = AttributionBundle(
+    manifest.baselines = baselines.isEmpty ? nil : baselines.map(\.record)
+    var bundle = AttributionBundle(
       manifest: manifest, metrics: metrics, attributions: attributions,
       trainKernel: NPYArray(float32: trainSource.array.float32Values(), shape: trainSource.array.shape),
       testKernel: NPYArray(float32: testSource.array.float32Values(), shape: testSource.array.shape),
@@ -346,6 +358,9 @@ struct AttributeCommand: ParsableCommand {
       fitTargets: target == "labels" ? nil : NPYArray(int64: fitTargets.map { Int64($0) }, shape: [n]),
       testLabels: testLabelValues.map { NPYArray(int64: $0.map { Int64($0) }, shape: [m]) },
       trainInputs: trainInputs, testInputs: testInputs)
+    for (record, scores) in baselines {
+      bundle.baselineScores[record.file] = NPYArray(float32: scores, shape: [m, n])
+    }
     try bundle.write(to: outURL, replaceExisting: force) { printError("attribute: \($0)") }
 
     let reportPath = outURL.appendingPathComponent(BundleFormat.report).path
@@ -355,6 +370,30 @@ struct AttributeCommand: ParsableCommand {
       print(MetricsText.lines(metrics, kind: manifest.kernel.kind).joined(separator: "\n"))
       print("bundle  \(outURL.path)")
       print("report  \(reportPath)")
+    }
+  }
+
+  /// The `--baseline` methods' records and scores ([M, N]), the test points' scores for
+  /// `testClasses` (their labels, or the network's predictions without labels).
+  private func baselineScores(
+    network: EnsembleLogits, trainInputs: NPYArray?, trainLabels: [Int], testInputs: NPYArray?, testClasses: [Int]
+  ) throws -> [(record: Manifest.BaselineRecord, scores: [Float])] {
+    guard !baseline.isEmpty else { return [] }
+    guard let backend = network.backend, !network.models.isEmpty, let trainInputs, let testInputs else {
+      throw AttributeError.missingBaselineInputs(
+        needed: "have backend: \(network.backend ?? "no"), model: \(network.models.first ?? "no")")
+    }
+    let methods = LossGradientMethod.allCases.filter(baseline.contains)
+    let scores = try BaselineScores.compute(
+      methods: methods, backend: backend, models: network.models, options: network.options, train: trainInputs,
+      trainLabels: trainLabels, test: testInputs, testClasses: testClasses)
+    return methods.map { method in
+      (
+        Manifest.BaselineRecord(
+          method: method.rawValue, file: BundleFormat.baselineScores(method: method.rawValue),
+          referenceClass: testLabels == nil ? "network-prediction" : "label"),
+        scores[method] ?? []
+      )
     }
   }
 

@@ -66,6 +66,22 @@ public struct Manifest: Sendable, Codable, Equatable {
     }
   }
 
+  /// A baseline attribution method whose scores the bundle holds beside the surrogate's.
+  public struct BaselineRecord: Sendable, Codable, Equatable {
+    /// `grad-dot` or `grad-cos`.
+    public var method: String
+    /// The scores' file, `scores_METHOD.npy`: float32 [M, N].
+    public var file: String
+    /// The class each test point's scores are for: "label" or "network-prediction".
+    public var referenceClass: String
+
+    public init(method: String, file: String, referenceClass: String) {
+      self.method = method
+      self.file = file
+      self.referenceClass = referenceClass
+    }
+  }
+
   /// The headline numbers, copied from `metrics.json`.
   public struct MetricsSummary: Sendable, Codable, Equatable {
     /// Kendall τ-b of the reference-class softmax probability (the paper's measure).
@@ -117,6 +133,8 @@ public struct Manifest: Sendable, Codable, Equatable {
   /// Seed of random projections, when one was used.
   public var seed: UInt64?
   public var metrics: MetricsSummary
+  /// Baseline methods computed on the same model(s) and data, when asked for.
+  public var baselines: [BaselineRecord]?
   /// Every file of the bundle but the manifest itself.
   public var files: [BundleFileEntry]
 
