@@ -1,0 +1,46 @@
+import Evaluation
+import Foundation
+
+/// The report's section on `entk evaluate`: the LDS of each method with its interval, and the
+/// predicted against the actual margins of a few test points.
+extension ReportPage {
+  func evaluationSection() -> String {
+    guard let evaluation = bundle.metrics.evaluation, !evaluation.lds.isEmpty else { return "" }
+    func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
+    let r = evaluation.retrained
+    var html = "<h2>Linear datamodeling score</h2>\n<table>\n"
+    html += "<tr><th class=\"l\">method</th><th>LDS</th><th>95% interval</th><th>test points with ρ defined</th></tr>\n"
+    for score in evaluation.lds {
+      let interval = score.interval.map { "[\(number($0.lower)), \(number($0.upper))]" } ?? "–"
+      html +=
+        "<tr><td class=\"l\">\(escape(score.method))</td><td>\(number(score.value))</td><td>\(interval)</td><td>\(score.definedCount) of \(score.testCount)</td></tr>\n"
+    }
+    html += "</table>\n"
+    html +=
+      "<p class=\"muted\">\(r.subsetCount) models retrained on random subsets of \(r.subsetSize) training points (α = \(r.fraction), seed \(r.seed)) in \(escape(r.folder)). For each test point, Spearman ρ over the subsets between the summed scores of the subset's training points and the retrained model's margin; LDS is the mean ρ, its interval a percentile bootstrap over test points.</p>\n"
+    guard let first = evaluation.lds.first, !first.examples.isEmpty else { return html }
+    // Standardised per test point, so that one plot holds points of different scales and a
+    // perfect linear prediction lies on y = x.
+    var points: [(x: Double, y: Double, group: Int)] = []
+    for (group, example) in first.examples.enumerated() {
+      let actual = Self.standardised(example.actual)
+      let predicted = Self.standardised(example.predicted)
+      for k in actual.indices { points.append((actual[k], predicted[k], group)) }
+    }
+    html += SVGCharts.scatter(
+      points: points,
+      legend: first.examples.map { "test #\($0.testIndex) ρ \(number($0.spearman))" },
+      title: "\(first.method): predicted vs actual margin, one dot per retrained model",
+      xLabel: "actual margin (standardised per test point)", yLabel: "summed scores (standardised)")
+    html += "\n"
+    return html
+  }
+
+  /// (v − mean) / standard deviation, or zeros for constant values.
+  static func standardised(_ values: [Double]) -> [Double] {
+    guard !values.isEmpty else { return [] }
+    let mean = values.reduce(0, +) / Double(values.count)
+    let deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+    return values.map { deviation > 0 ? ($0 - mean) / deviation : 0 }
+  }
+}
