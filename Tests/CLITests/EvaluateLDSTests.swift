@@ -80,6 +80,15 @@ struct LDSFixture {
       try String(contentsOfFile: data.path("\(bundle)/report.html"), encoding: .utf8).contains(
         "Linear datamodeling score"))
   }
+  let schema = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"),
+    [
+      "python3", "-c",
+      "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+      TestEnvironment.repositoryRoot.appendingPathComponent("schemas/subsets.schema.json").path,
+      data.path("subsets/subsets.json"),
+    ])
+  #expect(schema.status == 0, "\(schema.stderr)")
   // The models are cached: scoring again retrains nothing.
   let again = try runEntk(["evaluate", "lds", data.path("subsets"), "--bundle", data.path("one")])
   #expect(again.status == 0, "\(again.stderr)")
