@@ -46,6 +46,18 @@ def subset(index, seed, n, size):
     return sorted(order[:size])
 
 
+def flips(labels, classes, fraction, seed):
+    """LabelFlips: the flipped points and the labels after flipping."""
+    n = len(labels)
+    count = min(n, max(1, int(np.floor(fraction * n + 0.5))))
+    points = subset(0, seed, n, count)
+    gen = splitmix64(~seed & MASK)
+    out = list(labels)
+    for i in points:
+        out[i] = (labels[i] + 1 + below(gen, classes - 1)) % classes
+    return points, out
+
+
 if __name__ == "__main__":
     gen = splitmix64(0)
     print("splitmix64(0) first three:", [hex(next(gen)) for _ in range(3)])
@@ -62,3 +74,4 @@ if __name__ == "__main__":
     negatives = [0.7, 0.2, 0.35, 0.1, 0.4]
     u = stats.mannwhitneyu(positives, negatives).statistic
     print("auc:", repr(u / (len(positives) * len(negatives))))
+    print("flips([0..9 mod 3], 3 classes, 0.3, seed 5):", flips([i % 3 for i in range(10)], 3, 0.3, 5))

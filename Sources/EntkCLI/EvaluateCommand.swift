@@ -3,12 +3,14 @@ import ArgumentParser
 struct EvaluateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "evaluate",
-    abstract: "Check attributions against retraining: linear datamodeling score (LDS).",
+    abstract: "Check attributions against retraining: linear datamodeling score, mislabel detection.",
     discussion: """
       `entk evaluate subsets` plans K models retrained on random training subsets (a folder, a \
       Makefile and a Slurm array), `entk evaluate retrain` trains them (resumable, one subset \
       folder each), and `entk evaluate lds` scores bundles against them, writing the LDS into each \
       bundle's metrics and report. Definitions: docs/evaluate.md.
       """,
-    subcommands: [EvaluateSubsetsCommand.self, EvaluateRetrainCommand.self, EvaluateLDSCommand.self])
+    subcommands: [
+      EvaluateSubsetsCommand.self, EvaluateRetrainCommand.self, EvaluateLDSCommand.self, EvaluateMislabelCommand.self,
+    ])
 }

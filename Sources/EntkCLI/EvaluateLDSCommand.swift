@@ -69,11 +69,12 @@ struct EvaluateLDSCommand: ParsableCommand {
             exampleCount: examples, resamples: resamples, seed: bootstrapSeed))
       }
       var updated = bundle
-      updated.metrics.evaluation = EvaluationMetrics(
-        retrained: .init(
-          folder: folder.url.standardizedFileURL.path, subsetCount: d.subsetCount, subsetSize: d.subsetSize,
-          fraction: d.fraction, seed: d.seed),
-        lds: scores)
+      var evaluation = updated.metrics.evaluation ?? EvaluationMetrics()
+      evaluation.retrained = .init(
+        folder: folder.url.standardizedFileURL.path, subsetCount: d.subsetCount, subsetSize: d.subsetSize,
+        fraction: d.fraction, seed: d.seed)
+      evaluation.lds = scores
+      updated.metrics.evaluation = evaluation
       try updated.write(to: URL(fileURLWithPath: path), replaceExisting: true)
       rows += scores.map { Row(bundle: path, score: $0) }
     }

@@ -80,7 +80,7 @@ extension LossGradientMethod {
   }
 
   /// Euclidean norm of each row, accumulated in float64.
-  static func norms(_ values: [Float], rows: Int, width: Int) -> [Double] {
+  public static func norms(_ values: [Float], rows: Int, width: Int) -> [Double] {
     (0..<rows).map { r in
       var sum = 0.0
       for k in 0..<width { sum += Double(values[r * width + k]) * Double(values[r * width + k]) }

@@ -25,12 +25,18 @@ public struct EvaluationMetrics: Sendable, Codable, Equatable {
     }
   }
 
-  public var retrained: RetrainedSubsets
+  /// The retrained models the LDS was measured against (with `lds`).
+  public var retrained: RetrainedSubsets?
   /// One linear datamodeling score per attribution method in the bundle (kglm first).
-  public var lds: [LinearDatamodelingScore]
+  public var lds: [LinearDatamodelingScore]?
+  /// Mislabel detection, for a bundle made by `entk evaluate mislabel` on flipped labels.
+  public var mislabel: MislabelDetection?
 
-  public init(retrained: RetrainedSubsets, lds: [LinearDatamodelingScore]) {
+  public init(
+    retrained: RetrainedSubsets? = nil, lds: [LinearDatamodelingScore]? = nil, mislabel: MislabelDetection? = nil
+  ) {
     self.retrained = retrained
     self.lds = lds
+    self.mislabel = mislabel
   }
 }

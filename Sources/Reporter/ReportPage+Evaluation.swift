@@ -5,12 +5,36 @@ import Foundation
 /// predicted against the actual margins of a few test points.
 extension ReportPage {
   func evaluationSection() -> String {
-    guard let evaluation = bundle.metrics.evaluation, !evaluation.lds.isEmpty else { return "" }
-    func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
-    let r = evaluation.retrained
+    mislabelSection() + ldsSection()
+  }
+
+  private func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
+
+  private func mislabelSection() -> String {
+    guard let mislabel = bundle.metrics.evaluation?.mislabel else { return "" }
+    let inspected = mislabel.methods.first?.curve.inspections.map(\.inspected) ?? []
+    var html =
+      "<h2>Mislabel detection</h2>\n<table>\n<tr><th class=\"l\">method</th><th class=\"l\">ranked by</th><th>AUC</th>"
+    html += inspected.map { "<th>found after \(Int(($0 * 100).rounded()))%</th>" }.joined() + "</tr>\n"
+    for method in mislabel.methods {
+      html +=
+        "<tr><td class=\"l\">\(escape(method.method))</td><td class=\"l\">\(escape(method.measure))</td><td>\(number(method.curve.auc))</td>"
+      html +=
+        method.curve.inspections.map { "<td>\(String(format: "%.1f%%", 100 * $0.found))</td>" }.joined() + "</tr>\n"
+    }
+    let first = mislabel.methods.first?.curve
+    html +=
+      "</table>\n<p class=\"muted\">\(first?.flaggedCount ?? 0) of \(first?.count ?? 0) training labels flipped (fraction \(mislabel.fraction), seed \(mislabel.seed)) before training; training points ranked by self-influence, highest first.</p>\n"
+    return html
+  }
+
+  private func ldsSection() -> String {
+    guard let evaluation = bundle.metrics.evaluation, let lds = evaluation.lds, !lds.isEmpty,
+      let r = evaluation.retrained
+    else { return "" }
     var html = "<h2>Linear datamodeling score</h2>\n<table>\n"
     html += "<tr><th class=\"l\">method</th><th>LDS</th><th>95% interval</th><th>test points with ρ defined</th></tr>\n"
-    for score in evaluation.lds {
+    for score in lds {
       let interval = score.interval.map { "[\(number($0.lower)), \(number($0.upper))]" } ?? "–"
       html +=
         "<tr><td class=\"l\">\(escape(score.method))</td><td>\(number(score.value))</td><td>\(interval)</td><td>\(score.definedCount) of \(score.testCount)</td></tr>\n"
@@ -18,7 +42,7 @@ extension ReportPage {
     html += "</table>\n"
     html +=
       "<p class=\"muted\">\(r.subsetCount) models retrained on random subsets of \(r.subsetSize) training points (α = \(r.fraction), seed \(r.seed)) in \(escape(r.folder)). For each test point, Spearman ρ over the subsets between the summed scores of the subset's training points and the retrained model's margin; LDS is the mean ρ, its interval a percentile bootstrap over test points.</p>\n"
-    guard let first = evaluation.lds.first, !first.examples.isEmpty else { return html }
+    guard let first = lds.first, !first.examples.isEmpty else { return html }
     // Standardised per test point, so that one plot holds points of different scales and a
     // perfect linear prediction lies on y = x.
     var points: [(x: Double, y: Double, group: Int)] = []

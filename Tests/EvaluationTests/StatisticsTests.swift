@@ -91,3 +91,11 @@ import Testing
   #expect(curve.inspections.map(\.found) == [0.25, 0.5, 0.75])
   #expect(DetectionCurve(scores: [1, 2], flagged: [false, false]).auc == nil)
 }
+
+@Test func labelFlipsEqualTheReferenceImplementation() {
+  let flips = LabelFlips(labels: (0..<10).map { $0 % 3 }, classCount: 3, fraction: 0.3, seed: 5)
+  #expect(flips.indices == [0, 8, 9])
+  #expect(flips.labels == [2, 1, 2, 0, 1, 2, 0, 1, 0, 2])
+  // Every flipped label is another class; the others are unchanged.
+  for i in 0..<10 { #expect((flips.labels[i] != i % 3) == flips.indices.contains(i)) }
+}
