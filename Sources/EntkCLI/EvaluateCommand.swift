@@ -3,7 +3,7 @@ import ArgumentParser
 struct EvaluateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "evaluate",
-    abstract: "Check attributions against retraining: linear datamodeling score, mislabel detection.",
+    abstract: "Check attributions against retraining: LDS, mislabel detection, remove-and-retrain.",
     discussion: """
       `entk evaluate subsets` plans K models retrained on random training subsets (a folder, a \
       Makefile and a Slurm array), `entk evaluate retrain` trains them (resumable, one subset \
@@ -12,5 +12,6 @@ struct EvaluateCommand: ParsableCommand {
       """,
     subcommands: [
       EvaluateSubsetsCommand.self, EvaluateRetrainCommand.self, EvaluateLDSCommand.self, EvaluateMislabelCommand.self,
+      EvaluateRemoveCommand.self,
     ])
 }

@@ -44,17 +44,8 @@ struct EvaluateLDSCommand: ParsableCommand {
     let trainLabels = try ArrayFile.read(URL(fileURLWithPath: d.trainLabels.path)).int64Values(path: d.trainLabels.path)
     let testLabels = try ArrayFile.read(URL(fileURLWithPath: d.testLabels.path)).int64Values(path: d.testLabels.path)
     for (path, bundle) in read {
-      guard (try? bundle.trainLabels.int64Values()) == trainLabels else {
-        throw EvaluateError.bundleMismatch(
-          bundle: path, reason: "its training labels differ from \(d.trainLabels.path) (other data or order)")
-      }
-      guard let labels = bundle.testLabels else {
-        throw EvaluateError.bundleMismatch(bundle: path, reason: "it has no test labels (margins are at the labels)")
-      }
-      guard (try? labels.int64Values()) == testLabels else {
-        throw EvaluateError.bundleMismatch(
-          bundle: path, reason: "its test labels differ from \(d.testLabels.path) (other data or order)")
-      }
+      try BundleScores.checkLabels(
+        bundle, path: path, train: (trainLabels, d.trainLabels.path), test: (testLabels, d.testLabels.path))
     }
     try folder.retrain(Array(0..<d.subsetCount))
     let margins = try folder.margins()
@@ -62,7 +53,7 @@ struct EvaluateLDSCommand: ParsableCommand {
     var rows: [Row] = []
     for (path, bundle) in read {
       var scores: [LinearDatamodelingScore] = []
-      for (method, values) in try Self.methodScores(bundle, labels: testLabels.map { Int($0) }) {
+      for (method, values) in try BundleScores.forLabels(bundle, labels: testLabels.map { Int($0) }) {
         scores.append(
           LinearDatamodelingScore(
             method: method, scores: values, trainCount: d.trainCount, subsets: subsets, margins: margins,
@@ -89,31 +80,5 @@ struct EvaluateLDSCommand: ParsableCommand {
       let interval = s.interval.map { String(format: "[%.4f, %.4f]", $0.lower, $0.upper) } ?? "–"
       print("\(row.bundle)\t\(s.method)\t\(value)\t\(interval)\t\(s.definedCount)/\(s.testCount)")
     }
-  }
-
-  /// Each method's scores for the test labels, float64 [M, N]: the kGLM's Σ_l W_l[t, i] k_l(x, x_i)
-  /// first, then the bundle's baselines.
-  static func methodScores(_ bundle: AttributionBundle, labels: [Int]) throws -> [(String, [Double])] {
-    let weights = bundle.surrogateWeights.float64Values()
-    let kernel = bundle.testKernel.float64Values()
-    let shape = bundle.testKernel.shape
-    let (layers, m, n) = shape.count == 3 ? (shape[0], shape[1], shape[2]) : (1, shape[0], shape[1])
-    let width = layers * n
-    var kglm = [Double](repeating: 0, count: m * n)
-    for x in 0..<m {
-      let row = labels[x] * width
-      for l in 0..<layers {
-        for i in 0..<n { kglm[x * n + i] += weights[row + l * n + i] * kernel[(l * m + x) * n + i] }
-      }
-    }
-    var methods = [("kglm", kglm)]
-    for record in bundle.manifest.baselines ?? [] {
-      guard record.referenceClass == "label", let array = bundle.baselineScores[record.file] else {
-        throw EvaluateError.bundleMismatch(
-          bundle: record.file, reason: "its scores are for the network's predictions, not the test labels")
-      }
-      methods.append((record.method, array.float64Values()))
-    }
-    return methods
   }
 }

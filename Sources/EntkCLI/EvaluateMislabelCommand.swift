@@ -73,16 +73,9 @@ struct EvaluateMislabelCommand: ParsableCommand {
       to: directory.appendingPathComponent("flipped.npy"))
 
     let model = directory.appendingPathComponent("model")
-    let partial = directory.appendingPathComponent("model.partial-\(getpid())")
-    defer { try? FileManager.default.removeItem(at: partial) }
     printError("evaluate: training on the flipped labels")
-    try network.train(inputs: x.float32Values(), labels: flips.labels.map { Int64($0) }, options: settings.trainOptions)
-    {
-      _ in true
-    }
-    try network.save(to: partial.path)
-    try? FileManager.default.removeItem(at: model)
-    try FileManager.default.moveItem(at: partial, to: model)
+    try settings.trainAndSave(
+      backend: backend, inputs: x.float32Values(), labels: flips.labels.map { Int64($0) }, to: model)
 
     let bundleURL = directory.appendingPathComponent("bundle")
     var arguments = [
@@ -93,7 +86,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
     if let options { arguments += ["--options", options] }
     if let projDim { arguments += ["--proj-dim", String(projDim)] }
     if let threads { arguments += ["--threads", String(threads)] }
-    var attribute = try AttributeCommand.parse(arguments)
+    let attribute = try AttributeCommand.parse(arguments)
     try attribute.run()
 
     var bundle = try AttributionBundle.read(from: bundleURL)

@@ -131,30 +131,25 @@ struct RetrainFolder {
     let seed = (description.training?.seed ?? 0) + k
     defer { try? fileManager.removeItem(at: partial) }
     if let training = description.training {
-      let library = try BackendLibrary.load(description.backend)
-      let settings = training.seeded(seed)
-      let network = try library.open(model: settings.arch, options: settings.openOptions)
       let (inputs, labels) = data.training(indices)
-      try network.train(inputs: inputs, labels: labels, options: settings.trainOptions) { _ in true }
-      try network.save(to: partial.path)
+      try training.seeded(seed).trainAndSave(backend: description.backend, inputs: inputs, labels: labels, to: model)
     } else if let template = description.retrainCommand {
       try data.writeTraining(indices, into: folder)
       try RetrainCommand(template: template).run(subset: k, folder: folder, model: partial, seed: seed)
+      guard fileManager.fileExists(atPath: partial.path) else {
+        throw EvaluateError.retrainProducedNoModel(subset: k, path: partial.path)
+      }
+      try fileManager.moveItem(at: partial, to: model)
     }
-    guard fileManager.fileExists(atPath: partial.path) else {
-      throw EvaluateError.retrainProducedNoModel(subset: k, path: partial.path)
-    }
-    try fileManager.moveItem(at: partial, to: model)
 
-    let network = try BackendLibrary.load(description.backend).open(model: model.path, options: description.options)
-    let logits = try network.forward(data.testInputs, count: description.testCount).logits
-    let c = network.description.numOutputs
-    let margins = (0..<description.testCount).map { x in
-      Margin.of(logits: logits[(x * c)..<((x + 1) * c)].map(Double.init), label: data.testLabels[x])
-    }
-    try write(NPYArray(float32: logits, shape: [description.testCount, c]), to: "test_logits.npy", in: folder)
+    let test = try TestMargins(
+      model: model, backend: description.backend, options: description.options, inputs: data.testInputs,
+      labels: data.testLabels)
+    try write(
+      NPYArray(float32: test.logits, shape: [description.testCount, test.classCount]), to: "test_logits.npy",
+      in: folder)
     let marginsData = try write(
-      NPYArray(float64: margins, shape: [description.testCount]), to: "margins.npy", in: folder)
+      NPYArray(float64: test.margins, shape: [description.testCount]), to: "margins.npy", in: folder)
     let done = Done(
       subset: k, seed: seed, margins: SHA256.hex(marginsData), seconds: Date().timeIntervalSince(started))
     let encoder = JSONEncoder()

@@ -1,3 +1,4 @@
+import BackendLoader
 import Foundation
 
 /// How `entk train` and the retraining of `entk evaluate` train a model with a backend's `train`
@@ -18,6 +19,20 @@ struct TrainingSettings: Codable, Equatable {
   /// The options of the backend's `train` call.
   var trainOptions: String {
     "{\"epochs\":\(epochs),\"batch_size\":\(batchSize),\"learning_rate\":\(learningRate),\"optimizer\":\"\(optimizer)\",\"seed\":\(seed)}"
+  }
+
+  /// Trains the architecture on `inputs` (float32, row-major) and `labels` with `backend`, and
+  /// saves the model at `model`, written under a temporary name and renamed, so an interrupted
+  /// training never leaves something that passes for a model.
+  func trainAndSave(backend: String, inputs: [Float], labels: [Int64], to model: URL) throws {
+    let network = try BackendLibrary.load(backend).open(model: arch, options: openOptions)
+    let partial = model.deletingLastPathComponent().appendingPathComponent(
+      model.lastPathComponent + ".partial-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: partial) }
+    try network.train(inputs: inputs, labels: labels, options: trainOptions) { _ in true }
+    try network.save(to: partial.path)
+    try? FileManager.default.removeItem(at: model)
+    try FileManager.default.moveItem(at: partial, to: model)
   }
 
   /// The same settings with another seed.

@@ -31,12 +31,16 @@ public struct EvaluationMetrics: Sendable, Codable, Equatable {
   public var lds: [LinearDatamodelingScore]?
   /// Mislabel detection, for a bundle made by `entk evaluate mislabel` on flipped labels.
   public var mislabel: MislabelDetection?
+  /// Remove-and-retrain of some test points' top proponents (`entk evaluate remove`).
+  public var removal: RemovalEvaluation?
 
   public init(
-    retrained: RetrainedSubsets? = nil, lds: [LinearDatamodelingScore]? = nil, mislabel: MislabelDetection? = nil
+    retrained: RetrainedSubsets? = nil, lds: [LinearDatamodelingScore]? = nil, mislabel: MislabelDetection? = nil,
+    removal: RemovalEvaluation? = nil
   ) {
     self.retrained = retrained
     self.lds = lds
     self.mislabel = mislabel
+    self.removal = removal
   }
 }

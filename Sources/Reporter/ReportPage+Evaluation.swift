@@ -5,7 +5,25 @@ import Foundation
 /// predicted against the actual margins of a few test points.
 extension ReportPage {
   func evaluationSection() -> String {
-    mislabelSection() + ldsSection()
+    mislabelSection() + ldsSection() + removalSection()
+  }
+
+  private func removalSection() -> String {
+    guard let removal = bundle.metrics.evaluation?.removal, !removal.points.isEmpty else { return "" }
+    func signed(_ value: Double) -> String { String(format: "%+.4f", value) }
+    var html = "<h2>Remove and retrain</h2>\n<table>\n"
+    html +=
+      "<tr><th>test point</th><th>label</th><th>margin, all data</th><th>change without top-\(removal.topK) proponents</th><th>prediction flipped</th><th>change without as many random points</th><th>prediction flipped</th></tr>\n"
+    for p in removal.points {
+      html +=
+        "<tr><td>#\(p.testIndex)</td><td>\(p.label)</td><td>\(number(p.fullMargin))</td><td>\(signed(p.proponents.change))</td><td>\(p.proponents.flipped ? "yes" : "no")</td><td>\(signed(p.random.change))</td><td>\(p.random.flipped ? "yes" : "no")</td></tr>\n"
+    }
+    let count = Double(removal.points.count)
+    let meanProponents = removal.points.map(\.proponents.change).reduce(0, +) / count
+    let meanRandom = removal.points.map(\.random.change).reduce(0, +) / count
+    html +=
+      "</table>\n<p class=\"muted\">Proponents by \(escape(removal.method)) (largest positive scores for the label). Mean margin change \(signed(meanProponents)) without the proponents, \(signed(meanRandom)) without random points (control seed \(removal.controlSeed)); every model trained with the same settings and seed.</p>\n"
+    return html
   }
 
   private func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
