@@ -3,7 +3,7 @@ public struct BootstrapInterval: Sendable, Codable, Equatable {
   /// The lower and upper ends.
   public var lower: Double
   public var upper: Double
-  /// The coverage aimed at, e.g. 0.95.
+  /// The coverage aimed at, such as 0.95.
   public var level: Double
   /// Resamples drawn.
   public var resamples: Int
@@ -18,10 +18,12 @@ public struct BootstrapInterval: Sendable, Codable, Equatable {
     self.seed = seed
   }
 
-  /// The interval of the mean of `values`: `resamples` means of n values drawn with replacement
-  /// (indices from `SplitMix64(seed:).below(n)`), sorted; the ends are the empirical
-  /// (1 − level)/2 and (1 + level)/2 quantiles, linearly interpolated between order statistics
-  /// (numpy.quantile's default). Nil for no values.
+  /// The interval of the mean of `values`, nil for no values.
+  ///
+  /// `resamples` means of n values drawn with replacement (indices from
+  /// `SplitMix64(seed:).below(n)`), sorted; the ends are the empirical (1 − level)/2 and
+  /// (1 + level)/2 quantiles, linearly interpolated between order statistics (numpy.quantile's
+  /// default).
   public static func ofMean(_ values: [Double], level: Double = 0.95, resamples: Int = 1000, seed: UInt64 = 0)
     -> BootstrapInterval?
   {

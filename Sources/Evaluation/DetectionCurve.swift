@@ -1,5 +1,6 @@
-/// How well a ranking of training points finds the flagged ones (e.g. flipped labels): the ROC AUC
-/// and the fraction found after inspecting the top-ranked points.
+/// How well a ranking of training points finds the flagged ones, such as flipped labels.
+///
+/// The ROC AUC and the fraction found after inspecting the top-ranked points.
 public struct DetectionCurve: Sendable, Codable, Equatable {
   /// The fraction of flagged points among the first ⌈f·N⌉ of the ranking.
   public struct Inspection: Sendable, Codable, Equatable {

@@ -1,5 +1,7 @@
-/// The linear datamodeling score (Park et al. 2023, "TRAK"): how well summed attribution scores
-/// predict, test point by test point, the margins of models retrained on random subsets.
+/// The linear datamodeling score: how well summed attribution scores predict the margins of models
+/// retrained on random subsets, test point by test point.
+///
+/// Park et al. 2023, "TRAK".
 public struct LinearDatamodelingScore: Sendable, Codable, Equatable {
   /// One test point's predicted and actual margins over the subsets, for plots.
   public struct Example: Sendable, Codable, Equatable {

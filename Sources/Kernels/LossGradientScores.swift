@@ -2,9 +2,10 @@ import BackendLoader
 import COpenBLAS
 import Foundation
 
-/// Gradient-similarity attribution baselines on per-sample loss gradients: TracIn at one
-/// checkpoint (Pruthi et al. 2020) without the learning rate, the scores data-attribution papers
-/// compare against.
+/// Gradient-similarity attribution baselines on per-sample loss gradients.
+///
+/// TracIn at one checkpoint (Pruthi et al. 2020) without the learning rate, the scores
+/// data-attribution papers compare against.
 ///
 /// With ℓ(x, y) = log Σ_c exp f_c(x) − f_y(x) (softmax cross-entropy) and u(x, y) = ∇_θ ℓ(x, y) =
 /// Σ_c (softmax(f(x))_c − [c = y]) ∂f_c(x)/∂θ, the score of training point i for test point x with
