@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import BackendLoader
 import Evaluation
 import Foundation
 import Reporter
@@ -72,12 +73,20 @@ struct EvaluateSubsetsCommand: ParsableCommand {
     let n = trainInputs.shape.first ?? 0
     let m = testInputs.shape.first ?? 0
     guard n >= 2, trainLabels.shape == [n] else {
-      throw EvaluateError.bundleMismatch(
-        bundle: trainY, reason: "labels of shape \(trainLabels.shape) for \(n) training inputs (need [N], N ≥ 2)")
+      throw TrainDataError.labelCount(path: trainY, shape: trainLabels.shape, samples: max(n, 2))
     }
     guard m >= 1, testLabels.shape == [m] else {
-      throw EvaluateError.bundleMismatch(
-        bundle: testY, reason: "labels of shape \(testLabels.shape) for \(m) test inputs (need [M], M ≥ 1)")
+      throw TrainDataError.labelCount(path: testY, shape: testLabels.shape, samples: max(m, 1))
+    }
+    // The backend and the architecture are checked now, not when the first subset trains.
+    let library = try BackendLibrary.load(backend)
+    if let arch {
+      let description = try library.open(model: arch, options: "{\"init_seed\":0}").description
+      let sample = description.inputSize
+      for (path, record, count) in [(trainX, trainInputs, n), (testX, testInputs, m)]
+      where record.shape.reduce(1, *) != count * sample {
+        throw InputError.dataShape(path: path, shape: record.shape, expectedSample: description.inputShape)
+      }
     }
     let description = RetrainFolder.Description(
       trainCount: n, testCount: m, fraction: fraction,

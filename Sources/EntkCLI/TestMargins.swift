@@ -14,6 +14,10 @@ struct TestMargins {
   init(model: URL, backend: String, options: String?, inputs: [Float], labels: [Int]) throws {
     let network = try BackendLibrary.load(backend).open(model: model.path, options: options)
     classCount = network.description.numOutputs
+    if let bad = labels.firstIndex(where: { !(0..<network.description.numOutputs).contains($0) }) {
+      throw TrainDataError.labelRange(
+        path: "test labels", index: bad, value: Int64(labels[bad]), classes: network.description.numOutputs)
+    }
     logits = try network.forward(inputs, count: labels.count).logits
     let c = classCount
     let values = logits

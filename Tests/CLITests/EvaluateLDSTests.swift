@@ -170,6 +170,22 @@ struct LDSFixture {
   let leftovers = try FileManager.default.contentsOfDirectory(atPath: subset).filter { $0.hasPrefix("model") }
   #expect(leftovers.isEmpty, "\(leftovers)")
 
+  // Test labels outside the model's classes stop the retraining with the file's problem.
+  try NPYFile.write(
+    NPYArray(int64: [Int64](repeating: 12, count: data.testCount), shape: [data.testCount]),
+    to: URL(fileURLWithPath: data.path("bad_y.npy")))
+  let badLabels = fixture.subsets(
+    fixture.training + ["--subsets", "2", "--test-y", data.path("bad_y.npy")], out: "badlabels")
+  #expect(try runEntk(badLabels).status == 0)
+  let outOfRange = try runEntk(["evaluate", "retrain", data.path("badlabels")])
+  #expect(outOfRange.status == 3 && outOfRange.stderr.contains("label 0 is 12"), "\(outOfRange.stderr)")
+  #expect(!FileManager.default.fileExists(atPath: data.path("badlabels/subset-000/done.json")))
+  // An architecture the backend cannot open is refused when planning.
+  let noArch = try runEntk(
+    fixture.subsets(["--arch", data.path("missing.json"), "--subsets", "2"], out: "noarch"))
+  #expect(noArch.status == 4 && noArch.stderr.contains("missing.json"), "\(noArch.stderr)")
+  #expect(!FileManager.default.fileExists(atPath: data.path("noarch/subsets.json")))
+
   // Planning the same folder again with other settings is refused.
   #expect(try runEntk(fixture.subsets(fixture.training + ["--subsets", "2"])).status == 0)
   let changed = try runEntk(fixture.subsets(fixture.training + ["--subsets", "3"]))
