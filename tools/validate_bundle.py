@@ -4,7 +4,8 @@
 Validates manifest.json, metrics.json and attributions.json against schemas/ (JSON Schema
 draft 2020-12), checks every file's SHA-256 and size against the manifest, and recomputes with
 numpy: surrogate logits = W k(x, X) + b from the stored kernel and weights, and every listed
-proponent/opponent score W[c, l*N+i] * k_l(x, x_i), and that bias + contributionSum = logit.
+proponent/opponent score W[c, l*N+i] * k_l(x, x_i), and that bias + contributionSum = logit;
+baseline scores (scores_METHOD.npy) must be [M, N].
 
 Usage: tools/validate_bundle.py BUNDLE   (exit 0 and "bundle ok" when everything holds)
 """
@@ -58,6 +59,10 @@ def main(bundle):
     stored = load("surrogate_test_logits.npy")
     if not np.allclose(logits, stored, rtol=1e-9, atol=1e-9):
         fail(f"surrogate_test_logits.npy differs from W k + b by {np.abs(logits - stored).max()}")
+
+    for baseline in manifest.get("baselines", []):
+        if load(baseline["file"]).shape != (m, n):
+            fail(f"{baseline['file']}: shape {load(baseline['file']).shape}, expected {(m, n)}")
 
     attributions = docs["attributions"]
     for point in attributions["testPoints"]:
