@@ -160,6 +160,14 @@ public final class BackendModel {
           reason: "group_factor for '\(group.name)' sets factored = \(factor.factored), not 0 or 1")
       }
     }
+    let summed = factors.contains { $0.map { $0.terms > 1 || $0.oneHot } ?? false }
+    guard !summed || api.factored_jacobian_inputs != nil else {
+      throw BackendCallError.invalidDescription(
+        backend: library.name,
+        reason:
+          "group_factor reports a sum of terms (ABI 1.3) but the table has no factored_jacobian_inputs, the only call that returns sums"
+      )
+    }
     return try FactorLayout(description: description, factors: factors, plainReasons: reasons, backend: library.name)
   }
 

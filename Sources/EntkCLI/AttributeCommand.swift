@@ -118,7 +118,7 @@ struct AttributeCommand: ParsableCommand {
     guard ["labels", "network-predictions"].contains(target) else {
       throw ValidationError("--target must be labels or network-predictions")
     }
-    if !baseline.isEmpty, train == nil || test == nil {
+    if !baseline.isEmpty, train.isEmpty || test.isEmpty {
       throw ValidationError("--baseline computes loss gradients of the inputs: it needs --train and --test")
     }
     guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }

@@ -233,7 +233,12 @@ typedef struct entk_group_factor {
    *  is absent (a padding position); a_r·a_r' is then 1 when the indices are equal and >= 0, else
    *  0. An embedding table W [V, D] read by token ids is factored with I = V, O = D, one-hot a_r =
    *  e_{id_r}, Δ_{c,r} = ∂f_c/∂(row r read), π(o, j) = j·D + o: L + C·L·D floats per sample instead
-   *  of C·V·D. 0 otherwise. Written only when struct_size covers it. */
+   *  of C·V·D. 0 otherwise. Written only when struct_size covers it.
+   *
+   *  Sums (terms > 1 or one_hot) exist only in the rows of `factored_jacobian_inputs`: a backend
+   *  reports them only if it has that slot, and only to a caller whose struct_size covers
+   *  `terms`; to an older caller it reports such a group unfactored, and `factored_jacobian` (the
+   *  ABI 1.1 slot, which older hosts call) returns it plain. */
   int32_t one_hot;
 } entk_group_factor;
 

@@ -163,9 +163,11 @@ static entk_status group_factor(const entk_model *model, int64_t index, entk_gro
   if (factor->struct_size < ENTK_STRUCT_SIZE(entk_group_factor, output_dim)) {
     return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_group_factor.struct_size too small");
   }
-  factor->factored = 1;
-  factor->input_dim = index == 0 ? V : 1;
-  factor->output_dim = C;
+  /* A caller before ABI 1.3 cannot read sums: the table is plain for it. */
+  int knows_terms = factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, terms);
+  factor->factored = index == 1 || knows_terms;
+  factor->input_dim = factor->factored ? (index == 0 ? V : 1) : 0;
+  factor->output_dim = factor->factored ? C : 0;
   if (factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, reason)) factor->reason = NULL;
   if (factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, terms)) factor->terms = index == 0 ? L : 1;
   if (factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, one_hot)) factor->one_hot = index == 0;
