@@ -476,10 +476,12 @@ public final class ONNXModel {
   }
 
   /// Per-sample Jacobians with the factored groups as factors (n × S, the layout of the ABI's
-  /// `factored_jacobian`): per sample one forward pass and one reverse pass carrying the C unit
-  /// cotangents back to the plain parameters and the factored layers' outputs only, so the factored
-  /// weights' own gradients (C × I × O per layer) are never formed. With `singleTerm`, the layout
-  /// of hosts before ABI 1.3: groups of several terms (embedding tables) plain.
+  /// `factored_jacobian_inputs`).
+  ///
+  /// Per sample one forward pass and one reverse pass carrying the C unit cotangents back to the
+  /// plain parameters and the factored layers' outputs only, so the factored weights' own
+  /// gradients (C × I × O per layer) are never formed. With `singleTerm`, the layout of hosts
+  /// before ABI 1.3: groups of several terms (embedding tables) plain.
   public func factoredJacobian(
     _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>, singleTerm: Bool = false
   ) throws(ONNXError) {
