@@ -63,11 +63,7 @@ public final class FeatureProducer {
     -> Int
   {
     if let factors {
-      switch kind {
-      case .entk: return d.numOutputs * ClassRowLayout(factors).width
-      case .pntk: return factors.collapsingClasses().rowLength
-      default: return factors.rowLength
-      }
+      return kind == .entk ? d.numOutputs * ClassRowLayout(factors).width : factors.rowLength
     }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
@@ -92,7 +88,7 @@ public final class FeatureProducer {
       return batchSize * rows * d.numParams
         + GradientProjector.scratchFloats(projection: projection, rowsPerSample: rows, batchSize: batchSize)
     case .em: return batchSize * d.numOutputs
-    case .entk, .pntk: return (factors?.rowLength ?? 0) * batchSize
+    case .entk: return (factors?.rowLength ?? 0) * batchSize
     default: return 0
     }
   }
@@ -149,15 +145,9 @@ public final class FeatureProducer {
           batchInputs, output: out, outputStride: length,
           call: factors == nil ? .jacobian : .factoredJacobian)
       case .pntk:
-        if let factors {
-          // Factored rows (C classes) summed into one class: Σ_c ·/√C of every plain column and Δ.
-          let stride = factors.rowLength
-          try runSplit(batchInputs, output: work, outputStride: stride, call: .factoredJacobian)
-          let collapsed = factors.collapsingClasses()
-          for k in 0..<count { Self.sumClasses(work + k * stride, factors, into: out + k * length, collapsed) }
-        } else {
-          try runSplit(batchInputs, output: out, outputStride: length, call: .summedGradient)
-        }
+        try runSplit(
+          batchInputs, output: out, outputStride: length,
+          call: .summedGradient)
       case .em:
         try runSplit(
           batchInputs, output: out, outputStride: length,
@@ -173,41 +163,6 @@ public final class FeatureProducer {
       }
       try checkFinite(out, count: count, length: length, firstSample: start, set: set)
       start = end
-    }
-  }
-
-  /// The layout of the feature rows `GramTile` multiplies: `factors`, or for `pntk` its rows of
-  /// summed classes.
-  static func gramLayout(kind: KernelKind, factors: FactorLayout?) -> FactorLayout? {
-    kind == .pntk ? factors?.collapsingClasses() : factors
-  }
-
-  /// Writes `row` (a factored row of `layout`'s C classes) as one row of `collapsed`: the a's as
-  /// they are, every plain column and Δ as Σ_c ·/√C (the cotangent `vjp` gives `pntk`).
-  private static func sumClasses(
-    _ row: UnsafePointer<Float>, _ layout: FactorLayout, into out: UnsafeMutablePointer<Float>,
-    _ collapsed: FactorLayout
-  ) {
-    let c = layout.numOutputs
-    let scale = 1 / Float(c).squareRoot()
-    func sum(_ source: Int, width: Int, into target: Int) {
-      for q in 0..<width {
-        var total: Float = 0
-        for k in 0..<c { total += row[source + k * width + q] }
-        out[target + q] = total * scale
-      }
-    }
-    sum(0, width: layout.plainCount, into: 0)
-    for (segment, target) in zip(layout.segments, collapsed.segments) {
-      switch (segment, target) {
-      case (.factored(let input, let deltas), .factored(let into, let sums)):
-        (out + into.lowerBound).update(from: row + input.lowerBound, count: input.count)
-        sum(deltas.lowerBound, width: sums.count, into: sums.lowerBound)
-      case (.summed(let group), .summed(let into)):
-        (out + into.inputs.lowerBound).update(from: row + group.inputs.lowerBound, count: group.inputs.count)
-        sum(group.deltas.lowerBound, width: group.classWidth, into: into.deltas.lowerBound)
-      default: break  // plain groups live in the plain block, summed above
-      }
     }
   }
 

@@ -60,13 +60,7 @@ public final class KernelJob {
     }
     rowSet = testSet ?? trainSet
     let factorable = settings.factors == .auto && settings.kind.factorable
-    // pntk pays C reverse passes for factored rows where vjp pays one: worth it only when the
-    // summed row is much shorter than P (an embedding table's sums, an MLP's dense layers).
-    let worthIt = { (layout: FactorLayout) -> Bool in
-      layout.hasFactors
-        && (settings.kind != .pntk || 2 * layout.collapsingClasses().rowLength <= description.numParams)
-    }
-    let factorLayout = factorable ? models[0].factorLayout.flatMap { worthIt($0) ? $0 : nil } : nil
+    let factorLayout = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
     let sizingFor = { (batchSize: Int, sliced: Bool) in
       TileSizing(
         kind: settings.kind, description: description, projection: settings.projection,

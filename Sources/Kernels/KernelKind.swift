@@ -22,10 +22,8 @@ public enum KernelKind: String, Sendable, Codable, CaseIterable {
   case em
   case layers
 
-  /// Whether the kind can be computed from a backend's per-layer factors (`factored_jacobian`):
-  /// `pntk` from rows whose classes are summed (`KernelJob` chooses it only when that row is
-  /// much shorter than P, since factored rows cost C reverse passes where `vjp` costs one).
-  public var factorable: Bool { self == .trntk || self == .layers || self == .entk || self == .pntk }
+  /// Whether the kind can be computed from a backend's per-layer factors (`factored_jacobian`).
+  public var factorable: Bool { self == .trntk || self == .layers || self == .entk }
 
   /// Whether a plan stores the kind's features once per block (`FeatureStore`): they are small
   /// (k·C, k or E floats a sample), so reading them beats recomputing gradients in every tile.

@@ -111,29 +111,3 @@ func factoredAndJacobianKernelsMatchTheClosedForm(kind: KernelKind) throws {
     return field == "factored"
   }
 }
-
-/// `pntk` from factored rows whose classes are summed: chosen exactly when that row is at most half
-/// of P (an MLP whose layers all factor), and equal to the whole-gradient kernel.
-@Test func pntkUsesSummedFactoredRowsOnlyWhenTheyAreShort() throws {
-  func pntk(_ fixture: KernelFixture, _ factors: FactorUse) throws -> (values: [Float], factored: Bool) {
-    let library = try BackendLibrary.load(fixture.backend)
-    let directory = try TestEnvironment.temporaryDirectory("pntk-factors")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let settings = try KernelSettings(kind: .pntk, memory: 1 << 40, batchSize: 5, factors: factors)
-    let job = try KernelJob(
-      settings: settings, library: library, model: fixture.model.path, options: nil,
-      train: .file(fixture.folder.appendingPathComponent(fixture.train)), test: nil, threads: 2)
-    let summary = try job.run(in: directory.appendingPathComponent("k"))
-    return (try NPYFile.read(try #require(summary.file)).float32Values(), summary.manifest.factored)
-  }
-  for fixture in [KernelFixture.exampleMLP, .onnxCNN] {
-    let model = try fixture.models(1)[0]
-    let layout = try #require(model.factorLayout)
-    let short = 2 * layout.collapsingClasses().rowLength <= model.description.numParams
-    let (factored, usedFactors) = try pntk(fixture, .auto)
-    let (whole, _) = try pntk(fixture, .off)
-    #expect(usedFactors == short)
-    #expect(relativeError(factored, whole.map(Double.init)) <= 1e-6)
-  }
-  #expect(try pntk(.exampleMLP, .auto).factored)
-}
