@@ -203,7 +203,8 @@ public final class ONNXModel {
       throw .invalidModel("\(path): output '\(outputName)' does not depend on any parameter")
     }
     let factoring = GroupFactor.find(
-      in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName)
+      in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName,
+      constants: Set(constants.keys))
     factors = factoring.map(\.factor)
     plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
@@ -537,9 +538,19 @@ public final class ONNXModel {
           for (r, k) in indices.enumerated() { a[r] = Float(k < 0 ? k + Int64(factor.inputDim) : k) }
         }
         let width = factor.terms * factor.outputDim
-        try copyRows(
-          gradients[factor.delta], count: width, into: a + (factor.oneHot ? factor.terms : factor.inputDim),
-          stride: width)
+        let deltas = a + (factor.oneHot ? factor.terms : factor.inputDim)
+        try copyRows(gradients[factor.delta], count: width, into: deltas, stride: width)
+        // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
+        // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
+        if factor.oneHot {
+          for r in 0..<factor.terms {
+            let silent = (0..<outputCount).allSatisfy { c in
+              UnsafeBufferPointer(start: deltas + c * width + r * factor.outputDim, count: factor.outputDim)
+                .allSatisfy { $0 == 0 }
+            }
+            if silent { a[r] = -1 }
+          }
+        }
       }
     }
   }
