@@ -80,6 +80,12 @@ struct AttributeCommand: ParsableCommand {
   var train: String?
   @Option(help: "Test inputs ([M, ...]): copied into the bundle for pictures, and used to compute logits.")
   var test: String?
+  @Option(
+    name: .customLong("train-text"),
+    help: "Training texts (one UTF-8 line per training point): the report shows them instead of pictures.")
+  var trainText: String?
+  @Option(name: .customLong("test-text"), help: "Test texts (one UTF-8 line per test point), shown in the report.")
+  var testText: String?
   @Option(help: "Backend name or library path (default: the one recorded in a kernel folder).") var backend: String?
   @Option(help: "Model file or folder (default: the one recorded in a kernel folder).") var model: String?
   @Option(help: "Backend-specific options as a JSON object.") var options: String?
@@ -172,6 +178,8 @@ struct AttributeCommand: ParsableCommand {
       throw ReporterError.bundleExists(path: outURL.path)
     }
 
+    // Read before the kernels are computed, so a missing or non-UTF-8 file fails before any work.
+    let texts = try SampleTextFiles(train: trainText, test: testText)
     if let kind {
       let kernels = InProcessKernels(beside: outURL)
       defer { kernels.remove() }
@@ -189,7 +197,7 @@ struct AttributeCommand: ParsableCommand {
         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
       try attribute(
         trainSource: KernelSource(path: kernels.train.path), testSource: KernelSource(path: kernels.test.path),
-        computed: true, outURL: outURL)
+        computed: true, texts: texts, outURL: outURL)
     } else {
       guard let trainKernel, let testKernel else {
         throw ValidationError("give --kind, or --train-kernel and --test-kernel")  // validate() checked
@@ -197,13 +205,15 @@ struct AttributeCommand: ParsableCommand {
       printError("attribute: reading kernels")
       try attribute(
         trainSource: KernelSource(path: trainKernel), testSource: KernelSource(path: testKernel), computed: false,
-        outURL: outURL)
+        texts: texts, outURL: outURL)
     }
   }
 
   /// Fits, measures and writes the bundle from the two kernels; `computed` when this run made them
   /// (their working folder is then not recorded, as it does not outlive the run).
-  private func attribute(trainSource: KernelSource, testSource: KernelSource, computed: Bool, outURL: URL) throws {
+  private func attribute(
+    trainSource: KernelSource, testSource: KernelSource, computed: Bool, texts: SampleTextFiles, outURL: URL
+  ) throws {
     let n = trainSource.array.shape.last ?? 0
     let trainRows = try KernelRows(
       values: trainSource.array.float32Values(), shape: trainSource.array.shape, expectedTrainCount: n,
@@ -223,6 +233,7 @@ struct AttributeCommand: ParsableCommand {
       throw AttributeError.kernelsDisagree(reason: "kinds \(a) and \(b)")
     }
     let m = testRows.count
+    try texts.checkCounts(train: n, test: m)
 
     let trainLabelArray = try ArrayFile.read(URL(fileURLWithPath: trainLabels))
     let trainLabelValues = try trainLabelArray.int64Values(path: trainLabels).map { Int($0) }
@@ -321,7 +332,7 @@ struct AttributeCommand: ParsableCommand {
       model: try network.record(),
       data: try dataRecords(
         computed ? nil : (trainSource, testSource), trainCount: n, trainLabelArray, testLabelArray, testLogitArray,
-        trainInputs, testInputs),
+        trainInputs, testInputs) + texts.dataRecords(),
       kernel: kernelRecord(
         trainSource, testSource, computed: computed, layerCount: trainRows.layerCount, n: n, m: m,
         layerNames: attributions.layerNames),
@@ -337,7 +348,7 @@ struct AttributeCommand: ParsableCommand {
       trainLabels: NPYArray(int64: trainLabelValues.map { Int64($0) }, shape: [n]),
       fitTargets: target == "labels" ? nil : NPYArray(int64: fitTargets.map { Int64($0) }, shape: [n]),
       testLabels: testLabelValues.map { NPYArray(int64: $0.map { Int64($0) }, shape: [m]) },
-      trainInputs: trainInputs, testInputs: testInputs)
+      trainInputs: trainInputs, testInputs: testInputs, texts: texts.bundleTexts)
     try bundle.write(to: outURL, replaceExisting: force) { printError("attribute: \($0)") }
 
     let reportPath = outURL.appendingPathComponent(BundleFormat.report).path

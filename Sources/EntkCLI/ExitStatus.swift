@@ -21,7 +21,7 @@ enum ExitStatus: Int32 {
       self = .usage
     case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError, is OutputPathError:
       self = .badInput
-    case is SurrogateError, is AttributeError, is ReporterError: self = .badInput
+    case is SurrogateError, is AttributeError, is ReporterError, is TextLinesError: self = .badInput
     case BackendCallError.shapeMismatch: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError

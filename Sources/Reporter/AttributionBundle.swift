@@ -31,12 +31,15 @@ public struct AttributionBundle: Sendable {
   public var trainInputs: NPYArray?
   /// float32 [M, …].
   public var testInputs: NPYArray?
+  /// The samples' texts, when given.
+  public var texts: SampleTexts?
 
   public init(
     manifest: Manifest, metrics: MetricsFile, attributions: AttributionsFile, trainKernel: NPYArray,
     testKernel: NPYArray,
     surrogateWeights: NPYArray, surrogateBias: NPYArray, networkTestLogits: NPYArray, surrogateTestLogits: NPYArray,
-    trainLabels: NPYArray, fitTargets: NPYArray?, testLabels: NPYArray?, trainInputs: NPYArray?, testInputs: NPYArray?
+    trainLabels: NPYArray, fitTargets: NPYArray?, testLabels: NPYArray?, trainInputs: NPYArray?, testInputs: NPYArray?,
+    texts: SampleTexts? = nil
   ) {
     self.manifest = manifest
     self.metrics = metrics
@@ -52,6 +55,7 @@ public struct AttributionBundle: Sendable {
     self.testLabels = testLabels
     self.trainInputs = trainInputs
     self.testInputs = testInputs
+    self.texts = texts
   }
 
   /// The arrays stored as .npy files, by file name (optional ones only when present).
@@ -87,6 +91,7 @@ public struct AttributionBundle: Sendable {
     try writer.add(BundleFormat.metrics, data: Self.json(metrics))
     try writer.add(BundleFormat.attributions, data: Self.json(attributions, pretty: false))
     try writer.add(BundleFormat.attributionsCSV, data: Data(attributions.csv().utf8))
+    if let texts { try writer.add(BundleFormat.texts, data: Self.json(texts, pretty: false)) }
     progress("writing \(BundleFormat.report)")
     try writer.add(BundleFormat.report, data: Data(ReportPage(bundle: self).html().utf8))
     var finished = manifest
@@ -101,6 +106,7 @@ public struct AttributionBundle: Sendable {
     let manifest = try readManifest(at: url)
     let optional = [
       BundleFormat.fitTargets, BundleFormat.testLabels, BundleFormat.trainInputs, BundleFormat.testInputs,
+      BundleFormat.texts,
     ]
     let present = optional.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
     let required = [
@@ -111,7 +117,7 @@ public struct AttributionBundle: Sendable {
     try verifyChecksums(of: required + present, at: url, manifest: manifest)
     func array(_ name: String) throws -> NPYArray { try NPYFile.read(url.appendingPathComponent(name)) }
     func optionalArray(_ name: String) throws -> NPYArray? {
-      FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) ? try array(name) : nil
+      present.contains(name) ? try array(name) : nil
     }
     let bundle = AttributionBundle(
       manifest: manifest, metrics: try readJSON(MetricsFile.self, url.appendingPathComponent(BundleFormat.metrics)),
@@ -122,7 +128,9 @@ public struct AttributionBundle: Sendable {
       surrogateTestLogits: try array(BundleFormat.surrogateTestLogits),
       trainLabels: try array(BundleFormat.trainLabels), fitTargets: try optionalArray(BundleFormat.fitTargets),
       testLabels: try optionalArray(BundleFormat.testLabels), trainInputs: try optionalArray(BundleFormat.trainInputs),
-      testInputs: try optionalArray(BundleFormat.testInputs))
+      testInputs: try optionalArray(BundleFormat.testInputs),
+      texts: present.contains(BundleFormat.texts)
+        ? try readJSON(SampleTexts.self, url.appendingPathComponent(BundleFormat.texts)) : nil)
     try bundle.checkConsistency(at: url)
     return bundle
   }

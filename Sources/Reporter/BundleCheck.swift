@@ -65,6 +65,14 @@ extension AttributionBundle {
         throw refuse(name, "shape", array.shape, "expected \(count) samples first")
       }
     }
+    if let texts, texts.train == nil, texts.test == nil {
+      throw refuse(BundleFormat.texts, "train and test", "absent", "a texts file holds at least one of them")
+    }
+    for (field, list, count) in [("train", texts?.train, n), ("test", texts?.test, m)] {
+      if let list, list.count != count {
+        throw refuse(BundleFormat.texts, field, "\(list.count) texts", "expected one per \(field) point, \(count)")
+      }
+    }
     try attributions.check(path: path(BundleFormat.attributions))
     let counts = [
       ("classCount", attributions.classCount, c), ("trainCount", attributions.trainCount, n),

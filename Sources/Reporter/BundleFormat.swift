@@ -10,7 +10,8 @@
 /// - `train_labels.npy` int64 [N]; optional `fit_targets.npy` int64 [N] (the network's
 ///   predictions, when the surrogate was fitted to them); optional `test_labels.npy` int64 [M];
 /// - optional `train_inputs.npy` float32 [N, …] and `test_inputs.npy` float32 [M, …] (for the
-///   report's pictures).
+///   report's pictures);
+/// - optional `texts.json` (the samples' texts, for the report; `SampleTexts`).
 public enum BundleFormat {
   /// Bumped on any incompatible change of the layout or of a schema.
   public static let version = 1
@@ -33,4 +34,5 @@ public enum BundleFormat {
   public static let testLabels = "test_labels.npy"
   public static let trainInputs = "train_inputs.npy"
   public static let testInputs = "test_inputs.npy"
+  public static let texts = "texts.json"
 }
