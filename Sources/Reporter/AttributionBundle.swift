@@ -145,6 +145,17 @@ public struct AttributionBundle: Sendable {
     return attributions
   }
 
+  /// Reads only `texts.json` of the bundle at `url`, nil when the bundle has none; verified
+  /// against the manifest's SHA-256 and against `attributions`' counts.
+  public static func readTexts(from url: URL, attributions: AttributionsFile) throws -> SampleTexts? {
+    let file = url.appendingPathComponent(BundleFormat.texts)
+    guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+    try verifyChecksums(of: [BundleFormat.texts], at: url, manifest: readManifest(at: url))
+    let texts = try readJSON(SampleTexts.self, file)
+    try texts.check(trainCount: attributions.trainCount, testCount: attributions.testCount, path: file.path)
+    return texts
+  }
+
   /// `manifest.json` of the bundle at `url`, of a format this entk reads.
   private static func readManifest(at url: URL) throws -> Manifest {
     let manifest = try readJSON(Manifest.self, url.appendingPathComponent(BundleFormat.manifest))

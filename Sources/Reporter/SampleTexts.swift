@@ -17,6 +17,14 @@ public struct SampleTexts: Sendable, Codable, Equatable {
   /// document-length sample does not make the page unreadable.
   static let shownCharacters = 300
 
+  /// `text` for a terminal: control characters (which could move the cursor or recolour the
+  /// screen) are shown as U+FFFD.
+  public static func terminal(_ text: String) -> String {
+    String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\u{FFFD}" : $0 }))
+  }
+
   /// `text` as report HTML: escaped, and cut after `shownCharacters` with an ellipsis.
   static func html(_ text: String) -> String {
     text.count > shownCharacters ? escape(String(text.prefix(shownCharacters))) + "…" : escape(text)

@@ -68,6 +68,16 @@ enum TextFixture {
   let opponentText = try #require(html.range(of: TextFixture.escapedTrainText(opponent) + "<"))
   #expect(testText.lowerBound < proponentText.lowerBound && proponentText.lowerBound < opponentText.lowerBound)
 
+  // `entk explain` prints the texts too: the test point's, then each neighbour's after its score.
+  let explained = try runEntk(["explain", fixture.path("bundle"), "--test-index", "0"])
+  #expect(explained.status == 0, "\(explained.stderr)")
+  let lines = explained.stdout.split(separator: "\n").map(String.init)
+  #expect(lines.count > 2 && lines[1] == "  test <i>0</i>", "\(explained.stdout)")
+  #expect(
+    lines.contains {
+      $0.hasPrefix("   1. train #\(proponent) ") && $0.hasSuffix("  " + TextFixture.trainText(proponent))
+    })
+
   // `entk report` renders the same page from the bundle alone.
   try "stale".write(toFile: fixture.path("bundle/report.html"), atomically: true, encoding: .utf8)
   #expect(try runEntk(["report", fixture.path("bundle")]).status == 0)
@@ -114,9 +124,12 @@ enum TextFixture {
   }
   try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
 
-  let report = try runEntk(["report", fixture.path("bundle")])
-  #expect(report.status == 3)
-  #expect(report.stderr.contains("texts.json: train is 1 texts: expected one per train point, 48"), "\(report.stderr)")
+  for command in [["report", fixture.path("bundle")], ["explain", fixture.path("bundle"), "--test-index", "0"]] {
+    let result = try runEntk(command)
+    #expect(result.status == 3)
+    #expect(
+      result.stderr.contains("texts.json: train is 1 texts: expected one per train point, 48"), "\(result.stderr)")
+  }
   let validation = try fixture.validate()
   #expect(validation.status == 1)
   #expect(validation.stderr.contains("texts.json: 1 train texts for 48 train points"), "\(validation.stderr)")
