@@ -22,9 +22,10 @@ let package = Package(
     // Vectorised candidates for the Gaussian projection entries (checked and completed in Kernels).
     .target(name: "CBoxMuller"),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
     // MARK: Host layers
-    .target(name: "ArrayIO"),
+    .target(name: "ArrayIO", dependencies: ["CZlib"]),
     .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
     .target(name: "Conformance", dependencies: ["BackendLoader"]),
     .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS", "CBoxMuller"]),

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs, idempotently, everything entk's build, tests and demo need on Debian:
-# OpenBLAS, ONNX's proto and backend test data, protobuf-c, Slurm and munge, and numpy/jsonschema/scipy/
+# OpenBLAS, zlib, ONNX's proto and backend test data, protobuf-c, Slurm and munge, and numpy/jsonschema/scipy/
 # scikit-learn for the Python checks in tests. Safe to run repeatedly; does nothing when all is present.
 set -euo pipefail
 
 packages=(
   pkg-config
   libopenblas-dev      # BLAS for kernels and backends
+  zlib1g-dev           # inflate for .npz data (numpy.savez_compressed)
   libonnx-dev          # onnx.proto, compiled with protoc-c
   libprotobuf-c-dev    # protobuf-c runtime for the ONNX backend
   protobuf-c-compiler  # protoc-c, used by tools/generate-onnx-proto.sh

@@ -7,13 +7,27 @@ public enum NPYDType: String, Sendable, CaseIterable {
   case int32 = "<i4"
   case int64 = "<i8"
   case uint8 = "|u1"
+  /// numpy's bool: one byte, 0 or 1.
+  case bool = "|b1"
 
   /// Bytes per element.
   public var size: Int {
     switch self {
     case .float32, .int32: return 4
     case .float64, .int64: return 8
-    case .uint8: return 1
+    case .uint8, .bool: return 1
+    }
+  }
+
+  /// numpy's name for the type, for messages.
+  public var name: String {
+    switch self {
+    case .float32: return "float32"
+    case .float64: return "float64"
+    case .int32: return "int32"
+    case .int64: return "int64"
+    case .uint8: return "uint8"
+    case .bool: return "bool"
     }
   }
 
@@ -25,6 +39,7 @@ public enum NPYDType: String, Sendable, CaseIterable {
     case "<i4": self = .int32
     case "<i8": self = .int64
     case "|u1", "<u1", "u1": self = .uint8
+    case "|b1", "<b1", "b1": self = .bool
     default: return nil
     }
   }
@@ -72,7 +87,7 @@ public struct NPYArray: Sendable, Equatable {
     case .float64: return elements(Double.self).map { Float($0) }
     case .int32: return elements(Int32.self).map { Float($0) }
     case .int64: return elements(Int64.self).map { Float($0) }
-    case .uint8: return bytes.map { Float($0) }
+    case .uint8, .bool: return bytes.map { Float($0) }
     }
   }
 
@@ -83,7 +98,7 @@ public struct NPYArray: Sendable, Equatable {
     case .float64: return elements(Double.self)
     case .int32: return elements(Int32.self).map { Double($0) }
     case .int64: return elements(Int64.self).map { Double($0) }
-    case .uint8: return bytes.map { Double($0) }
+    case .uint8, .bool: return bytes.map { Double($0) }
     }
   }
 
@@ -93,7 +108,7 @@ public struct NPYArray: Sendable, Equatable {
     switch dtype {
     case .int32: return elements(Int32.self).map { Int64($0) }
     case .int64: return elements(Int64.self)
-    case .uint8: return bytes.map { Int64($0) }
+    case .uint8, .bool: return bytes.map { Int64($0) }
     case .float32, .float64:
       let values = float64Values()
       return try values.enumerated().map { index, value in

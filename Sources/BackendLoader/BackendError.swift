@@ -9,6 +9,8 @@ public enum BackendLoadError: Error, CustomStringConvertible, Equatable {
   case abiMismatch(path: String, symbol: String, tableMajor: Int)
   case structTooSmall(path: String, structSize: Int, required: Int)
   case requiredCallMissing(path: String, call: String)
+  /// Slots that the ABI says go together are not all set (e.g. `jacobian` without `jacobian_inputs`).
+  case slotsInconsistent(path: String, reason: String)
 
   public var description: String {
     switch self {
@@ -32,6 +34,8 @@ public enum BackendLoadError: Error, CustomStringConvertible, Equatable {
       return "\(path): function table struct_size is \(structSize) bytes, ABI 1 requires at least \(required)"
     case .requiredCallMissing(let path, let call):
       return "\(path): required call '\(call)' is NULL in the function table"
+    case .slotsInconsistent(let path, let reason):
+      return "\(path): inconsistent function table: \(reason)"
     }
   }
 }
@@ -48,6 +52,8 @@ public enum BackendCallError: Error, CustomStringConvertible, Equatable {
   case shapeMismatch(call: String, expected: String, actual: String)
   /// A buffer handed to a call was empty where the ABI needs a pointer.
   case emptyBuffer
+  /// A float-array call on a model whose inputs are not one float32 input.
+  case notSingleFloatInput(call: String, inputs: String)
 
   public var description: String {
     switch self {
@@ -61,6 +67,8 @@ public enum BackendCallError: Error, CustomStringConvertible, Equatable {
       return "\(call): expected \(expected), got \(actual)"
     case .emptyBuffer:
       return "an empty buffer was passed where the backend ABI needs a pointer"
+    case .notSingleFloatInput(let call, let inputs):
+      return "\(call): the model takes \(inputs), not one float32 input; pass one buffer per input"
     }
   }
 }

@@ -86,7 +86,9 @@ public final class BackendLibrary: @unchecked Sendable {
     defer { copy.deallocate() }
     copy.initializeMemory(as: UInt8.self, repeating: 0, count: size)
     copy.copyMemory(from: raw, byteCount: min(structSize, size))
-    self.api = copy.load(as: entk_backend_api.self)
+    let api = copy.load(as: entk_backend_api.self)
+    try Self.checkInputSlots(api, path: path)
+    self.api = api
     self.url = url
     self.tableSize = structSize
   }
@@ -94,6 +96,28 @@ public final class BackendLibrary: @unchecked Sendable {
   /// Opens a model with this backend.
   public func open(model path: String, options: String? = nil) throws -> BackendModel {
     try BackendModel(library: self, path: path, options: options)
+  }
+
+  /// The ABI 1.3 rules for the `*_inputs` slots: the three basic ones together, and a twin for
+  /// every optional 1.0/1.1 slot that takes inputs.
+  private static func checkInputSlots(_ api: entk_backend_api, path: String) throws {
+    let basic = [api.input_info != nil, api.forward_inputs != nil, api.vjp_inputs != nil]
+    guard basic.allSatisfy({ $0 }) else {
+      guard basic.allSatisfy({ !$0 }) else {
+        throw BackendLoadError.slotsInconsistent(
+          path: path, reason: "input_info, forward_inputs and vjp_inputs must be set together or all be NULL")
+      }
+      return
+    }
+    let twins: [(String, Bool, Bool)] = [
+      ("jacobian", api.jacobian != nil, api.jacobian_inputs != nil),
+      ("factored_jacobian", api.factored_jacobian != nil, api.factored_jacobian_inputs != nil),
+      ("train", api.train != nil, api.train_inputs != nil),
+    ]
+    for (slot, legacy, inputs) in twins where legacy && !inputs {
+      throw BackendLoadError.slotsInconsistent(
+        path: path, reason: "\(slot) is set but \(slot)_inputs is NULL (a backend with input_info needs both)")
+    }
   }
 
   /// Byte offset of a field of the C table; every key path used here names a stored field.

@@ -47,14 +47,7 @@ public final class BackendModel {
     info.struct_size = MemoryLayout<entk_model_info>.size
     try check(
       library.api.describe(model, &info, &buffer, buffer.count), library: library, call: "describe", buffer: buffer)
-    let rank = Int(info.input_rank)
-    guard (1...Int(ENTK_MAX_INPUT_RANK)).contains(rank) else {
-      throw BackendCallError.invalidDescription(
-        backend: library.name, reason: "input_rank is \(rank), must be 1...\(ENTK_MAX_INPUT_RANK)")
-    }
-    let shape = withUnsafeBytes(of: info.input_shape) {
-      Array($0.bindMemory(to: Int64.self).prefix(rank)).map { Int($0) }
-    }
+    let inputs = try modelInputs(library: library, model: model, info: info)
     let groupCount = Int(info.num_param_groups)
     guard groupCount >= 1, groupCount <= 1 << 24 else {
       throw BackendCallError.invalidDescription(backend: library.name, reason: "num_param_groups is \(groupCount)")
@@ -73,12 +66,57 @@ public final class BackendModel {
       groups.append(ParameterGroup(name: String(cString: name), offset: Int(group.offset), count: Int(group.count)))
     }
     let description = ModelDescription(
-      inputShape: shape, numOutputs: Int(info.num_outputs), numParams: Int(info.num_params),
+      inputs: inputs, numOutputs: Int(info.num_outputs), numParams: Int(info.num_params),
       embeddingSize: Int(info.embedding_size), parameterGroups: groups)
     if let violation = description.violation() {
       throw BackendCallError.invalidDescription(backend: library.name, reason: violation)
     }
     return description
+  }
+
+  /// The inputs from `input_info` when the backend has the ABI 1.3 slots, else the one float32
+  /// input of `input_rank`/`input_shape`.
+  private static func modelInputs(library: BackendLibrary, model: OpaquePointer, info: entk_model_info) throws
+    -> [ModelInput]
+  {
+    func shape(rank: Int32, _ dims: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64), of what: String) throws
+      -> [Int]
+    {
+      guard (1...Int(ENTK_MAX_INPUT_RANK)).contains(Int(rank)) else {
+        throw BackendCallError.invalidDescription(
+          backend: library.name, reason: "\(what) has rank \(rank), must be 1...\(ENTK_MAX_INPUT_RANK)")
+      }
+      return withUnsafeBytes(of: dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(rank))).map { Int($0) } }
+    }
+    guard let inputInfo = library.api.input_info else {
+      guard info.num_inputs <= 1 else {
+        throw BackendCallError.invalidDescription(
+          backend: library.name, reason: "num_inputs is \(info.num_inputs) but the table has no input_info")
+      }
+      let dims = try shape(rank: info.input_rank, info.input_shape, of: "the input")
+      return [ModelInput(name: "input", elementType: .float32, shape: dims)]
+    }
+    guard (1...1024).contains(info.num_inputs) else {
+      throw BackendCallError.invalidDescription(
+        backend: library.name, reason: "num_inputs is \(info.num_inputs), must be 1...1024 with input_info")
+    }
+    var buffer = [CChar](repeating: 0, count: 4096)
+    return try (0..<Int(info.num_inputs)).map { index in
+      var input = entk_input_info()
+      input.struct_size = MemoryLayout<entk_input_info>.size
+      try check(
+        inputInfo(model, Int64(index), &input, &buffer, buffer.count), library: library,
+        call: "input_info(\(index))", buffer: buffer)
+      guard let name = input.name else {
+        throw BackendCallError.invalidDescription(backend: library.name, reason: "input \(index) has a NULL name")
+      }
+      guard let type = InputElementType(rawValue: input.element_type) else {
+        throw BackendCallError.invalidDescription(
+          backend: library.name, reason: "input \(index) has element type \(input.element_type), not 1, 6, 7 or 9")
+      }
+      let dims = try shape(rank: input.rank, input.shape, of: "input \(index)")
+      return ModelInput(name: String(cString: name), elementType: type, shape: dims)
+    }
   }
 
   private static func factorLayout(library: BackendLibrary, model: OpaquePointer, description: ModelDescription)
@@ -153,18 +191,70 @@ public final class BackendModel {
     }
   }
 
-  /// Logits (n × C) and, when `embedding` is given, penultimate features (n × E) for n samples.
+  /// Checks that `batch` is for this model's inputs and not empty.
+  private func requireBatch(_ call: String, _ batch: InputBatch) throws {
+    guard batch.inputs == description.inputs else {
+      throw BackendCallError.shapeMismatch(
+        call: call, expected: "buffers for \(description.inputSummary)",
+        actual: batch.inputs.map(\.description).joined(separator: ", "))
+    }
+    guard batch.count > 0 else {
+      throw BackendCallError.shapeMismatch(call: call, expected: "a batch of at least 1 sample", actual: "0 samples")
+    }
+  }
+
+  /// Runs `inputsCall` (an ABI 1.3 slot) with the batch's buffers when the backend has the slot,
+  /// else `floatCall` (the ABI 1.0 twin) with the one float32 buffer every older backend takes.
+  private func call<Slot>(
+    _ name: String, _ batch: InputBatch, inputsSlot: Slot?,
+    inputsCall: (Slot, UnsafePointer<UnsafeRawPointer>, UnsafeMutablePointer<CChar>, Int) throws -> entk_status,
+    floatCall: (UnsafePointer<Float>, UnsafeMutablePointer<CChar>, Int) throws -> entk_status
+  ) throws {
+    try requireBatch(name, batch)
+    if let slot = inputsSlot {
+      try batch.buffers.withUnsafeBufferPointer { pointers in
+        try check(name) { try inputsCall(slot, try address(pointers), $0, $1) }
+      }
+    } else {
+      guard description.singleFloatInput != nil else {
+        throw BackendCallError.notSingleFloatInput(call: name, inputs: description.inputSummary)
+      }
+      try check(name) { try floatCall(batch.buffers[0].assumingMemoryBound(to: Float.self), $0, $1) }
+    }
+  }
+
+  /// The batch of `count` samples in a float buffer, for a model of one float32 input.
+  private func floatBatch(_ call: String, _ inputs: UnsafeBufferPointer<Float>, count n: Int) throws -> InputBatch {
+    guard let input = description.singleFloatInput else {
+      throw BackendCallError.notSingleFloatInput(call: call, inputs: description.inputSummary)
+    }
+    try requireCount(call, "inputs", inputs.count, n * input.sampleElements)
+    return InputBatch(input, floats: try address(inputs), count: n)
+  }
+
+  /// Logits (n × C) and, when `embedding` is given, penultimate features (n × E) for the batch.
+  public func forward(
+    _ batch: InputBatch, logits: UnsafeMutableBufferPointer<Float>, embedding: UnsafeMutableBufferPointer<Float>? = nil
+  ) throws {
+    let (d, n) = (description, batch.count)
+    try requireCount("forward", "logits", logits.count, n * d.numOutputs)
+    if let embedding { try requireCount("forward", "embedding", embedding.count, n * d.embeddingSize) }
+    try call(
+      "forward", batch, inputsSlot: library.api.forward_inputs,
+      inputsCall: { slot, buffers, error, capacity in
+        slot(handle, buffers, Int64(n), try address(logits), embedding?.baseAddress, error, capacity)
+      },
+      floatCall: { inputs, error, capacity in
+        library.api.forward(handle, inputs, Int64(n), try address(logits), embedding?.baseAddress, error, capacity)
+      })
+  }
+
+  /// `forward` for a model of one float32 input: inputs n × input size.
   public func forward(
     inputs: UnsafeBufferPointer<Float>, count n: Int, logits: UnsafeMutableBufferPointer<Float>,
     embedding: UnsafeMutableBufferPointer<Float>? = nil
   ) throws {
-    let d = description
-    try requireCount("forward", "inputs", inputs.count, n * d.inputSize)
-    try requireCount("forward", "logits", logits.count, n * d.numOutputs)
-    if let embedding { try requireCount("forward", "embedding", embedding.count, n * d.embeddingSize) }
-    try check("forward") {
-      library.api.forward(handle, try address(inputs), Int64(n), try address(logits), embedding?.baseAddress, $0, $1)
-    }
+    try forward(try floatBatch("forward", inputs, count: n), logits: logits, embedding: embedding)
   }
 
   /// Convenience form of `forward` on arrays: returns logits (n × C) and, if asked, the
@@ -172,18 +262,24 @@ public final class BackendModel {
   public func forward(_ inputs: [Float], count n: Int, withEmbedding: Bool = false) throws -> (
     logits: [Float], embedding: [Float]?
   ) {
+    try inputs.withUnsafeBufferPointer { input in
+      try forward(try floatBatch("forward", input, count: n), withEmbedding: withEmbedding)
+    }
+  }
+
+  /// Convenience form of `forward` returning arrays.
+  public func forward(_ batch: InputBatch, withEmbedding: Bool = false) throws -> (
+    logits: [Float], embedding: [Float]?
+  ) {
+    let n = batch.count
     var logits = [Float](repeating: 0, count: n * description.numOutputs)
     var embedding: [Float]? = withEmbedding ? [Float](repeating: 0, count: n * description.embeddingSize) : nil
-    try inputs.withUnsafeBufferPointer { input in
-      try logits.withUnsafeMutableBufferPointer { out in
-        if var features = embedding {
-          try features.withUnsafeMutableBufferPointer {
-            try forward(inputs: input, count: n, logits: out, embedding: $0)
-          }
-          embedding = features
-        } else {
-          try forward(inputs: input, count: n, logits: out)
-        }
+    try logits.withUnsafeMutableBufferPointer { out in
+      if var features = embedding {
+        try features.withUnsafeMutableBufferPointer { try forward(batch, logits: out, embedding: $0) }
+        embedding = features
+      } else {
+        try forward(batch, logits: out)
       }
     }
     return (logits, embedding)
@@ -191,16 +287,36 @@ public final class BackendModel {
 
   /// Per-sample gradients (n × P): row i = Σ_c u[i,c] ∂f_c(x_i)/∂θ for cotangents u (n × C).
   public func vjp(
+    _ batch: InputBatch, cotangents: UnsafeBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>
+  ) throws {
+    let (d, n) = (description, batch.count)
+    try requireCount("vjp", "cotangents", cotangents.count, n * d.numOutputs)
+    try requireCount("vjp", "gradients", gradients.count, n * d.numParams)
+    try call(
+      "vjp", batch, inputsSlot: library.api.vjp_inputs,
+      inputsCall: { slot, buffers, error, capacity in
+        slot(handle, buffers, Int64(n), try address(cotangents), try address(gradients), error, capacity)
+      },
+      floatCall: { inputs, error, capacity in
+        library.api.vjp(handle, inputs, Int64(n), try address(cotangents), try address(gradients), error, capacity)
+      })
+  }
+
+  /// `vjp` for a model of one float32 input.
+  public func vjp(
     inputs: UnsafeBufferPointer<Float>, count n: Int, cotangents: UnsafeBufferPointer<Float>,
     gradients: UnsafeMutableBufferPointer<Float>
   ) throws {
-    let d = description
-    try requireCount("vjp", "inputs", inputs.count, n * d.inputSize)
-    try requireCount("vjp", "cotangents", cotangents.count, n * d.numOutputs)
-    try requireCount("vjp", "gradients", gradients.count, n * d.numParams)
-    try check("vjp") {
-      library.api.vjp(handle, try address(inputs), Int64(n), try address(cotangents), try address(gradients), $0, $1)
+    try vjp(try floatBatch("vjp", inputs, count: n), cotangents: cotangents, gradients: gradients)
+  }
+
+  /// Convenience form of `vjp` returning an array.
+  public func vjp(_ batch: InputBatch, cotangents: [Float]) throws -> [Float] {
+    var gradients = [Float](repeating: 0, count: batch.count * description.numParams)
+    try cotangents.withUnsafeBufferPointer { u in
+      try gradients.withUnsafeMutableBufferPointer { try vjp(batch, cotangents: u, gradients: $0) }
     }
+    return gradients
   }
 
   /// Convenience form of `vjp` on arrays.
@@ -216,14 +332,21 @@ public final class BackendModel {
 
   /// Full per-sample Jacobians (n × C × P), from the backend's `jacobian` call when it has one,
   /// otherwise from C `vjp` calls with one-hot cotangents.
-  public func jacobian(inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
-    throws
-  {
-    let d = description
-    try requireCount("jacobian", "inputs", inputs.count, n * d.inputSize)
+  public func jacobian(_ batch: InputBatch, jacobians: UnsafeMutableBufferPointer<Float>) throws {
+    let (d, n) = (description, batch.count)
     try requireCount("jacobian", "jacobians", jacobians.count, n * d.numOutputs * d.numParams)
-    if let native = library.api.jacobian {
-      try check("jacobian") { native(handle, try address(inputs), Int64(n), try address(jacobians), $0, $1) }
+    if library.api.jacobian != nil || library.api.jacobian_inputs != nil {
+      try call(
+        "jacobian", batch, inputsSlot: library.api.jacobian_inputs,
+        inputsCall: { slot, buffers, error, capacity in
+          slot(handle, buffers, Int64(n), try address(jacobians), error, capacity)
+        },
+        floatCall: { inputs, error, capacity in
+          guard let native = library.api.jacobian else {
+            throw BackendCallError.unsupported(backend: library.name, call: "jacobian")
+          }
+          return native(handle, inputs, Int64(n), try address(jacobians), error, capacity)
+        })
       return
     }
     let (c, p) = (d.numOutputs, d.numParams)
@@ -234,7 +357,7 @@ public final class BackendModel {
         for j in 0..<c { cotangents[i * c + j] = j == k ? 1 : 0 }
       }
       try cotangents.withUnsafeBufferPointer { u in
-        try rows.withUnsafeMutableBufferPointer { try vjp(inputs: inputs, count: n, cotangents: u, gradients: $0) }
+        try rows.withUnsafeMutableBufferPointer { try vjp(batch, cotangents: u, gradients: $0) }
       }
       for i in 0..<n {
         let destination = UnsafeMutableBufferPointer(rebasing: jacobians[(i * c + k) * p..<(i * c + k + 1) * p])
@@ -243,17 +366,41 @@ public final class BackendModel {
     }
   }
 
+  /// `jacobian` for a model of one float32 input.
+  public func jacobian(inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
+    throws
+  {
+    try jacobian(try floatBatch("jacobian", inputs, count: n), jacobians: jacobians)
+  }
+
   /// Per-sample Jacobians with the factored groups as factors (n × `factorLayout.rowLength`, see
   /// `FactorLayout`), from the backend's ABI 1.1 `factored_jacobian`.
-  public func factoredJacobian(
-    inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
-  ) throws {
+  public func factoredJacobian(_ batch: InputBatch, rows: UnsafeMutableBufferPointer<Float>) throws {
     guard let layout = factorLayout, let factored = library.api.factored_jacobian else {
       throw BackendCallError.unsupported(backend: library.name, call: "factored_jacobian")
     }
-    try requireCount("factored_jacobian", "inputs", inputs.count, n * description.inputSize)
+    let n = batch.count
     try requireCount("factored_jacobian", "rows", rows.count, n * layout.rowLength)
-    try check("factored_jacobian") { factored(handle, try address(inputs), Int64(n), try address(rows), $0, $1) }
+    try call(
+      "factored_jacobian", batch, inputsSlot: library.api.factored_jacobian_inputs,
+      inputsCall: { slot, buffers, error, capacity in
+        slot(handle, buffers, Int64(n), try address(rows), error, capacity)
+      },
+      floatCall: { inputs, error, capacity in factored(handle, inputs, Int64(n), try address(rows), error, capacity) })
+  }
+
+  /// `factoredJacobian` for a model of one float32 input.
+  public func factoredJacobian(
+    inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
+  ) throws {
+    try factoredJacobian(try floatBatch("factored_jacobian", inputs, count: n), rows: rows)
+  }
+
+  /// Convenience form of `factoredJacobian` returning an array.
+  public func factoredJacobian(_ batch: InputBatch) throws -> [Float] {
+    var out = [Float](repeating: 0, count: batch.count * (factorLayout?.rowLength ?? 0))
+    try out.withUnsafeMutableBufferPointer { try factoredJacobian(batch, rows: $0) }
+    return out
   }
 
   /// Convenience form of `factoredJacobian` on arrays.
@@ -262,6 +409,13 @@ public final class BackendModel {
     try inputs.withUnsafeBufferPointer { input in
       try out.withUnsafeMutableBufferPointer { try factoredJacobian(inputs: input, count: n, rows: $0) }
     }
+    return out
+  }
+
+  /// Convenience form of `jacobian` returning an array.
+  public func jacobian(_ batch: InputBatch) throws -> [Float] {
+    var out = [Float](repeating: 0, count: batch.count * description.numOutputs * description.numParams)
+    try out.withUnsafeMutableBufferPointer { try jacobian(batch, jacobians: $0) }
     return out
   }
 
@@ -297,17 +451,21 @@ public final class BackendModel {
     }
   }
 
-  /// Trains in place with the backend's `train` call.
+  /// Trains in place with the backend's `train` call on `batch` (n samples) and n labels.
   ///
   /// `progress` receives each epoch's JSON event and returns false to stop.
   public func train(
-    inputs: [Float], labels: [Int64], options: String?, progress: @escaping (String) -> Bool
+    _ batch: InputBatch, labels: [Int64], options: String?, progress: @escaping (String) -> Bool
   ) throws {
     guard let train = library.api.train else {
       throw BackendCallError.unsupported(backend: library.name, call: "train")
     }
+    guard labels.count == batch.count else {
+      throw BackendCallError.shapeMismatch(
+        call: "train", expected: "\(batch.count) labels", actual: "\(labels.count)")
+    }
+    try requireBatch("train", batch)
     let n = labels.count
-    try requireCount("train", "inputs", inputs.count, n * description.inputSize)
     let box = ProgressBox(progress)
     let context = Unmanaged.passRetained(box)
     defer { context.release() }
@@ -319,16 +477,34 @@ public final class BackendModel {
     // Its own error buffer, not `errorBuffer`: the progress handler may call `forward` on this
     // model (the ABI allows it), which writes `errorBuffer` while `train` is still running.
     var buffer = [CChar](repeating: 0, count: 4096)
-    let status = try inputs.withUnsafeBufferPointer { x in
-      try labels.withUnsafeBufferPointer { y in
-        try buffer.withUnsafeMutableBufferPointer { message in
-          train(
-            handle, try address(x), try address(y), Int64(n), options, callback, context.toOpaque(),
-            try address(message), message.count)
+    let status = try labels.withUnsafeBufferPointer { y in
+      try buffer.withUnsafeMutableBufferPointer { message in
+        if let trainInputs = library.api.train_inputs {
+          return try batch.buffers.withUnsafeBufferPointer { pointers in
+            trainInputs(
+              handle, try address(pointers), try address(y), Int64(n), options, callback, context.toOpaque(),
+              try address(message), message.count)
+          }
         }
+        guard description.singleFloatInput != nil else {
+          throw BackendCallError.notSingleFloatInput(call: "train", inputs: description.inputSummary)
+        }
+        return train(
+          handle, batch.buffers[0].assumingMemoryBound(to: Float.self), try address(y), Int64(n), options, callback,
+          context.toOpaque(), try address(message), message.count)
       }
     }
     try Self.check(status, library: library, call: "train", buffer: buffer)
+  }
+
+  /// `train` for a model of one float32 input: inputs n × input size.
+  public func train(
+    inputs: [Float], labels: [Int64], options: String?, progress: @escaping (String) -> Bool
+  ) throws {
+    try inputs.withUnsafeBufferPointer { x in
+      try train(
+        try floatBatch("train", x, count: labels.count), labels: labels, options: options, progress: progress)
+    }
   }
 
   /// Calls `param_group` directly (bypassing the description read at open), for conformance
@@ -349,31 +525,86 @@ public final class BackendModel {
   /// that did not.
   public func probeEmptyBatch() -> [String] {
     let d = description
-    var input = [Float](repeating: 0, count: d.inputSize)
+    let api = library.api
+    // One zeroed sample per input, so every pointer is valid; n = 0 says there are none.
+    let storage = d.inputs.map { UnsafeMutableRawPointer.allocate(byteCount: max($0.sampleBytes, 8), alignment: 8) }
+    defer {
+      for buffer in storage { buffer.deallocate() }
+    }
+    for (buffer, input) in zip(storage, d.inputs) {
+      buffer.initializeMemory(as: UInt8.self, repeating: 0, count: max(input.sampleBytes, 8))
+    }
+    let inputs = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: storage.count)
+    inputs.initialize(from: storage.map { UnsafeRawPointer($0) }, count: storage.count)
+    defer { inputs.deallocate() }
+    let input = inputs[0].assumingMemoryBound(to: Float.self)
     var output = [Float](repeating: 0, count: d.numOutputs * max(d.numParams, 1))
     var cotangent = [Float](repeating: 0, count: d.numOutputs)
-    var problems: [String] = []
-    var calls: [(String, (UnsafeMutablePointer<CChar>, Int) -> entk_status)] = [
-      ("forward", { [self] in library.api.forward(handle, &input, 0, &output, nil, $0, $1) }),
-      ("vjp", { [self] in library.api.vjp(handle, &input, 0, &cotangent, &output, $0, $1) }),
+    var calls: [(String, (UnsafeMutablePointer<CChar>, Int) -> entk_status)] = []
+    if let forward = api.forward_inputs {
+      calls.append(("forward_inputs", { [self] in forward(handle, inputs, 0, &output, nil, $0, $1) }))
+    }
+    if let vjp = api.vjp_inputs {
+      calls.append(("vjp_inputs", { [self] in vjp(handle, inputs, 0, &cotangent, &output, $0, $1) }))
+    }
+    if let jacobian = api.jacobian_inputs {
+      calls.append(("jacobian_inputs", { [self] in jacobian(handle, inputs, 0, &output, $0, $1) }))
+    }
+    if let factored = api.factored_jacobian_inputs {
+      calls.append(("factored_jacobian_inputs", { [self] in factored(handle, inputs, 0, &output, $0, $1) }))
+    }
+    calls += [
+      ("forward", { [self] in api.forward(handle, input, 0, &output, nil, $0, $1) }),
+      ("vjp", { [self] in api.vjp(handle, input, 0, &cotangent, &output, $0, $1) }),
     ]
-    if let jacobian = library.api.jacobian {
-      calls.append(("jacobian", { [self] in jacobian(handle, &input, 0, &output, $0, $1) }))
+    if let jacobian = api.jacobian {
+      calls.append(("jacobian", { [self] in jacobian(handle, input, 0, &output, $0, $1) }))
     }
-    if let factored = library.api.factored_jacobian {
-      calls.append(("factored_jacobian", { [self] in factored(handle, &input, 0, &output, $0, $1) }))
+    if let factored = api.factored_jacobian {
+      calls.append(("factored_jacobian", { [self] in factored(handle, input, 0, &output, $0, $1) }))
     }
-    for (name, call) in calls {
+    return refusals(calls, condition: "with n = 0")
+  }
+
+  /// Runs each call, which must fail with an invalid-argument status; describes each that did not.
+  private func refusals(_ calls: [(String, (UnsafeMutablePointer<CChar>, Int) -> entk_status)], condition: String)
+    -> [String]
+  {
+    calls.compactMap { name, call in
       do {
         try check(name, call)
-        problems.append("\(name) with n = 0 returned OK")
+        return "\(name) \(condition) returned OK"
       } catch BackendCallError.failed(_, _, let status, _) where status == .invalidArgument {
-        continue
+        return nil
       } catch {
-        problems.append("\(name) with n = 0: expected an invalid-argument status, got: \(error)")
+        return "\(name) \(condition): expected an invalid-argument status, got: \(error)"
       }
     }
-    return problems
+  }
+
+  /// Calls the ABI 1.0 slots that take inputs with a float buffer, for a model whose inputs are not
+  /// one float32 input.
+  ///
+  /// forward, vjp and, when present, jacobian and factored_jacobian get one sample's worth of
+  /// float zeros; each must fail with an invalid-argument status. Returns each call that did not.
+  public func probeLegacySlots() -> [String] {
+    let d = description
+    let api = library.api
+    var input = [Float](repeating: 0, count: d.inputs.map(\.sampleBytes).reduce(0, +) / 4 + 16)
+    var output = [Float](repeating: 0, count: d.numOutputs * max(d.numParams, 1))
+    var cotangent = [Float](repeating: 0, count: d.numOutputs)
+    var calls: [(String, (UnsafeMutablePointer<CChar>, Int) -> entk_status)] = [
+      ("forward", { [self] in api.forward(handle, &input, 1, &output, nil, $0, $1) }),
+      ("vjp", { [self] in api.vjp(handle, &input, 1, &cotangent, &output, $0, $1) }),
+    ]
+    if let jacobian = api.jacobian {
+      calls.append(("jacobian", { [self] in jacobian(handle, &input, 1, &output, $0, $1) }))
+    }
+    if let factored = api.factored_jacobian, let layout = factorLayout {
+      output = [Float](repeating: 0, count: max(output.count, layout.rowLength))
+      calls.append(("factored_jacobian", { [self] in factored(handle, &input, 1, &output, $0, $1) }))
+    }
+    return refusals(calls, condition: "with a float buffer for \(d.inputSummary)")
   }
 
   /// Saves the model to `path` with the backend's `save` call.

@@ -4,15 +4,18 @@ import CEntkABI
 /// ABI version that introduced its call defined it, and write nothing past that `struct_size`.
 extension BackendModel {
   /// Smallest `struct_size` of each caller-allocated struct: `entk_model_info` and
-  /// `entk_param_group` as in ABI 1.0, `entk_group_factor` as in ABI 1.1 (before 1.2's `reason`).
+  /// `entk_param_group` as in ABI 1.0, `entk_group_factor` as in ABI 1.1 (before 1.2's `reason`),
+  /// `entk_input_info` as in ABI 1.3.
   static let firstModelInfoSize = structSize(\entk_model_info.num_param_groups)
   static let firstParamGroupSize = structSize(\entk_param_group.count)
   static let firstGroupFactorSize = structSize(\entk_group_factor.output_dim)
+  static let firstInputInfoSize = structSize(\entk_input_info.shape)
 
   /// Guard bytes written after the struct; a backend that changes one wrote past `struct_size`.
   static let guardByte: UInt8 = 0xA5
 
-  /// Probes `describe`, `param_group(0)` and, when present, `group_factor(0)`; returns the problems.
+  /// Probes `describe`, `param_group(0)` and, when present, `group_factor(0)` and `input_info(0)`;
+  /// returns the problems.
   ///
   /// Each struct is passed at its first version's size, followed by guard bytes up to this host's
   /// size of the struct plus 64, and at a `struct_size` of 8. Returns a description of each call
@@ -29,6 +32,11 @@ extension BackendModel {
     if let groupFactor = api.group_factor {
       problems += probe(entk_group_factor.self, "group_factor(0)", size: Self.firstGroupFactorSize) {
         groupFactor(handle, 0, $0, $1, $2)
+      }
+    }
+    if let inputInfo = api.input_info {
+      problems += probe(entk_input_info.self, "input_info(0)", size: Self.firstInputInfoSize) {
+        inputInfo(handle, 0, $0, $1, $2)
       }
     }
     return problems

@@ -21,9 +21,11 @@ public struct BackendConformance {
 
   /// Runs every check and returns them in order.
   ///
-  /// `samples` are inputs (n × input size, float32); nil draws 4 seeded Gaussian samples.
-  /// Never throws: a failure to open the model is itself a failed check.
-  public func run(samples: [Float]? = nil) -> [ConformanceCheck] {
+  /// `samples` reads inputs for the opened model's description (up to 4 are used); nil makes 4
+  /// samples: seeded Gaussian values for float32 inputs, 1 for integer and bool inputs (a valid
+  /// token id, type id and mask value for text models). Never throws: a failure to open the model
+  /// or read the samples is itself a failed check.
+  public func run(samples: ((ModelDescription) throws -> InputArrays)? = nil) -> [ConformanceCheck] {
     var checks: [ConformanceCheck] = [tableCheck(), nameCheck(), missingModelCheck()]
     let model: BackendModel
     do {
@@ -33,7 +35,7 @@ public struct BackendConformance {
         .init(
           name: "open-describe", outcome: .passed,
           detail:
-            "input \(d.inputShape), C = \(d.numOutputs), P = \(d.numParams), E = \(d.embeddingSize), \(d.parameterGroups.count) parameter groups"
+            "input \(d.inputSummary), C = \(d.numOutputs), P = \(d.numParams), E = \(d.embeddingSize), \(d.parameterGroups.count) parameter groups"
         ))
     } catch {
       checks.append(.init(name: "open-describe", outcome: .failed, detail: "\(error)"))
@@ -43,29 +45,41 @@ public struct BackendConformance {
     checks.append(parameterGroupRangeCheck(model))
     checks.append(emptyBatchCheck(model))
     checks.append(firstStructSizeCheck(model))
+    if model.description.singleFloatInput == nil { checks.append(legacySlotsCheck(model)) }
 
-    let d = model.description
-    let inputs: [Float]
-    if let samples {
-      guard samples.count % d.inputSize == 0, !samples.isEmpty else {
-        checks.append(
-          .init(
-            name: "data", outcome: .failed,
-            detail: "data has \(samples.count) floats, not a multiple of the input size \(d.inputSize)"))
-        return checks
+    let arrays: InputArrays
+    do {
+      arrays = try samples?(model.description) ?? Self.defaultSamples(model.description)
+      guard arrays.count >= 1 else {
+        throw BackendCallError.shapeMismatch(call: "data", expected: "samples", actual: "none")
       }
-      inputs = Array(samples.prefix(4 * d.inputSize))
-    } else {
-      var random = SeededGaussian(seed: 20_241)
-      inputs = random.vector(4 * d.inputSize).map { Float($0) }
+    } catch {
+      checks.append(.init(name: "data", outcome: .failed, detail: "\(error)"))
+      return checks
     }
-    let n = inputs.count / d.inputSize
-    checks.append(contentsOf: forwardChecks(model, inputs: inputs, count: n))
-    checks.append(vjpLinearityCheck(model, inputs: inputs, count: n))
-    checks.append(finiteDifferenceCheck(model, inputs: inputs, count: n))
-    checks.append(jacobianCheck(model, inputs: inputs, count: n))
-    checks.append(factorCheck(model, inputs: inputs, count: n))
-    return checks
+    let batch = arrays.batch(0..<min(4, arrays.count))
+    checks.append(contentsOf: forwardChecks(model, batch))
+    checks.append(vjpLinearityCheck(model, batch))
+    checks.append(finiteDifferenceCheck(model, batch))
+    checks.append(jacobianCheck(model, batch))
+    checks.append(factorCheck(model, batch))
+    return withExtendedLifetime(arrays) { checks }
+  }
+
+  /// Four samples: seeded Gaussian float32 values, 1 for integer and bool inputs.
+  static func defaultSamples(_ d: ModelDescription) -> InputArrays {
+    var random = SeededGaussian(seed: 20_241)
+    let n = 4
+    let bytes = d.inputs.map { input -> [UInt8] in
+      let count = n * input.sampleElements
+      switch input.elementType {
+      case .float32: return random.vector(count).map { Float($0) }.withUnsafeBytes { [UInt8]($0) }
+      case .int32: return [Int32](repeating: 1, count: count).withUnsafeBytes { [UInt8]($0) }
+      case .int64: return [Int64](repeating: 1, count: count).withUnsafeBytes { [UInt8]($0) }
+      case .bool: return [UInt8](repeating: 1, count: count)
+      }
+    }
+    return InputArrays(inputs: d.inputs, count: n, bytes: bytes)
   }
 
   private func tableCheck() -> ConformanceCheck {
@@ -153,12 +167,26 @@ public struct BackendConformance {
       : .init(name: "struct-size-first-version", outcome: .failed, detail: problems.joined(separator: "; "))
   }
 
-  private func forwardChecks(_ model: BackendModel, inputs: [Float], count n: Int) -> [ConformanceCheck] {
+  /// A model of several or typed inputs must answer the ABI 1.0 slots, which pass one float
+  /// buffer, with INVALID_ARGUMENT (an older host would otherwise feed it garbage).
+  private func legacySlotsCheck(_ model: BackendModel) -> ConformanceCheck {
+    let name = "inputs-legacy-slots"
     let d = model.description
+    let problems = model.probeLegacySlots()
+    return problems.isEmpty
+      ? .init(
+        name: name, outcome: .passed,
+        detail: "forward, vjp, jacobian and factored_jacobian refuse a float buffer for \(d.inputSummary)")
+      : .init(name: name, outcome: .failed, detail: problems.joined(separator: "; "))
+  }
+
+  private func forwardChecks(_ model: BackendModel, _ batch: InputBatch) -> [ConformanceCheck] {
+    let d = model.description
+    let n = batch.count
     var checks: [ConformanceCheck] = []
     do {
-      let first = try model.forward(inputs, count: n).logits
-      let second = try model.forward(inputs, count: n).logits
+      let first = try model.forward(batch).logits
+      let second = try model.forward(batch).logits
       if let bad = first.firstIndex(where: { !$0.isFinite }) {
         checks.append(.init(name: "forward-finite", outcome: .failed, detail: "logit \(bad) is \(first[bad])"))
       } else {
@@ -173,7 +201,7 @@ public struct BackendConformance {
       var worst = 0.0
       let scale = 1 + (first.map { Double(abs($0)) }.max() ?? 0)
       for i in 0..<n {
-        let single = try model.forward(Array(inputs[i * d.inputSize..<(i + 1) * d.inputSize]), count: 1).logits
+        let single = try model.forward(batch.samples(i..<(i + 1))).logits
         for c in 0..<d.numOutputs { worst = max(worst, Double(abs(single[c] - first[i * d.numOutputs + c]))) }
       }
       checks.append(
@@ -187,7 +215,7 @@ public struct BackendConformance {
               format: "a sample's logits depend on its batch: max |Δ| = %.2e (tolerance %.1e)", worst, 1e-5 * scale)))
 
       if d.embeddingSize > 0 {
-        let (logits, embedding) = try model.forward(inputs, count: n, withEmbedding: true)
+        let (logits, embedding) = try model.forward(batch, withEmbedding: true)
         if logits != first {
           checks.append(
             .init(name: "forward-embedding", outcome: .failed, detail: "asking for the embedding changed the logits"))
@@ -209,15 +237,15 @@ public struct BackendConformance {
     return checks
   }
 
-  private func vjpLinearityCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
-    let d = model.description
+  private func vjpLinearityCheck(_ model: BackendModel, _ batch: InputBatch) -> ConformanceCheck {
+    let (d, n) = (model.description, batch.count)
     var random = SeededGaussian(seed: 7)
     let u1 = random.vector(n * d.numOutputs).map { Float($0) }
     let u2 = random.vector(n * d.numOutputs).map { Float($0) }
     do {
-      let g1 = try model.vjp(inputs, count: n, cotangents: u1)
-      let g2 = try model.vjp(inputs, count: n, cotangents: u2)
-      let combined = try model.vjp(inputs, count: n, cotangents: zip(u1, u2).map { $0 + 2 * $1 })
+      let g1 = try model.vjp(batch, cotangents: u1)
+      let g2 = try model.vjp(batch, cotangents: u2)
+      let combined = try model.vjp(batch, cotangents: zip(u1, u2).map { $0 + 2 * $1 })
       var worst = 0.0
       var scale = 1e-12
       for k in 0..<combined.count {
@@ -242,7 +270,8 @@ public struct BackendConformance {
 
   /// Directional central differences: for random cotangents u and directions v (random, and one
   /// coordinate per parameter group), (u·f(θ+hv) − u·f(θ−hv)) / 2h against vjp(u)·v.
-  private func finiteDifferenceCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+  private func finiteDifferenceCheck(_ model: BackendModel, _ batch: InputBatch) -> ConformanceCheck {
+    let n = batch.count
     let name = "vjp-finite-differences"
     guard library.capabilities.contains("get_params"), library.capabilities.contains("set_params") else {
       return .init(
@@ -252,10 +281,10 @@ public struct BackendConformance {
     var random = SeededGaussian(seed: 99)
     do {
       let theta = try model.parameters()
-      let reference = try model.forward(inputs, count: n).logits
+      let reference = try model.forward(batch).logits
       defer { try? model.setParameters(theta) }
       let u = random.vector(n * d.numOutputs)
-      let gradients = try model.vjp(inputs, count: n, cotangents: u.map { Float($0) })
+      let gradients = try model.vjp(batch, cotangents: u.map { Float($0) })
       var directions: [(String, [Double])] = (0..<2).map { k in
         var v = random.vector(d.numParams)
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -284,7 +313,7 @@ public struct BackendConformance {
         for h in [1e-3, 2.5e-4, 6.25e-5].map({ $0 * thetaScale }) {
           func objective(_ sign: Double) throws -> Double {
             try model.setParameters(zip(theta, v).map { Float(Double($0) + sign * h * $1) })
-            let logits = try model.forward(inputs, count: n).logits
+            let logits = try model.forward(batch).logits
             return zip(logits, u).reduce(0) { $0 + Double($1.0) * $1.1 }
           }
           let numeric = (try objective(1) - objective(-1)) / (2 * h)
@@ -299,7 +328,7 @@ public struct BackendConformance {
         }
       }
       try model.setParameters(theta)
-      guard try model.forward(inputs, count: n).logits == reference else {
+      guard try model.forward(batch).logits == reference else {
         return .init(name: name, outcome: .failed, detail: "restoring the parameters did not restore the logits")
       }
       return worstRatio <= 1
@@ -310,20 +339,21 @@ public struct BackendConformance {
     }
   }
 
-  private func jacobianCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+  private func jacobianCheck(_ model: BackendModel, _ batch: InputBatch) -> ConformanceCheck {
+    let n = batch.count
     let name = "jacobian-vs-vjp"
     guard model.hasNativeJacobian else {
       return .init(name: name, outcome: .skipped, detail: "no jacobian call; the host uses C vjp calls")
     }
     let d = model.description
     do {
-      let jacobian = try model.jacobian(inputs, count: n)
+      let jacobian = try model.jacobian(batch)
       var worst = 0.0
       var scale = 1e-12
       for c in 0..<d.numOutputs {
         var oneHot = [Float](repeating: 0, count: n * d.numOutputs)
         for i in 0..<n { oneHot[i * d.numOutputs + c] = 1 }
-        let rows = try model.vjp(inputs, count: n, cotangents: oneHot)
+        let rows = try model.vjp(batch, cotangents: oneHot)
         for i in 0..<n {
           for p in 0..<d.numParams {
             let a = Double(jacobian[(i * d.numOutputs + c) * d.numParams + p])
@@ -348,7 +378,8 @@ public struct BackendConformance {
   /// Factored rows against `jacobian`: plain columns equal, and for each factored group every
   /// product g_c(x_i)·g_c'(x_j) over the group's parameters equals (a_i·a_j)(Δ_ic·Δ_jc') — all the
   /// kernels need, and what holds whatever the group's permutation π.
-  private func factorCheck(_ model: BackendModel, inputs: [Float], count n: Int) -> ConformanceCheck {
+  private func factorCheck(_ model: BackendModel, _ batch: InputBatch) -> ConformanceCheck {
+    let n = batch.count
     let name = "factors-vs-jacobian"
     guard let layout = model.factorLayout else {
       return .init(name: name, outcome: .skipped, detail: "no factored_jacobian; trntk, layers and entk use Jacobians")
@@ -356,8 +387,8 @@ public struct BackendConformance {
     let d = model.description
     let (c, p, s) = (d.numOutputs, d.numParams, layout.rowLength)
     do {
-      let jacobian = try model.jacobian(inputs, count: n).map(Double.init)
-      let rows = try model.factoredJacobian(inputs, count: n).map(Double.init)
+      let jacobian = try model.jacobian(batch).map(Double.init)
+      let rows = try model.factoredJacobian(batch).map(Double.init)
       var worst = 0.0
       var scale = 1e-12
       func compare(_ factored: Double, _ reference: Double, magnitude: Double) {

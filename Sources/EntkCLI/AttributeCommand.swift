@@ -76,10 +76,13 @@ struct AttributeCommand: ParsableCommand {
   @Option(
     name: .customLong("train-logits"), help: "The network's train logits ([N, C]), for --target network-predictions.")
   var trainLogits: String?
-  @Option(help: "Training inputs ([N, ...]): copied into the bundle for pictures, and used to compute logits.")
-  var train: String?
-  @Option(help: "Test inputs ([M, ...]): copied into the bundle for pictures, and used to compute logits.")
-  var test: String?
+  @Option(
+    help: ArgumentHelp(
+      DataSourceHelp.train
+        + " Used to compute kernels and logits; one float array is copied into the bundle for pictures.",
+      valueName: "file|NAME=file"))
+  var train: [String] = []
+  @Option(help: ArgumentHelp(DataSourceHelp.test, valueName: "file|NAME=file")) var test: [String] = []
   @Option(
     name: .customLong("train-text"),
     help: "Training texts (one UTF-8 line per training point): the report shows them instead of pictures.")
@@ -149,8 +152,10 @@ struct AttributeCommand: ParsableCommand {
     guard kernelKind == nil else {
       throw ValidationError("--kernel-kind records the kind of precomputed .npy kernels; with --kind it is --kind")
     }
-    let missing = [("--backend", backend), ("--model", model), ("--train", train), ("--test", test)]
-      .filter { $0.1 == nil }.map(\.0)
+    let missing = [
+      ("--backend", backend != nil), ("--model", model != nil), ("--train", !train.isEmpty), ("--test", !test.isEmpty),
+    ]
+    .filter { !$0.1 }.map(\.0)
     guard missing.isEmpty else {
       throw ValidationError(
         "--kind computes the kernels with the model on the data; it also needs \(missing.joined(separator: ", "))")
@@ -188,12 +193,12 @@ struct AttributeCommand: ParsableCommand {
         seed: seed ?? 0,
         normalize: normalize ?? "cosine", memory: memory, tileSize: nil, batchSize: batchSize,
         factors: factors ?? "auto")
-      guard let backend, let model, let train, let test else {
+      guard let backend, let model, !train.isEmpty, !test.isEmpty else {
         throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked
       }
       try kernels.compute(
         settings: settings, backend: backend, model: model, options: options,
-        trainInputs: URL(fileURLWithPath: train), testInputs: URL(fileURLWithPath: test),
+        trainInputs: DataSource(arguments: train), testInputs: DataSource(arguments: test),
         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
       try attribute(
         trainSource: KernelSource(path: kernels.train.path), testSource: KernelSource(path: kernels.test.path),
@@ -242,17 +247,10 @@ struct AttributeCommand: ParsableCommand {
       try array.int64Values(path: testLabels ?? "").map { Int($0) }
     }
 
-    let trainInputs = try train.map { try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: $0)) }
-    let testInputs = try test.map { try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: $0)) }
-    if let trainInputs, let train, trainInputs.shape.first != n {
-      throw AttributeError.rowCount(
-        path: train, expected: n, actual: trainInputs.shape.first ?? 0,
-        meaning: "one row per training point in the kernel")
-    }
-    if let testInputs, let test, testInputs.shape.first != m {
-      throw AttributeError.rowCount(
-        path: test, expected: m, actual: testInputs.shape.first ?? 0, meaning: "one row per test point in the kernel")
-    }
+    let trainInputs = train.isEmpty ? nil : try AttributeSamples(role: "train", arguments: train)
+    let testInputs = test.isEmpty ? nil : try AttributeSamples(role: "test", arguments: test)
+    try trainInputs?.checkCount(n)
+    try testInputs?.checkCount(m)
 
     let network = NetworkLogits(
       backend: backend ?? trainSource.folder?.backend, model: model ?? trainSource.folder?.model,
@@ -348,7 +346,7 @@ struct AttributeCommand: ParsableCommand {
       trainLabels: NPYArray(int64: trainLabelValues.map { Int64($0) }, shape: [n]),
       fitTargets: target == "labels" ? nil : NPYArray(int64: fitTargets.map { Int64($0) }, shape: [n]),
       testLabels: testLabelValues.map { NPYArray(int64: $0.map { Int64($0) }, shape: [m]) },
-      trainInputs: trainInputs, testInputs: testInputs, texts: texts.bundleTexts)
+      trainInputs: try trainInputs?.pictures(), testInputs: try testInputs?.pictures(), texts: texts.bundleTexts)
     try bundle.write(to: outURL, replaceExisting: force) { printError("attribute: \($0)") }
 
     let reportPath = outURL.appendingPathComponent(BundleFormat.report).path
@@ -366,7 +364,7 @@ struct AttributeCommand: ParsableCommand {
   private func dataRecords(
     _ kernels: (train: KernelSource, test: KernelSource)?, trainCount: Int, _ trainLabelArray: NPYArray,
     _ testLabelArray: NPYArray?,
-    _ testLogitArray: NPYArray, _ trainInputs: NPYArray?, _ testInputs: NPYArray?
+    _ testLogitArray: NPYArray, _ trainInputs: AttributeSamples?, _ testInputs: AttributeSamples?
   ) throws -> [Manifest.DataRecord] {
     func record(_ role: String, _ path: String?, _ shape: [Int]?) throws -> Manifest.DataRecord? {
       guard let path, let shape else { return nil }
@@ -382,9 +380,7 @@ struct AttributeCommand: ParsableCommand {
       record(
         "train-logits", target == "network-predictions" ? trainLogits : nil,
         [trainCount, testLogitArray.shape[1]]),
-      record("train-inputs", train, trainInputs?.shape),
-      record("test-inputs", test, testInputs?.shape),
-    ].compactMap { $0 }
+    ].compactMap { $0 } + (try trainInputs?.records() ?? []) + (try testInputs?.records() ?? [])
   }
 
   private func kernelRecord(

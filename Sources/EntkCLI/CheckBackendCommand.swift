@@ -3,6 +3,7 @@ import ArrayIO
 import BackendLoader
 import Conformance
 import Foundation
+import Kernels
 
 struct CheckBackendCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -17,8 +18,11 @@ struct CheckBackendCommand: ParsableCommand {
   @Argument(help: "Backend name or path to a backend library.") var backend: String
   @Option(help: "Model file or folder, as the backend documents.") var model: String
   @Option(help: "Backend-specific options as a JSON object.") var options: String?
-  @Option(help: "Input samples (.npy or .csv, [N, ...input shape]); default: seeded Gaussian inputs.")
-  var data: String?
+  @Option(
+    help: ArgumentHelp(
+      "Input samples, as entk kernel's --train (a file, or NAME=FILE per input); default: seeded Gaussian values for float inputs, 1 for integer inputs.",
+      valueName: "file|NAME=file"))
+  var data: [String] = []
   @Flag(help: "Print JSON on stdout.") var json = false
 
   struct Report: Encodable {
@@ -30,11 +34,16 @@ struct CheckBackendCommand: ParsableCommand {
 
   func run() throws {
     let library = try BackendLibrary.load(backend)
-    var samples: [Float]?
-    if let data {
-      samples = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: data)).float32Values()
-    }
-    let checks = BackendConformance(library: library, modelPath: model, options: options).run(samples: samples)
+    // Bad data is the user's input error (exit 3), not a failed check: read it before the checks,
+    // against the model's inputs.
+    let samples =
+      try data.isEmpty
+      ? nil
+      : SampleSet.read(
+        DataSource(arguments: data), inputs: library.open(model: model, options: options).description.inputs
+      ).arrays
+    let checks = BackendConformance(library: library, modelPath: model, options: options).run(
+      samples: samples.map { arrays in { _ in arrays } })
     let passed = !checks.contains { $0.outcome == .failed }
     if json {
       try printJSON(Report(backend: library.url.path, model: model, passed: passed, checks: checks))

@@ -19,25 +19,13 @@ enum ExitStatus: Int32 {
     case KernelError.unknownKind, KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
       KernelError.memoryTooSmall, KernelError.allocationFailed, OutputPathError.empty:
       self = .usage
-    case is NPYError, is CSVError, is InputError, is TrainDataError, is KernelError, is OutputPathError:
+    case is NPYError, is CSVError, is NPZError, is SampleDataError, is TrainDataError, is KernelError,
+      is OutputPathError:
       self = .badInput
     case is SurrogateError, is AttributeError, is ReporterError, is TextLinesError: self = .badInput
-    case BackendCallError.shapeMismatch: self = .badInput
+    case BackendCallError.shapeMismatch, BackendCallError.notSingleFloatInput: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError
-    }
-  }
-}
-
-/// Problems with the user's input that no lower layer reports.
-enum InputError: Error, CustomStringConvertible {
-  case dataShape(path: String, shape: [Int], expectedSample: [Int])
-
-  var description: String {
-    switch self {
-    case .dataShape(let path, let shape, let expected):
-      return
-        "\(path): shape \(shape) does not hold samples of shape \(expected) (expected [N, \(expected.map(String.init).joined(separator: ", "))] or [N, \(expected.reduce(1, *))])"
     }
   }
 }

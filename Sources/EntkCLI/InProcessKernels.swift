@@ -40,7 +40,8 @@ struct InProcessKernels {
   /// Both jobs are created (backend opened, data read and checked, tiles sized) before either
   /// kernel is computed, so bad input fails before any work.
   func compute(
-    settings: KernelSettings, backend: String, model: String, options: String?, trainInputs: URL, testInputs: URL,
+    settings: KernelSettings, backend: String, model: String, options: String?, trainInputs: DataSource,
+    testInputs: DataSource,
     threads: Int
   ) throws {
     let library = try BackendLibrary.load(backend)

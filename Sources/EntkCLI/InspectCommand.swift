@@ -72,7 +72,11 @@ struct InspectCommand: ParsableCommand {
     let plain = Dictionary((plainGroups(opened) ?? []).map { ($0.name, $0.reason) }) { first, _ in first }
     print("backend     \(opened.library.name) \(opened.library.version) (\(opened.library.url.path))")
     print("model       \(model.model)")
-    print("input       \(d.inputShape) per sample")
+    if d.singleFloatInput != nil {
+      print("input       \(d.inputShape) per sample")
+    } else {
+      for input in d.inputs { print("input       \(input.name): \(input.elementType) \(input.shape) per sample") }
+    }
     print("outputs     C = \(d.numOutputs)")
     print("parameters  P = \(d.numParams)")
     print("embedding   E = \(d.embeddingSize)")

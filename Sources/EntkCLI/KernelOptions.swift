@@ -7,8 +7,8 @@ import Kernels
 /// commands repeat them, so every tile run describes the same kernel).
 struct KernelOptions: ParsableArguments {
   @OptionGroup var model: ModelOptions
-  @Option(help: "Training samples (.npy or .csv, [N, ...input shape]).") var train: String
-  @Option(help: "Test samples; the kernel is then test × train.") var test: String?
+  @Option(help: ArgumentHelp(DataSourceHelp.train, valueName: "file|NAME=file")) var train: [String] = []
+  @Option(help: ArgumentHelp(DataSourceHelp.test, valueName: "file|NAME=file")) var test: [String] = []
   @Option(help: "Kernel kind: entk, trntk, pntk, proj-trntk, proj-pntk, em, layers.") var kind: String
   @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
   @Option(
@@ -40,6 +40,7 @@ struct KernelOptions: ParsableArguments {
   var factors: String = "auto"
 
   func validate() throws {
+    if train.isEmpty { throw ValidationError("missing --train (the training samples)") }
     if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     if let tileSize, tileSize < 1 { throw ValidationError("--tile-size must be at least 1") }
   }
@@ -59,8 +60,8 @@ struct KernelOptions: ParsableArguments {
   func job(threads: Int, log prefix: String) throws -> KernelJob {
     let job = try KernelJob(
       settings: settings(), library: BackendLibrary.load(model.backend), model: Self.absolute(model.model),
-      options: model.options, train: URL(fileURLWithPath: train), test: test.map { URL(fileURLWithPath: $0) },
-      threads: threads)
+      options: model.options, train: DataSource(arguments: train),
+      test: test.isEmpty ? nil : DataSource(arguments: test), threads: threads)
     job.log(prefix: prefix)
     return job
   }
@@ -68,11 +69,13 @@ struct KernelOptions: ParsableArguments {
   /// The options as `entk kernel` arguments with absolute paths and the given tile side, memory
   /// budget and batch size, so a tile command run from any folder, at any later time, computes a
   /// tile of the same kernel the same way.
-  func arguments(tileSide: Int, memory: Int, batchSize: Int) -> [String] {
+  func arguments(tileSide: Int, memory: Int, batchSize: Int) throws -> [String] {
     var arguments = ["--backend", model.backend, "--model", Self.absolute(model.model)]
     if let options = model.options { arguments += ["--options", options] }
-    arguments += ["--train", Self.absolute(train)]
-    if let test { arguments += ["--test", Self.absolute(test)] }
+    for source in try DataSource(arguments: train).absoluteArguments { arguments += ["--train", source] }
+    if !test.isEmpty {
+      for source in try DataSource(arguments: test).absoluteArguments { arguments += ["--test", source] }
+    }
     arguments += ["--kind", kind]
     if let projDim { arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind, "--seed", String(seed)] }
     if let projDensity { arguments += ["--proj-density", String(projDensity)] }

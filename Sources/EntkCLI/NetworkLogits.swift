@@ -1,6 +1,7 @@
 import ArrayIO
 import BackendLoader
 import Foundation
+import Kernels
 import Reporter
 
 /// The network's logits for `entk attribute`: read from a file, or computed by a forward pass
@@ -11,7 +12,7 @@ struct NetworkLogits {
   var options: String?
 
   /// Logits for `count` points of `role` ("train" or "test"): float32 [count, C].
-  func logits(role: String, file: String?, inputs: NPYArray?, count: Int) throws -> NPYArray {
+  func logits(role: String, file: String?, inputs: AttributeSamples?, count: Int) throws -> NPYArray {
     if let file {
       let array = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: file))
       guard array.shape.first == count else {
@@ -28,18 +29,13 @@ struct NetworkLogits {
     }
     printError("attribute: computing the network's \(role) logits with backend \(backend)")
     let opened = try BackendLibrary.load(backend).open(model: model, options: options)
-    let sample = opened.description.inputShape.reduce(1, *)
-    guard inputs.count == count * sample else {
-      throw InputError.dataShape(path: "--\(role)", shape: inputs.shape, expectedSample: opened.description.inputShape)
-    }
-    let values = inputs.float32Values()
+    let samples = try SampleSet.read(inputs.source, inputs: opened.description.inputs)
     var logits: [Float] = []
     let batch = 256
-    for start in stride(from: 0, to: count, by: batch) {
-      let rows = min(batch, count - start)
-      logits += try opened.forward(Array(values[(start * sample)..<((start + rows) * sample)]), count: rows).logits
+    for start in stride(from: 0, to: samples.count, by: batch) {
+      logits += try opened.forward(samples.batch(start..<min(samples.count, start + batch))).logits
     }
-    return NPYArray(float32: logits, shape: [count, opened.description.numOutputs])
+    return NPYArray(float32: logits, shape: [samples.count, opened.description.numOutputs])
   }
 
   /// The model as recorded in the manifest, with the model file's SHA-256 when it is a file.

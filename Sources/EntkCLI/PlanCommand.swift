@@ -62,7 +62,8 @@ struct PlanCommand: ParsableCommand {
       throw KernelError.settingsMismatch(directory: directory.path, field: field)
     }
     let common =
-      ["kernel"] + kernel.arguments(tileSide: grid.tileRows, memory: job.settings.memory, batchSize: job.batchSize)
+      ["kernel"]
+      + (try kernel.arguments(tileSide: grid.tileRows, memory: job.settings.memory, batchSize: job.batchSize))
       + ["--threads", String(threads)]
     let tiles = grid.tiles.enumerated().map { index, tile in
       PlannedTile(

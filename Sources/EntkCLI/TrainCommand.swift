@@ -2,6 +2,7 @@ import ArgumentParser
 import ArrayIO
 import BackendLoader
 import Foundation
+import Kernels
 
 struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -22,7 +23,8 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Architecture file (for swiftnet: a JSON file, see schemas/swiftnet-model.schema.json).")
   var arch: String
 
-  @Option(name: .customLong("train-x"), help: "Training inputs (.npy or .csv), [N, ...input shape] or [N, input size].")
+  @Option(
+    name: .customLong("train-x"), help: "Training inputs (.npy, .csv or .npz), [N, ...input shape] or [N, input size].")
   var trainX: String
 
   @Option(name: .customLong("train-y"), help: "Training labels (.npy or .csv), N integers in 0..<C.")
@@ -81,7 +83,7 @@ struct TrainCommand: ParsableCommand {
       "{\"epochs\":\(epochs),\"batch_size\":\(batchSize),\"learning_rate\":\(lr),\"optimizer\":\"\(optimizer)\",\"seed\":\(seed)}"
     var history: [Epoch] = []
     var failure: Error?
-    try model.train(inputs: train.inputs, labels: train.labels, options: options) { event in
+    try model.train(train.inputs.batch, labels: train.labels, options: options) { event in
       do {
         var epoch = try TrainingEvent.read(event)
         epoch.testAccuracy = try test.map { try $0.accuracy(of: model) }
@@ -130,15 +132,12 @@ private struct TrainingEvent {
 
 /// Inputs and integer labels read from files and checked against the model.
 private struct LabelledData {
-  let inputs: [Float]
+  let inputs: SampleSet
   let labels: [Int64]
 
   init(inputs inputPath: String, labels labelPath: String, description: ModelDescription) throws {
-    let x = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: inputPath))
-    let sample = Array(x.shape.dropFirst())
-    guard let n = x.shape.first, n >= 1, sample == description.inputShape || sample == [description.inputSize] else {
-      throw InputError.dataShape(path: inputPath, shape: x.shape, expectedSample: description.inputShape)
-    }
+    let x = try SampleSet.read(.file(URL(fileURLWithPath: inputPath)), inputs: description.inputs)
+    let n = x.count
     let y = try ArrayFile.read(URL(fileURLWithPath: labelPath))
     let labels = try y.int64Values(path: labelPath)
     guard y.shape.count == 1, labels.count == n else {
@@ -147,14 +146,14 @@ private struct LabelledData {
     if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(description.numOutputs) }) {
       throw TrainDataError.labelRange(path: labelPath, index: bad, value: labels[bad], classes: description.numOutputs)
     }
-    self.inputs = x.float32Values()
+    self.inputs = x
     self.labels = labels
   }
 
   /// The fraction of samples whose largest logit is at their label.
   func accuracy(of model: BackendModel) throws -> Double {
     let c = model.description.numOutputs
-    let logits = try model.forward(inputs, count: labels.count).logits
+    let logits = try model.forward(inputs.batch).logits
     var correct = 0
     for (i, label) in labels.enumerated() {
       let row = logits[i * c..<(i + 1) * c]

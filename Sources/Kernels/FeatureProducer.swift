@@ -122,47 +122,44 @@ public final class FeatureProducer {
       }
       let count = end - start
       let out = features + (start - samples.lowerBound) * length
-      try set.values.withUnsafeBufferPointer { inputs in
-        guard let base = inputs.baseAddress else { return }
-        let batchInputs = base + start * set.sampleSize
-        switch kind {
-        case .entk:
-          if let classRows {
-            let stride = classRows.factors.rowLength
-            try runSplit(
-              inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work, outputStride: stride,
-              call: .factoredJacobian)
-            for k in 0..<count { classRows.rearrange(work + k * stride, into: out + k * length) }
-          } else {
-            try runSplit(
-              inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
-              call: .jacobian)
-          }
-        case .trntk where classSlice != nil:
+      let batchInputs = set.batch(start..<end)
+      switch kind {
+      case .entk:
+        if let classRows {
+          let stride = classRows.factors.rowLength
           try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
-            call: .classGradient(classSlice ?? 0))
-        case .trntk, .layers:
+            batchInputs, output: work, outputStride: stride,
+            call: .factoredJacobian)
+          for k in 0..<count { classRows.rearrange(work + k * stride, into: out + k * length) }
+        } else {
           try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
-            call: factors == nil ? .jacobian : .factoredJacobian)
-        case .pntk:
-          try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
-            call: .summedGradient)
-        case .em:
-          try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: out, outputStride: length,
-            call: .embedding(logits: work))
-        case .projTrntk, .projPntk:
-          // The batch's gradients, projected before the next batch is computed.
-          let stride = rowsPerSample * d.numParams
-          try runSplit(
-            inputs: batchInputs, count: count, sampleSize: set.sampleSize, output: work, outputStride: stride,
-            call: kind == .projTrntk ? .jacobian : .summedGradient)
-          projector?.project(
-            gradients: work, count: count, firstSample: start, into: out, scratch: work + count * stride)
+            batchInputs, output: out, outputStride: length,
+            call: .jacobian)
         }
+      case .trntk where classSlice != nil:
+        try runSplit(
+          batchInputs, output: out, outputStride: length,
+          call: .classGradient(classSlice ?? 0))
+      case .trntk, .layers:
+        try runSplit(
+          batchInputs, output: out, outputStride: length,
+          call: factors == nil ? .jacobian : .factoredJacobian)
+      case .pntk:
+        try runSplit(
+          batchInputs, output: out, outputStride: length,
+          call: .summedGradient)
+      case .em:
+        try runSplit(
+          batchInputs, output: out, outputStride: length,
+          call: .embedding(logits: work))
+      case .projTrntk, .projPntk:
+        // The batch's gradients, projected before the next batch is computed.
+        let stride = rowsPerSample * d.numParams
+        try runSplit(
+          batchInputs, output: work, outputStride: stride,
+          call: kind == .projTrntk ? .jacobian : .summedGradient)
+        projector?.project(
+          gradients: work, count: count, firstSample: start, into: out, scratch: work + count * stride)
       }
       try checkFinite(out, count: count, length: length, firstSample: start, set: set)
       start = end
@@ -181,41 +178,41 @@ public final class FeatureProducer {
 
   /// Splits `count` samples between the models and runs `call` on each part concurrently.
   private func runSplit(
-    inputs: UnsafePointer<Float>, count: Int, sampleSize: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
-    call: Call
+    _ batch: InputBatch, output: UnsafeMutablePointer<Float>, outputStride: Int, call: Call
   ) throws {
+    let count = batch.count
     let parts = min(workers.count, count)
     let d = description
     let errors = ErrorBox()
-    let pointers = UnsafeSendable((inputs, output))
+    let pointers = UnsafeSendable(output)
     let body: @Sendable (Int) -> Void = { [workers] part in
       let lower = count * part / parts
       let upper = count * (part + 1) / parts
       let n = upper - lower
-      let (inputs, output) = pointers.value
+      let output = pointers.value
       let model = workers[part].model
-      let input = UnsafeBufferPointer(start: inputs + lower * sampleSize, count: n * sampleSize)
+      let input = batch.samples(lower..<upper)
       let out = UnsafeMutableBufferPointer(start: output + lower * outputStride, count: n * outputStride)
       do {
         switch call {
         case .jacobian:
-          try model.jacobian(inputs: input, count: n, jacobians: out)
+          try model.jacobian(input, jacobians: out)
         case .factoredJacobian:
-          try model.factoredJacobian(inputs: input, count: n, rows: out)
+          try model.factoredJacobian(input, rows: out)
         case .summedGradient:
           let cotangents = [Float](repeating: 1 / Float(d.numOutputs).squareRoot(), count: n * d.numOutputs)
           try cotangents.withUnsafeBufferPointer {
-            try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out)
+            try model.vjp(input, cotangents: $0, gradients: out)
           }
         case .classGradient(let c):
           var cotangents = [Float](repeating: 0, count: n * d.numOutputs)
           for i in 0..<n { cotangents[i * d.numOutputs + c] = 1 }
           try cotangents.withUnsafeBufferPointer {
-            try model.vjp(inputs: input, count: n, cotangents: $0, gradients: out)
+            try model.vjp(input, cotangents: $0, gradients: out)
           }
         case .embedding(let logits):
           let logitBuffer = UnsafeMutableBufferPointer(start: logits + lower * d.numOutputs, count: n * d.numOutputs)
-          try model.forward(inputs: input, count: n, logits: logitBuffer, embedding: out)
+          try model.forward(input, logits: logitBuffer, embedding: out)
         }
       } catch {
         errors.record(error)

@@ -2,8 +2,6 @@ import ArrayIO
 
 /// Why a kernel could not be computed, stored or merged.
 public enum KernelError: Error, CustomStringConvertible, Equatable {
-  /// A data file's per-sample shape does not match the model's input.
-  case sampleShape(path: String, shape: [Int], modelInput: [Int])
   /// `--kind` names no kernel.
   case unknownKind(String)
   /// A projected kind without a usable projection dimension, or a projection on an unprojected kind.
@@ -31,9 +29,6 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
 
   public var description: String {
     switch self {
-    case .sampleShape(let path, let shape, let input):
-      return
-        "\(path): shape \(shape) does not hold samples of the model's input shape \(input) (expected [N, \(input.map(String.init).joined(separator: ", "))] or any [N, ...] with \(input.reduce(1, *)) values per sample)"
     case .unknownKind(let name):
       return "unknown kernel kind '\(name)' (known: \(KernelKind.allCases.map(\.rawValue).joined(separator: ", ")))"
     case .projection(let reason): return "projection: \(reason)"

@@ -36,15 +36,16 @@ public final class KernelJob {
   ///   - model: the model file or folder, recorded in `kernel.json` as given (pass an absolute path
   ///     so the folder stays meaningful from anywhere).
   ///   - options: backend-specific options as a JSON object, or nil.
-  ///   - train, test: `.npy`/`.csv` samples, [N, ...] with the model's input size per sample.
+  ///   - train, test: the samples (`SampleSet.read` says what a source may hold).
   ///   - threads: models opened, 1...`maximumThreads`.
-  /// - Throws: `BackendLoadError`/`BackendCallError` from the backend, `NPYError`/`CSVError` and
-  ///   `KernelError.sampleShape` for the data, `KernelError.unsupportedByModel` for `em` without an
+  /// - Throws: `BackendLoadError`/`BackendCallError` from the backend, `NPYError`/`CSVError`/`NPZError` and
+  ///   `SampleDataError` for the data, `KernelError.unsupportedByModel` for `em` without an
   ///   embedding, `KernelError.memoryTooSmall` when `settings.memory` cannot hold a tile,
   ///   `KernelError.badArgument` for `threads` out of range, a `--tile-size` giving more than
   ///   `TileGrid.maximumTiles` tiles, or a tile needing more than the machine's physical memory.
   public init(
-    settings: KernelSettings, library: BackendLibrary, model: String, options: String?, train: URL, test: URL?,
+    settings: KernelSettings, library: BackendLibrary, model: String, options: String?, train: DataSource,
+    test: DataSource?,
     threads: Int
   ) throws {
     try Self.checkThreads(threads)
@@ -52,8 +53,8 @@ public final class KernelJob {
     self.threads = threads
     models = try (0..<threads).map { _ in try library.open(model: model, options: options) }
     let description = models[0].description
-    trainSet = try SampleSet.read(train, inputShape: description.inputShape)
-    let testSet = try test.map { try SampleSet.read($0, inputShape: description.inputShape) }
+    trainSet = try SampleSet.read(train, inputs: description.inputs)
+    let testSet = try test.map { try SampleSet.read($0, inputs: description.inputs) }
     if settings.kind == .em && description.embeddingSize == 0 {
       throw KernelError.unsupportedByModel(kind: .em, reason: "the backend reports embedding size 0")
     }

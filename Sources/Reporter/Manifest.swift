@@ -30,12 +30,16 @@ public struct Manifest: Sendable, Codable, Equatable {
     public var sha256: String
     /// The array's shape.
     public var shape: [Int]
+    /// For inputs of a model with several (a text model's `input_ids`): the model input the array
+    /// feeds; absent for a one-input model's file.
+    public var input: String?
 
-    public init(role: String, path: String, sha256: String, shape: [Int]) {
+    public init(role: String, path: String, sha256: String, shape: [Int], input: String? = nil) {
       self.role = role
       self.path = path
       self.sha256 = sha256
       self.shape = shape
+      self.input = input
     }
   }
 

@@ -19,7 +19,7 @@ struct BruteForceReference: Sendable {
     let d = model.description
     (c, p, groups) = (d.numOutputs, d.numParams, d.parameterGroups)
     func jacobians(_ set: SampleSet) throws -> [[[Double]]] {
-      let flat = try model.jacobian(set.values, count: set.count)
+      let flat = try model.jacobian(set.batch)
       return (0..<set.count).map { i in
         (0..<d.numOutputs).map { k in
           flat[(i * d.numOutputs + k) * d.numParams..<(i * d.numOutputs + k + 1) * d.numParams].map(Double.init)
@@ -27,11 +27,11 @@ struct BruteForceReference: Sendable {
       }
     }
     func embeddings(_ set: SampleSet) throws -> [[Double]] {
-      let flat = try model.forward(set.values, count: set.count, withEmbedding: true).embedding ?? []
+      let flat = try model.forward(set.batch, withEmbedding: true).embedding ?? []
       return (0..<set.count).map { i in flat[i * d.embeddingSize..<(i + 1) * d.embeddingSize].map(Double.init) }
     }
-    let train = try fixture.samples(fixture.train, inputShape: d.inputShape)
-    let rows = testRows ? try fixture.samples(fixture.test, inputShape: d.inputShape) : train
+    let train = try fixture.samples(fixture.train, inputs: d.inputs)
+    let rows = testRows ? try fixture.samples(fixture.test, inputs: d.inputs) : train
     rowJacobians = try jacobians(rows)
     columnJacobians = try jacobians(train)
     rowEmbeddings = try embeddings(rows)

@@ -32,7 +32,7 @@ private struct LinearKernelCase {
     let settings = try KernelSettings(
       kind: kind, normalize: normalize, memory: 1 << 40, tileSize: tileSide, batchSize: 7, factors: factors)
     let job = try KernelJob(
-      settings: settings, library: library, model: library.url.path, options: nil, train: train, test: nil,
+      settings: settings, library: library, model: library.url.path, options: nil, train: .file(train), test: nil,
       threads: threads)
     let folder = directory.appendingPathComponent(
       "\(kind.rawValue)-\(factors.rawValue)-\(normalize.rawValue)-\(tileSide)-\(threads)")
@@ -101,7 +101,7 @@ func factoredAndJacobianKernelsMatchTheClosedForm(kind: KernelKind) throws {
   let job = { (factors: FactorUse) in
     try KernelJob(
       settings: settings(factors), library: linear.library, model: linear.library.url.path, options: nil,
-      train: linear.train, test: nil, threads: 1)
+      train: .file(linear.train), test: nil, threads: 1)
   }
   _ = try job(.auto).run(in: folder, tile: TileIndex(row: 0, column: 0))
   #expect {

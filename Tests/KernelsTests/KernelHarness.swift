@@ -35,8 +35,8 @@ struct KernelFixture: Sendable {
     return try (0..<count).map { _ in try library.open(model: model.path, options: nil) }
   }
 
-  func samples(_ file: String, inputShape: [Int]) throws -> SampleSet {
-    try SampleSet.read(folder.appendingPathComponent(file), inputShape: inputShape)
+  func samples(_ file: String, inputs: [ModelInput]) throws -> SampleSet {
+    try SampleSet.read(.file(folder.appendingPathComponent(file)), inputs: inputs)
   }
 }
 
@@ -72,7 +72,8 @@ struct KernelRun {
     let settings = try KernelSettings(
       kind: kind, projection: projection, normalize: normalize, memory: 1 << 40, tileSize: side, batchSize: batchSize)
     let job = try KernelJob(
-      settings: settings, library: library, model: fixture.model.path, options: nil, train: train, test: test,
+      settings: settings, library: library, model: fixture.model.path, options: nil, train: .file(train),
+      test: test.map { .file($0) },
       threads: threads)
     let summary = try job.run(in: directory.appendingPathComponent("kernel"))
     let array = try NPYFile.read(try #require(summary.file))

@@ -12,8 +12,8 @@ enum KernelJobFixture {
   static func job(_ settings: KernelSettings, model: URL = fixture.model, test: Bool = false) throws -> KernelJob {
     try KernelJob(
       settings: settings, library: BackendLibrary.load(fixture.backend), model: model.path, options: nil,
-      train: fixture.folder.appendingPathComponent(fixture.train),
-      test: test ? fixture.folder.appendingPathComponent(fixture.test) : nil, threads: 1)
+      train: .file(fixture.folder.appendingPathComponent(fixture.train)),
+      test: test ? .file(fixture.folder.appendingPathComponent(fixture.test)) : nil, threads: 1)
   }
 }
 
@@ -149,7 +149,7 @@ enum KernelJobFixture {
     try KernelJob(
       settings: KernelSettings(kind: .trntk, memory: memory, factors: factors),
       library: BackendLibrary.load(fixture.backend), model: fixture.model.path, options: nil,
-      train: fixture.folder.appendingPathComponent(fixture.train), test: nil, threads: 1)
+      train: .file(fixture.folder.appendingPathComponent(fixture.train)), test: nil, threads: 1)
   }
   // The digits CNN's factored rows are 49,674 floats (199 kB) a sample, one class's gradients
   // 13,706 (55 kB): 8 samples need 3.2 MB as rows, 0.9 MB class by class.

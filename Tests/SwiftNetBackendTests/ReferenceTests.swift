@@ -33,10 +33,10 @@ import Testing
   }
 
   @Test(arguments: fixtures) func conformancePasses(_ fixture: String) throws {
-    let checks = BackendConformance(
-      library: try SwiftNetTestModels.library(), modelPath: TestEnvironment.fixture(fixture).path
-    )
-    .run(samples: try SwiftNetTestModels.values("\(fixture)/inputs.npy"))
+    let conformance = BackendConformance(
+      library: try SwiftNetTestModels.library(), modelPath: TestEnvironment.fixture(fixture).path)
+    let values = try SwiftNetTestModels.values("\(fixture)/inputs.npy")
+    let checks = conformance.run(samples: { InputArrays($0.inputs[0], floats: values) })
     for check in checks { #expect(check.outcome == .passed, "\(check.name): \(check.detail)") }
   }
 

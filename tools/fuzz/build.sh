@@ -27,6 +27,7 @@ module CBoxMuller { header "$root/Sources/CBoxMuller/include/box_muller.h" expor
 MAP
 common=(
   "${sanitize[@]}" -O -g -parse-as-library -enable-testing -suppress-warnings -I "$out/modules" -I "$root/Sources/COpenBLAS"
+  -I "$root/Sources/CZlib"
   -Xcc -fmodule-map-file="$out/maps/CEntkABI.modulemap" -Xcc -fmodule-map-file="$out/maps/COnnxProto.modulemap"
   -Xcc -fmodule-map-file="$out/maps/CBoxMuller.modulemap"
 )
@@ -84,6 +85,6 @@ for target in "${targets[@]}"; do
     [[ $module == Kernels ]] && objects+=("$box_muller_c")
   done
   "$swiftc" "${common[@]}" "$root/tools/fuzz/FuzzInput.swift" "$root/tools/fuzz/targets/$target.swift" \
-    "${objects[@]}" $blas_libs -lprotobuf-c -o "$out/fuzz-$target" 2>&1 | { grep -v "Cannot export local symbol" || true; }
+    "${objects[@]}" $blas_libs -lprotobuf-c -lz -o "$out/fuzz-$target" 2>&1 | { grep -v "Cannot export local symbol" || true; }
   [[ -x $out/fuzz-$target ]]
 done

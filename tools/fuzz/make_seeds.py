@@ -36,6 +36,8 @@ def arrays():
                  "f4_5_v3.npy"]:
         write("arrays", name, (FIXTURES / "npy" / name).read_bytes())
     write("arrays", "samples.csv", b"a,b,c\n1,2,3\n4.5,-6,7e-3\n# comment\n")
+    for name in ["stored.npz", "compressed.npz"]:
+        write("arrays", name, (FIXTURES / "npz" / name).read_bytes())
     write("arrays", "sentences.txt", "the soup was tasty .\r\n\nle café était froid .\n".encode())
 
 
