@@ -11,6 +11,8 @@ examples/text:
   train_labels.npy       int64 [N]: the labels trained on (with the data's deliberate noise)
   test_labels.npy        int64 [M]
   train.txt, test.txt    the sentences, one per line, in the same order (for --train-text/--test-text)
+  test_logits.npy        float32 [M, 2]: torch's logits of the test sentences, which the exported
+                         model must reproduce (the example's end-to-end test compares entk's with them)
   model.onnx             transformers' BertForSequenceClassification (hidden 32, 2 layers, 2 heads,
                          intermediate 64, 24 positions, 2 classes), exported with the TorchScript-based
                          exporter (dynamo=False, opset 17, dynamic batch axis, constant folding off so
@@ -160,6 +162,7 @@ def main():
     if difference > 1e-4:
         raise SystemExit("the exported model does not reproduce torch's logits")
 
+    np.save(out / "test_logits.npy", reference.astype(np.float32))
     with open(out / "vocab.txt", "w", encoding="utf-8") as f:
         f.write("".join(token + "\n" for token in vocabulary))
     for name, ids, mask, labels, sentences in [
