@@ -57,7 +57,7 @@ let package = Package(
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "Kernels", "EntkTestSupport"]),
     .testTarget(
       name: "ONNXBackendTests",
       dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),

@@ -15,11 +15,18 @@ struct KernelCommand: ParsableCommand {
       to DIR/tiles with a checksum sidecar, so an interrupted run resumes where it stopped. Without \
       --tile, all tiles are computed and merged into DIR/kernel.npy (float32; numpy.load reads it) \
       and DIR/kernel.json describes the settings. With --tile ROW,COL only that tile is computed; \
-      run `entk merge DIR` once all are done.
+      run `entk merge DIR` once all are done. With --features rows:I (or columns:J) only the \
+      features of tile row I (column J) are computed and stored in DIR/features, where every tile \
+      of that row (column) reads them: what `entk plan` does for proj-trntk, proj-pntk and em.
       """)
 
   @OptionGroup var kernel: KernelOptions
   @Option(help: "Compute only this tile, ROW,COL (0-based), and do not merge.") var tile: String?
+  @Option(
+    help: ArgumentHelp(
+      "Compute and store only the features of one block, rows:I or columns:J (proj-trntk, proj-pntk, em).",
+      valueName: "side:index"))
+  var features: String?
   @Option(
     help:
       "Threads: backend models working in parallel, sharing the Gram stage too (default: all cores; at most 4 per core)."
@@ -30,6 +37,7 @@ struct KernelCommand: ParsableCommand {
 
   func validate() throws {
     if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    if tile != nil && features != nil { throw ValidationError("--tile and --features are separate steps; give one") }
   }
 
   struct Summary: Encodable {
@@ -46,10 +54,28 @@ struct KernelCommand: ParsableCommand {
     var gramGFLOPS: Double
   }
 
+  struct FeaturesSummary: Encodable {
+    var out: String
+    var features: String
+    var seconds: Double
+  }
+
   func run() throws {
     let only = try tile.map(TileIndex.init(parsing:))
+    let block = try features.map(FeatureBlock.init(parsing:))
     let directory = try OutputPath.check(out)
     let job = try kernel.job(threads: threads, log: "kernel")
+    if let block {
+      let started = Date()
+      try job.storeFeatures(in: directory, block: block)
+      let seconds = Date().timeIntervalSince(started)
+      if json {
+        try printJSON(FeaturesSummary(out: directory.path, features: block.description, seconds: seconds))
+      } else {
+        printError("kernel: features \(block) stored in \(String(format: "%.2f", seconds))s")
+      }
+      return
+    }
     let grid = job.manifest.grid
     let printer = TileProgressPrinter(prefix: "kernel")
     let summary = try job.run(in: directory, tile: only, progress: printer.report)

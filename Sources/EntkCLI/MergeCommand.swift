@@ -8,11 +8,12 @@ struct MergeCommand: ParsableCommand {
     abstract: "Assemble a kernel folder's tiles into kernel.npy.",
     discussion: """
       Verifies every tile of DIR/kernel.json's grid against its sidecar (size and checksum) and \
-      refuses, naming them, if any is missing or corrupt. Tiles are kept unless --remove-tiles.
+      refuses, naming them, if any is missing or corrupt. Tiles (and the feature blocks a plan stored) are kept unless --remove-tiles.
       """)
 
   @Argument(help: "Kernel folder written by `entk kernel`.") var directory: String
-  @Flag(name: .customLong("remove-tiles"), help: "Delete DIR/tiles after a successful merge.") var removeTiles = false
+  @Flag(name: .customLong("remove-tiles"), help: "Delete DIR/tiles and DIR/features after a successful merge.")
+  var removeTiles = false
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   struct Summary: Encodable {
@@ -25,7 +26,11 @@ struct MergeCommand: ParsableCommand {
   func run() throws {
     let url = URL(fileURLWithPath: directory)
     let manifest = try KernelMerge.merge(directory: url)
-    if removeTiles { try? FileManager.default.removeItem(at: url.appendingPathComponent("tiles")) }
+    if removeTiles {
+      for folder in ["tiles", "features"] {
+        try? FileManager.default.removeItem(at: url.appendingPathComponent(folder))
+      }
+    }
     let file = url.appendingPathComponent(manifest.file).path
     if json {
       try printJSON(

@@ -34,6 +34,19 @@ struct PlanCommand: ParsableCommand {
     var merge: [String]
     var makefile = "Makefile"
     var slurm = "slurm.sh"
+    /// For kinds that store features: each block's target, to run before the tiles.
+    var features: [PlannedFeatures]?
+    /// For kinds that store features: the job array of the feature blocks.
+    var slurmFeatures: String?
+  }
+
+  /// One block of features: computed once, then read by every tile of its row or column.
+  struct PlannedFeatures: Codable {
+    var index: Int
+    var block: String
+    var samples: [Int]
+    var sidecar: String
+    var command: [String]
   }
 
   /// One unit of work: the tile, its sample ranges, the sidecar that marks it done, its command.
@@ -44,6 +57,9 @@ struct PlanCommand: ParsableCommand {
     var columns: [Int]
     var sidecar: String
     var command: [String]
+    /// For kinds that store features: the sidecars of the feature blocks the tile reads (run
+    /// those targets first).
+    var features: [String]?
   }
 
   func run() throws {
@@ -63,7 +79,10 @@ struct PlanCommand: ParsableCommand {
     }
     let common =
       ["kernel"]
-      + (try kernel.arguments(tileSide: grid.tileRows, memory: job.settings.memory, batchSize: job.batchSize))
+      // The grid's side: a side longer than the test set is clamped in rows only, so the larger
+      // of the two is the side that gives this grid again.
+      + (try kernel.arguments(
+        tileSide: max(grid.tileRows, grid.tileColumns), memory: job.settings.memory, batchSize: job.batchSize))
       + ["--threads", String(threads)]
     let tiles = grid.tiles.enumerated().map { index, tile in
       PlannedTile(
@@ -72,7 +91,26 @@ struct PlanCommand: ParsableCommand {
         sidecar: "tiles/\(tile.fileStem).json",
         command: [executable] + common + ["--tile", tile.description, "--out", directory.path])
     }
-    let plan = Plan(directory: directory.path, tiles: tiles, merge: [executable, "merge", directory.path])
+    var plan = Plan(directory: directory.path, tiles: tiles, merge: [executable, "merge", directory.path])
+    if manifest.kind.storesFeatures {
+      let blocks =
+        (0..<grid.rowTiles).map { FeatureBlock(side: .rows, index: $0) }
+        + (grid.symmetric ? [] : (0..<grid.columnTiles).map { FeatureBlock(side: .columns, index: $0) })
+      plan.features = blocks.enumerated().map { index, block in
+        let samples = grid.samples(of: block)
+        return PlannedFeatures(
+          index: index, block: block.description, samples: [samples.lowerBound, samples.upperBound],
+          sidecar: "features/\(block.fileStem).json",
+          command: [executable] + common + ["--features", block.description, "--out", directory.path])
+      }
+      plan.slurmFeatures = "slurm-features.sh"
+      for (index, tile) in grid.tiles.enumerated() {
+        let column = FeatureBlock(side: grid.symmetric ? .rows : .columns, index: tile.column)
+        plan.tiles[index].features = [
+          "features/\(FeatureBlock(side: .rows, index: tile.row).fileStem).json", "features/\(column.fileStem).json",
+        ]
+      }
+    }
     let created = KernelJob.outermostMissingFolder(of: directory)
     do {
       try FileManager.default.createDirectory(
@@ -83,6 +121,11 @@ struct PlanCommand: ParsableCommand {
       try Data(slurmScript(plan, executable: executable, common: common).utf8)
         .write(to: directory.appendingPathComponent(plan.slurm), options: .atomic)
       _ = chmod(directory.appendingPathComponent(plan.slurm).path, 0o755)
+      if let features = plan.features, let name = plan.slurmFeatures {
+        try Data(slurmFeaturesScript(plan, features, executable: executable, common: common).utf8)
+          .write(to: directory.appendingPathComponent(name), options: .atomic)
+        _ = chmod(directory.appendingPathComponent(name).path, 0o755)
+      }
       // Last, so a plan.json is only ever beside a complete Makefile and slurm.sh.
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -136,10 +179,41 @@ struct PlanCommand: ParsableCommand {
       \t$(ENTK) merge $(DIR)
 
       """
+    // Feature blocks (kinds that store features) are targets of their own, which every tile of
+    // their row or column depends on: each sample's gradients are computed once.
+    for block in plan.features ?? [] {
+      text += "\n$(DIR)/\(block.sidecar):\n\t$(ENTK) kernel $(KERNEL_ARGS) --features \(block.block) --out $(DIR)\n"
+    }
     for tile in plan.tiles {
-      text += "\n$(DIR)/\(tile.sidecar):\n\t$(ENTK) kernel $(KERNEL_ARGS) --tile \(tile.tile) --out $(DIR)\n"
+      let dependencies = (tile.features ?? []).map { " $(DIR)/\($0)" }.joined()
+      text +=
+        "\n$(DIR)/\(tile.sidecar):\(dependencies)\n\t$(ENTK) kernel $(KERNEL_ARGS) --tile \(tile.tile) --out $(DIR)\n"
     }
     return text
+  }
+
+  private func slurmFeaturesScript(
+    _ plan: Plan, _ features: [PlannedFeatures], executable: String, common: [String]
+  ) -> String {
+    let quoted = ([executable] + common).map(Self.shellQuoted).joined(separator: " ")
+    let directory = Self.shellQuoted(plan.directory)
+    return """
+      #!/bin/bash
+      #SBATCH --job-name=entk-features
+      #SBATCH --array=0-\(features.count - 1)
+      #SBATCH --cpus-per-task=\(threads)
+      #SBATCH --output=\(plan.directory)/slurm/features-%a.out
+      # Generated by `entk plan`: task i of the array computes and stores feature block BLOCKS[i]
+      # of the kernel in \(plan.directory); the tiles then read them instead of recomputing
+      # gradients. Run it before the tiles:
+      #   features=$(sbatch --parsable \(plan.directory)/\(plan.slurmFeatures ?? ""))
+      #   tiles=$(sbatch --parsable --dependency=afterok:$features \(plan.directory)/slurm.sh)
+      #   sbatch --dependency=afterok:$tiles --wrap "\(executable) merge \(plan.directory)"
+      set -euo pipefail
+      BLOCKS=(\(features.map(\.block).joined(separator: " ")))
+      exec \(quoted) --features "${BLOCKS[$SLURM_ARRAY_TASK_ID]}" --out \(directory)
+
+      """
   }
 
   private func slurmScript(_ plan: Plan, executable: String, common: [String]) -> String {

@@ -177,6 +177,7 @@ public struct GramTile {
       columnBlock.panels.filter { !symmetric || $0 >= row }.map { (row: row, column: $0) }
     }
     let parts = min(threads, pairs.count)
+    let threadCount = threads
     // Each thread takes whole panel pairs, so which thread computes a pair never changes its bits.
     // Pairs are dealt largest first to the least-loaded thread: the sets' last panels are smaller.
     let shares = {
@@ -203,38 +204,59 @@ public struct GramTile {
       let destination = UnsafeSendable(output + target * r * s)
       DispatchQueue.concurrentPerform(iterations: parts) { part in
         let output = destination.value
-        let product = FloatBuffer(count: side * side)
+        // Workers per panel pair: the threads a pair count below `threads` leaves idle (a kernel
+        // of at most 192 samples is one pair) compute a pair's chunks side by side.
+        let workers = max(1, threadCount / parts)
+        let productBuffers = (0..<workers).map { _ in FloatBuffer(count: side * side) }
         // Float64 panels: the pair's sum over terms, one term's Gram, and its scale's Gram.
         let doubles = UnsafeMutablePointer<Double>.allocate(capacity: 3 * side * side)
         defer { doubles.deallocate() }
         let (sum, gram, scale) = (doubles, doubles + side * side, doubles + 2 * side * side)
         // Touched only when a tile cuts a panel (most single-tile kernels never copy).
-        let copies = (
-          FloatBuffer(count: side * Self.accumulationChunk), FloatBuffer(count: side * Self.accumulationChunk)
-        )
+        let copyBuffers = (0..<2 * workers).map { _ in FloatBuffer(count: side * Self.accumulationChunk) }
+        // Raw pointers for the workers (each touches only its own buffers); the buffers outlive them.
+        let products = UnsafeSendable(productBuffers.map(\.pointer))
+        let copies = UnsafeSendable(copyBuffers.map(\.pointer))
+        defer { withExtendedLifetime((productBuffers, copyBuffers)) {} }
         for pair in shares[part] {
           let rowPanel = rowBlock.panel(pair.row)
           let columnPanel = columnBlock.panel(pair.column)
           let columns = columnPanel.positions
+          // One chunk's float32 product by worker `worker`: a fixed call shape, so its bits do not
+          // depend on the worker.
+          @Sendable func multiply(_ range: Range<Int>, worker: Int) {
+            let a = rowBlock.operand(
+              rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld,
+              copy: copies.value[2 * worker])
+            let b = columnBlock.operand(
+              columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld,
+              copy: copies.value[2 * worker + 1])
+            cblas_sgemm(
+              CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
+              Int32(range.count), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
+              products.value[worker], Int32(side))
+          }
           // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64 in
-          // feature order (the first chunk is stored as it is: 0 + x = x).
+          // feature order (the first chunk is stored as it is: 0 + x = x), `workers` chunks at a
+          // time.
           func accumulate(_ ranges: [Range<Int>], into values: UnsafeMutablePointer<Double>) {
             if ranges.isEmpty { values.update(repeating: 0, count: side * side) }
-            for (index, range) in ranges.enumerated() {
-              let a = rowBlock.operand(
-                rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.0)
-              let b = columnBlock.operand(
-                columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld, copy: copies.1)
-              cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
-                Int32(range.count), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
-                product.pointer, Int32(side))
-              for i in rowPanel.positions {
-                let (line, source) = (values + i * side, product.pointer + i * side)
-                if index == 0 {
-                  for j in columns { line[j] = Double(source[j]) }
-                } else {
-                  for j in columns { line[j] += Double(source[j]) }
+            for first in stride(from: 0, to: ranges.count, by: workers) {
+              let batch = first..<min(first + workers, ranges.count)
+              if batch.count == 1 {
+                multiply(ranges[first], worker: 0)
+              } else {
+                DispatchQueue.concurrentPerform(iterations: batch.count) { multiply(ranges[first + $0], worker: $0) }
+              }
+              for (worker, index) in batch.enumerated() {
+                let product = products.value[worker]
+                for i in rowPanel.positions {
+                  let (line, source) = (values + i * side, product + i * side)
+                  if index == 0 {
+                    for j in columns { line[j] = Double(source[j]) }
+                  } else {
+                    for j in columns { line[j] += Double(source[j]) }
+                  }
                 }
               }
             }
@@ -310,18 +332,18 @@ private struct ViewBlock: @unchecked Sendable {
   /// The panel's rows, features offset..<offset+width, as sgemm's operand: in place when the
   /// block holds the whole panel, else copied into `copy` at their positions, the panel's other
   /// rows zero (their products are dropped, and no row's bits depend on another row).
-  func operand(_ panel: Panel, offset: Int, width: Int, leadingDimension: Int, copy: FloatBuffer) -> (
+  func operand(_ panel: Panel, offset: Int, width: Int, leadingDimension: Int, copy: UnsafeMutablePointer<Float>) -> (
     pointer: UnsafePointer<Float>, leadingDimension: Int
   ) {
     let rows = features + (panel.origin + panel.positions.lowerBound - start) * leadingDimension + offset
     if panel.positions.count == panel.height { return (rows, leadingDimension) }
     let chunk = GramTile.accumulationChunk
     for position in 0..<panel.height where !panel.positions.contains(position) {
-      (copy.pointer + position * chunk).update(repeating: 0, count: width)
+      (copy + position * chunk).update(repeating: 0, count: width)
     }
     for (line, position) in panel.positions.enumerated() {
-      (copy.pointer + position * chunk).update(from: rows + line * leadingDimension, count: width)
+      (copy + position * chunk).update(from: rows + line * leadingDimension, count: width)
     }
-    return (UnsafePointer(copy.pointer), chunk)
+    return (UnsafePointer(copy), chunk)
   }
 }

@@ -61,6 +61,8 @@ public final class KernelComputation {
   let rowSet: SampleSet
   let columnSet: SampleSet
   public let store: TileStore
+  /// Stored feature blocks, read instead of recomputed when present (kinds that store features).
+  public let features: FeatureStore
 
   /// - Parameters:
   ///   - rowSet, columnSet: the samples of `manifest.rows` and `manifest.columns` (the same set for
@@ -73,6 +75,28 @@ public final class KernelComputation {
     self.rowSet = rowSet
     self.columnSet = columnSet
     self.store = TileStore(directory: directory.appendingPathComponent("tiles"))
+    self.features = FeatureStore(directory: directory.appendingPathComponent("features"))
+  }
+
+  /// The features of `block`'s samples into `buffer`: read from the feature store when the plan
+  /// computed the block (kinds that store features), else computed.
+  private func blockFeatures(_ block: FeatureBlock, into buffer: UnsafeMutablePointer<Float>) throws {
+    let samples = manifest.grid.samples(of: block)
+    if manifest.kind.storesFeatures,
+      features.read(block, samples: samples, length: producer.featureLength, into: buffer)
+    {
+      return
+    }
+    try producer.features(of: block.side == .rows ? rowSet : columnSet, samples: samples, into: buffer)
+  }
+
+  /// Computes `block`'s features and stores them (a plan's feature target).
+  public func storeFeatures(_ block: FeatureBlock) throws {
+    let samples = manifest.grid.samples(of: block)
+    openblas_set_num_threads(1)
+    let buffer = try FloatBuffer.checked(count: samples.count * producer.featureLength, purpose: "a block's features")
+    try producer.features(of: block.side == .rows ? rowSet : columnSet, samples: samples, into: buffer.pointer)
+    try features.write(block, samples: samples, length: producer.featureLength, values: buffer.pointer)
   }
 
   /// Computes the unfinished tiles of `selection` (every tile of the grid by default).
@@ -122,7 +146,7 @@ public final class KernelComputation {
       } else {
         if tile.row != currentRow {
           let began = Date()
-          try producer.features(of: rowSet, samples: rows, into: rowFeatures.pointer)
+          try blockFeatures(FeatureBlock(side: .rows, index: tile.row), into: rowFeatures.pointer)
           rowSelf = cosine ? gram.selfValues(rowFeatures.pointer, samples: rows.count) : []
           report.featureSeconds += Date().timeIntervalSince(began)
           currentRow = tile.row
@@ -130,7 +154,9 @@ public final class KernelComputation {
         var columnSelf = rowSelf
         if !isDiagonal(tile) {
           let began = Date()
-          try producer.features(of: columnSet, samples: columns, into: columnFeatures.pointer)
+          // A symmetric kernel's columns are its rows: its column blocks are row blocks.
+          let side: FeatureBlock.Side = manifest.grid.symmetric ? .rows : .columns
+          try blockFeatures(FeatureBlock(side: side, index: tile.column), into: columnFeatures.pointer)
           columnSelf = cosine ? gram.selfValues(columnFeatures.pointer, samples: columns.count) : []
           report.featureSeconds += Date().timeIntervalSince(began)
         }

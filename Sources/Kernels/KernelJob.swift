@@ -194,11 +194,8 @@ public final class KernelJob {
         row: tile.row, column: tile.column, grid: [grid.rowTiles, grid.columnTiles], symmetric: grid.symmetric)
     }
     let created = Self.outermostMissingFolder(of: directory)
-    let existing = try KernelManifest.read(directory: directory)
+    let existing = try existingManifest(in: directory)
     if let existing {
-      if let field = manifest.differingSetting(from: existing) {
-        throw KernelError.settingsMismatch(directory: directory.path, field: field)
-      }
       let file = directory.appendingPathComponent(existing.file)
       if existing.complete && tile == nil && FileManager.default.fileExists(atPath: file.path) {
         return KernelJobSummary(
@@ -207,19 +204,7 @@ public final class KernelJob {
       }
     }
     do {
-      do {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-      } catch {
-        throw KernelError.io(path: directory.path, reason: "cannot create the folder: \(FileSystemReason.of(error))")
-      }
-      // Written once; concurrent tile runs of a plan find it and leave it alone.
-      if existing == nil { try manifest.write(directory: directory) }
-      let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
-      let producer = FeatureProducer(
-        kind: settings.kind, models: models, projection: projection, factors: factors, classSliced: classSliced,
-        batchSize: batchSize)
-      let computation = KernelComputation(
-        manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
+      let computation = try prepare(directory, writingManifest: existing == nil)
       let report = try computation.run(tile.map { [$0] }, progress: progress)
       guard tile == nil else {
         return KernelJobSummary(
@@ -231,6 +216,70 @@ public final class KernelJob {
       return KernelJobSummary(
         directory: directory, manifest: merged, file: directory.appendingPathComponent(merged.file),
         alreadyComplete: false, run: report, seconds: Date().timeIntervalSince(started))
+    } catch {
+      if let created { try? FileManager.default.removeItem(at: created) }
+      throw error
+    }
+  }
+}
+
+extension KernelJob {
+  /// The folder's `kernel.json`, checked to describe this kernel; nil when there is none.
+  /// - Throws: `KernelError.settingsMismatch` when the folder holds another kernel.
+  private func existingManifest(in directory: URL) throws -> KernelManifest? {
+    let existing = try KernelManifest.read(directory: directory)
+    if let existing, let field = manifest.differingSetting(from: existing) {
+      throw KernelError.settingsMismatch(directory: directory.path, field: field)
+    }
+    return existing
+  }
+
+  /// Creates the folder (and `kernel.json` when asked) and the computation that fills it.
+  private func prepare(_ directory: URL, writingManifest: Bool) throws -> KernelComputation {
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw KernelError.io(path: directory.path, reason: "cannot create the folder: \(FileSystemReason.of(error))")
+    }
+    // Written once; concurrent tile runs of a plan find it and leave it alone.
+    if writingManifest { try manifest.write(directory: directory) }
+    let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
+    let producer = FeatureProducer(
+      kind: settings.kind, models: models, projection: projection, factors: factors, classSliced: classSliced,
+      batchSize: batchSize)
+    return KernelComputation(
+      manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
+  }
+
+  /// Computes one block of features into `directory/features`: a plan's feature target.
+  ///
+  /// Only for a kind whose features are stored (`KernelKind.storesFeatures`); tiles then read the
+  /// block.
+  /// - Throws: `KernelError.badArgument` for another kind or a block outside the grid (a
+  ///   symmetric kernel has row blocks only), `KernelError.settingsMismatch`, and any error of the
+  ///   backend, the feature stage or the file system.
+  public func storeFeatures(in directory: URL, block: FeatureBlock) throws {
+    guard settings.kind.storesFeatures else {
+      throw KernelError.badArgument(
+        option: "--features", value: block.description,
+        reason:
+          "\(settings.kind.rawValue) features are whole gradients, too large to store; only proj-trntk, proj-pntk and em store features"
+      )
+    }
+    let grid = manifest.grid
+    let count = block.side == .rows ? grid.rowTiles : grid.columnTiles
+    guard block.index < count, !(grid.symmetric && block.side == .columns) else {
+      throw KernelError.badArgument(
+        option: "--features", value: block.description,
+        reason:
+          grid.symmetric
+          ? "a symmetric kernel has row blocks rows:0...rows:\(grid.rowTiles - 1) only"
+          : "the grid has rows:0...rows:\(grid.rowTiles - 1) and columns:0...columns:\(grid.columnTiles - 1)")
+    }
+    let created = Self.outermostMissingFolder(of: directory)
+    let existing = try existingManifest(in: directory)
+    do {
+      try prepare(directory, writingManifest: existing == nil).storeFeatures(block)
     } catch {
       if let created { try? FileManager.default.removeItem(at: created) }
       throw error

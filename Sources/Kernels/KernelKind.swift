@@ -25,6 +25,10 @@ public enum KernelKind: String, Sendable, Codable, CaseIterable {
   /// Whether the kind can be computed from a backend's per-layer factors (`factored_jacobian`).
   public var factorable: Bool { self == .trntk || self == .layers || self == .entk }
 
+  /// Whether a plan stores the kind's features once per block (`FeatureStore`): they are small
+  /// (k·C, k or E floats a sample), so reading them beats recomputing gradients in every tile.
+  public var storesFeatures: Bool { isProjected || self == .em }
+
   /// Whether the kind needs a random projection (and so `--proj-dim`).
   public var isProjected: Bool { self == .projTrntk || self == .projPntk }
 

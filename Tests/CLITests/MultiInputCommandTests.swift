@@ -138,3 +138,36 @@ import Testing
     #expect(inputs.compactMap { $0["elementType"] as? String } == ["int64", "int64"])
   }
 }
+
+/// The whole command line on text models as exported (int64 ids and masks, padded samples): the
+/// trntk kernel of each fixture equals J Jᵀ of its PyTorch float64 Jacobian
+/// (`tools/fixtures/export_text_fixtures.py`).
+@Test(arguments: ["bert-legacy14", "distilbert-dynamo18", "roberta-legacy17"])
+func textModelKernelsFromTheCommandLineMatchPyTorch(model: String) throws {
+  let name = String(model.prefix { $0 != "-" })
+  let folder = TestEnvironment.fixture("onnx")
+  let inputs = ["input_ids", "attention_mask"] + (name == "bert" ? ["token_type_ids"] : [])
+  let directory = try TestEnvironment.temporaryDirectory("text-kernel")
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let result = try runEntk(
+    [
+      "kernel", "--backend", "onnx", "--model", folder.appendingPathComponent("\(model).onnx").path, "--options",
+      #"{"dims": {"sequence": 8}}"#, "--kind", "trntk", "--out", directory.appendingPathComponent("k").path,
+    ] + inputs.flatMap { ["--train", "\($0)=\(folder.appendingPathComponent("\(name)-\($0).npy").path)"] })
+  #expect(result.status == 0, "\(result.stderr)")
+  let kernel = try NPYFile.read(directory.appendingPathComponent("k/kernel.npy")).float64Values()
+  let jacobian = try NPYFile.read(folder.appendingPathComponent("\(name)-jacobian.npy"))
+  let n = jacobian.shape[0]
+  let row = jacobian.count / n
+  let values = jacobian.float64Values()
+  var worst = 0.0
+  var scale = 0.0
+  for i in 0..<n {
+    for j in 0..<n {
+      let exact = (0..<row).reduce(0.0) { $0 + values[i * row + $1] * values[j * row + $1] }
+      worst = max(worst, abs(kernel[i * n + j] - exact))
+      scale = max(scale, abs(exact))
+    }
+  }
+  #expect(worst <= 1e-5 * scale, "\(model): max |Δ| \(worst) of \(scale)")
+}

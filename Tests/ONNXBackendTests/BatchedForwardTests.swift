@@ -10,13 +10,13 @@ import Testing
 struct BatchedForwardTests {
   /// One sample at a time through `forward`: the reference the batched pass must reproduce.
   static func oneByOne(_ model: ONNXModel, _ inputs: [Float]) throws -> (logits: [Float], embedding: [Float]) {
-    let n = inputs.count / model.inputSize
+    let n = inputs.count / model.inputs[0].size
     var logits: [Float] = []
     var embedding: [Float] = []
     for i in 0..<n {
       var l = [Float](repeating: 0, count: model.outputCount)
       var e = [Float](repeating: 0, count: model.embeddingSize)
-      let sample = Array(inputs[(i * model.inputSize)..<((i + 1) * model.inputSize)])
+      let sample = Array(inputs[(i * model.inputs[0].size)..<((i + 1) * model.inputs[0].size)])
       try sample.withUnsafeBufferPointer { x in
         try l.withUnsafeMutableBufferPointer { l in
           try e.withUnsafeMutableBufferPointer { e in try model.forward(x, count: 1, logits: l, embedding: e) }
@@ -29,7 +29,7 @@ struct BatchedForwardTests {
   }
 
   static func batched(_ model: ONNXModel, _ inputs: [Float]) throws -> (logits: [Float], embedding: [Float]) {
-    let n = inputs.count / model.inputSize
+    let n = inputs.count / model.inputs[0].size
     var logits = [Float](repeating: 0, count: n * model.outputCount)
     var embedding = [Float](repeating: 0, count: n * model.embeddingSize)
     try inputs.withUnsafeBufferPointer { x in

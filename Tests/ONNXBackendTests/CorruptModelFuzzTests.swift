@@ -33,7 +33,7 @@ struct CorruptModelFuzzTests {
       do {
         let graph = try ModelLoader.parse(bytes: bytes, path: "/nonexistent/fuzz/\(file)")
         let model = try ONNXModel(graph: graph, path: "fuzz", options: ModelOptions())
-        let inputs = [Float](repeating: 0.5, count: model.inputSize)
+        let inputs = [Float](repeating: 0.5, count: model.inputs[0].size)
         var logits = [Float](repeating: 0, count: model.outputCount)
         var gradients = [Float](repeating: 0, count: model.parameterCount)
         let cotangents = [Float](repeating: 1, count: model.outputCount)

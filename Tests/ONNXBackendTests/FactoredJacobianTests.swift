@@ -81,7 +81,7 @@ struct FactoredJacobianTests {
     let n = 6
     let x = try NPYFile.read(digits.appendingPathComponent("test_x.npy")).float32Values()
     try Self.check(
-      model, Array(x.prefix(n * model.inputSize)), n: n,
+      model, Array(x.prefix(n * model.inputs[0].size)), n: n,
       factored: [
         "fc1.weight": .outputMajor, "fc1.bias": .outputMajor, "fc2.weight": .outputMajor, "fc2.bias": .outputMajor,
       ])
@@ -184,7 +184,7 @@ struct FactoredJacobianTests {
 
   static func inputs(_ model: ONNXModel, n: Int) -> [Float] {
     var numbers = OperatorGradientTests.Numbers(state: 7)
-    return (try? numbers.tensor([n * model.inputSize]).floats("x")) ?? []
+    return (try? numbers.tensor([n * model.inputs[0].size]).floats("x")) ?? []
   }
 
   /// MatMul + Add, then a Gemm with transB = 0, alpha and beta ≠ 1 and C of shape [1, N].
@@ -351,7 +351,7 @@ struct FactoredJacobianTests {
   /// for a caller that knows only the ABI 1.1 fields.
   @Test func tableGivesReasonsOnlyToCallersThatKnowTheField() throws {
     let api = try #require(entkBackendV1()).pointee
-    #expect(api.abi_version_minor == 2)
+    #expect(api.abi_version_minor == 3)
     let groupFactor = try #require(api.group_factor)
     let model = try Self.openDigits(api)
     defer { api.close(model) }

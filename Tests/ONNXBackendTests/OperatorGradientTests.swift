@@ -74,6 +74,7 @@ struct OperatorGradientTests {
       unary("Identity", r.tensor([2, 3])),
       unary("Dropout", r.tensor([2, 3])),
       unary("Cast", r.tensor([2, 3]), ["to": .int(1)]),
+      unary("Cast", r.tensor([2, 3]), ["to": .int(11)], label: "Cast to DOUBLE (held as float32)"),
       unary("Softmax", r.tensor([2, 5], -2, 2)),
       unary(
         "Softmax", r.tensor([2, 3, 4], -2, 2), opset: 11, ["axis": .int(1)], label: "Softmax opset 11 (2-D coercion)"),

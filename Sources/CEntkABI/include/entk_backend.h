@@ -409,8 +409,10 @@ typedef struct entk_backend_api {
    * In every `*_inputs` slot, `inputs` holds num_inputs pointers, one per input in `input_info`
    * order; inputs[k] is n × prod(shape_k) elements of input k's element type, dense, row-major,
    * batch first (int64 token ids as PyTorch exports them, say). The caller owns the buffers; the
-   * backend only reads them during the call. An integer value the model cannot use (a token id
-   * past the embedding table) gives INVALID_ARGUMENT naming the input, the sample and the value.
+   * backend only reads them during the call. A NULL `inputs` (left unannotated, so Swift and other
+   * languages see it as optional and check it) gives INVALID_ARGUMENT. An integer value the model
+   * cannot use (a token id past the embedding table) gives INVALID_ARGUMENT naming the input, the
+   * sample and the value.
    * Every other rule of the ABI 1.0 twin holds: shapes of the outputs, units, determinism,
    * per-sample independence, thread-safety, error behaviour.
    */

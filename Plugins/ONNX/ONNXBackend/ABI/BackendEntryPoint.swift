@@ -16,22 +16,18 @@ enum BackendTable {
     let pointer = UnsafeMutablePointer<entk_backend_api>.allocate(capacity: 1)
     pointer.initialize(
       to: entk_backend_api(
-        struct_size: abi12TableSize,
-        abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: 2,
+        struct_size: structSize(\entk_backend_api.train_inputs),
+        abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: 3,
         name: cString("onnx"), version: cString("0.1.0"),
         description: cString(
           "ONNX models (IR >= 3, opset >= 6) parsed with protobuf-c; per-sample gradients by reverse mode"),
         open: open, close: close, describe: describe, param_group: paramGroup, forward: forward, vjp: vjp,
         jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil,
         group_factor: groupFactor, factored_jacobian: factoredJacobian,
-        input_info: nil, forward_inputs: nil, vjp_inputs: nil, jacobian_inputs: nil,
-        factored_jacobian_inputs: nil, train_inputs: nil))
+        input_info: inputInfo, forward_inputs: forwardInputs, vjp_inputs: vjpInputs, jacobian_inputs: jacobianInputs,
+        factored_jacobian_inputs: factoredJacobianInputs, train_inputs: nil))
     return pointer
   }()
-
-  /// The table through ABI 1.2's last slot.
-  private static let abi12TableSize =
-    (MemoryLayout<entk_backend_api>.offset(of: \.factored_jacobian) ?? 0) + MemoryLayout<UnsafeRawPointer?>.size
 
   private static func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -111,15 +107,20 @@ enum BackendTable {
             throw .invalidArgument(
               "entk_model_info.struct_size is \(info.pointee.struct_size), expected at least \(needed)")
           }
-          info.pointee.input_rank = Int32(m.inputShape.count)
+          // input_rank and input_shape describe input 0 (the whole input of a one-input model).
+          let first = m.inputs[0].shape
+          info.pointee.input_rank = Int32(first.count)
           withUnsafeMutableBytes(of: &info.pointee.input_shape) { raw in
             let dims = raw.bindMemory(to: Int64.self)
-            for i in 0..<dims.count { dims[i] = i < m.inputShape.count ? Int64(m.inputShape[i]) : 0 }
+            for i in 0..<dims.count { dims[i] = i < first.count ? Int64(first[i]) : 0 }
           }
           info.pointee.num_outputs = Int64(m.outputCount)
           info.pointee.num_params = Int64(m.parameterCount)
           info.pointee.embedding_size = Int64(m.embeddingSize)
           info.pointee.num_param_groups = Int64(m.parameterNames.count)
+          if info.pointee.struct_size >= structSize(\entk_model_info.num_inputs) {
+            info.pointee.num_inputs = Int64(m.inputs.count)
+          }
         }
       }
 
@@ -138,50 +139,6 @@ enum BackendTable {
           group.pointee.name = UnsafePointer(handle.groupNames[Int(index)])
           group.pointee.offset = Int64(entry.offset)
           group.pointee.count = Int64(entry.count)
-        }
-      }
-
-  static let forward:
-    @convention(c) (
-      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?,
-      UnsafeMutablePointer<CChar>?, Int
-    ) -> entk_status = { model, inputs, n, logits, embedding, buffer, capacity in
-      call(model, buffer, capacity) { m, _ throws(ONNXError) in
-        if embedding != nil, m.embeddingSize == 0 {
-          throw .invalidArgument("embedding must be NULL: the model has no embedding")
-        }
-        let count = Int(max(n, 0))
-        try m.forward(
-          UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: count,
-          logits: UnsafeMutableBufferPointer(start: logits, count: try length(n, m.outputCount)),
-          embedding: embedding == nil
-            ? nil : UnsafeMutableBufferPointer(start: embedding, count: try length(n, m.embeddingSize)))
-      }
-    }
-
-  static let vjp:
-    @convention(c) (
-      OpaquePointer, UnsafePointer<Float>, Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
-      UnsafeMutablePointer<CChar>?, Int
-    ) -> entk_status = { model, inputs, n, cotangents, gradients, buffer, capacity in
-      call(model, buffer, capacity) { m, _ throws(ONNXError) in
-        try m.vjp(
-          UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
-          cotangents: UnsafeBufferPointer(start: cotangents, count: try length(n, m.outputCount)),
-          gradients: UnsafeMutableBufferPointer(start: gradients, count: try length(n, m.parameterCount)))
-      }
-    }
-
-  static let jacobian:
-    @convention(c) (
-      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
-    ) ->
-      entk_status = { model, inputs, n, jacobians, buffer, capacity in
-        call(model, buffer, capacity) { m, _ throws(ONNXError) in
-          try m.jacobian(
-            UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
-            jacobians: UnsafeMutableBufferPointer(
-              start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
         }
       }
 
@@ -208,17 +165,165 @@ enum BackendTable {
         }
       }
 
+  /// The ABI 1.0 slots' one float buffer as the buffer list of the model's calls; an error naming
+  /// the inputs for a model that is not exactly one float32 input.
+  private static func floatBuffers(_ model: ONNXModel, _ inputs: UnsafePointer<Float>) throws(ONNXError)
+    -> [UnsafeRawPointer]
+  {
+    _ = try model.singleFloatInputSize()
+    return [UnsafeRawPointer(inputs)]
+  }
+
+  /// The ABI 1.3 slots' `inputs` (one pointer per model input) as a list.
+  ///
+  /// The header does not mark the array pointer itself _Nonnull (only its elements), so Swift sees
+  /// it as optional: NULL is refused like any bad argument.
+  private static func buffers(_ model: ONNXModel, _ inputs: UnsafePointer<UnsafeRawPointer>?) throws(ONNXError)
+    -> [UnsafeRawPointer]
+  {
+    guard let inputs else { throw .invalidArgument("inputs is NULL; pass one buffer per input") }
+    return (0..<model.inputs.count).map { inputs[$0] }
+  }
+
+  private static func runForward(
+    _ m: ONNXModel, _ inputs: [UnsafeRawPointer], _ n: Int64, _ logits: UnsafeMutablePointer<Float>,
+    _ embedding: UnsafeMutablePointer<Float>?
+  ) throws(ONNXError) {
+    if embedding != nil, m.embeddingSize == 0 {
+      throw .invalidArgument("embedding must be NULL: the model has no embedding")
+    }
+    let logitCount = try length(n, m.outputCount)
+    try m.forward(
+      inputs, count: Int(n), logits: UnsafeMutableBufferPointer(start: logits, count: logitCount),
+      embedding: embedding == nil
+        ? nil : UnsafeMutableBufferPointer(start: embedding, count: try length(n, m.embeddingSize)))
+  }
+
+  private static func runVJP(
+    _ m: ONNXModel, _ inputs: [UnsafeRawPointer], _ n: Int64, _ cotangents: UnsafePointer<Float>,
+    _ gradients: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
+    try m.vjp(
+      inputs, count: Int(n), cotangents: UnsafeBufferPointer(start: cotangents, count: try length(n, m.outputCount)),
+      gradients: UnsafeMutableBufferPointer(start: gradients, count: try length(n, m.parameterCount)))
+  }
+
+  private static func runJacobian(
+    _ m: ONNXModel, _ inputs: [UnsafeRawPointer], _ n: Int64, _ jacobians: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
+    try m.jacobian(
+      inputs, count: Int(n),
+      jacobians: UnsafeMutableBufferPointer(start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
+  }
+
+  private static func runFactoredJacobian(
+    _ m: ONNXModel, _ inputs: [UnsafeRawPointer], _ n: Int64, _ out: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
+    try m.factoredJacobian(
+      inputs, count: Int(n), rows: UnsafeMutableBufferPointer(start: out, count: try length(n, m.factoredRowSize)))
+  }
+
+  static let forward:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, logits, embedding, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runForward(m, try floatBuffers(m, inputs), n, logits, embedding)
+      }
+    }
+
+  static let vjp:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, cotangents, gradients, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runVJP(m, try floatBuffers(m, inputs), n, cotangents, gradients)
+      }
+    }
+
+  static let jacobian:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, jacobians, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runJacobian(m, try floatBuffers(m, inputs), n, jacobians)
+      }
+    }
+
   static let factoredJacobian:
     @convention(c) (
       OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
-    ) ->
-      entk_status = { model, inputs, n, out, buffer, capacity in
-        call(model, buffer, capacity) { m, _ throws(ONNXError) in
-          try m.factoredJacobian(
-            UnsafeBufferPointer(start: inputs, count: try length(n, m.inputSize)), count: Int(n),
-            rows: UnsafeMutableBufferPointer(start: out, count: try length(n, m.factoredRowSize)))
+    ) -> entk_status = { model, inputs, n, out, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runFactoredJacobian(m, try floatBuffers(m, inputs), n, out)
+      }
+    }
+
+  static let inputInfo:
+    @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_input_info>, UnsafeMutablePointer<CChar>?, Int) ->
+      entk_status = { model, index, info, buffer, capacity in
+        call(model, buffer, capacity) { m, handle throws(ONNXError) in
+          guard index >= 0, index < Int64(m.inputs.count) else {
+            throw .invalidArgument("input \(index) is out of range 0..<\(m.inputs.count)")
+          }
+          // Every field came in ABI 1.3: a caller that knows the struct knows them all.
+          let needed = structSize(\entk_input_info.shape)
+          guard info.pointee.struct_size >= needed else {
+            throw .invalidArgument(
+              "entk_input_info.struct_size is \(info.pointee.struct_size), expected at least \(needed)")
+          }
+          let input = m.inputs[Int(index)]
+          info.pointee.name = UnsafePointer(handle.inputNames[Int(index)])
+          info.pointee.element_type = input.elementType.rawValue
+          info.pointee.rank = Int32(input.shape.count)
+          withUnsafeMutableBytes(of: &info.pointee.shape) { raw in
+            let dims = raw.bindMemory(to: Int64.self)
+            for i in 0..<dims.count { dims[i] = i < input.shape.count ? Int64(input.shape[i]) : 0 }
+          }
         }
       }
+
+  static let forwardInputs:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<UnsafeRawPointer>?, Int64, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<Float>?, UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, logits, embedding, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runForward(m, try buffers(m, inputs), n, logits, embedding)
+      }
+    }
+
+  static let vjpInputs:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<UnsafeRawPointer>?, Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, cotangents, gradients, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runVJP(m, try buffers(m, inputs), n, cotangents, gradients)
+      }
+    }
+
+  static let jacobianInputs:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<UnsafeRawPointer>?, Int64, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, jacobians, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runJacobian(m, try buffers(m, inputs), n, jacobians)
+      }
+    }
+
+  static let factoredJacobianInputs:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<UnsafeRawPointer>?, Int64, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, out, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        try runFactoredJacobian(m, try buffers(m, inputs), n, out)
+      }
+    }
 
   static let getParams:
     @convention(c) (OpaquePointer, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {

@@ -5,13 +5,26 @@ import Foundation
 /// - `"params"`: array of name patterns (`*` any run of characters, `?` one character);
 ///   only the weight initializers whose names match one become parameters. Default: all.
 /// - `"output"`: the graph output that holds the logits. Default: the first output.
+/// - `"dims"`: sizes for symbolic (dynamic) non-batch dimensions by their name in the model, e.g.
+///   `{"sequence": 64}` for inputs exported with `dynamic_axes={0: "batch", 1: "sequence"}`.
+/// - `"shapes"`: per-sample shapes of inputs by input name, e.g. `{"input_ids": [64]}`; for
+///   dimensions without a name, or to give one input's shape whole.
 public struct ModelOptions: Sendable, Hashable {
   public var parameterPatterns: [String]? = nil
   public var output: String? = nil
+  /// Size of each named symbolic dimension.
+  public var dimensions: [String: Int] = [:]
+  /// Per-sample shape (no batch dimension) of each named input.
+  public var shapes: [String: [Int]] = [:]
 
-  public init(parameterPatterns: [String]? = nil, output: String? = nil) {
+  public init(
+    parameterPatterns: [String]? = nil, output: String? = nil, dimensions: [String: Int] = [:],
+    shapes: [String: [Int]] = [:]
+  ) {
     self.parameterPatterns = parameterPatterns
     self.output = output
+    self.dimensions = dimensions
+    self.shapes = shapes
   }
 
   /// Parses `options_json`; nil, "" and "{}" give the defaults.
@@ -32,10 +45,47 @@ public struct ModelOptions: Sendable, Hashable {
       case "output":
         guard let name = value as? String else { throw .invalidArgument("option 'output' must be a string") }
         output = name
+      case "dims":
+        guard let entries = value as? [String: Any], !entries.isEmpty else {
+          throw .invalidArgument(
+            "option 'dims' must be a non-empty object of dimension name to size, e.g. {\"sequence\": 64}")
+        }
+        for (name, size) in entries {
+          dimensions[name] = try Self.size(size, "option 'dims': '\(name)'")
+        }
+      case "shapes":
+        guard let entries = value as? [String: Any], !entries.isEmpty else {
+          throw .invalidArgument(
+            "option 'shapes' must be a non-empty object of input name to shape, e.g. {\"input_ids\": [64]}")
+        }
+        for (name, dims) in entries {
+          guard let list = dims as? [Any], !list.isEmpty else {
+            throw .invalidArgument(
+              "option 'shapes': '\(name)' must be a non-empty array of sizes (one sample, no batch)")
+          }
+          var shape: [Int] = []
+          for d in list { shape.append(try Self.size(d, "option 'shapes': '\(name)'")) }
+          shapes[name] = shape
+        }
       default:
-        throw .invalidArgument("unknown option '\(key)' (known: params, output)")
+        throw .invalidArgument("unknown option '\(key)' (known: params, output, dims, shapes)")
       }
     }
+  }
+
+  /// Largest size an option may give a dimension, 2^24: far beyond any sequence a model takes,
+  /// and small enough that the samples `open` runs (a few of that size) cannot exhaust memory.
+  static let maximumDimension = 1 << 24
+
+  /// A JSON number that is a whole size from 1 to `maximumDimension`.
+  private static func size(_ value: Any, _ what: String) throws(ONNXError) -> Int {
+    // JSON's true arrives as an NSNumber too (objCType "c"): not a size.
+    guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
+      let size = Int(exactly: number.doubleValue), size >= 1, size <= maximumDimension
+    else {
+      throw .invalidArgument("\(what) must be a whole number from 1 to \(maximumDimension), got \(value)")
+    }
+    return size
   }
 
   /// Whether `name` matches glob `pattern` (`*` and `?`).

@@ -1,8 +1,11 @@
-/// An opened ONNX model as the entk ABI sees it: one float input with a batch dimension,
-/// C logits per sample, a flat parameter vector made of weight initializers, and an
-/// optional embedding.
+/// An opened ONNX model as the entk ABI sees it: one or more inputs with a batch dimension
+/// (float32, or int64/int32/bool token ids and masks), C logits per sample, a flat parameter
+/// vector made of weight initializers, and an optional embedding.
 ///
 /// Rules (documented in docs/onnx-backend.md):
+/// - Inputs: every graph input that is not an initializer, in the graph's order; each sample's
+///   shape fixed by the model or by the options `dims`/`shapes` (`ModelInput`). Calls take one
+///   buffer per input, n samples each, as the ABI 1.3 `*_inputs` slots pass them.
 /// - Parameters: the float initializers of rank ≥ 1 that some node reads in a differentiable
 ///   input slot (weights, biases, scales; not BatchNormalization's running statistics, not
 ///   shapes or indices, not scalar constants), in the file's initializer order, optionally
@@ -15,9 +18,8 @@
 public final class ONNXModel {
   public let path: String
   public let interpreter: Interpreter
-  /// Name and per-sample shape of the graph input.
-  public let inputName: String
-  public let inputShape: [Int]
+  /// The graph inputs, in the order calls pass their buffers.
+  public let inputs: [ModelInput]
   public let outputName: String
   /// C: logits per sample.
   public let outputCount: Int
@@ -42,7 +44,16 @@ public final class ONNXModel {
   /// constants): computed at open and after `setParameters`, so passes skip those nodes.
   private var constants: [String: Tensor]
 
-  public var inputSize: Int { inputShape.reduce(1, *) }
+  /// The per-sample float count of a model whose only input is float32, which the ABI 1.0 slots
+  /// (one float buffer) can feed; for any other model an error naming its inputs.
+  public func singleFloatInputSize() throws(ONNXError) -> Int {
+    guard inputs.count == 1, let input = inputs.first, input.elementType == .float32 else {
+      throw .invalidArgument(
+        "the model takes \(inputs.count == 1 ? "the input" : "\(inputs.count) inputs") \(inputs.map(\.summary).joined(separator: ", ")), not one float32 input: call the ABI 1.3 *_inputs slots with one buffer per input"
+      )
+    }
+    return input.size
+  }
 
   /// P_plain: the parameters of the groups `factoredJacobian` returns plain.
   public var plainParameterCount: Int {
@@ -79,8 +90,7 @@ public final class ONNXModel {
   private init(copying other: ONNXModel) {
     path = other.path
     interpreter = other.interpreter
-    inputName = other.inputName
-    inputShape = other.inputShape
+    inputs = other.inputs
     outputName = other.outputName
     outputCount = other.outputCount
     embeddingName = other.embeddingName
@@ -101,42 +111,17 @@ public final class ONNXModel {
     interpreter = try Interpreter(graph: graph)
     initializers = graph.initializers
 
-    guard graph.inputs.count == 1, let input = graph.inputs.first else {
-      throw .unsupported(
-        "\(path): the graph has \(graph.inputs.count) inputs \(graph.inputs.map(\.name)); the backend takes models with one input"
-      )
-    }
-    guard input.elementType == 1 else {
-      throw .unsupported(
-        "\(path): input '\(input.name)' has element type \(TensorProtoDecoder.typeName(input.elementType)); the backend feeds float32 inputs only"
-      )
-    }
-    guard let dims = input.shape, dims.count >= 2, dims.count - 1 <= 8 else {
-      throw .unsupported(
-        "\(path): input '\(input.name)' must have a known shape [batch, ...] of rank 2 to 9, got \(input.shape.map { "\($0)" } ?? "no shape")"
-      )
-    }
-    if let batch = dims[0], batch != 1 {
-      throw .unsupported(
-        "\(path): input '\(input.name)' fixes the batch dimension at \(batch); export with a dynamic batch axis (or batch 1)"
-      )
-    }
-    var sampleShape: [Int] = []
-    for d in dims.dropFirst() {
-      guard let d, d > 0 else {
-        throw .unsupported(
-          "\(path): input '\(input.name)' has a symbolic non-batch dimension \(dims); only the batch dimension may be dynamic"
-        )
+    guard !graph.inputs.isEmpty else { throw .unsupported("\(path): the graph has no inputs") }
+    try Self.checkShapeOptions(options, graph: graph, path: path)
+    var described: [ModelInput] = []
+    for info in graph.inputs {
+      do {
+        described.append(try ModelInput(info, options: options))
+      } catch {
+        throw error.prefixed(path)
       }
-      sampleShape.append(d)
     }
-    do {
-      _ = try IndexMap.checkedCount(sampleShape)
-    } catch {
-      throw error.prefixed("\(path): input '\(input.name)'")
-    }
-    inputName = input.name
-    inputShape = sampleShape
+    let inputNames = Set(graph.inputs.map(\.name))
 
     if let requested = options.output {
       guard graph.outputs.contains(where: { $0.name == requested }) else {
@@ -177,12 +162,16 @@ public final class ONNXModel {
 
     // Shape inference by running one zero sample: it also proves the graph runs.
     do {
-      constants = try interpreter.constantValues(graph.initializers, inputs: [input.name])
+      constants = try interpreter.constantValues(graph.initializers, inputs: inputNames)
     } catch {
       throw error.prefixed(path)
     }
+    for k in described.indices where described[k].elementType == .int64 || described[k].elementType == .int32 {
+      described[k].indexRange = ModelInput.indexRange(of: described[k].name, graph: graph, constants: constants)
+    }
+    inputs = described
     var feeds = constants
-    feeds[input.name] = Tensor.zeros([1] + sampleShape)
+    for input in described { feeds[input.name] = input.zeros(samples: 1) }
     let values: [String: Tensor]
     do {
       values = try interpreter.run(feeds)
@@ -222,31 +211,28 @@ public final class ONNXModel {
     let valueFloats = values.reduce(0) { $0 + (shared[$1.key] == nil ? $1.value.count : 0) }
     batchedForwardSamples =
       Self.batchingPreservesSamples(
-        interpreter: interpreter, constants: constants, input: input.name, sampleShape: sampleShape,
-        zeroSample: values, checked: [outputName] + (embeddingName.map { [$0] } ?? []))
+        interpreter: interpreter, constants: constants, inputs: described, zeroSample: values,
+        checked: [outputName] + (embeddingName.map { [$0] } ?? []))
       ? max(1, (1 << 26) / max(1, valueFloats)) : 1
   }
 
   /// Whether a batch of two probe samples gives each sample's own result.
   ///
   /// The probes are zeros (whose single-sample run, `zeroSample`, the model made at open) and
-  /// 1, 2, 3, 1, 2, … (valid token ids too); every `checked` value must have shape [2, …] and each
-  /// sample's single-sample values (within float32 rounding: a batched GEMM may round
-  /// differently). A graph that fails either way, or fails to run, is run one sample at a time.
+  /// 1, 2, 3, 1, 2, … in every input (`ModelInput.pattern`: valid token ids too); every `checked`
+  /// value must have shape [2, …] and each sample's single-sample values (within float32 rounding:
+  /// a batched GEMM may round differently). A graph that fails either way, or fails to run, is run
+  /// one sample at a time.
   static func batchingPreservesSamples(
-    interpreter: Interpreter, constants: [String: Tensor], input: String, sampleShape: [Int],
-    zeroSample: [String: Tensor], checked: [String]
+    interpreter: Interpreter, constants: [String: Tensor], inputs: [ModelInput], zeroSample: [String: Tensor],
+    checked: [String]
   ) -> Bool {
-    let size = sampleShape.reduce(1, *)
-    let probes: [[Float]] = [
-      [Float](repeating: 0, count: size), (0..<size).map { Float($0 % 3 + 1) },
-    ]
-    func run(_ samples: [[Float]]) -> [String: Tensor]? {
+    func run(batched: Bool) -> [String: Tensor]? {
       var feeds = constants
-      feeds[input] = Tensor(shape: [samples.count] + sampleShape, floats: samples.flatMap { $0 })
+      for input in inputs { feeds[input.name] = input.pattern(afterZeros: batched) }
       return try? interpreter.run(feeds)
     }
-    guard let batched = run(probes), let pattern = run([probes[1]]) else { return false }
+    guard let batched = run(batched: true), let pattern = run(batched: false) else { return false }
     let singles = [zeroSample, pattern]
     for name in checked {
       guard let together = batched[name], case .float(let joint) = together.elements, together.shape.first == 2
@@ -262,6 +248,21 @@ public final class ONNXModel {
       }
     }
     return true
+  }
+
+  /// Refuses `dims` names that are no symbolic non-batch dimension of an input and `shapes` names
+  /// that are no input: a misspelt option would otherwise be silently ignored.
+  static func checkShapeOptions(_ options: ModelOptions, graph: Graph, path: String) throws(ONNXError) {
+    let names = graph.inputs.map(\.name)
+    for name in options.shapes.keys.sorted() where !names.contains(name) {
+      throw .invalidArgument("\(path): option 'shapes' names '\(name)', which is not an input (inputs: \(names))")
+    }
+    let symbols = Set(graph.inputs.flatMap { $0.symbols.dropFirst().compactMap { $0 } })
+    for name in options.dimensions.keys.sorted() where !symbols.contains(name) {
+      throw .invalidArgument(
+        "\(path): option 'dims' names '\(name)', which is no symbolic dimension of an input (symbolic non-batch dimensions: \(symbols.sorted()))"
+      )
+    }
   }
 
   /// Float initializers of rank ≥ 1 read in some node's differentiable input slot, in file order.
@@ -304,33 +305,74 @@ public final class ONNXModel {
 
   // MARK: Running
 
-  /// The constant values and the input holding `samples` of `inputs` as one batch.
-  private func feeds(_ inputs: UnsafeBufferPointer<Float>, samples: Range<Int>) -> [String: Tensor] {
+  /// The constant values and every input holding `samples` of `buffers` as one batch.
+  private func feeds(_ buffers: [UnsafeRawPointer], samples: Range<Int>) -> [String: Tensor] {
     var values = constants
-    values[inputName] = Tensor(
-      shape: [samples.count] + inputShape,
-      floats: Array(inputs[(samples.lowerBound * inputSize)..<(samples.upperBound * inputSize)]))
+    for (input, buffer) in zip(inputs, buffers) { values[input.name] = input.tensor(buffer, samples: samples) }
     return values
   }
 
-  private func checkedCount(_ n: Int, _ buffer: UnsafeBufferPointer<Float>) throws(ONNXError) {
+  /// Checks a call's n and buffers (one per input), and that every value is one the model can use.
+  private func check(_ buffers: [UnsafeRawPointer], count n: Int) throws(ONNXError) {
     guard n >= 1 else { throw .invalidArgument("n must be ≥ 1, got \(n)") }
-    guard buffer.count == n * inputSize else {
-      throw .invalidArgument("\(buffer.count) input floats for \(n) samples of \(inputSize)")
+    guard buffers.count == inputs.count else {
+      throw .invalidArgument(
+        "\(buffers.count) input buffers for a model with \(inputs.count) inputs (\(inputs.map(\.summary).joined(separator: ", ")))"
+      )
+    }
+    for (input, buffer) in zip(inputs, buffers) { try input.validate(buffer, count: n) }
+  }
+
+  /// The one float buffer of the ABI 1.0 calls as the buffer list of the others.
+  private func floatBuffers(_ inputs: UnsafeBufferPointer<Float>, count n: Int) throws(ONNXError) -> [UnsafeRawPointer]
+  {
+    let size = try singleFloatInputSize()
+    guard n >= 1 else { throw .invalidArgument("n must be ≥ 1, got \(n)") }
+    guard inputs.count == n * size, let base = inputs.baseAddress else {
+      throw .invalidArgument("\(inputs.count) input floats for \(n) samples of \(size)")
+    }
+    return [UnsafeRawPointer(base)]
+  }
+
+  /// Runs the forward pass of sample `i`: an error says which sample it came from.
+  private func runSample(_ buffers: [UnsafeRawPointer], _ i: Int) throws(ONNXError) -> [String: Tensor] {
+    do {
+      return try interpreter.run(feeds(buffers, samples: i..<(i + 1)))
+    } catch {
+      throw error.atSamples("sample \(i)")
     }
   }
 
-  /// Logits (n × C) and, if `embedding` is given, the embedding (n × E): `batchedForwardSamples`
-  /// samples per pass through the graph.
+  /// `forward` of a model whose one input is float32 (`inputs`: n × its size floats).
   public func forward(
     _ inputs: UnsafeBufferPointer<Float>, count n: Int, logits out: UnsafeMutableBufferPointer<Float>,
     embedding: UnsafeMutableBufferPointer<Float>?
   ) throws(ONNXError) {
-    try checkedCount(n, inputs)
+    try forward(floatBuffers(inputs, count: n), count: n, logits: out, embedding: embedding)
+  }
+
+  /// Logits (n × C) and, if `embedding` is given, the embedding (n × E): `batchedForwardSamples`
+  /// samples per pass through the graph.
+  ///
+  /// `buffers` holds one buffer per input (`inputs` order), n × that input's size elements of its
+  /// type; they are only read during the call.
+  public func forward(
+    _ buffers: [UnsafeRawPointer], count n: Int, logits out: UnsafeMutableBufferPointer<Float>,
+    embedding: UnsafeMutableBufferPointer<Float>?
+  ) throws(ONNXError) {
+    try check(buffers, count: n)
+    guard out.count == n * outputCount, embedding.map({ $0.count == n * embeddingSize }) ?? true else {
+      throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), E = \(embeddingSize)")
+    }
     var first = 0
     while first < n {
       let count = min(batchedForwardSamples, n - first)
-      let values = try interpreter.run(feeds(inputs, samples: first..<(first + count)))
+      let values: [String: Tensor]
+      do {
+        values = try interpreter.run(feeds(buffers, samples: first..<(first + count)))
+      } catch {
+        throw error.atSamples(count == 1 ? "sample \(first)" : "samples \(first)..<\(first + count)")
+      }
       try copySamples(values[outputName], name: outputName, size: outputCount, count: count, into: out, at: first)
       if let embedding, let name = embeddingName {
         try copySamples(values[name], name: name, size: embeddingSize, count: count, into: embedding, at: first)
@@ -367,38 +409,61 @@ public final class ONNXModel {
       sources: Set(parameterNames), sinks: sinks)
   }
 
-  /// Per-sample vector-Jacobian products: gradients (n × P) for cotangents (n × C).
+  /// `vjp` of a model whose one input is float32 (`inputs`: n × its size floats).
   public func vjp(
     _ inputs: UnsafeBufferPointer<Float>, count n: Int, cotangents: UnsafeBufferPointer<Float>,
     gradients: UnsafeMutableBufferPointer<Float>
   ) throws(ONNXError) {
-    try checkedCount(n, inputs)
+    try vjp(floatBuffers(inputs, count: n), count: n, cotangents: cotangents, gradients: gradients)
+  }
+
+  /// Per-sample vector-Jacobian products: gradients (n × P) for cotangents (n × C); `buffers` as
+  /// for `forward`.
+  public func vjp(
+    _ buffers: [UnsafeRawPointer], count n: Int, cotangents: UnsafeBufferPointer<Float>,
+    gradients: UnsafeMutableBufferPointer<Float>
+  ) throws(ONNXError) {
+    try check(buffers, count: n)
     guard let base = gradients.baseAddress, cotangents.count == n * outputCount, gradients.count == n * parameterCount
     else {
       throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
     }
     for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, samples: i..<(i + 1)))
+      let values = try runSample(buffers, i)
       let u = Array(cotangents[(i * outputCount)..<((i + 1) * outputCount)])
       try parameterGradients(values, cotangents: u, into: base + i * parameterCount)
     }
   }
 
-  /// Full per-sample Jacobians (n × C × P): one forward pass and one reverse pass carrying the C
-  /// unit cotangents per sample.
+  /// `jacobian` of a model whose one input is float32 (`inputs`: n × its size floats).
   public func jacobian(_ inputs: UnsafeBufferPointer<Float>, count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
     throws(ONNXError)
   {
-    try checkedCount(n, inputs)
+    try jacobian(floatBuffers(inputs, count: n), count: n, jacobians: jacobians)
+  }
+
+  /// Full per-sample Jacobians (n × C × P): one forward pass and one reverse pass carrying the C
+  /// unit cotangents per sample; `buffers` as for `forward`.
+  public func jacobian(_ buffers: [UnsafeRawPointer], count n: Int, jacobians: UnsafeMutableBufferPointer<Float>)
+    throws(ONNXError)
+  {
+    try check(buffers, count: n)
     guard let base = jacobians.baseAddress, jacobians.count == n * outputCount * parameterCount else {
       throw .invalidArgument("buffer sizes do not match n = \(n), C = \(outputCount), P = \(parameterCount)")
     }
     var identity = [Float](repeating: 0, count: outputCount * outputCount)
     for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
     for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, samples: i..<(i + 1)))
+      let values = try runSample(buffers, i)
       try parameterGradients(values, cotangents: identity, into: base + i * outputCount * parameterCount)
     }
+  }
+
+  /// `factoredJacobian` of a model whose one input is float32 (`inputs`: n × its size floats).
+  public func factoredJacobian(
+    _ inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
+  ) throws(ONNXError) {
+    try factoredJacobian(floatBuffers(inputs, count: n), count: n, rows: rows)
   }
 
   /// Per-sample Jacobians with the factored groups as factors (n × S, the layout of the ABI's
@@ -406,9 +471,9 @@ public final class ONNXModel {
   /// cotangents back to the plain parameters and the factored layers' outputs only, so the factored
   /// weights' own gradients (C × I × O per layer) are never formed.
   public func factoredJacobian(
-    _ inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
+    _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>
   ) throws(ONNXError) {
-    try checkedCount(n, inputs)
+    try check(buffers, count: n)
     let width = factoredRowSize
     guard let base = rows.baseAddress, rows.count == n * width else {
       throw .invalidArgument("buffer sizes do not match n = \(n), S = \(width)")
@@ -431,7 +496,7 @@ public final class ONNXModel {
     var identity = [Float](repeating: 0, count: outputCount * outputCount)
     for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
     for i in 0..<n {
-      let values = try interpreter.run(feeds(inputs, samples: i..<(i + 1)))
+      let values = try runSample(buffers, i)
       guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
       let row = base + i * width
       var sinks: [String: ParameterSink] = [:]
@@ -495,7 +560,7 @@ public final class ONNXModel {
       let offset = parameterOffsets[k]
       initializers[name] = Tensor(shape: shape, floats: Array(flat[offset..<(offset + shape.reduce(1, *))]))
     }
-    constants = try interpreter.constantValues(initializers, inputs: [inputName])
+    constants = try interpreter.constantValues(initializers, inputs: Set(inputs.map(\.name)))
   }
 
   /// Name, offset and count of parameter group `index`.

@@ -32,6 +32,10 @@ public struct ValueInfo: Sendable {
   public var elementType: Int32
   /// nil when the model gives no shape; a nil entry is a symbolic or unknown dimension.
   public var shape: [Int?]?
+  /// Per dimension of `shape`, the name of a symbolic dimension (`dim_param`: "sequence").
+  ///
+  /// nil for fixed and unnamed dimensions.
+  public var symbols: [String?] = []
   /// False for sequences, maps and optionals, which this backend does not support.
   public var isTensor: Bool
 }

@@ -170,16 +170,24 @@ public enum ModelLoader {
       return ValueInfo(name: name, elementType: 0, shape: nil, isTensor: false)
     }
     var shape: [Int?]? = nil
+    var symbols: [String?] = []
     if let s = tensor.shape?.pointee {
-      shape = (0..<s.n_dim).map { i -> Int? in
-        guard let d = s.dim[i]?.pointee, d.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE,
-          d.dim_value >= 0
-        else { return nil }
+      let dims = (0..<s.n_dim).map { s.dim[$0]?.pointee }
+      shape = dims.map { d -> Int? in
+        guard let d, d.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE, d.dim_value >= 0 else {
+          return nil
+        }
         return Int(d.dim_value)
+      }
+      symbols = dims.map { d -> String? in
+        guard let d, d.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM else { return nil }
+        let symbol = string(d.dim_param)
+        return symbol.isEmpty ? nil : symbol
       }
     }
     return ValueInfo(
-      name: name, elementType: tensor.has_elem_type != 0 ? tensor.elem_type : 0, shape: shape, isTensor: true)
+      name: name, elementType: tensor.has_elem_type != 0 ? tensor.elem_type : 0, shape: shape, symbols: symbols,
+      isTensor: true)
   }
 
   /// Orders nodes so each reads only values already available (Kahn's algorithm, stable).
@@ -243,6 +251,27 @@ extension ONNXError {
     case .shapeMismatch(let m): return .shapeMismatch("\(context): \(m)")
     case .invalidArgument(let m): return .invalidArgument("\(context): \(m)")
     case .inNode: return self
+    }
+  }
+
+  /// The same error, whatever node it came from, with `samples: ` in front of its whole message
+  /// ("sample 3: node 'embed' (Gather): index 120 is out of range…"), keeping its status.
+  func atSamples(_ samples: String) -> ONNXError {
+    switch self {
+    case .inNode(_, _, let inner): return inner.replacingMessage("\(samples): \(description)")
+    default: return prefixed(samples)
+    }
+  }
+
+  private func replacingMessage(_ message: String) -> ONNXError {
+    switch self {
+    case .notFound: return .notFound(message)
+    case .invalidModel: return .invalidModel(message)
+    case .unsupported: return .unsupported(message)
+    case .typeMismatch: return .typeMismatch(message)
+    case .shapeMismatch: return .shapeMismatch(message)
+    case .invalidArgument: return .invalidArgument(message)
+    case .inNode(_, _, let inner): return inner.replacingMessage(message)
     }
   }
 }

@@ -1,7 +1,8 @@
 /// A dense, row-major tensor as the interpreter holds it: float32, int64 or bool elements.
 ///
 /// Integer ONNX types that graphs use for shapes and indices (int32, int64, uint8...) are
-/// widened to int64 when read; float64 and float16 are not supported.
+/// widened to int64 when read; float64 is narrowed to float32 (`TensorProtoDecoder.narrowed`);
+/// float16 is not supported.
 public struct Tensor: Sendable, Equatable {
   /// The elements, row-major.
   public enum Elements: Sendable, Equatable {

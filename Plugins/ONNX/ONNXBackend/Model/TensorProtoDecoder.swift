@@ -3,7 +3,8 @@ import COnnxProto
 /// Turns a protobuf-c `TensorProto` into a `Tensor`, from `raw_data` (little-endian), the typed
 /// repeated fields, or external data.
 ///
-/// Every count and byte length is checked against the dims.
+/// Every count and byte length is checked against the dims. float64 tensors (the constants of
+/// exporters' attention-mask arithmetic) are read as float32 (`narrowed`).
 struct TensorProtoDecoder {
   /// nil when external data is not allowed, as for tensors inside test-data files.
   let externalData: ExternalDataResolver?
@@ -32,7 +33,7 @@ struct TensorProtoDecoder {
     let type = p.has_data_type != 0 ? p.data_type : 0
     guard let width = Self.byteWidth(type) else {
       throw .unsupported(
-        "\(label): element type \(Self.typeName(type)) is not supported (float32, int64, int32, int16, int8, uint8, uint16, bool are)"
+        "\(label): element type \(Self.typeName(type)) is not supported (float32, float64, int64, int32, int16, int8, uint8, uint16, bool are)"
       )
     }
     var raw: [UInt8]? = nil
@@ -60,6 +61,11 @@ struct TensorProtoDecoder {
       guard p.n_float_data == count else { throw countError(label, p.n_float_data, count, "float_data") }
       return Tensor(
         shape: shape, floats: count == 0 ? [] : Array(UnsafeBufferPointer(start: p.float_data, count: count)))
+    case 11:
+      guard p.n_double_data == count else { throw countError(label, p.n_double_data, count, "double_data") }
+      return Tensor(
+        shape: shape,
+        floats: count == 0 ? [] : UnsafeBufferPointer(start: p.double_data, count: count).map(Self.narrowed))
     case 7:
       guard p.n_int64_data == count else { throw countError(label, p.n_int64_data, count, "int64_data") }
       return Tensor(shape: shape, ints: count == 0 ? [] : Array(UnsafeBufferPointer(start: p.int64_data, count: count)))
@@ -70,6 +76,16 @@ struct TensorProtoDecoder {
     }
   }
 
+  /// A float64 value as the float32 the interpreter computes with.
+  ///
+  /// Rounded, and a finite value beyond float32's range clamped to ±`Float.greatestFiniteMagnitude`
+  /// rather than turned into an infinity. Masks built as (1 − mask)·finfo(float64).min then give 0·(−3.4e38) = 0 where
+  /// PyTorch gives 0 in float64, not 0·(−inf) = NaN; infinities and NaN stay what they are.
+  static func narrowed(_ value: Double) -> Float {
+    guard value.isFinite else { return Float(value) }
+    return Float(max(-Double(Float.greatestFiniteMagnitude), min(Double(Float.greatestFiniteMagnitude), value)))
+  }
+
   private func countError(_ label: String, _ got: Int, _ expected: Int, _ field: String) -> ONNXError {
     .invalidModel("\(label): \(field) has \(got) values, its shape needs \(expected)")
   }
@@ -78,7 +94,7 @@ struct TensorProtoDecoder {
   static func byteWidth(_ type: Int32) -> Int? {
     switch type {
     case 1, 6: return 4  // float, int32
-    case 7: return 8  // int64
+    case 7, 11: return 8  // int64, float64
     case 2, 3, 9: return 1  // uint8, int8, bool
     case 4, 5: return 2  // uint16, int16
     default: return nil
@@ -104,6 +120,7 @@ struct TensorProtoDecoder {
     switch type {
     case 1: return Tensor(shape: shape, floats: (0..<count).map { Float(bitPattern: UInt32(word($0, 4))) })
     case 7: return Tensor(shape: shape, ints: (0..<count).map { Int64(bitPattern: word($0, 8)) })
+    case 11: return Tensor(shape: shape, floats: (0..<count).map { narrowed(Double(bitPattern: word($0, 8))) })
     case 6: return Tensor(shape: shape, ints: (0..<count).map { Int64(Int32(bitPattern: UInt32(word($0, 4)))) })
     case 5: return Tensor(shape: shape, ints: (0..<count).map { Int64(Int16(bitPattern: UInt16(word($0, 2)))) })
     case 4: return Tensor(shape: shape, ints: (0..<count).map { Int64(word($0, 2)) })

@@ -6,7 +6,7 @@ public enum OperatorRegistry {
       UnaryOperators.all, BinaryOperators.all, LinearOperators.all, ConvolutionOperator.all, PoolingOperators.all,
       NormalizationOperators.all, SoftmaxOperators.all, ReductionOperators.all, ShapeOperators.all, IndexOperators.all,
       ClipOperator.all, VariadicOperators.all, TransposedConvolutionOperator.all, ResizeOperator.all,
-      RecurrentOperators.all, OrderingOperators.all,
+      RecurrentOperators.all, OrderingOperators.all, FloatClassificationOperators.all,
     ] {
       all.merge(family) { first, _ in first }
     }

@@ -93,12 +93,15 @@ enum ShapeOperators {
 
   /// Cast between float, the integer types (held as int64) and bool.
   ///
-  /// Float to float passes the gradient through.
+  /// float64 is held as float32 (see `TensorProtoDecoder.narrowed`), so a Cast to DOUBLE is one to
+  /// FLOAT, and a float32 → float64 → float32 chain is the identity. Float to float passes the
+  /// gradient through.
   static let cast = OperatorDefinition(
     differentiableInputs: [0],
     forward: { c in
       let x = try c.input(0)
-      let to = Int32(try c.int("to", default: 0))
+      let requested = Int32(try c.int("to", default: 0))
+      let to = requested == 11 ? 1 : requested
       switch (to, x.elements) {
       case (1, .float): return [x]
       case (1, .int64(let v)): return [Tensor(shape: x.shape, floats: v.map { Float($0) })]
@@ -112,7 +115,7 @@ enum ShapeOperators {
         }
         return [Tensor(shape: x.shape, ints: v.map { Int64($0) })]
       case (2...7, _): return [Tensor(shape: x.shape, ints: try x.ints("input"))]
-      default: throw ONNXError.unsupported("Cast to \(TensorProtoDecoder.typeName(to))")
+      default: throw ONNXError.unsupported("Cast to \(TensorProtoDecoder.typeName(requested))")
       }
     },
     backward: { c, _, gradients, _ in
