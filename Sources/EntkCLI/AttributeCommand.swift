@@ -186,6 +186,13 @@ struct AttributeCommand: ParsableCommand {
     // Read before the kernels are computed, so a missing or non-UTF-8 file fails before any work.
     let texts = try SampleTextFiles(train: trainText, test: testText)
     if let kind {
+      if texts.bundleTexts != nil {
+        // Their line counts too: the kernels will have a row per sample of --train and --test.
+        func samples(_ role: String, _ arguments: [String]) throws -> Int {
+          try AttributeSamples(role: role, arguments: arguments).arrays.first?.array.shape.first ?? 0
+        }
+        try texts.checkCounts(train: samples("train", train), test: samples("test", test))
+      }
       let kernels = InProcessKernels(beside: outURL)
       defer { kernels.remove() }
       let settings = try KernelSettings(

@@ -47,6 +47,18 @@ import Testing
   let difference = zip(network, torch).map { abs($0 - $1) }.max() ?? .infinity
   #expect(difference < 1e-4, "entk's logits differ from torch's by \(difference)")
 
+  // A texts file of another length is refused before any kernel is computed.
+  let short = try runEntk(
+    [
+      "attribute", "--backend", "onnx", "--model", example.appendingPathComponent("model.onnx").path, "--kind", "trntk",
+      "--train", path("train.npz"), "--train-labels", path("train_labels.npy"), "--train-text", path("test.txt"),
+      "--test", path("test.npz"), "--out", path("bundle-text"),
+    ])
+  #expect(short.status == 3)
+  #expect(
+    short.stderr.contains("test.txt: \(testCount) lines, expected \(trainCount) (--train-text"), "\(short.stderr)")
+  #expect(short.stderr.split(separator: "\n").count == 1, "only the error, no kernel progress: \(short.stderr)")
+
   let html = try String(contentsOfFile: path("bundle/report.html"), encoding: .utf8)
   let first = try String(contentsOfFile: path("test.txt"), encoding: .utf8).split(separator: "\n")[0]
   #expect(html.contains("<p class=\"text\">\(first)</p>"), "the first test sentence is shown as text")
