@@ -186,7 +186,7 @@ struct AttributeCommand: ParsableCommand {
     // Read before the kernels are computed, so a missing or non-UTF-8 file fails before any work.
     let texts = try SampleTextFiles(train: trainText, test: testText)
     if let kind {
-      if texts.bundleTexts != nil {
+      if !texts.isEmpty {
         // Their line counts too: the kernels will have a row per sample of --train and --test.
         func samples(_ role: String, _ arguments: [String]) throws -> Int {
           try AttributeSamples(role: role, arguments: arguments).arrays.first?.array.shape.first ?? 0

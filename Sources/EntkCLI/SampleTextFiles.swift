@@ -26,10 +26,11 @@ struct SampleTextFiles {
     }
   }
 
+  /// Neither file was given.
+  var isEmpty: Bool { train == nil && test == nil }
+
   /// What the bundle stores (`texts.json`), nil when neither file was given.
-  var bundleTexts: SampleTexts? {
-    train == nil && test == nil ? nil : SampleTexts(train: train?.lines, test: test?.lines)
-  }
+  var bundleTexts: SampleTexts? { isEmpty ? nil : SampleTexts(train: train?.lines, test: test?.lines) }
 
   /// The manifest's records of the files: role, path, SHA-256 and [line count].
   func dataRecords() throws -> [Manifest.DataRecord] {
