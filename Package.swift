@@ -32,14 +32,16 @@ let package = Package(
     .target(name: "Surrogate", dependencies: ["COpenBLAS"]),
     .target(name: "Faithfulness", dependencies: ["Surrogate"]),
     .target(name: "Attribution", dependencies: ["Surrogate"]),
-    .target(name: "Reporter", dependencies: ["ArrayIO", "Surrogate", "Faithfulness", "Attribution"]),
+    // Counterfactual checks of attributions: LDS, mislabel detection, their statistics.
+    .target(name: "Evaluation", dependencies: ["Faithfulness"]),
+    .target(name: "Reporter", dependencies: ["ArrayIO", "Surrogate", "Faithfulness", "Attribution", "Evaluation"]),
 
     // MARK: Command-line interface
     .executableTarget(
       name: "EntkCLI",
       dependencies: [
-        "ArrayIO", "BackendLoader", "Conformance", "Kernels", "Surrogate", "Faithfulness", "Attribution", "Reporter",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "ArrayIO", "BackendLoader", "Conformance", "Kernels", "Surrogate", "Faithfulness", "Attribution", "Evaluation",
+        "Reporter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
 
@@ -66,6 +68,7 @@ let package = Package(
     .testTarget(
       name: "SurrogateTests",
       dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     .testTarget(
       name: "ReporterTests",
       dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),

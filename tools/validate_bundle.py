@@ -5,7 +5,8 @@ Validates manifest.json, metrics.json, attributions.json and texts.json (when pr
 schemas/ (JSON Schema draft 2020-12), checks every file's SHA-256 and size against the manifest,
 that texts.json has one text per training and test point, and recomputes with
 numpy: surrogate logits = W k(x, X) + b from the stored kernel and weights, and every listed
-proponent/opponent score W[c, l*N+i] * k_l(x, x_i), and that bias + contributionSum = logit.
+proponent/opponent score W[c, l*N+i] * k_l(x, x_i), and that bias + contributionSum = logit;
+baseline scores (scores_METHOD.npy) must be [M, N].
 
 Usage: tools/validate_bundle.py BUNDLE   (exit 0 and "bundle ok" when everything holds)
 """
@@ -67,6 +68,10 @@ def main(bundle):
         texts = docs.get("texts", {}).get(part)
         if texts is not None and len(texts) != count:
             fail(f"texts.json: {len(texts)} {part} texts for {count} {part} points")
+
+    for baseline in manifest.get("baselines", []):
+        if load(baseline["file"]).shape != (m, n):
+            fail(f"{baseline['file']}: shape {load(baseline['file']).shape}, expected {(m, n)}")
 
     attributions = docs["attributions"]
     for point in attributions["testPoints"]:

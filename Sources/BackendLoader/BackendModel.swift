@@ -131,24 +131,42 @@ public final class BackendModel {
       return nil
     }
     var buffer = [CChar](repeating: 0, count: 4096)
-    var factors: [(input: Int, output: Int)?] = []
+    var factors: [FactorLayout.GroupFactor?] = []
     var reasons: [String?] = []
     for (index, group) in description.parameterGroups.enumerated() {
-      // Zero-initialised: `reason` stays NULL with a backend of ABI minor < 2.
+      // Zero-initialised: `reason` stays NULL with a backend of ABI minor < 2, `terms` and
+      // `one_hot` 0 with one of minor < 3.
       var factor = entk_group_factor()
       factor.struct_size = MemoryLayout<entk_group_factor>.size
       try check(
         groupFactor(model, Int64(index), &factor, &buffer, buffer.count), library: library,
         call: "group_factor(\(index))", buffer: buffer)
       reasons.append(factor.factored == 0 ? factor.reason.map { String(cString: $0) } : nil)
+      guard factor.one_hot == 0 || factor.one_hot == 1 else {
+        throw BackendCallError.invalidDescription(
+          backend: library.name,
+          reason: "group_factor for '\(group.name)' sets one_hot = \(factor.one_hot), not 0 or 1")
+      }
       switch factor.factored {
       case 0: factors.append(nil)
-      case 1: factors.append((Int(factor.input_dim), Int(factor.output_dim)))
+      case 1:
+        factors.append(
+          FactorLayout.GroupFactor(
+            inputDim: Int(factor.input_dim), outputDim: Int(factor.output_dim),
+            terms: factor.terms == 0 ? 1 : Int(factor.terms), oneHot: factor.one_hot == 1))
       default:
         throw BackendCallError.invalidDescription(
           backend: library.name,
           reason: "group_factor for '\(group.name)' sets factored = \(factor.factored), not 0 or 1")
       }
+    }
+    let summed = factors.contains { $0.map { $0.terms > 1 || $0.oneHot } ?? false }
+    guard !summed || api.factored_jacobian_inputs != nil else {
+      throw BackendCallError.invalidDescription(
+        backend: library.name,
+        reason:
+          "group_factor reports a sum of terms (ABI 1.3) but the table has no factored_jacobian_inputs, the only call that returns sums"
+      )
     }
     return try FactorLayout(description: description, factors: factors, plainReasons: reasons, backend: library.name)
   }

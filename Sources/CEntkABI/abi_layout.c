@@ -53,4 +53,6 @@ _Static_assert(offsetof(entk_group_factor, factored) == 8, "ABI 1.1 layout");
 _Static_assert(offsetof(entk_group_factor, input_dim) == 16, "ABI 1.1 layout");
 _Static_assert(offsetof(entk_group_factor, output_dim) == 24, "ABI 1.1 layout");
 _Static_assert(offsetof(entk_group_factor, reason) == 32, "ABI 1.2 layout");
+_Static_assert(offsetof(entk_group_factor, terms) == 40, "ABI 1.3 layout");
+_Static_assert(offsetof(entk_group_factor, one_hot) == 48, "ABI 1.3 layout");
 #endif

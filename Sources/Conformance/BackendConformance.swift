@@ -22,9 +22,10 @@ public struct BackendConformance {
   /// Runs every check and returns them in order.
   ///
   /// `samples` reads inputs for the opened model's description (up to 4 are used); nil makes 4
-  /// samples: seeded Gaussian values for float32 inputs, 1 for integer and bool inputs (a valid
-  /// token id, type id and mask value for text models). Never throws: a failure to open the model
-  /// or read the samples is itself a failed check.
+  /// samples: seeded Gaussian values for float32 inputs, 0s and 1s for integer and bool inputs
+  /// (bit k of sample + position for input k: valid token ids, type ids and mask values for text
+  /// models, with two distinct tokens among the unmasked ones for one-hot factors to tell apart).
+  /// Never throws: a failure to open the model or read the samples is itself a failed check.
   public func run(samples: ((ModelDescription) throws -> InputArrays)? = nil) -> [ConformanceCheck] {
     var checks: [ConformanceCheck] = [tableCheck(), nameCheck(), missingModelCheck()]
     let model: BackendModel
@@ -66,17 +67,21 @@ public struct BackendConformance {
     return withExtendedLifetime(arrays) { checks }
   }
 
-  /// Four samples: seeded Gaussian float32 values, 1 for integer and bool inputs.
+  /// Four samples: seeded Gaussian float32 values, bit k of (sample + position) for integer and
+  /// bool input k.
   static func defaultSamples(_ d: ModelDescription) -> InputArrays {
     var random = SeededGaussian(seed: 20_241)
     let n = 4
-    let bytes = d.inputs.map { input -> [UInt8] in
+    let bytes = d.inputs.enumerated().map { k, input -> [UInt8] in
       let count = n * input.sampleElements
+      // Bit k of (sample + position): 0s and 1s in another pattern for each input, so the unmasked
+      // positions of a mask hold both token values.
+      let alternating = (0..<count).map { (($0 / input.sampleElements + $0 % input.sampleElements) >> k) & 1 }
       switch input.elementType {
       case .float32: return random.vector(count).map { Float($0) }.withUnsafeBytes { [UInt8]($0) }
-      case .int32: return [Int32](repeating: 1, count: count).withUnsafeBytes { [UInt8]($0) }
-      case .int64: return [Int64](repeating: 1, count: count).withUnsafeBytes { [UInt8]($0) }
-      case .bool: return [UInt8](repeating: 1, count: count)
+      case .int32: return alternating.map { Int32($0) }.withUnsafeBytes { [UInt8]($0) }
+      case .int64: return alternating.map { Int64($0) }.withUnsafeBytes { [UInt8]($0) }
+      case .bool: return alternating.map { UInt8($0) }
       }
     }
     return InputArrays(inputs: d.inputs, count: n, bytes: bytes)
@@ -398,6 +403,18 @@ public struct BackendConformance {
       func dot(_ values: [Double], _ x: Int, _ y: Int, _ count: Int) -> Double {
         (0..<count).reduce(0.0) { $0 + values[x + $1] * values[y + $1] }
       }
+      // Every g_c(x_i)·g_c'(x_j) over the group's columns against `product(i, j, c, c')`.
+      func compareProducts(_ group: ParameterGroup, _ product: (Int, Int, Int, Int) -> Double) {
+        for (i, j) in (0..<n).flatMap({ i in (0..<n).map { (i, $0) } }) {
+          for (k, l) in (0..<c).flatMap({ k in (0..<c).map { (k, $0) } }) {
+            let rowI = (i * c + k) * p + group.offset
+            let rowJ = (j * c + l) * p + group.offset
+            let magnitude = (dot(jacobian, rowI, rowI, group.count) * dot(jacobian, rowJ, rowJ, group.count))
+              .squareRoot()
+            compare(product(i, j, k, l), dot(jacobian, rowI, rowJ, group.count), magnitude: magnitude)
+          }
+        }
+      }
       for (group, segment) in zip(d.parameterGroups, layout.segments) {
         switch segment {
         case .plain(let offset, let count):
@@ -411,22 +428,17 @@ public struct BackendConformance {
           }
         case .factored(let input, let deltas):
           let width = deltas.count / c
-          for (i, j) in (0..<n).flatMap({ i in (0..<n).map { (i, $0) } }) {
-            let inputs = dot(rows, i * s + input.lowerBound, j * s + input.lowerBound, input.count)
-            for (k, l) in (0..<c).flatMap({ k in (0..<c).map { (k, $0) } }) {
-              let rowI = (i * c + k) * p + group.offset
-              let rowJ = (j * c + l) * p + group.offset
-              let reference = dot(jacobian, rowI, rowJ, group.count)
-              let factored =
-                inputs * dot(rows, i * s + deltas.lowerBound + k * width, j * s + deltas.lowerBound + l * width, width)
-              let magnitude = (dot(jacobian, rowI, rowI, group.count) * dot(jacobian, rowJ, rowJ, group.count))
-                .squareRoot()
-              compare(factored, reference, magnitude: magnitude)
-            }
+          compareProducts(group) { i, j, k, l in
+            dot(rows, i * s + input.lowerBound, j * s + input.lowerBound, input.count)
+              * dot(rows, i * s + deltas.lowerBound + k * width, j * s + deltas.lowerBound + l * width, width)
+          }
+        case .summed(let summed):
+          compareProducts(group) { i, j, k, l in
+            summed.product({ rows[i * s + $0] }, classX: k, { rows[j * s + $0] }, classY: l)
           }
         }
       }
-      let factored = layout.segments.filter { if case .factored = $0 { true } else { false } }.count
+      let factored = layout.segments.filter { if case .plain = $0 { false } else { true } }.count
       let detail = String(
         format: "%d of %d groups factored, %d floats per sample instead of %d; max |Δ| = %.2e of %.2e", factored,
         layout.segments.count, s, c * p, worst, scale)

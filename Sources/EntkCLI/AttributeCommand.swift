@@ -90,8 +90,17 @@ struct AttributeCommand: ParsableCommand {
   @Option(name: .customLong("test-text"), help: "Test texts (one UTF-8 line per test point), shown in the report.")
   var testText: String?
   @Option(help: "Backend name or library path (default: the one recorded in a kernel folder).") var backend: String?
-  @Option(help: "Model file or folder (default: the one recorded in a kernel folder).") var model: String?
+  @Option(
+    help:
+      "Model file or folder (default: the one recorded in a kernel folder). Repeat with --kind for an ensemble of one architecture: kernels and logits are averaged over the models."
+  )
+  var model: [String] = []
   @Option(help: "Backend-specific options as a JSON object.") var options: String?
+  @Option(
+    help:
+      "Also compute a baseline's scores on the same model(s) and data: grad-dot or grad-cos (TracIn at the final checkpoint, on loss gradients); repeatable. Needs --train and --test."
+  )
+  var baseline: [LossGradientMethod] = []
   @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
   @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
     "balanced"
@@ -115,6 +124,9 @@ struct AttributeCommand: ParsableCommand {
     guard ["labels", "network-predictions"].contains(target) else {
       throw ValidationError("--target must be labels or network-predictions")
     }
+    if !baseline.isEmpty, train.isEmpty || test.isEmpty {
+      throw ValidationError("--baseline computes loss gradients of the inputs: it needs --train and --test")
+    }
     guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
     guard alpha > 0 else { throw ValidationError("--alpha must be positive") }
     guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
@@ -130,6 +142,11 @@ struct AttributeCommand: ParsableCommand {
       ("--factors", factors != nil),
     ]
     guard kind != nil else {
+      guard model.count <= 1 else {
+        throw ValidationError(
+          "\(model.count) models given, but precomputed kernels belong to one model: give --kind so entk computes and averages every model's kernels"
+        )
+      }
       guard trainKernel != nil || testKernel != nil else {
         throw ValidationError(
           "give --kind KIND to compute the kernels, or --train-kernel and --test-kernel to use precomputed ones")
@@ -153,7 +170,8 @@ struct AttributeCommand: ParsableCommand {
       throw ValidationError("--kernel-kind records the kind of precomputed .npy kernels; with --kind it is --kind")
     }
     let missing = [
-      ("--backend", backend != nil), ("--model", model != nil), ("--train", !train.isEmpty), ("--test", !test.isEmpty),
+      ("--backend", backend != nil), ("--model", !model.isEmpty), ("--train", !train.isEmpty),
+      ("--test", !test.isEmpty),
     ]
     .filter { !$0.1 }.map(\.0)
     guard missing.isEmpty else {
@@ -193,23 +211,20 @@ struct AttributeCommand: ParsableCommand {
         }
         try texts.checkCounts(train: samples("train", train), test: samples("test", test))
       }
-      let kernels = InProcessKernels(beside: outURL)
-      defer { kernels.remove() }
       let settings = try KernelSettings(
         parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", projDensity: projDensity,
         seed: seed ?? 0,
         normalize: normalize ?? "cosine", memory: memory, tileSize: nil, batchSize: batchSize,
         factors: factors ?? "auto")
-      guard let backend, let model, !train.isEmpty, !test.isEmpty else {
+      guard let backend, !model.isEmpty, !train.isEmpty, !test.isEmpty else {
         throw ValidationError("--kind needs --backend, --model, --train and --test")  // validate() checked
       }
-      try kernels.compute(
-        settings: settings, backend: backend, model: model, options: options,
+      let ensemble = try ModelEnsemble.open(backend: backend, models: model, options: options)
+      let kernels = try EnsembleKernels.compute(
+        settings: settings, backend: backend, ensemble: ensemble, options: options,
         trainInputs: DataSource(arguments: train), testInputs: DataSource(arguments: test),
-        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-      try attribute(
-        trainSource: KernelSource(path: kernels.train.path), testSource: KernelSource(path: kernels.test.path),
-        computed: true, texts: texts, outURL: outURL)
+        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, beside: outURL)
+      try attribute(trainSource: kernels.train, testSource: kernels.test, computed: true, texts: texts, outURL: outURL)
     } else {
       guard let trainKernel, let testKernel else {
         throw ValidationError("give --kind, or --train-kernel and --test-kernel")  // validate() checked
@@ -259,8 +274,9 @@ struct AttributeCommand: ParsableCommand {
     try trainInputs?.checkCount(n)
     try testInputs?.checkCount(m)
 
-    let network = NetworkLogits(
-      backend: backend ?? trainSource.folder?.backend, model: model ?? trainSource.folder?.model,
+    let network = EnsembleLogits(
+      backend: backend ?? trainSource.folder?.backend,
+      models: model.isEmpty ? (trainSource.folder?.model).map { [$0] } ?? [] : model,
       options: options ?? trainSource.folder?.options)
     let testLogitArray = try network.logits(role: "test", file: testLogits, inputs: testInputs, count: m)
     guard testLogitArray.shape.count == 2, testLogitArray.shape[1] >= 2 else {
@@ -331,10 +347,14 @@ struct AttributeCommand: ParsableCommand {
       layerNames: layerNames?.count == trainRows.layerCount ? layerNames : nil, topK: listed, testPoints: points)
     let metrics = MetricsFile(target: target, settings: settings, fit: fit, faithfulness: faithfulness)
 
-    let manifest = Manifest(
+    let baselines = try baselineScores(
+      network: network, trainInputs: trainInputs, trainLabels: trainLabelValues, testInputs: testInputs,
+      testClasses: testLabelValues ?? ClassLabels.argmax(networkLogitValues, classCount: classCount))
+    let modelRecords = try network.records()
+    var manifest = Manifest(
       entkVersion: EntkVersion.current, createdAt: ISO8601DateFormatter().string(from: Date()),
       commandLine: CommandLine.arguments,
-      model: try network.record(),
+      model: modelRecords.first, models: modelRecords.isEmpty ? nil : modelRecords,
       data: try dataRecords(
         computed ? nil : (trainSource, testSource), trainCount: n, trainLabelArray, testLabelArray, testLogitArray,
         trainInputs, testInputs) + texts.dataRecords(),
@@ -342,7 +362,8 @@ struct AttributeCommand: ParsableCommand {
         trainSource, testSource, computed: computed, layerCount: trainRows.layerCount, n: n, m: m,
         layerNames: attributions.layerNames),
       seed: trainSource.folder?.projection?.seed ?? seed, metrics: metrics.summary)
-    let bundle = AttributionBundle(
+    manifest.baselines = baselines.isEmpty ? nil : baselines.map(\.record)
+    var bundle = AttributionBundle(
       manifest: manifest, metrics: metrics, attributions: attributions,
       trainKernel: NPYArray(float32: trainSource.array.float32Values(), shape: trainSource.array.shape),
       testKernel: NPYArray(float32: testSource.array.float32Values(), shape: testSource.array.shape),
@@ -354,6 +375,9 @@ struct AttributeCommand: ParsableCommand {
       fitTargets: target == "labels" ? nil : NPYArray(int64: fitTargets.map { Int64($0) }, shape: [n]),
       testLabels: testLabelValues.map { NPYArray(int64: $0.map { Int64($0) }, shape: [m]) },
       trainInputs: try trainInputs?.pictures(), testInputs: try testInputs?.pictures(), texts: texts.bundleTexts)
+    for (record, scores) in baselines {
+      bundle.baselineScores[record.file] = NPYArray(float32: scores, shape: [m, n])
+    }
     try bundle.write(to: outURL, replaceExisting: force) { printError("attribute: \($0)") }
 
     let reportPath = outURL.appendingPathComponent(BundleFormat.report).path
@@ -363,6 +387,31 @@ struct AttributeCommand: ParsableCommand {
       print(MetricsText.lines(metrics, kind: manifest.kernel.kind).joined(separator: "\n"))
       print("bundle  \(outURL.path)")
       print("report  \(reportPath)")
+    }
+  }
+
+  /// The `--baseline` methods' records and scores ([M, N]), the test points' scores for
+  /// `testClasses` (their labels, or the network's predictions without labels).
+  private func baselineScores(
+    network: EnsembleLogits, trainInputs: AttributeSamples?, trainLabels: [Int], testInputs: AttributeSamples?,
+    testClasses: [Int]
+  ) throws -> [(record: Manifest.BaselineRecord, scores: [Float])] {
+    guard !baseline.isEmpty else { return [] }
+    guard let backend = network.backend, !network.models.isEmpty, let trainInputs, let testInputs else {
+      throw AttributeError.missingBaselineInputs(
+        needed: "have backend: \(network.backend ?? "no"), model: \(network.models.first ?? "no")")
+    }
+    let methods = LossGradientMethod.allCases.filter(baseline.contains)
+    let scores = try BaselineScores.compute(
+      methods: methods, backend: backend, models: network.models, options: network.options,
+      train: trainInputs.source, trainLabels: trainLabels, test: testInputs.source, testClasses: testClasses)
+    return methods.map { method in
+      (
+        Manifest.BaselineRecord(
+          method: method.rawValue, file: BundleFormat.baselineScores(method: method.rawValue),
+          referenceClass: testLabels == nil ? "network-prediction" : "label"),
+        scores[method] ?? []
+      )
     }
   }
 

@@ -12,6 +12,8 @@ enum AttributeError: Error, CustomStringConvertible {
   case rowCount(path: String, expected: Int, actual: Int, meaning: String)
   /// A texts file (`--train-text`, `--test-text`) with the wrong number of lines.
   case textCount(path: String, expected: Int, actual: Int, meaning: String)
+  /// `--baseline` without a backend and model to compute loss gradients with.
+  case missingBaselineInputs(needed: String)
 
   var description: String {
     switch self {
@@ -28,6 +30,9 @@ enum AttributeError: Error, CustomStringConvertible {
       return "\(path): \(actual) rows, expected \(expected) (\(meaning))"
     case .textCount(let path, let expected, let actual, let meaning):
       return "\(path): \(actual) lines, expected \(expected) (\(meaning))"
+    case .missingBaselineInputs(let needed):
+      return
+        "--baseline computes loss gradients through the model: give --backend and --model (or kernel folders that record them) (\(needed))"
     }
   }
 }

@@ -17,6 +17,7 @@ struct Entk: ParsableCommand {
     subcommands: [
       BackendsCommand.self, InspectCommand.self, CheckBackendCommand.self, TrainCommand.self, KernelCommand.self,
       MergeCommand.self, PlanCommand.self, AttributeCommand.self, ReportCommand.self, ExplainCommand.self,
+      EvaluateCommand.self,
     ]
   )
 

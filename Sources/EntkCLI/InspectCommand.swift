@@ -32,6 +32,10 @@ struct InspectCommand: ParsableCommand {
     var name: String
     var inputDim: Int
     var outputDim: Int
+    /// R, the outer products summed (ABI 1.3); 1 for one.
+    var terms: Int
+    /// Whether each a_r is one-hot, stored as its index (an embedding table read at token ids).
+    var oneHot: Bool
   }
 
   struct PlainGroup: Encodable {
@@ -52,8 +56,16 @@ struct InspectCommand: ParsableCommand {
   private func factoredGroups(_ opened: BackendModel) -> [FactoredGroup]? {
     guard let layout = opened.factorLayout else { return nil }
     return zip(opened.description.parameterGroups, layout.segments).compactMap { group, segment in
-      guard case .factored(let input, let deltas) = segment else { return nil }
-      return FactoredGroup(name: group.name, inputDim: input.count, outputDim: deltas.count / layout.numOutputs)
+      switch segment {
+      case .plain: return nil
+      case .factored(let input, let deltas):
+        return FactoredGroup(
+          name: group.name, inputDim: input.count, outputDim: deltas.count / layout.numOutputs, terms: 1, oneHot: false)
+      case .summed(let summed):
+        return FactoredGroup(
+          name: group.name, inputDim: summed.inputDim, outputDim: summed.outputDim, terms: summed.terms,
+          oneHot: summed.oneHot)
+      }
     }
   }
 
@@ -83,7 +95,11 @@ struct InspectCommand: ParsableCommand {
     print("groups      \(d.parameterGroups.count)")
     for group in d.parameterGroups {
       let factor =
-        factored[group.name].map { "  factored a \($0.inputDim) × Δ \($0.outputDim)" }
+        factored[group.name].map {
+          $0.terms == 1 && !$0.oneHot
+            ? "  factored a \($0.inputDim) × Δ \($0.outputDim)"
+            : "  factored Σ of \($0.terms) terms a \($0.inputDim)\($0.oneHot ? " (one-hot)" : "") × Δ \($0.outputDim)"
+        }
         ?? plain[group.name].map { "  plain" + ($0.map { ": \($0)" } ?? "") } ?? ""
       print(
         "  \(group.name.padding(toLength: max(24, group.name.count), withPad: " ", startingAt: 0))  offset \(group.offset)  count \(group.count)\(factor)"

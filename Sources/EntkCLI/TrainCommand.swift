@@ -71,16 +71,17 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
+    let settings = TrainingSettings(
+      arch: arch, epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
     let library = try BackendLibrary.load(backend)
-    let model = try library.open(model: arch, options: "{\"init_seed\":\(seed)}")
+    let model = try library.open(model: arch, options: settings.openOptions)
     let description = model.description
     let train = try LabelledData(inputs: trainX, labels: trainY, description: description)
     let test = try testX.flatMap { x in
       try testY.map { try LabelledData(inputs: x, labels: $0, description: description) }
     }
 
-    let options =
-      "{\"epochs\":\(epochs),\"batch_size\":\(batchSize),\"learning_rate\":\(lr),\"optimizer\":\"\(optimizer)\",\"seed\":\(seed)}"
+    let options = settings.trainOptions
     var history: [Epoch] = []
     var failure: Error?
     try model.train(train.inputs.batch, labels: train.labels, options: options) { event in

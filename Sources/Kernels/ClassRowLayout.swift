@@ -15,6 +15,8 @@ struct ClassRowLayout {
     var inputs: Range<Int>
     var sourceInputs: Range<Int>
     var sourceDeltas: Range<Int>
+    /// Set for a group of several terms, whose Δ block here is R × O (the class's).
+    var summed: FactorLayout.Summed?
   }
 
   let factors: FactorLayout
@@ -24,18 +26,29 @@ struct ClassRowLayout {
 
   init(_ factors: FactorLayout) {
     self.factors = factors
-    let factored = factors.segments.compactMap { segment -> (Range<Int>, Range<Int>)? in
-      if case .factored(let input, let deltas) = segment { (input, deltas) } else { nil }
+    let factored = factors.segments.compactMap { segment -> (Range<Int>, Range<Int>, FactorLayout.Summed?)? in
+      switch segment {
+      case .plain: nil
+      case .factored(let input, let deltas): (input, deltas, nil)
+      case .summed(let group): (group.inputs, group.deltas, group)
+      }
     }
     let c = factors.numOutputs
     var deltaStart = factors.plainCount
     var inputStart = deltaStart + factored.reduce(0) { $0 + $1.1.count / c }
-    groups = factored.map { input, deltas in
+    groups = factored.map { input, deltas, summed in
       let width = deltas.count / c
       defer { (deltaStart, inputStart) = (deltaStart + width, inputStart + input.count) }
-      return Group(
+      var group = Group(
         deltas: deltaStart..<deltaStart + width, inputs: inputStart..<inputStart + input.count, sourceInputs: input,
         sourceDeltas: deltas)
+      // Reads of this class row: the a's and the one Δ block moved here.
+      group.summed = summed.map {
+        var moved = $0
+        (moved.inputs, moved.deltas) = (group.inputs, group.deltas)
+        return moved
+      }
+      return group
     }
     width = inputStart
   }

@@ -57,15 +57,23 @@ public struct GramTile {
   /// One Gram of the tile, summed into its kernel `target` (one per group for `layers`).
   ///
   /// The products of feature columns `ranges` (cut into sgemm-sized chunks) summed, multiplied
-  /// elementwise by the Gram of `scale` when set — a factored group, Gram(Δ) ⊙ Gram(a).
+  /// elementwise by the Gram of `scale` when set — a factored group, Gram(Δ) ⊙ Gram(a); or, for a
+  /// group of several terms, `summed`'s values.
   private struct Term {
     var ranges: [Range<Int>]
     var scale: [Range<Int>]?
+    var summed: SummedFactor?
     var target: Int
 
     init(ranges: [Range<Int>], scale: Range<Int>? = nil, target: Int) {
       self.ranges = ranges.flatMap(Self.chunks)
       self.scale = scale.map(Self.chunks)
+      self.target = target
+    }
+
+    init(summed: SummedFactor, target: Int) {
+      ranges = []
+      self.summed = summed
       self.target = target
     }
 
@@ -76,7 +84,7 @@ public struct GramTile {
     }
 
     /// Features the term multiplies per pair of rows.
-    var width: Int { (ranges + (scale ?? [])).reduce(0) { $0 + $1.count } }
+    var width: Int { (ranges + (scale ?? [])).reduce(summed?.width ?? 0) { $0 + $1.count } }
   }
 
   /// Rows of the feature view per sample: C for `entk` (each class a row of P), else 1.
@@ -89,7 +97,11 @@ public struct GramTile {
     if let factors, kind == .entk {
       let classRows = ClassRowLayout(factors)
       let plain = factors.plainCount > 0 ? [Term(ranges: [0..<factors.plainCount], target: 0)] : []
-      return plain + classRows.groups.map { Term(ranges: [$0.deltas], scale: $0.inputs, target: 0) }
+      return plain
+        + classRows.groups.map { group in
+          group.summed.map { Term(summed: SummedFactor($0, blocks: [group.deltas.lowerBound]), target: 0) }
+            ?? Term(ranges: [group.deltas], scale: group.inputs, target: 0)
+        }
     }
     if let factors {
       var terms: [Term] = []
@@ -105,6 +117,9 @@ public struct GramTile {
             Term(ranges: (0..<c).map { $0 * stride + offset..<$0 * stride + offset + count }, target: target))
         case .plain: break
         case .factored(let input, let deltas): terms.append(Term(ranges: [deltas], scale: input, target: target))
+        case .summed(let group):
+          let blocks = (0..<c).map { group.deltas.lowerBound + $0 * group.classWidth }
+          terms.append(Term(summed: SummedFactor(group, blocks: blocks), target: target))
         }
       }
       return terms
@@ -133,6 +148,10 @@ public struct GramTile {
     for term in terms {
       for row in 0..<samples * m {
         let line = features + row * leadingDimension
+        if let summed = term.summed {
+          values[term.target][row] += summed.value(line, line)
+          continue
+        }
         let squares = { (ranges: [Range<Int>]) in
           ranges.reduce(0.0) { sum, range in range.reduce(sum) { $0 + Double(line[$1]) * Double(line[$1]) } }
         }
@@ -263,6 +282,13 @@ public struct GramTile {
           }
           sum.update(repeating: 0, count: side * side)
           for term in mine {
+            if let summed = term.summed {
+              for i in rowPanel.positions {
+                let (line, x) = (sum + i * side, rowBlock.row(rowPanel, i, leadingDimension: ld))
+                for j in columns { line[j] += summed.value(x, columnBlock.row(columnPanel, j, leadingDimension: ld)) }
+              }
+              continue
+            }
             accumulate(term.ranges, into: gram)
             if let ranges = term.scale { accumulate(ranges, into: scale) }
             for i in rowPanel.positions {
@@ -327,6 +353,11 @@ private struct ViewBlock: @unchecked Sendable {
     return Panel(
       origin: origin, height: min(GramTile.panelSide, total - origin),
       positions: max(origin, start) - origin..<end - origin)
+  }
+
+  /// The feature row at `position` of `panel` (a position of the block's rows).
+  func row(_ panel: Panel, _ position: Int, leadingDimension: Int) -> UnsafePointer<Float> {
+    features + (panel.origin + position - start) * leadingDimension
   }
 
   /// The panel's rows, features offset..<offset+width, as sgemm's operand: in place when the

@@ -32,6 +32,13 @@ public struct SampleSet: Sendable {
     self.arrays = arrays
   }
 
+  /// The values, when the samples are of one float32 input (count × input size, row-major).
+  public var floatValues: [Float]? {
+    guard inputs.count == 1, inputs[0].elementType == .float32 else { return nil }
+    let pointer = batch.buffers[0].assumingMemoryBound(to: Float.self)
+    return Array(UnsafeBufferPointer(start: pointer, count: count * inputs[0].sampleElements))
+  }
+
   /// All samples as the backend calls take them; valid while this set is alive.
   public var batch: InputBatch { arrays.batch }
 

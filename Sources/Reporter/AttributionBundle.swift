@@ -33,6 +33,9 @@ public struct AttributionBundle: Sendable {
   public var testInputs: NPYArray?
   /// The samples' texts, when given.
   public var texts: SampleTexts?
+  /// Baseline methods' scores, float32 [M, N], by file name (`BundleFormat.baselineScores`); each
+  /// one listed in `manifest.baselines`.
+  public var baselineScores: [String: NPYArray] = [:]
 
   public init(
     manifest: Manifest, metrics: MetricsFile, attributions: AttributionsFile, trainKernel: NPYArray,
@@ -71,6 +74,7 @@ public struct AttributionBundle: Sendable {
       (BundleFormat.trainInputs, trainInputs), (BundleFormat.testInputs, testInputs),
     ]
     for (name, array) in optional { if let array { list.append((name, array)) } }
+    list += baselineScores.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     return list
   }
 
@@ -109,17 +113,25 @@ public struct AttributionBundle: Sendable {
       BundleFormat.texts,
     ]
     let present = optional.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
+    let baselineFiles = try (manifest.baselines ?? []).map { record in
+      guard record.file == BundleFormat.baselineScores(method: record.method) else {
+        throw ReporterError.invalidField(
+          path: url.appendingPathComponent(BundleFormat.manifest).path, field: "baselines", value: record.file,
+          reason: "expected \(BundleFormat.baselineScores(method: record.method))")
+      }
+      return record.file
+    }
     let required = [
       BundleFormat.metrics, BundleFormat.attributions, BundleFormat.trainKernel, BundleFormat.testKernel,
       BundleFormat.surrogateWeights, BundleFormat.surrogateBias, BundleFormat.networkTestLogits,
       BundleFormat.surrogateTestLogits, BundleFormat.trainLabels,
     ]
-    try verifyChecksums(of: required + present, at: url, manifest: manifest)
+    try verifyChecksums(of: required + present + baselineFiles, at: url, manifest: manifest)
     func array(_ name: String) throws -> NPYArray { try NPYFile.read(url.appendingPathComponent(name)) }
     func optionalArray(_ name: String) throws -> NPYArray? {
       present.contains(name) ? try array(name) : nil
     }
-    let bundle = AttributionBundle(
+    var bundle = AttributionBundle(
       manifest: manifest, metrics: try readJSON(MetricsFile.self, url.appendingPathComponent(BundleFormat.metrics)),
       attributions: try readJSON(AttributionsFile.self, url.appendingPathComponent(BundleFormat.attributions)),
       trainKernel: try array(BundleFormat.trainKernel), testKernel: try array(BundleFormat.testKernel),
@@ -131,6 +143,7 @@ public struct AttributionBundle: Sendable {
       testInputs: try optionalArray(BundleFormat.testInputs),
       texts: present.contains(BundleFormat.texts)
         ? try readJSON(SampleTexts.self, url.appendingPathComponent(BundleFormat.texts)) : nil)
+    for file in baselineFiles { bundle.baselineScores[file] = try array(file) }
     try bundle.checkConsistency(at: url)
     return bundle
   }

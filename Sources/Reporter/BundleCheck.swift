@@ -60,6 +60,9 @@ extension AttributionBundle {
     for (name, array, shape) in expected {
       if let array, array.shape != shape { throw refuse(name, "shape", array.shape, "expected \(shape)") }
     }
+    for (name, array) in baselineScores where array.shape != [m, n] {
+      throw refuse(name, "shape", array.shape, "expected [\(m), \(n)]")
+    }
     for (name, array, count) in [(BundleFormat.trainInputs, trainInputs, n), (BundleFormat.testInputs, testInputs, m)] {
       if let array, array.shape.first != count {
         throw refuse(name, "shape", array.shape, "expected \(count) samples first")

@@ -70,6 +70,22 @@ public struct Manifest: Sendable, Codable, Equatable {
     }
   }
 
+  /// A baseline attribution method whose scores the bundle holds beside the surrogate's.
+  public struct BaselineRecord: Sendable, Codable, Equatable {
+    /// `grad-dot` or `grad-cos`.
+    public var method: String
+    /// The scores' file, `scores_METHOD.npy`: float32 [M, N].
+    public var file: String
+    /// The class each test point's scores are for: "label" or "network-prediction".
+    public var referenceClass: String
+
+    public init(method: String, file: String, referenceClass: String) {
+      self.method = method
+      self.file = file
+      self.referenceClass = referenceClass
+    }
+  }
+
   /// The headline numbers, copied from `metrics.json`.
   public struct MetricsSummary: Sendable, Codable, Equatable {
     /// Kendall τ-b of the reference-class softmax probability (the paper's measure).
@@ -111,23 +127,31 @@ public struct Manifest: Sendable, Codable, Equatable {
   public var createdAt: String
   /// The command line that made the bundle, one argument per element.
   public var commandLine: [String]
+  /// The model the bundle explains (the first of an ensemble).
   public var model: ModelRecord?
+  /// Every model of the bundle, in the order given: one, or the members of an ensemble whose
+  /// kernels and logits were averaged.
+  public var models: [ModelRecord]?
   public var data: [DataRecord]
   public var kernel: KernelRecord
   /// Seed of random projections, when one was used.
   public var seed: UInt64?
   public var metrics: MetricsSummary
+  /// Baseline methods computed on the same model(s) and data, when asked for.
+  public var baselines: [BaselineRecord]?
   /// Every file of the bundle but the manifest itself.
   public var files: [BundleFileEntry]
 
   public init(
-    entkVersion: String, createdAt: String, commandLine: [String], model: ModelRecord?, data: [DataRecord],
+    entkVersion: String, createdAt: String, commandLine: [String], model: ModelRecord?, models: [ModelRecord]? = nil,
+    data: [DataRecord],
     kernel: KernelRecord, seed: UInt64?, metrics: MetricsSummary, files: [BundleFileEntry] = []
   ) {
     self.entkVersion = entkVersion
     self.createdAt = createdAt
     self.commandLine = commandLine
     self.model = model
+    self.models = models
     self.data = data
     self.kernel = kernel
     self.seed = seed

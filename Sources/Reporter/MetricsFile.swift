@@ -11,6 +11,8 @@ public struct MetricsFile: Sendable, Codable, Equatable {
   public var settings: KGLMSettings
   public var fit: KGLMFitReport
   public var faithfulness: FaithfulnessReport
+  /// The counterfactual checks of `entk evaluate`, once run on the bundle.
+  public var evaluation: EvaluationMetrics?
 
   public init(target: String, settings: KGLMSettings, fit: KGLMFitReport, faithfulness: FaithfulnessReport) {
     self.target = target

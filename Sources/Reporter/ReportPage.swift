@@ -46,6 +46,7 @@ public struct ReportPage {
     page += layerSection()
     page += heatmapSection()
     page += examplesSection()
+    page += evaluationSection()
     page +=
       "<p class=\"muted\">Written by entk \(escape(m.entkVersion)), bundle format \(m.formatVersion), \(escape(m.createdAt)).</p>\n</body></html>\n"
     return page

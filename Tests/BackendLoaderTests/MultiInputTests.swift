@@ -99,6 +99,13 @@ import Testing
     }
   }
 
+  @Test func conformanceCatchesWrongOneHotIndices() throws {
+    let broken = try BackendLibrary(url: try TokenBackend.compile("BREAK_ONE_HOT_INDEX"))
+    let checks = BackendConformance(library: broken, modelPath: broken.url.path).run()
+    let factors = try #require(checks.first { $0.name == "factors-vs-jacobian" })
+    #expect(factors.outcome == .failed, "\(factors.detail)")
+  }
+
   @Test func conformancePassesAndCatchesALegacySlotThatTakesFloats() throws {
     let passing = BackendConformance(library: library, modelPath: library.url.path).run()
     for check in passing { #expect(check.outcome != .failed, "\(check.name): \(check.detail)") }
@@ -115,5 +122,40 @@ import Testing
     let opened = try linear.open(model: TestEnvironment.fixture("example-c-mlp").path)
     #expect(opened.description.inputs.count == 1)
     #expect(opened.description.singleFloatInput?.name == "input")
+  }
+
+  @Test func theTableIsASumOfOneHotTermsInTheRowLayout() throws {
+    let layout = try #require(model.factorLayout)
+    // Table: 4 indices, then Δ of C × R × O = 2 × 4 × 2; bias: a = [1], then Δ of 2 × 2.
+    #expect(
+      layout.segments == [
+        .summed(
+          FactorLayout.Summed(inputs: 0..<4, deltas: 4..<20, terms: 4, inputDim: 6, outputDim: 2, oneHot: true)),
+        .factored(input: 20..<21, deltas: 21..<25),
+      ])
+    #expect(layout.rowLength == 25)
+    let (arrays, ids, masks) = try trainArrays()
+    let rows = try model.factoredJacobian(arrays.batch)
+    // The indices are the unmasked ids, -1 where the mask is 0.
+    for sample in 0..<arrays.count {
+      for t in 0..<4 {
+        let expected = masks[sample * 4 + t] == 1 ? Float(ids[sample * 4 + t]) : -1
+        #expect(rows[sample * 25 + t] == expected)
+      }
+    }
+  }
+
+  @Test func summedFactorsThatBreakTheRulesAreRefused() throws {
+    let d = model.description
+    for (factor, message) in [
+      (FactorLayout.GroupFactor(inputDim: 6, outputDim: 2, terms: 0), "gives terms 0"),
+      (FactorLayout.GroupFactor(inputDim: 5, outputDim: 3, terms: 2), "input_dim 5 × output_dim 3"),
+    ] {
+      #expect {
+        _ = try FactorLayout(description: d, factors: [factor, nil], plainReasons: [nil, nil], backend: "tokens")
+      } throws: { error in
+        "\(error)".contains(message)
+      }
+    }
   }
 }

@@ -54,6 +54,36 @@ import Testing
     #expect(manifest.contains("input_ids=") && manifest.contains(",attention_mask="))
   }
 
+  /// The table's gradient as a sum of one-hot terms (ABI 1.3) gives the kernels of the whole
+  /// Jacobians, for every factorable kind, normalised or not, and keeps its bits across tilings.
+  @Test(arguments: ["trntk", "layers", "entk"])
+  func summedOneHotFactorsGiveTheKernelsOfWholeJacobians(kind: String) throws {
+    func kernel(_ factors: String, _ extra: [String], _ name: String) throws -> [Float] {
+      let result = try runEntk(
+        ["kernel"] + model + [
+          "--train", TokenBackend.data("train.npz").path, "--kind", kind, "--factors", factors, "--out", path(name),
+          "--json",
+        ] + extra)
+      #expect(result.status == 0, "\(result.stderr)")
+      let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+      #expect(summary["factored"] as? Bool == (factors == "auto"))
+      return try NPYFile.read(URL(fileURLWithPath: path("\(name)/kernel.npy"))).float32Values()
+    }
+    for normalize in ["none", "cosine"] {
+      let factored = try kernel("auto", ["--normalize", normalize], "auto-\(normalize)")
+      let whole = try kernel("off", ["--normalize", normalize], "off-\(normalize)")
+      #expect(zip(factored, whole).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) }, "\(kind) \(normalize)")
+      let tiled = try kernel(
+        "auto", ["--normalize", normalize, "--tile-size", "3", "--batch-size", "2"], "tiled-\(normalize)")
+      #expect(tiled == factored, "\(kind) \(normalize): tiling changed bits")
+    }
+    if kind == "trntk" {
+      let expected = try expectedTrntk(rows: "train", columns: "train")
+      let factored = try kernel("auto", [], "closed-form")
+      #expect(zip(factored, expected).allSatisfy { abs(Double($0) - $1) < 1e-5 })
+    }
+  }
+
   @Test func aPlanRepeatsEveryNamedFileInItsTileCommands() throws {
     let result = try runEntk(["plan"] + model + named("train") + ["--kind", "pntk", "--out", path("plan"), "--json"])
     #expect(result.status == 0, "\(result.stderr)")

@@ -14,12 +14,21 @@ public final class FactorSlots {
     public var inputDim: Int
     /// O, the length of each Δ_c(x); 0 when unfactored.
     public var outputDim: Int
+    /// R, the outer products summed (ABI 1.3); 1 for one.
+    public var terms: Int
+    /// Whether each a_r is one-hot, stored as its index.
+    public var oneHot: Bool
 
-    public init(factored: Bool, inputDim: Int, outputDim: Int) {
+    public init(factored: Bool, inputDim: Int, outputDim: Int, terms: Int = 1, oneHot: Bool = false) {
       self.factored = factored
       self.inputDim = inputDim
       self.outputDim = outputDim
+      self.terms = terms
+      self.oneHot = oneHot
     }
+
+    /// Floats of the a's in a row: R indices when one-hot, else R × I.
+    public var inputFloats: Int { oneHot ? terms : terms * inputDim }
 
     public static let plain = Factor(factored: false, inputDim: 0, outputDim: 0)
   }
@@ -106,7 +115,9 @@ public final class FactorSlots {
     guard status == ENTK_OK else {
       throw CallFailure(call: "group_factor(\(index))", status: status.rawValue, message: Self.text(error))
     }
-    return Factor(factored: factor.factored != 0, inputDim: Int(factor.input_dim), outputDim: Int(factor.output_dim))
+    return Factor(
+      factored: factor.factored != 0, inputDim: Int(factor.input_dim), outputDim: Int(factor.output_dim),
+      terms: max(1, Int(factor.terms)), oneHot: factor.one_hot != 0)
   }
 
   /// `factored_jacobian` on `n` samples, each row `rowSize` floats (n × rowSize out).
@@ -177,9 +188,11 @@ public final class FactorSlots {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
-  /// Floats in one `factored_jacobian` row: C·P_plain + Σ over factored groups of (I + C·O).
+  /// Floats in one `factored_jacobian` row: C·P_plain + Σ over factored groups of (a's + C·R·O).
   public static func rowSize(classes c: Int, groupCounts: [Int], factors: [Factor]) -> Int {
-    zip(groupCounts, factors).reduce(0) { $0 + ($1.1.factored ? $1.1.inputDim + c * $1.1.outputDim : c * $1.0) }
+    zip(groupCounts, factors).reduce(0) {
+      $0 + ($1.1.factored ? $1.1.inputFloats + c * $1.1.terms * $1.1.outputDim : c * $1.0)
+    }
   }
 
   /// Rebuilds Jacobian rows (n × C × P) from `factored` rows: the plain block's columns, and
@@ -209,16 +222,32 @@ public final class FactorSlots {
           plainColumn += group.count
           continue
         }
-        let (inputDim, outputDim) = (factor.inputDim, factor.outputDim)
+        let (inputDim, outputDim, terms) = (factor.inputDim, factor.outputDim, factor.terms)
+        let deltas = factorStart + factor.inputFloats
+        // Σ_r Δ_{c,r}[o]·a_r[j]: a sum of several terms starts from zeros (a one-hot term touches one j).
+        let summed = terms > 1 || factor.oneHot
         for k in 0..<c {
-          for o in 0..<outputDim {
-            let delta = factored[factorStart + inputDim + k * outputDim + o]
-            for j in 0..<inputDim {
-              jacobian[(i * c + k) * p + group.offset + position(g, o, j)] = factored[factorStart + j] * delta
+          if summed {
+            for q in 0..<group.count { jacobian[(i * c + k) * p + group.offset + q] = 0 }
+          }
+          for r in 0..<terms {
+            for o in 0..<outputDim {
+              let delta = factored[deltas + (k * terms + r) * outputDim + o]
+              if factor.oneHot {
+                let index = Int(factored[factorStart + r])
+                guard index >= 0 else { continue }
+                jacobian[(i * c + k) * p + group.offset + position(g, o, index)] += delta
+                continue
+              }
+              for j in 0..<inputDim {
+                let value = factored[factorStart + r * inputDim + j] * delta
+                let at = (i * c + k) * p + group.offset + position(g, o, j)
+                jacobian[at] = summed ? jacobian[at] + value : value
+              }
             }
           }
         }
-        factorStart += inputDim + c * outputDim
+        factorStart = deltas + c * terms * outputDim
       }
     }
     return jacobian

@@ -133,15 +133,17 @@ final class InputSlots {
     return jacobians
   }
 
-  /// Every group's `group_factor` answer (ABI 1.1 fields).
-  func factors() throws -> [FactorSlots.Factor] {
+  /// Every group's `group_factor` answer, asked with a struct of `structSize` bytes (this host's,
+  /// or an older host's shorter one).
+  func factors(structSize: Int = MemoryLayout<entk_group_factor>.size) throws -> [FactorSlots.Factor] {
     let slot = try #require(api.group_factor)
     return try (0..<Int(describe().num_param_groups)).map { index in
       var factor = entk_group_factor()
-      factor.struct_size = MemoryLayout<entk_group_factor>.size
+      factor.struct_size = structSize
       try Self.checked { slot(model, Int64(index), &factor, $0, $1) }
       return FactorSlots.Factor(
-        factored: factor.factored != 0, inputDim: Int(factor.input_dim), outputDim: Int(factor.output_dim))
+        factored: factor.factored != 0, inputDim: Int(factor.input_dim), outputDim: Int(factor.output_dim),
+        terms: max(1, Int(factor.terms)), oneHot: factor.one_hot != 0)
     }
   }
 

@@ -119,18 +119,23 @@ struct TextFixtureTests {
     #expect(compared == table.filter { $0.kept(by: fixture.export) }.count)
     #expect(compared >= table.count * 2 / 3)
 
-    // factored_jacobian: the dense layers applied to one token factor; rebuilt, they are jacobian's
-    // columns. A weight under its PyTorch name is stored [O, I]; one the exporter stored anew
-    // (pre-transposed for a MatMul) is [I, O].
+    // factored_jacobian: the dense layers applied to one token factor, and the embedding tables as
+    // sums of one-hot terms (one per token read); rebuilt, they are jacobian's columns. A weight
+    // under its PyTorch name is stored [O, I]; one the exporter stored anew (pre-transposed for a
+    // MatMul) is [I, O]; a table [V, D] is [I, O].
     let factors = try slots.factors()
     let torchNames = Set(table.map(\.name))
-    let factoredNames = zip(groups, factors).filter { $1.factored }.map(\.0.name)
+    let factoredNames = zip(groups, factors).filter { $1.factored && !$1.oneHot }.map(\.0.name)
     #expect(Set(factoredNames) == Set(fixture.headLayers.flatMap { ["\($0).weight", "\($0).bias"] }))
+    let tables = zip(groups, factors).filter { $1.oneHot }.map(\.0.name)
+    #expect(!tables.isEmpty && tables.allSatisfy { $0.contains("embeddings") }, "\(tables)")
+    #expect(tables.contains { $0.hasSuffix("word_embeddings.weight") })
     let rebuilt = FactorSlots.jacobian(
       fromFactored: try slots.factoredJacobian(buffers, count: n), count: n, classes: c,
       groups: groups.map { ($0.offset, $0.count) }, factors: factors
     ) { g, o, j in
-      torchNames.contains(groups[g].name) ? o * factors[g].inputDim + j : j * factors[g].outputDim + o
+      torchNames.contains(groups[g].name) && !factors[g].oneHot
+        ? o * factors[g].inputDim + j : j * factors[g].outputDim + o
     }
     let scale = jacobian.reduce(0) { max($0, abs($1)) }
     let worst = zip(rebuilt, jacobian).enumerated().first { !(abs($1.0 - $1.1) <= 1e-6 * scale) }
@@ -184,6 +189,19 @@ struct TextFixtureTests {
   /// (1 − mask)·finfo(float64).min computed in float64 and cast to float32 is −inf in PyTorch and
   /// onnxruntime; the backend computes it in float32 with the constant clamped to float32's
   /// lowest value, so 0·lowest stays 0 (not NaN) and the masked scores get exactly 0 weight.
+  /// A host before ABI 1.3 (its `entk_group_factor` ends at `reason`) cannot read sums of terms:
+  /// it is told the embedding tables are plain, and the dense layers still factor.
+  @Test func olderHostsSeeTheEmbeddingTablesPlain() throws {
+    let slots = try Self.open(Self.cases[0])
+    let abi12 = (MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? 0) + MemoryLayout<UnsafeRawPointer?>.size
+    let older = try slots.factors(structSize: abi12)
+    let current = try slots.factors()
+    for (old, new) in zip(older, current) {
+      #expect(old.factored == (new.factored && !new.oneHot && new.terms == 1))
+    }
+    #expect(current.contains { $0.oneHot } && older.contains { $0.factored })
+  }
+
   @Test func float64MaskArithmeticGivesOnnxruntimesLogits() throws {
     let slots = try InputSlots(path: TestEnvironment.fixture("onnx/mask-float64.onnx").path)
     let x = try NPYFile.read(TestEnvironment.fixture("onnx/mask-float64-x.npy")).float32Values()

@@ -37,6 +37,7 @@ for flag in $blas_include; do common+=(-Xcc "$flag"); done
 modules=(
   "ArrayIO Sources/ArrayIO" "BackendLoader Sources/BackendLoader" "Kernels Sources/Kernels"
   "Surrogate Sources/Surrogate" "Faithfulness Sources/Faithfulness" "Attribution Sources/Attribution"
+  "Evaluation Sources/Evaluation"
   "Reporter Sources/Reporter" "ONNXBackend Plugins/ONNX/ONNXBackend" "SwiftNetBackend Plugins/SwiftNet"
 )
 

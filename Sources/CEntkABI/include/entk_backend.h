@@ -192,8 +192,9 @@ typedef struct entk_param_group {
  * so g_c(x)·g_c'(x') = (a(x)·a(x')) (Δ_c(x)·Δ_c'(x')) and a kernel needs only a and Δ: I + C·O
  * floats per sample instead of C·I·O. Example: a dense layer y = W a + b has W factored with
  * a = the layer's input, Δ_c = ∂f_c/∂y, π(o, j) = o·I + j for row-major W [O, I]; its bias b is
- * factored with I = 1 and a = [1]. A weight used by several nodes, or applied at several
- * positions (a convolution), does not factor this way and is reported unfactored.
+ * factored with I = 1 and a = [1]. A weight applied at several positions (a convolution, an
+ * embedding table read at several tokens) is a sum of such products, which ABI 1.3 describes with
+ * `terms` and `one_hot`; a weight used by several nodes is reported unfactored.
  *
  * ABI 1.2 appends `reason`, which tells people why a group is unfactored. The caller sets it to
  * NULL before the call (zero-initialising the struct does), so it stays NULL with a backend of
@@ -217,6 +218,28 @@ typedef struct entk_group_factor {
    *  for parsing. Owned by the model; valid until `close`. Written only when struct_size covers
    *  it. */
   const char *ENTK_NULLABLE reason;
+  /** out (ABI 1.3): R >= 1, the number of outer-product terms of a factored group, whose gradient
+   *  is then a sum (a weight applied at several positions, an embedding table read at several
+   *  tokens):
+   *
+   *      ∂f_c(x)/∂θ[offset + π(o, j)] = Σ_{r<R} Δ_{c,r}(x)[o] · a_r(x)[j],
+   *
+   *  so g_c(x)·g_c'(x') = Σ_{r,r'} (a_r(x)·a_r'(x')) (Δ_{c,r}(x)·Δ_{c',r'}(x')). 0, what a
+   *  caller's zeros keep with a backend of minor < 3, means 1. Written only when struct_size
+   *  covers it. */
+  int64_t terms;
+  /** out (ABI 1.3): 1 when every a_r is a one-hot vector e_k of length I, which `factored_jacobian`
+   *  then stores as the single float k (an integer 0 <= k < I <= 2^24), or -1 for a term that
+   *  is absent (a padding position); a_r·a_r' is then 1 when the indices are equal and >= 0, else
+   *  0. An embedding table W [V, D] read by token ids is factored with I = V, O = D, one-hot a_r =
+   *  e_{id_r}, Δ_{c,r} = ∂f_c/∂(row r read), π(o, j) = j·D + o: L + C·L·D floats per sample instead
+   *  of C·V·D. 0 otherwise. Written only when struct_size covers it.
+   *
+   *  Sums (terms > 1 or one_hot) exist only in the rows of `factored_jacobian_inputs`: a backend
+   *  reports them only if it has that slot, and only to a caller whose struct_size covers
+   *  `terms`; to an older caller it reports such a group unfactored, and `factored_jacobian` (the
+   *  ABI 1.1 slot, which older hosts call) returns it plain. */
+  int32_t one_hot;
 } entk_group_factor;
 
 /**
@@ -380,15 +403,17 @@ typedef struct entk_backend_api {
    * Optional (NULL if absent; the host then uses `jacobian`). Per-sample Jacobians with the
    * factored groups given as factors.
    * inputs: n × prod(input_shape) floats; n >= 1, else INVALID_ARGUMENT.
-   * out: n rows of S floats, S = C·P_plain + Σ over factored groups g of (I_g + C·O_g), where
-   *   P_plain is the total count of the unfactored groups. Row i holds, in this order:
+   * out: n rows of S floats, S = C·P_plain + Σ over factored groups g of (A_g + C·R_g·O_g),
+   *   where P_plain is the total count of the unfactored groups, R_g the group's `terms` (1
+   *   before ABI 1.3) and A_g = R_g for a one-hot group, else R_g·I_g. Row i holds, in order:
    *     1. the unfactored groups' Jacobian, C × P_plain, [c][q] = ∂f_c(x_i)/∂θ_p, q running over
    *        the unfactored groups' parameters p in flat order (the `jacobian` row with the
    *        factored groups' columns removed);
-   *     2. for each factored group in index order: a(x_i) (I_g floats), then Δ (C × O_g floats,
-   *        [c][o] = Δ_c(x_i)[o]).
-   *   Reconstructing the factored columns from a and Δ gives `jacobian`'s values up to float32
-   *   rounding. Each row is that sample's own (never mixed with the batch).
+   *     2. for each factored group in index order: the a's (R_g × I_g floats, [r][j], or R_g
+   *        indices for a one-hot group), then Δ (C × R_g × O_g floats, [c][r][o] =
+   *        Δ_{c,r}(x_i)[o]).
+   *   Reconstructing the factored columns from the a's and Δ's gives `jacobian`'s values up to
+   *   float32 rounding. Each row is that sample's own (never mixed with the batch).
    * Thread-safety: not concurrently with any other call on the same model.
    */
   entk_status (*ENTK_NULLABLE factored_jacobian)(entk_model *model, const float *inputs,

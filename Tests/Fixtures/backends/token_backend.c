@@ -3,11 +3,14 @@
  * and f_c(x) = b_c + Σ_t mask_t T[ids_t, c] with a token table T [V × C] and a bias b [C]. So
  * ∂f_c/∂T[v, c'] = δ_cc' n_x(v), with n_x(v) the number of unmasked tokens v in x, and
  * ∂f_c/∂b_c' = δ_cc': the tests know every kernel in closed form (trntk = C (n_x·n_x' + 1)).
- * The model file is ignored except that it must exist. Compiled by the tests with gcc, once
- * correct and once per defect:
+ * Both groups factor (ABI 1.3): the table as a sum of L one-hot terms, a_t = e_{ids_t} (index
+ * -1 where the mask is 0), Δ_{c,t} = e_c (I = V, O = C, π(o, j) = j·C + o); the bias as one term,
+ * a = [1], Δ_c = e_c. The model file is ignored except that it must exist. Compiled by the tests
+ * with gcc, once correct and once per defect:
  *   BREAK_LEGACY_ACCEPTS the ABI 1.0 forward takes a float buffer for this two-input model
  *   BREAK_INPUT_SLOTS_HALF input_info and forward_inputs are set, vjp_inputs is NULL
  *   BREAK_JACOBIAN_TWIN  jacobian is set, jacobian_inputs is NULL
+ *   BREAK_ONE_HOT_INDEX  factored_jacobian_inputs gives every unmasked token the index 0
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -154,6 +157,61 @@ __attribute__((unused)) static entk_status jacobian_inputs(entk_model *model, co
   return ENTK_OK;
 }
 
+static entk_status group_factor(const entk_model *model, int64_t index, entk_group_factor *factor, char *error, size_t capacity) {
+  (void)model;
+  if (index < 0 || index > 1) return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "group index out of range");
+  if (factor->struct_size < ENTK_STRUCT_SIZE(entk_group_factor, output_dim)) {
+    return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "entk_group_factor.struct_size too small");
+  }
+  /* A caller before ABI 1.3 cannot read sums: the table is plain for it. */
+  int knows_terms = factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, terms);
+  factor->factored = index == 1 || knows_terms;
+  factor->input_dim = factor->factored ? (index == 0 ? V : 1) : 0;
+  factor->output_dim = factor->factored ? C : 0;
+  if (factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, reason)) factor->reason = NULL;
+  if (factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, terms)) factor->terms = index == 0 ? L : 1;
+  if (factor->struct_size >= ENTK_STRUCT_SIZE(entk_group_factor, one_hot)) factor->one_hot = index == 0;
+  return ENTK_OK;
+}
+
+/* Row of S = (L + C·L·C) + (1 + C·C) floats: the L indices, the table's Δ [c][t][o] = mask_t δ_co,
+ * then 1 and the bias's Δ (identity). */
+static entk_status factored_jacobian_inputs(entk_model *model, const void *const *inputs, int64_t n, float *out, char *error, size_t capacity) {
+  (void)model;
+  float *counts = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * V);
+  if (counts == NULL) return fail(error, capacity, ENTK_STATUS_OUT_OF_MEMORY, "out of memory");
+  entk_status status = token_counts(inputs, n, counts, error, capacity); /* validates ids and masks */
+  free(counts);
+  if (status != ENTK_OK) return status;
+  const int64_t *ids = inputs[0], *mask = inputs[1];
+  const int64_t stride = L + C * L * C + 1 + C * C;
+  for (int64_t s = 0; s < n; s++) {
+    float *row = out + s * stride;
+    for (int t = 0; t < L; t++) {
+      int64_t id = ids[s * L + t];
+#ifdef BREAK_ONE_HOT_INDEX
+      id = 0;
+#endif
+      row[t] = mask[s * L + t] ? (float)id : -1.0f;
+    }
+    float *delta = row + L;
+    for (int c = 0; c < C; c++)
+      for (int t = 0; t < L; t++)
+        for (int o = 0; o < C; o++) delta[(c * L + t) * C + o] = c == o ? (float)mask[s * L + t] : 0.0f;
+    float *bias = delta + C * L * C;
+    bias[0] = 1;
+    for (int c = 0; c < C; c++)
+      for (int o = 0; o < C; o++) bias[1 + c * C + o] = c == o ? 1.0f : 0.0f;
+  }
+  return ENTK_OK;
+}
+
+static entk_status factored_jacobian(entk_model *model, const float *x, int64_t n, float *out, char *error, size_t capacity) {
+  (void)model, (void)x, (void)n, (void)out;
+  return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT,
+              "the model takes 2 inputs (input_ids int64 [4], attention_mask int64 [4]), not one float buffer: use the ABI 1.3 *_inputs calls");
+}
+
 static entk_status legacy_refusal(char *error, size_t capacity) {
   return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT,
               "the model takes 2 inputs (input_ids int64 [4], attention_mask int64 [4]), not one float buffer: use the ABI 1.3 *_inputs calls");
@@ -208,6 +266,8 @@ static const entk_backend_api api = {
     .jacobian = jacobian,
     .get_params = get_params,
     .set_params = set_params,
+    .group_factor = group_factor,
+    .factored_jacobian = factored_jacobian,
     .input_info = input_info,
     .forward_inputs = forward_inputs,
 #ifndef BREAK_INPUT_SLOTS_HALF
@@ -216,6 +276,7 @@ static const entk_backend_api api = {
 #ifndef BREAK_JACOBIAN_TWIN
     .jacobian_inputs = jacobian_inputs,
 #endif
+    .factored_jacobian_inputs = factored_jacobian_inputs,
 };
 
 ENTK_EXPORT const entk_backend_api *entk_backend_v1(void) { return &api; }

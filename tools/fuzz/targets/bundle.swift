@@ -1,4 +1,4 @@
-// modules: ArrayIO Surrogate Faithfulness Attribution Reporter
+// modules: ArrayIO Surrogate Faithfulness Attribution Evaluation Reporter
 import Foundation
 import Reporter
 

@@ -155,12 +155,21 @@ enum BackendTable {
             throw .invalidArgument(
               "entk_group_factor.struct_size is \(factor.pointee.struct_size), expected at least \(needed)")
           }
-          let entry = m.factors[Int(index)]
+          // A caller whose struct ends before `terms` predates sums of terms: it gets the layout of
+          // the ABI 1.1 slot, with such groups plain.
+          let knowsTerms = factor.pointee.struct_size >= structSize(\entk_group_factor.terms)
+          let entry = m.layoutFactors(singleTerm: !knowsTerms)[Int(index)]
           factor.pointee.factored = entry == nil ? 0 : 1
           factor.pointee.input_dim = Int64(entry?.inputDim ?? 0)
           factor.pointee.output_dim = Int64(entry?.outputDim ?? 0)
           if factor.pointee.struct_size >= structSize(\entk_group_factor.reason) {
             factor.pointee.reason = UnsafePointer(handle.plainReasons[Int(index)])
+          }
+          if factor.pointee.struct_size >= structSize(\entk_group_factor.terms) {
+            factor.pointee.terms = Int64(entry?.terms ?? 0)
+          }
+          if factor.pointee.struct_size >= structSize(\entk_group_factor.one_hot) {
+            factor.pointee.one_hot = entry?.oneHot == true ? 1 : 0
           }
         }
       }
@@ -216,11 +225,14 @@ enum BackendTable {
       jacobians: UnsafeMutableBufferPointer(start: jacobians, count: try length(n, m.outputCount * m.parameterCount)))
   }
 
+  /// `singleTerm` for the ABI 1.1 slot, whose callers predate groups of several terms.
   private static func runFactoredJacobian(
-    _ m: ONNXModel, _ inputs: [UnsafeRawPointer], _ n: Int64, _ out: UnsafeMutablePointer<Float>
+    _ m: ONNXModel, _ inputs: [UnsafeRawPointer], _ n: Int64, _ out: UnsafeMutablePointer<Float>, singleTerm: Bool
   ) throws(ONNXError) {
+    let width = m.factoredRowSize(singleTerm: singleTerm)
     try m.factoredJacobian(
-      inputs, count: Int(n), rows: UnsafeMutableBufferPointer(start: out, count: try length(n, m.factoredRowSize)))
+      inputs, count: Int(n), rows: UnsafeMutableBufferPointer(start: out, count: try length(n, width)),
+      singleTerm: singleTerm)
   }
 
   static let forward:
@@ -257,7 +269,7 @@ enum BackendTable {
       OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, out, buffer, capacity in
       call(model, buffer, capacity) { m, _ throws(ONNXError) in
-        try runFactoredJacobian(m, try floatBuffers(m, inputs), n, out)
+        try runFactoredJacobian(m, try floatBuffers(m, inputs), n, out, singleTerm: true)
       }
     }
 
@@ -321,7 +333,7 @@ enum BackendTable {
       UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, out, buffer, capacity in
       call(model, buffer, capacity) { m, _ throws(ONNXError) in
-        try runFactoredJacobian(m, try buffers(m, inputs), n, out)
+        try runFactoredJacobian(m, try buffers(m, inputs), n, out, singleTerm: false)
       }
     }
 

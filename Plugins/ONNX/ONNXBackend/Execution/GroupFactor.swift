@@ -1,5 +1,6 @@
 /// How one parameter group's per-sample gradient factors as an outer product (ABI 1.1,
-/// `entk_group_factor`): ∂f_c/∂θ[π(o, j)] = Δ_c[o] · a[j] for a fixed bijection π.
+/// `entk_group_factor`): ∂f_c/∂θ[π(o, j)] = Δ_c[o] · a[j] for a fixed bijection π; or, for an
+/// embedding table read at several indices, as a sum of R of them with one-hot a's (ABI 1.3).
 ///
 /// Found once when a model opens by `find` (GroupFactorSearch.swift), from the graph's dataflow.
 public struct GroupFactor: Sendable, Equatable {
@@ -9,6 +10,8 @@ public struct GroupFactor: Sendable, Equatable {
     case value(String, scale: Float)
     /// The single constant `[scale]`: a bias (I = 1).
     case constant(Float)
+    /// One-hot a_r = e_k for each of the R integer elements k of a value: the rows a Gather reads.
+    case indices(String)
   }
 
   public var input: Input
@@ -16,8 +19,18 @@ public struct GroupFactor: Sendable, Equatable {
   public var inputDim: Int
   /// O: the length of each Δ_c(x).
   public var outputDim: Int
-  /// The value (O elements per sample) whose gradient with respect to logit c is Δ_c.
+  /// The value (R·O elements per sample) whose gradient with respect to logit c is Δ_c.
   public var delta: String
+  /// R: the outer products summed, 1 but for a table read at several indices.
+  public var terms = 1
+
+  /// Whether the a's are one-hot (stored as their indices).
+  public var oneHot: Bool {
+    if case .indices = input { true } else { false }
+  }
+
+  /// Floats of a `factored_jacobian` row for `classes` logits: the a's, then C × R × O Δ's.
+  public func rowLength(classes: Int) -> Int { (oneHot ? terms : terms * inputDim) + classes * terms * outputDim }
 }
 
 /// How `factoredJacobian` returns one parameter group.

@@ -24,6 +24,8 @@ extension GroupFactor {
 /// - a Gemm's C with as many elements as Y (not broadcast): a = [beta], Δ = ∂f/∂Y.
 /// - an Add whose output has as many elements as the parameter (not broadcast): a = [1],
 ///   Δ = ∂f/∂(the Add's output).
+/// - a Gather of rows (axis 0) from a table [V, D] (an embedding): the gradient is a sum over the
+///   R indices read, each a one-hot a_r = e_{index} (I = V) times Δ_r = ∂f/∂(row r read) (O = D).
 /// Rearrangements only change π, which the host never needs; so the exporters' forms (Gemm with
 /// either transB, MatMul on a Transpose of the weight, MatMul on a pre-transposed weight, a bias
 /// Add in either slot, reshapes in between) are all the same case.
@@ -98,6 +100,17 @@ struct GroupFactorSearch {
       return valueCount == yCount
         ? .factored(GroupFactor(input: .constant(1), inputDim: 1, outputDim: yCount, delta: y))
         : .plain(reason: "\(Self.describe(node)) broadcasts it over \(yCount / valueCount) positions")
+    case "Gather" where slot == 0:
+      let context = OperatorContext(node: node, opset: graph.opset, inputs: [])
+      let axis = (try? context.int("axis", default: 0)) ?? 0
+      guard let table = shapes[value], table.count == 2, axis == 0 || axis == -2, node.inputs.count == 2,
+        let indices = count(node.inputs[1]), indices >= 1, yCount == indices * table[1]
+      else {
+        return .plain(reason: "\(Self.describe(node)) reads it other than as rows of a matrix")
+      }
+      return .factored(
+        GroupFactor(
+          input: .indices(node.inputs[1]), inputDim: table[0], outputDim: table[1], delta: y, terms: indices))
     case "Conv", "ConvTranspose":
       // A kernel is applied at each output (Conv) or input (ConvTranspose) position.
       let positions = node.opType == "Conv" ? shapes[y] : shapes[node.inputs[0]]
@@ -108,7 +121,8 @@ struct GroupFactorSearch {
       return .plain(reason: "read by \(Self.describe(node)); convolutions do not factor")
     default: break
     }
-    return .plain(reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm and Add factor")
+    return .plain(
+      reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm, Add and Gather of rows factor")
   }
 
   /// A weight of `weightCount` elements contracted over `k` with `other` into `y` (`yCount` elements).

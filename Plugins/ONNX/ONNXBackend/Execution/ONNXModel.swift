@@ -55,15 +55,23 @@ public final class ONNXModel {
     return input.size
   }
 
-  /// P_plain: the parameters of the groups `factoredJacobian` returns plain.
-  public var plainParameterCount: Int {
-    factors.indices.reduce(0) { sum, g in sum + (factors[g] == nil ? parameterGroup(g)?.count ?? 0 : 0) }
+  /// The factors of a `factoredJacobian` layout: `factors`, or for `singleTerm` (the ABI 1.1 slot,
+  /// which hosts before ABI 1.3 call) only the groups of one outer product, the sums plain.
+  public func layoutFactors(singleTerm: Bool) -> [GroupFactor?] {
+    singleTerm ? factors.map { $0.flatMap { $0.terms == 1 && !$0.oneHot ? $0 : nil } } : factors
   }
 
-  /// S: floats per sample of `factoredJacobian`, C·P_plain + Σ over factored groups of (I + C·O).
-  public var factoredRowSize: Int {
-    outputCount * plainParameterCount
-      + factors.reduce(0) { sum, factor in sum + (factor.map { $0.inputDim + outputCount * $0.outputDim } ?? 0) }
+  /// P_plain: the parameters of the groups `factoredJacobian` returns plain.
+  public func plainParameterCount(singleTerm: Bool = false) -> Int {
+    let layout = layoutFactors(singleTerm: singleTerm)
+    return layout.indices.reduce(0) { sum, g in sum + (layout[g] == nil ? parameterGroup(g)?.count ?? 0 : 0) }
+  }
+
+  /// S: floats per sample of `factoredJacobian`, C·P_plain + Σ over factored groups of their a's
+  /// and C × R × O Δ's.
+  public func factoredRowSize(singleTerm: Bool = false) -> Int {
+    outputCount * plainParameterCount(singleTerm: singleTerm)
+      + layoutFactors(singleTerm: singleTerm).reduce(0) { $0 + ($1?.rowLength(classes: outputCount) ?? 0) }
   }
 
   public convenience init(path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
@@ -461,33 +469,37 @@ public final class ONNXModel {
 
   /// `factoredJacobian` of a model whose one input is float32 (`inputs`: n × its size floats).
   public func factoredJacobian(
-    _ inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>
+    _ inputs: UnsafeBufferPointer<Float>, count n: Int, rows: UnsafeMutableBufferPointer<Float>,
+    singleTerm: Bool = false
   ) throws(ONNXError) {
-    try factoredJacobian(floatBuffers(inputs, count: n), count: n, rows: rows)
+    try factoredJacobian(floatBuffers(inputs, count: n), count: n, rows: rows, singleTerm: singleTerm)
   }
 
   /// Per-sample Jacobians with the factored groups as factors (n × S, the layout of the ABI's
-  /// `factored_jacobian`): per sample one forward pass and one reverse pass carrying the C unit
-  /// cotangents back to the plain parameters and the factored layers' outputs only, so the factored
-  /// weights' own gradients (C × I × O per layer) are never formed.
+  /// `factored_jacobian_inputs`).
+  ///
+  /// Per sample one forward pass and one reverse pass carrying the C unit cotangents back to the
+  /// plain parameters and the factored layers' outputs only, so the factored weights' own
+  /// gradients (C × I × O per layer) are never formed. With `singleTerm`, the layout of hosts
+  /// before ABI 1.3: groups of several terms (embedding tables) plain.
   public func factoredJacobian(
-    _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>
+    _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>, singleTerm: Bool = false
   ) throws(ONNXError) {
     try check(buffers, count: n)
-    let width = factoredRowSize
+    let width = factoredRowSize(singleTerm: singleTerm)
     guard let base = rows.baseAddress, rows.count == n * width else {
       throw .invalidArgument("buffer sizes do not match n = \(n), S = \(width)")
     }
-    let plainCount = plainParameterCount
+    let plainCount = plainParameterCount(singleTerm: singleTerm)
     // (parameter, column in the plain block, count), and (factor, start in the row).
     var plain: [(name: String, column: Int, count: Int)] = []
     var factored: [(factor: GroupFactor, start: Int)] = []
     var next = outputCount * plainCount
-    for (g, factor) in factors.enumerated() {
+    for (g, factor) in layoutFactors(singleTerm: singleTerm).enumerated() {
       guard let group = parameterGroup(g) else { continue }
       if let factor {
         factored.append((factor, next))
-        next += factor.inputDim + outputCount * factor.outputDim
+        next += factor.rowLength(classes: outputCount)
       } else {
         plain.append((group.name, plain.last.map { $0.column + $0.count } ?? 0, group.count))
       }
@@ -516,9 +528,18 @@ public final class ONNXModel {
               "\(path): '\(name)' does not hold the \(factor.inputDim) floats it held when the model opened")
           }
           for j in 0..<v.count { a[j] = scale * v[j] }
+        case .indices(let name):
+          guard let value = values[name], let indices = try? value.ints(name), indices.count == factor.terms else {
+            throw .invalidModel(
+              "\(path): '\(name)' does not hold the \(factor.terms) indices it held when the model opened")
+          }
+          // Gather's negative indices count from the end; the forward pass checked the range.
+          for (r, k) in indices.enumerated() { a[r] = Float(k < 0 ? k + Int64(factor.inputDim) : k) }
         }
+        let width = factor.terms * factor.outputDim
         try copyRows(
-          gradients[factor.delta], count: factor.outputDim, into: a + factor.inputDim, stride: factor.outputDim)
+          gradients[factor.delta], count: width, into: a + (factor.oneHot ? factor.terms : factor.inputDim),
+          stride: width)
       }
     }
   }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import ArrayIO
+import BackendLoader
+import Foundation
+import Kernels
+
+extension LossGradientMethod: ExpressibleByArgument {}
+
+/// The scores of the baseline methods `entk attribute --baseline` asks for, on the model(s) and
+/// data of the bundle (docs/method.md, "Baselines").
+enum BaselineScores {
+  /// Each method's scores, float32 [M, N]: for every model, the loss gradients of the training
+  /// points at their labels and of the test points at `testClasses`, scored by the method; the
+  /// mean over the models (an ensemble's baseline averages scores, as TRAK and TracIn average
+  /// over checkpoints).
+  static func compute(
+    methods: [LossGradientMethod], backend: String, models: [String], options: String?, train: DataSource,
+    trainLabels: [Int], test: DataSource, testClasses: [Int]
+  ) throws -> [LossGradientMethod: [Float]] {
+    let library = try BackendLibrary.load(backend)
+    let (n, m) = (trainLabels.count, testClasses.count)
+    var sums: [LossGradientMethod: [Double]] = [:]
+    for path in models {
+      let model = try library.open(model: path, options: options)
+      let p = model.description.numParams
+      printError("attribute: loss gradients of \(n) training and \(m) test points (\(p) parameters) for the baselines")
+      let trainSamples = try SampleSet.read(train, inputs: model.description.inputs)
+      let testSamples = try SampleSet.read(test, inputs: model.description.inputs)
+      for (samples, count, role) in [(trainSamples, n, "train"), (testSamples, m, "test")] where samples.count != count
+      {
+        throw AttributeError.rowCount(
+          path: samples.name, expected: count, actual: samples.count, meaning: "one row per \(role) point in the kernel"
+        )
+      }
+      let trainGradients = try LossGradientMethod.lossGradients(
+        model: model, samples: trainSamples, labels: trainLabels, dataset: "train")
+      let testGradients = try LossGradientMethod.lossGradients(
+        model: model, samples: testSamples, labels: testClasses, dataset: "test")
+      for method in methods {
+        let scores = method.scores(test: testGradients, m: m, train: trainGradients, n: n, parameters: p)
+        var sum = sums[method] ?? [Double](repeating: 0, count: m * n)
+        for index in sum.indices { sum[index] += Double(scores[index]) }
+        sums[method] = sum
+      }
+    }
+    return sums.mapValues { sum in sum.map { Float($0 / Double(models.count)) } }
+  }
+}

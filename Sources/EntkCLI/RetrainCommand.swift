@@ -1,0 +1,41 @@
+import Foundation
+
+/// A user's retraining command, `--retrain-command TEMPLATE`, run through /bin/sh once per subset.
+///
+/// In the template {subset} becomes the subset's folder (holding `indices.npy`, `train_x.npy` and
+/// `train_y.npy`), {model} the path the command must write the model to, and {seed} the subset's
+/// seed, each quoted for the shell. The command's output goes to entk's stderr.
+struct RetrainCommand {
+  let template: String
+
+  /// The placeholders a template may use; it must use {model}.
+  static let placeholders = ["{subset}", "{model}", "{seed}"]
+
+  /// The shell command for one subset.
+  func command(folder: URL, model: URL, seed: Int) -> String {
+    template.replacingOccurrences(of: "{subset}", with: PlanCommand.shellQuoted(folder.path))
+      .replacingOccurrences(of: "{model}", with: PlanCommand.shellQuoted(model.path))
+      .replacingOccurrences(of: "{seed}", with: String(seed))
+  }
+
+  /// Runs the command for subset `subset` and waits for it.
+  /// - Throws: `EvaluateError.retrainCommandFailed` when it cannot start or exits non-zero.
+  func run(subset: Int, folder: URL, model: URL, seed: Int) throws {
+    let text = command(folder: folder, model: model, seed: seed)
+    printError("evaluate: $ \(text)")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", text]
+    process.standardOutput = FileHandle.standardError
+    process.standardError = FileHandle.standardError
+    do {
+      try process.run()
+    } catch {
+      throw EvaluateError.retrainCommandFailed(subset: subset, command: text, status: -1)
+    }
+    process.waitUntilExit()
+    guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+      throw EvaluateError.retrainCommandFailed(subset: subset, command: text, status: process.terminationStatus)
+    }
+  }
+}

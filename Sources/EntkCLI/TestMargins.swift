@@ -1,0 +1,34 @@
+import BackendLoader
+import Evaluation
+import Foundation
+
+/// A model's logits and margins on labelled test points, what retraining is judged by.
+struct TestMargins {
+  /// float32 [M, C].
+  let logits: [Float]
+  let classCount: Int
+  /// float64 [M]: f_y − log Σ_{c ≠ y} exp f_c at each point's label y.
+  let margins: [Double]
+
+  /// Loads `model` with `backend` and runs `inputs` (float32 [labels.count, input size]) through it.
+  init(model: URL, backend: String, options: String?, inputs: [Float], labels: [Int]) throws {
+    let network = try BackendLibrary.load(backend).open(model: model.path, options: options)
+    classCount = network.description.numOutputs
+    if let bad = labels.firstIndex(where: { !(0..<network.description.numOutputs).contains($0) }) {
+      throw TrainDataError.labelRange(
+        path: "test labels", index: bad, value: Int64(labels[bad]), classes: network.description.numOutputs)
+    }
+    logits = try network.forward(inputs, count: labels.count).logits
+    let c = classCount
+    let values = logits
+    margins = labels.enumerated().map { x, label in
+      Margin.of(logits: values[(x * c)..<((x + 1) * c)].map(Double.init), label: label)
+    }
+  }
+
+  /// The predicted class at point x.
+  func prediction(_ x: Int) -> Int {
+    let row = logits[(x * classCount)..<((x + 1) * classCount)]
+    return (row.indices.max { row[$0] < row[$1] } ?? row.startIndex) - x * classCount
+  }
+}

@@ -1,0 +1,60 @@
+import ArrayIO
+import EntkTestSupport
+import Foundation
+import Testing
+
+/// `entk evaluate mislabel` on 60 digits with 20% flipped labels: the flips are exactly the listed
+/// points, and both AUCs in the bundle equal tools/mislabel_reference.py's recomputation (numpy
+/// self-influences, scipy's Mann–Whitney U).
+@Test func mislabelAUCsEqualScipyRecomputation() throws {
+  let data = try TinyDigits(trainCount: 60, testCount: 8)
+  defer { data.remove() }
+  let result = try runEntk([
+    "evaluate", "mislabel", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--epochs", "5",
+    "--train-x", data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"),
+    "--test-y", data.path("test_y.npy"), "--fraction", "0.2", "--flip-seed", "3", "--threads", "1", "--out",
+    data.path("mislabel"),
+  ])
+  #expect(result.status == 0, "\(result.stderr)")
+  let clean = try NPYFile.read(URL(fileURLWithPath: data.path("train_y.npy"))).int64Values()
+  let noisy = try NPYFile.read(URL(fileURLWithPath: data.path("mislabel/noisy_train_y.npy"))).int64Values()
+  let flipped = try NPYFile.read(URL(fileURLWithPath: data.path("mislabel/flipped.npy"))).int64Values()
+  #expect(flipped.count == 12)
+  #expect((0..<60).filter { clean[$0] != noisy[$0] }.map { Int64($0) } == flipped)
+
+  let reference = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"),
+    [
+      "python3", TestEnvironment.repositoryRoot.appendingPathComponent("tools/mislabel_reference.py").path,
+      data.path("mislabel"), data.path("train_x.npy"),
+    ])
+  #expect(reference.status == 0, "\(reference.stderr)")
+  var expected: [String: Double] = [:]
+  for line in reference.stdout.split(separator: "\n") {
+    let parts = line.split(separator: " ")
+    if parts.count == 2, let value = Double(parts[1]) { expected[String(parts[0])] = value }
+  }
+  let evaluation = try data.json("mislabel/bundle/metrics.json")["evaluation"] as? [String: Any]
+  let methods = (evaluation?["mislabel"] as? [String: Any])?["methods"] as? [[String: Any]] ?? []
+  #expect(methods.count == 2)
+  for method in methods {
+    let name = method["method"] as? String ?? ""
+    let auc = (method["curve"] as? [String: Any])?["auc"] as? Double ?? .nan
+    #expect(abs(auc - (expected[name] ?? .infinity)) < 1e-9, "\(name): \(auc) vs \(expected)")
+  }
+  let validation = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"),
+    [
+      "python3", TestEnvironment.repositoryRoot.appendingPathComponent("tools/validate_bundle.py").path,
+      data.path("mislabel/bundle"),
+    ])
+  #expect(validation.status == 0, "\(validation.stderr)")
+  #expect(result.stdout.contains("found after 5%"))
+  let bad = try runEntk([
+    "evaluate", "mislabel", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--train-x",
+    data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"), "--test-y",
+    data.path("test_y.npy"), "--fraction", "0", "--out", data.path("bad"),
+  ])
+  #expect(bad.status == 2 && bad.stderr.contains("--fraction must be strictly between 0 and 1"))
+  #expect(!FileManager.default.fileExists(atPath: data.path("bad")))
+}
