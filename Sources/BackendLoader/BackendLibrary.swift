@@ -114,6 +114,10 @@ public final class BackendLibrary: @unchecked Sendable {
       ("factored_jacobian", api.factored_jacobian != nil, api.factored_jacobian_inputs != nil),
       ("train", api.train != nil, api.train_inputs != nil),
     ]
+    if api.factored_vjp_inputs != nil && api.factored_jacobian_inputs == nil {
+      throw BackendLoadError.slotsInconsistent(
+        path: path, reason: "factored_vjp_inputs is set without factored_jacobian_inputs, whose layout it shares")
+    }
     for (slot, legacy, inputs) in twins where legacy && !inputs {
       throw BackendLoadError.slotsInconsistent(
         path: path, reason: "\(slot) is set but \(slot)_inputs is NULL (a backend with input_info needs both)")

@@ -18,6 +18,9 @@ public final class BackendModel {
   /// Whether the backend computes Jacobians itself (otherwise `jacobian` makes C `vjp` calls).
   public var hasNativeJacobian: Bool { library.api.jacobian != nil }
 
+  /// Whether the backend gives vjp rows in the factored layout (ABI 1.3 `factored_vjp_inputs`).
+  public var hasFactoredVJP: Bool { factorLayout != nil && library.api.factored_vjp_inputs != nil }
+
   init(library: BackendLibrary, path: String, options: String?) throws {
     self.library = library
     self.path = path
@@ -405,6 +408,25 @@ public final class BackendModel {
         slot(handle, buffers, Int64(n), try address(rows), error, capacity)
       },
       floatCall: { inputs, error, capacity in factored(handle, inputs, Int64(n), try address(rows), error, capacity) })
+  }
+
+  /// Per-sample vjp rows in the factored layout with the classes contracted (n ×
+  /// `factorLayout.collapsingClasses().rowLength`): the backend's ABI 1.3 `factored_vjp_inputs`.
+  public func factoredVJP(
+    _ batch: InputBatch, cotangents: UnsafeBufferPointer<Float>, rows: UnsafeMutableBufferPointer<Float>
+  ) throws {
+    guard let layout = factorLayout, let slot = library.api.factored_vjp_inputs else {
+      throw BackendCallError.unsupported(backend: library.name, call: "factored_vjp_inputs")
+    }
+    let n = batch.count
+    try requireBatch("factored_vjp_inputs", batch)
+    try requireCount("factored_vjp_inputs", "cotangents", cotangents.count, n * description.numOutputs)
+    try requireCount("factored_vjp_inputs", "rows", rows.count, n * layout.collapsingClasses().rowLength)
+    try batch.buffers.withUnsafeBufferPointer { pointers in
+      try check("factored_vjp_inputs") {
+        slot(handle, try address(pointers), Int64(n), try address(cotangents), try address(rows), $0, $1)
+      }
+    }
   }
 
   /// `factoredJacobian` for a model of one float32 input.

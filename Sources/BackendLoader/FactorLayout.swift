@@ -85,6 +85,36 @@ public struct FactorLayout: Sendable, Equatable {
   /// when the backend gives no reason.
   public let plainReasons: [String?]
 
+  /// The layout of a row whose C classes are summed into one (`pntk`'s Σ_c g_c/√C from factored
+  /// rows): the same groups with one class, the a's unchanged.
+  public func collapsingClasses() -> FactorLayout {
+    var next = plainCount
+    let collapsed = segments.map { segment -> Segment in
+      switch segment {
+      case .plain: return segment
+      case .factored(let input, let deltas):
+        let width = deltas.count / numOutputs
+        defer { next += input.count + width }
+        return .factored(input: next..<next + input.count, deltas: next + input.count..<next + input.count + width)
+      case .summed(var group):
+        let (inputs, width) = (group.inputs.count, group.classWidth)
+        (group.inputs, group.deltas) = (next..<next + inputs, next + inputs..<next + inputs + width)
+        next += inputs + width
+        return .summed(group)
+      }
+    }
+    return FactorLayout(
+      numOutputs: 1, plainCount: plainCount, segments: collapsed, rowLength: next, plainReasons: plainReasons)
+  }
+
+  private init(numOutputs: Int, plainCount: Int, segments: [Segment], rowLength: Int, plainReasons: [String?]) {
+    self.numOutputs = numOutputs
+    self.plainCount = plainCount
+    self.segments = segments
+    self.rowLength = rowLength
+    self.plainReasons = plainReasons
+  }
+
   /// Whether any group is factored (else a row is just the Jacobian).
   public var hasFactors: Bool {
     segments.contains { if case .plain = $0 { false } else { true } }

@@ -30,7 +30,8 @@ _Static_assert(offsetof(entk_backend_api, vjp_inputs) == 160, "ABI 1.3 layout");
 _Static_assert(offsetof(entk_backend_api, jacobian_inputs) == 168, "ABI 1.3 layout");
 _Static_assert(offsetof(entk_backend_api, factored_jacobian_inputs) == 176, "ABI 1.3 layout");
 _Static_assert(offsetof(entk_backend_api, train_inputs) == 184, "ABI 1.3 layout");
-_Static_assert(sizeof(entk_backend_api) == 192, "ABI 1.3 table size");
+_Static_assert(offsetof(entk_backend_api, factored_vjp_inputs) == 192, "ABI 1.3 layout");
+_Static_assert(sizeof(entk_backend_api) == 200, "ABI 1.3 table size");
 
 _Static_assert(offsetof(entk_model_info, input_rank) == 8, "ABI 1.0 layout");
 _Static_assert(offsetof(entk_model_info, input_shape) == 16, "ABI 1.0 layout");

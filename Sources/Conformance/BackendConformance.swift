@@ -64,6 +64,7 @@ public struct BackendConformance {
     checks.append(finiteDifferenceCheck(model, batch))
     checks.append(jacobianCheck(model, batch))
     checks.append(factorCheck(model, batch))
+    checks.append(factoredVJPCheck(model, batch))
     return withExtendedLifetime(arrays) { checks }
   }
 
@@ -380,7 +381,60 @@ public struct BackendConformance {
     }
   }
 
-  /// Factored rows against `jacobian`: plain columns equal, and for each factored group every
+  /// `factored_vjp_inputs` against `vjp` for random cotangents: plain columns equal, and each
+  /// factored group's products between samples equal those of the vjp rows over its columns.
+  private func factoredVJPCheck(_ model: BackendModel, _ batch: InputBatch) -> ConformanceCheck {
+    let name = "factored-vjp-vs-vjp"
+    guard model.hasFactoredVJP, let full = model.factorLayout else {
+      return .init(name: name, outcome: .skipped, detail: "no factored_vjp_inputs; pntk uses vjp rows")
+    }
+    let layout = full.collapsingClasses()
+    let (d, n, s) = (model.description, batch.count, layout.rowLength)
+    var random = SeededGaussian(seed: 31)
+    let u = random.vector(n * d.numOutputs).map { Float($0) }
+    do {
+      let gradients = try model.vjp(batch, cotangents: u).map(Double.init)
+      var rows = [Float](repeating: .nan, count: n * s)
+      try u.withUnsafeBufferPointer { cotangents in
+        try rows.withUnsafeMutableBufferPointer { try model.factoredVJP(batch, cotangents: cotangents, rows: $0) }
+      }
+      let values = rows.map(Double.init)
+      func dot(_ x: [Double], _ a: Int, _ b: Int, _ count: Int) -> Double {
+        (0..<count).reduce(0.0) { $0 + x[a + $1] * x[b + $1] }
+      }
+      var (worst, scale) = (0.0, 1e-12)
+      for (group, segment) in zip(d.parameterGroups, layout.segments) {
+        for i in 0..<n {
+          for j in 0..<n {
+            let (gi, gj) = (i * d.numParams + group.offset, j * d.numParams + group.offset)
+            let reference = dot(gradients, gi, gj, group.count)
+            let product: Double
+            switch segment {
+            case .plain(let offset, let count):
+              product = (0..<count).reduce(0.0) { $0 + values[i * s + offset + $1] * gradients[gj + $1] }
+            case .factored(let input, let deltas):
+              product =
+                dot(values, i * s + input.lowerBound, j * s + input.lowerBound, input.count)
+                * dot(values, i * s + deltas.lowerBound, j * s + deltas.lowerBound, deltas.count)
+            case .summed(let summed):
+              product = summed.product({ values[i * s + $0] }, classX: 0, { values[j * s + $0] }, classY: 0)
+            }
+            worst = max(worst, abs(product - reference))
+            scale = max(scale, (dot(gradients, gi, gi, group.count) * dot(gradients, gj, gj, group.count)).squareRoot())
+          }
+        }
+      }
+      let detail = String(
+        format: "%d floats per sample instead of P = %d; max |Δ| = %.2e of %.2e", s, d.numParams, worst, scale)
+      return worst <= 1e-5 * scale
+        ? .init(name: name, outcome: .passed, detail: detail)
+        : .init(name: name, outcome: .failed, detail: "factored vjp rows disagree with vjp: " + detail)
+    } catch {
+      return .init(name: name, outcome: .failed, detail: "\(error)")
+    }
+  }
+
+  /// Factored rows against `jacobian`:  /// Factored rows against `jacobian`: plain columns equal, and for each factored group every
   /// product g_c(x_i)·g_c'(x_j) over the group's parameters equals (a_i·a_j)(Δ_ic·Δ_jc') — all the
   /// kernels need, and what holds whatever the group's permutation π.
   private func factorCheck(_ model: BackendModel, _ batch: InputBatch) -> ConformanceCheck {

@@ -63,7 +63,11 @@ public final class FeatureProducer {
     -> Int
   {
     if let factors {
-      return kind == .entk ? d.numOutputs * ClassRowLayout(factors).width : factors.rowLength
+      switch kind {
+      case .entk: return d.numOutputs * ClassRowLayout(factors).width
+      case .pntk: return factors.collapsingClasses().rowLength
+      default: return factors.rowLength
+      }
     }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
@@ -145,9 +149,10 @@ public final class FeatureProducer {
           batchInputs, output: out, outputStride: length,
           call: factors == nil ? .jacobian : .factoredJacobian)
       case .pntk:
+        // With factors, the backend's factored vjp: the plain gradients and each factored group's
+        // a's and Σ_c Δ_c/√C, one reverse pass as vjp, an embedding table as L rows.
         try runSplit(
-          batchInputs, output: out, outputStride: length,
-          call: .summedGradient)
+          batchInputs, output: out, outputStride: length, call: factors == nil ? .summedGradient : .factoredVJP)
       case .em:
         try runSplit(
           batchInputs, output: out, outputStride: length,
@@ -166,11 +171,19 @@ public final class FeatureProducer {
     }
   }
 
+  /// The layout of the feature rows `GramTile` multiplies: `factors`, or for `pntk` its rows of
+  /// summed classes.
+  static func gramLayout(kind: KernelKind, factors: FactorLayout?) -> FactorLayout? {
+    kind == .pntk ? factors?.collapsingClasses() : factors
+  }
+
   /// The backend call for a batch; the logits scratch pointer is split between tasks by sample.
   private enum Call: @unchecked Sendable {
     case jacobian
     case factoredJacobian
     case summedGradient
+    /// `summedGradient` in the factored layout with the classes contracted.
+    case factoredVJP
     /// g_c: `vjp` with the cotangent e_c.
     case classGradient(Int)
     case embedding(logits: UnsafeMutablePointer<Float>)
@@ -199,10 +212,14 @@ public final class FeatureProducer {
           try model.jacobian(input, jacobians: out)
         case .factoredJacobian:
           try model.factoredJacobian(input, rows: out)
-        case .summedGradient:
+        case .summedGradient, .factoredVJP:
           let cotangents = [Float](repeating: 1 / Float(d.numOutputs).squareRoot(), count: n * d.numOutputs)
           try cotangents.withUnsafeBufferPointer {
-            try model.vjp(input, cotangents: $0, gradients: out)
+            if case .factoredVJP = call {
+              try model.factoredVJP(input, cotangents: $0, rows: out)
+            } else {
+              try model.vjp(input, cotangents: $0, gradients: out)
+            }
           }
         case .classGradient(let c):
           var cotangents = [Float](repeating: 0, count: n * d.numOutputs)

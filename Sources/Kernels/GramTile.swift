@@ -36,7 +36,8 @@ public struct GramTile {
   /// Floats per sample in a feature row (`FeatureProducer.featureLength`).
   public let featureLength: Int
   /// Set when features come from `factored_jacobian`: its rows for `trntk` and `layers`, their
-  /// class rows (`ClassRowLayout`) for `entk`.
+  /// class rows (`ClassRowLayout`) for `entk`, rows of summed classes (`collapsingClasses`) for
+  /// `pntk`.
   public let factors: FactorLayout?
 
   /// Threads sharing a tile's panels; OpenBLAS itself must run on one thread
@@ -93,7 +94,8 @@ public struct GramTile {
   private var kernelCount: Int { kind == .layers ? description.parameterGroups.count : 1 }
 
   private var terms: [Term] {
-    let (c, p) = (description.numOutputs, description.numParams)
+    // Classes per row: C, or 1 for `pntk`'s rows of summed classes.
+    let (c, p) = (factors?.numOutputs ?? description.numOutputs, description.numParams)
     if let factors, kind == .entk {
       let classRows = ClassRowLayout(factors)
       let plain = factors.plainCount > 0 ? [Term(ranges: [0..<factors.plainCount], target: 0)] : []
@@ -105,7 +107,7 @@ public struct GramTile {
     }
     if let factors {
       var terms: [Term] = []
-      if kind == .trntk && factors.plainCount > 0 {
+      if kind != .layers && factors.plainCount > 0 {
         terms.append(Term(ranges: [0..<c * factors.plainCount], target: 0))
       }
       for (index, segment) in factors.segments.enumerated() {

@@ -118,7 +118,8 @@ public final class KernelComputation {
     openblas_set_num_threads(1)
     let length = producer.featureLength
     let gram = GramTile(
-      kind: manifest.kind, description: producer.description, featureLength: length, factors: producer.factors,
+      kind: manifest.kind, description: producer.description, featureLength: length,
+      factors: FeatureProducer.gramLayout(kind: manifest.kind, factors: producer.factors),
       threads: producer.threads)
     let cosine = manifest.normalize == .cosine
     let rowFeatures = try FloatBuffer.checked(count: grid.tileRows * length, purpose: "a tile row's features")

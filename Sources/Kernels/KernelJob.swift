@@ -60,7 +60,12 @@ public final class KernelJob {
     }
     rowSet = testSet ?? trainSet
     let factorable = settings.factors == .auto && settings.kind.factorable
-    let factorLayout = factorable ? models[0].factorLayout.flatMap { $0.hasFactors ? $0 : nil } : nil
+    // pntk needs the backend's factored vjp (one reverse pass, as vjp).
+    let factoredVJP = models[0].hasFactoredVJP
+    let usable = { (layout: FactorLayout) -> Bool in
+      layout.hasFactors && (settings.kind != .pntk || factoredVJP)
+    }
+    let factorLayout = factorable ? models[0].factorLayout.flatMap { usable($0) ? $0 : nil } : nil
     let sizingFor = { (batchSize: Int, sliced: Bool) in
       TileSizing(
         kind: settings.kind, description: description, projection: settings.projection,

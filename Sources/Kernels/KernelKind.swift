@@ -22,8 +22,9 @@ public enum KernelKind: String, Sendable, Codable, CaseIterable {
   case em
   case layers
 
-  /// Whether the kind can be computed from a backend's per-layer factors (`factored_jacobian`).
-  public var factorable: Bool { self == .trntk || self == .layers || self == .entk }
+  /// Whether the kind can be computed from a backend's per-layer factors (`factored_jacobian`;
+  /// `pntk` from `factored_vjp_inputs`, rows with the classes contracted).
+  public var factorable: Bool { self == .trntk || self == .layers || self == .entk || self == .pntk }
 
   /// Whether a plan stores the kind's features once per block (`FeatureStore`): they are small
   /// (k·C, k or E floats a sample), so reading them beats recomputing gradients in every tile.

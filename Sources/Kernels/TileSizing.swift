@@ -66,7 +66,9 @@ public struct TileSizing: Sendable {
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
     let features = featureBytes / 4
-    let gram = GramTile(kind: kind, description: description, featureLength: features, factors: factors)
+    let gram = GramTile(
+      kind: kind, description: description, featureLength: features,
+      factors: FeatureProducer.gramLayout(kind: kind, factors: factors))
     let accumulator = classSliced ? gram.tileCount(rows: rows, columns: columns) * 8 : 0
     return (rows + columns) * featureBytes + scratchBytes(batchSize: min(batchSize, max(rows, columns)))
       + gram.tileCount(rows: rows, columns: columns) * 4 + accumulator

@@ -99,11 +99,12 @@ import Testing
     }
   }
 
-  @Test func conformanceCatchesWrongOneHotIndices() throws {
-    let broken = try BackendLibrary(url: try TokenBackend.compile("BREAK_ONE_HOT_INDEX"))
+  @Test(arguments: [("BREAK_ONE_HOT_INDEX", "factors-vs-jacobian"), ("BREAK_FACTORED_VJP", "factored-vjp-vs-vjp")])
+  func conformanceCatchesWrongFactors(defect: String, check: String) throws {
+    let broken = try BackendLibrary(url: try TokenBackend.compile(defect))
     let checks = BackendConformance(library: broken, modelPath: broken.url.path).run()
-    let factors = try #require(checks.first { $0.name == "factors-vs-jacobian" })
-    #expect(factors.outcome == .failed, "\(factors.detail)")
+    let failing = try #require(checks.first { $0.name == check })
+    #expect(failing.outcome == .failed, "\(failing.detail)")
   }
 
   @Test func conformancePassesAndCatchesALegacySlotThatTakesFloats() throws {

@@ -55,8 +55,9 @@ import Testing
   }
 
   /// The table's gradient as a sum of one-hot terms (ABI 1.3) gives the kernels of the whole
-  /// Jacobians, for every factorable kind, normalised or not, and keeps its bits across tilings.
-  @Test(arguments: ["trntk", "layers", "entk"])
+  /// Jacobians, for every factorable kind (pntk through `factored_vjp_inputs`), normalised or not,
+  /// and keeps its bits across tilings.
+  @Test(arguments: ["trntk", "layers", "entk", "pntk"])
   func summedOneHotFactorsGiveTheKernelsOfWholeJacobians(kind: String) throws {
     func kernel(_ factors: String, _ extra: [String], _ name: String) throws -> [Float] {
       let result = try runEntk(
@@ -77,8 +78,11 @@ import Testing
         "auto", ["--normalize", normalize, "--tile-size", "3", "--batch-size", "2"], "tiled-\(normalize)")
       #expect(tiled == factored, "\(kind) \(normalize): tiling changed bits")
     }
-    if kind == "trntk" {
-      let expected = try expectedTrntk(rows: "train", columns: "train")
+    if kind == "trntk" || kind == "pntk" {
+      // pntk's gradient Σ_c g_c/√C has g·g' = n·n' + 1: trntk divided by C.
+      let expected = try expectedTrntk(rows: "train", columns: "train").map {
+        kind == "pntk" ? $0 / Double(TokenBackend.classes) : $0
+      }
       let factored = try kernel("auto", [], "closed-form")
       #expect(zip(factored, expected).allSatisfy { abs(Double($0) - $1) < 1e-5 })
     }

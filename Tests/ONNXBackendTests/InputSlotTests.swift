@@ -21,9 +21,9 @@ struct InputSlotTests {
   @Test func tableFillsTheWholeABI13TableWithoutTraining() throws {
     let api = try #require(entkBackendV1()).pointee
     #expect(api.abi_version_minor == 3)
-    #expect(api.struct_size == Self.structSize(\entk_backend_api.train_inputs))
+    #expect(api.struct_size == Self.structSize(\entk_backend_api.factored_vjp_inputs))
     #expect(api.input_info != nil && api.forward_inputs != nil && api.vjp_inputs != nil)
-    #expect(api.jacobian_inputs != nil && api.factored_jacobian_inputs != nil)
+    #expect(api.jacobian_inputs != nil && api.factored_jacobian_inputs != nil && api.factored_vjp_inputs != nil)
     #expect(api.train == nil && api.train_inputs == nil)
   }
 

@@ -19,7 +19,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<entk_backend_api> = 
       train: BackendCalls.train, save: BackendCalls.save, group_factor: BackendCalls.groupFactor,
       factored_jacobian: BackendCalls.factoredJacobian,
       input_info: nil, forward_inputs: nil, vjp_inputs: nil, jacobian_inputs: nil,
-      factored_jacobian_inputs: nil, train_inputs: nil))
+      factored_jacobian_inputs: nil, train_inputs: nil, factored_vjp_inputs: nil))
   return table
 }()
 

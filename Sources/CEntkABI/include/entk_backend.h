@@ -487,6 +487,21 @@ typedef struct entk_backend_api {
                                             void *ENTK_NULLABLE progress_context,
                                             char *ENTK_NULLABLE error, size_t error_capacity);
 
+  /**
+   * Optional (NULL if absent; set only with `factored_jacobian_inputs`). `vjp_inputs` in the layout
+   * of `factored_jacobian_inputs` with the classes contracted: for cotangents u (n × C floats),
+   * row i holds the unfactored groups' Σ_c u[i,c] ∂f_c(x_i)/∂θ (P_plain floats, flat order), then
+   * for each factored group in index order its a's (as `factored_jacobian_inputs` gives them) and
+   * Σ_c u[i,c] Δ_{c,r}(x_i) (R_g × O_g floats). out: n rows of P_plain + Σ_g (A_g + R_g·O_g)
+   * floats. One reverse pass, as `vjp`, where a factored Jacobian takes C: the host's pntk uses it
+   * so that an embedding table's gradient is L rows, not V.
+   */
+  entk_status (*ENTK_NULLABLE factored_vjp_inputs)(entk_model *model,
+                                                   const void *const ENTK_NONNULL *inputs,
+                                                   int64_t n, const float *cotangents, float *out,
+                                                   char *ENTK_NULLABLE error,
+                                                   size_t error_capacity);
+
   /* Minor versions append slots here. */
 } entk_backend_api;
 

@@ -11,6 +11,7 @@
  *   BREAK_INPUT_SLOTS_HALF input_info and forward_inputs are set, vjp_inputs is NULL
  *   BREAK_JACOBIAN_TWIN  jacobian is set, jacobian_inputs is NULL
  *   BREAK_ONE_HOT_INDEX  factored_jacobian_inputs gives every unmasked token the index 0
+ *   BREAK_FACTORED_VJP   factored_vjp_inputs gives the bias twice its gradient
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -206,6 +207,32 @@ static entk_status factored_jacobian_inputs(entk_model *model, const void *const
   return ENTK_OK;
 }
 
+/* Row of (L + L·C) + (1 + C) floats: the L indices, Σ_c u_c Δ_{c,t} = u_o mask_t for the table,
+ * then 1 and u for the bias. */
+static entk_status factored_vjp_inputs(entk_model *model, const void *const *inputs, int64_t n, const float *u, float *out, char *error, size_t capacity) {
+  (void)model;
+  float *counts = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * V);
+  if (counts == NULL) return fail(error, capacity, ENTK_STATUS_OUT_OF_MEMORY, "out of memory");
+  entk_status status = token_counts(inputs, n, counts, error, capacity); /* validates ids and masks */
+  free(counts);
+  if (status != ENTK_OK) return status;
+  const int64_t *ids = inputs[0], *mask = inputs[1];
+  const int64_t stride = L + L * C + 1 + C;
+  for (int64_t s = 0; s < n; s++) {
+    float *row = out + s * stride;
+    for (int t = 0; t < L; t++) row[t] = mask[s * L + t] ? (float)ids[s * L + t] : -1.0f;
+    for (int t = 0; t < L; t++)
+      for (int o = 0; o < C; o++) row[L + t * C + o] = u[s * C + o] * (float)mask[s * L + t];
+    row[L + L * C] = 1;
+#ifdef BREAK_FACTORED_VJP
+    for (int o = 0; o < C; o++) row[L + L * C + 1 + o] = 2 * u[s * C + o];
+#else
+    for (int o = 0; o < C; o++) row[L + L * C + 1 + o] = u[s * C + o];
+#endif
+  }
+  return ENTK_OK;
+}
+
 static entk_status factored_jacobian(entk_model *model, const float *x, int64_t n, float *out, char *error, size_t capacity) {
   (void)model, (void)x, (void)n, (void)out;
   return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT,
@@ -251,7 +278,7 @@ static entk_status set_params(entk_model *model, const float *params, char *erro
 }
 
 static const entk_backend_api api = {
-    .struct_size = ENTK_STRUCT_SIZE(entk_backend_api, train_inputs),
+    .struct_size = ENTK_STRUCT_SIZE(entk_backend_api, factored_vjp_inputs),
     .abi_version_major = ENTK_ABI_VERSION_MAJOR,
     .abi_version_minor = 3,
     .name = "tokens",
@@ -277,6 +304,7 @@ static const entk_backend_api api = {
     .jacobian_inputs = jacobian_inputs,
 #endif
     .factored_jacobian_inputs = factored_jacobian_inputs,
+    .factored_vjp_inputs = factored_vjp_inputs,
 };
 
 ENTK_EXPORT const entk_backend_api *entk_backend_v1(void) { return &api; }

@@ -16,7 +16,7 @@ enum BackendTable {
     let pointer = UnsafeMutablePointer<entk_backend_api>.allocate(capacity: 1)
     pointer.initialize(
       to: entk_backend_api(
-        struct_size: structSize(\entk_backend_api.train_inputs),
+        struct_size: structSize(\entk_backend_api.factored_vjp_inputs),
         abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: 3,
         name: cString("onnx"), version: cString("0.1.0"),
         description: cString(
@@ -25,7 +25,7 @@ enum BackendTable {
         jacobian: jacobian, get_params: getParams, set_params: setParams, train: nil, save: nil,
         group_factor: groupFactor, factored_jacobian: factoredJacobian,
         input_info: inputInfo, forward_inputs: forwardInputs, vjp_inputs: vjpInputs, jacobian_inputs: jacobianInputs,
-        factored_jacobian_inputs: factoredJacobianInputs, train_inputs: nil))
+        factored_jacobian_inputs: factoredJacobianInputs, train_inputs: nil, factored_vjp_inputs: factoredVJPInputs))
     return pointer
   }()
 
@@ -334,6 +334,21 @@ enum BackendTable {
     ) -> entk_status = { model, inputs, n, out, buffer, capacity in
       call(model, buffer, capacity) { m, _ throws(ONNXError) in
         try runFactoredJacobian(m, try buffers(m, inputs), n, out, singleTerm: false)
+      }
+    }
+
+  static let factoredVJPInputs:
+    @convention(c) (
+      OpaquePointer, UnsafePointer<UnsafeRawPointer>?, Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<CChar>?, Int
+    ) -> entk_status = { model, inputs, n, cotangents, out, buffer, capacity in
+      call(model, buffer, capacity) { m, _ throws(ONNXError) in
+        let buffers = try buffers(m, inputs)
+        let rows = try length(n, m.factoredRowSize(classes: 1))
+        try m.factoredVJP(
+          buffers, count: Int(n),
+          cotangents: UnsafeBufferPointer(start: cotangents, count: try length(n, m.outputCount)),
+          rows: UnsafeMutableBufferPointer(start: out, count: rows))
       }
     }
 

@@ -2,10 +2,11 @@ extension GroupFactor {
   /// One entry per parameter in `parameters` (the groups, in order): its factor, or why not.
   ///
   /// `shapes` are every value's shape for one sample (batch 1); `output` is the logits.
-  static func find(in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String)
-    -> [GroupFactoring]
-  {
-    let search = GroupFactorSearch(graph: graph, shapes: shapes, output: output)
+  /// `constants` names the values that do not depend on the input.
+  static func find(
+    in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String, constants: Set<String>
+  ) -> [GroupFactoring] {
+    let search = GroupFactorSearch(graph: graph, shapes: shapes, output: output, constants: constants)
     return parameters.map(search.factoring)
   }
 }
@@ -33,16 +34,19 @@ struct GroupFactorSearch {
   let graph: Graph
   let shapes: [String: [Int]]
   let output: String
+  /// The values that do not depend on the input (position ids, for instance).
+  let constants: Set<String>
   /// Per value, the (node index, input slot) pairs that read it.
   let readers: [String: [(node: Int, slot: Int)]]
 
   /// Operators whose output holds each element of input 0 exactly once, in some order.
   static let rearrangements: Set<String> = ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"]
 
-  init(graph: Graph, shapes: [String: [Int]], output: String) {
+  init(graph: Graph, shapes: [String: [Int]], output: String, constants: Set<String> = []) {
     self.graph = graph
     self.shapes = shapes
     self.output = output
+    self.constants = constants
     var readers: [String: [(node: Int, slot: Int)]] = [:]
     for (index, node) in graph.nodes.enumerated() {
       for (slot, name) in node.inputs.enumerated() where !name.isEmpty {
@@ -107,6 +111,17 @@ struct GroupFactorSearch {
         let indices = count(node.inputs[1]), indices >= 1, yCount == indices * table[1]
       else {
         return .plain(reason: "\(Self.describe(node)) reads it other than as rows of a matrix")
+      }
+      // Per pair of samples the sum costs R² index comparisons, or, when every sample reads the
+      // same rows (position ids), R·C·D scalar multiply-adds; whole columns cost C·V·D
+      // multiply-adds at sgemm's pace, some 40 times faster. Only a table that large is a sum.
+      let classes = count(output) ?? 1
+      let pairCost = constants.contains(node.inputs[1]) ? indices * classes * table[1] : indices * indices
+      guard 40 * pairCost < classes * table[0] * table[1] else {
+        return .plain(
+          reason:
+            "\(Self.describe(node)) reads \(indices) of its \(table[0]) rows, too few for a sum of one-hot terms to beat whole columns"
+        )
       }
       return .factored(
         GroupFactor(

@@ -68,10 +68,11 @@ public final class ONNXModel {
   }
 
   /// S: floats per sample of `factoredJacobian`, C·P_plain + Σ over factored groups of their a's
-  /// and C × R × O Δ's.
-  public func factoredRowSize(singleTerm: Bool = false) -> Int {
-    outputCount * plainParameterCount(singleTerm: singleTerm)
-      + layoutFactors(singleTerm: singleTerm).reduce(0) { $0 + ($1?.rowLength(classes: outputCount) ?? 0) }
+  /// and C × R × O Δ's; with `classes` 1, of `factoredVJP`.
+  public func factoredRowSize(singleTerm: Bool = false, classes: Int? = nil) -> Int {
+    let c = classes ?? outputCount
+    return c * plainParameterCount(singleTerm: singleTerm)
+      + layoutFactors(singleTerm: singleTerm).reduce(0) { $0 + ($1?.rowLength(classes: c) ?? 0) }
   }
 
   public convenience init(path: String, options: ModelOptions = ModelOptions()) throws(ONNXError) {
@@ -203,7 +204,8 @@ public final class ONNXModel {
       throw .invalidModel("\(path): output '\(outputName)' does not depend on any parameter")
     }
     let factoring = GroupFactor.find(
-      in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName)
+      in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName,
+      constants: Set(constants.keys))
     factors = factoring.map(\.factor)
     plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
@@ -485,8 +487,33 @@ public final class ONNXModel {
   public func factoredJacobian(
     _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>, singleTerm: Bool = false
   ) throws(ONNXError) {
+    var identity = [Float](repeating: 0, count: outputCount * outputCount)
+    for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
+    try factoredRows(buffers, count: n, rows: rows, singleTerm: singleTerm, classes: outputCount) { _ in identity }
+  }
+
+  /// Per-sample vector-Jacobian products in the factored layout with the classes contracted (the
+  /// ABI's `factored_vjp_inputs`): one reverse pass per sample with its cotangent row u_i (C floats).
+  public func factoredVJP(
+    _ buffers: [UnsafeRawPointer], count n: Int, cotangents: UnsafeBufferPointer<Float>,
+    rows: UnsafeMutableBufferPointer<Float>
+  ) throws(ONNXError) {
+    guard cotangents.count == n * outputCount else {
+      throw .invalidArgument("\(cotangents.count) cotangents for n = \(n) samples of C = \(outputCount)")
+    }
+    try factoredRows(buffers, count: n, rows: rows, singleTerm: false, classes: 1) { i in
+      Array(cotangents[(i * outputCount)..<((i + 1) * outputCount)])
+    }
+  }
+
+  /// The factored rows of `classes` seed rows a sample (`seeds(i)`: classes × C floats): the plain
+  /// groups' gradients, then each factored group's a's and Δ's.
+  private func factoredRows(
+    _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>, singleTerm: Bool,
+    classes: Int, seeds: (Int) -> [Float]
+  ) throws(ONNXError) {
     try check(buffers, count: n)
-    let width = factoredRowSize(singleTerm: singleTerm)
+    let width = factoredRowSize(singleTerm: singleTerm, classes: classes)
     guard let base = rows.baseAddress, rows.count == n * width else {
       throw .invalidArgument("buffer sizes do not match n = \(n), S = \(width)")
     }
@@ -494,19 +521,17 @@ public final class ONNXModel {
     // (parameter, column in the plain block, count), and (factor, start in the row).
     var plain: [(name: String, column: Int, count: Int)] = []
     var factored: [(factor: GroupFactor, start: Int)] = []
-    var next = outputCount * plainCount
+    var next = classes * plainCount
     for (g, factor) in layoutFactors(singleTerm: singleTerm).enumerated() {
       guard let group = parameterGroup(g) else { continue }
       if let factor {
         factored.append((factor, next))
-        next += factor.rowLength(classes: outputCount)
+        next += factor.rowLength(classes: classes)
       } else {
         plain.append((group.name, plain.last.map { $0.column + $0.count } ?? 0, group.count))
       }
     }
     let sources = Set(plain.map(\.name)).union(factored.map(\.factor.delta))
-    var identity = [Float](repeating: 0, count: outputCount * outputCount)
-    for c in 0..<outputCount { identity[c * outputCount + c] = 1 }
     for i in 0..<n {
       let values = try runSample(buffers, i)
       guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
@@ -516,7 +541,7 @@ public final class ONNXModel {
         sinks[entry.name] = ParameterSink(base: row + entry.column, rowStride: plainCount, count: entry.count)
       }
       let gradients = try interpreter.gradients(
-        values: values, seeds: [outputName: Tensor(shape: [outputCount] + shape, floats: identity)], rows: outputCount,
+        values: values, seeds: [outputName: Tensor(shape: [classes] + shape, floats: seeds(i))], rows: classes,
         sources: sources, sinks: sinks)
       for (factor, start) in factored {
         let a = row + start
@@ -537,29 +562,39 @@ public final class ONNXModel {
           for (r, k) in indices.enumerated() { a[r] = Float(k < 0 ? k + Int64(factor.inputDim) : k) }
         }
         let width = factor.terms * factor.outputDim
-        try copyRows(
-          gradients[factor.delta], count: width, into: a + (factor.oneHot ? factor.terms : factor.inputDim),
-          stride: width)
+        let deltas = a + (factor.oneHot ? factor.terms : factor.inputDim)
+        try copyRows(gradients[factor.delta], rows: classes, count: width, into: deltas, stride: width)
+        // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
+        // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
+        if factor.oneHot {
+          for r in 0..<factor.terms {
+            let silent = (0..<classes).allSatisfy { c in
+              UnsafeBufferPointer(start: deltas + c * width + r * factor.outputDim, count: factor.outputDim)
+                .allSatisfy { $0 == 0 }
+            }
+            if silent { a[r] = -1 }
+          }
+        }
       }
     }
   }
 
-  /// Copies the C rows of `count` floats of a stacked gradient ([C] + shape; nil = zero) to
-  /// `target`, `stride` floats apart.
-  private func copyRows(_ gradient: Tensor?, count: Int, into target: UnsafeMutablePointer<Float>, stride: Int)
-    throws(ONNXError)
-  {
+  /// Copies the `rows` rows of `count` floats of a stacked gradient ([rows] + shape; nil = zero)
+  /// to `target`, `stride` floats apart.
+  private func copyRows(
+    _ gradient: Tensor?, rows: Int, count: Int, into target: UnsafeMutablePointer<Float>, stride: Int
+  ) throws(ONNXError) {
     guard let gradient else {
-      for c in 0..<outputCount { (target + c * stride).update(repeating: 0, count: count) }
+      for c in 0..<rows { (target + c * stride).update(repeating: 0, count: count) }
       return
     }
-    guard case .float(let v) = gradient.elements, v.count == outputCount * count else {
+    guard case .float(let v) = gradient.elements, v.count == rows * count else {
       throw .invalidModel(
-        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(outputCount) rows of \(count) floats")
+        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(rows) rows of \(count) floats")
     }
     v.withUnsafeBufferPointer { buffer in
       guard let source = buffer.baseAddress else { return }
-      for c in 0..<outputCount { (target + c * stride).update(from: source + c * count, count: count) }
+      for c in 0..<rows { (target + c * stride).update(from: source + c * count, count: count) }
     }
   }
 
