@@ -30,10 +30,12 @@ test: setup lint
 	tools/fuzz_cli.py --entk $(CURDIR)/.build/debug/entk --runs 60
 
 # The digits example end to end (examples/digits/Makefile): kernels for each kind, the kGLM
-# surrogate, metrics, a validated bundle per kind; prints the metrics and the report's path.
+# surrogate, metrics, a validated bundle per kind; prints the metrics and the report's path. Then
+# the text example (examples/text/Makefile): a tiny BERT, its report showing sentences.
 demo: setup
 	$(SWIFT) build -c release
 	$(MAKE) -C examples/digits ENTK=$(CURDIR)/.build/release/entk
+	$(MAKE) -C examples/text ENTK=$(CURDIR)/.build/release/entk
 
 # libFuzzer targets for every reader of untrusted bytes (tools/fuzz/README.md), each run for
 # FUZZ_SECONDS from its committed seeds; findings go to .build/fuzz/findings/ and fail the run.

@@ -91,7 +91,7 @@ def random_case(rng, scratch, work, paths):
         arguments = attribute_arguments(scratch, out)
         options = {"--top-k": INTEGERS, "--max-iterations": ["1", "2", "0", "-1", "2147483648"],
                    "--out": list(paths.values()), "--train-kernel": list(paths.values()),
-                   "--test-logits": list(paths.values())}
+                   "--test-logits": list(paths.values()), "--train-text": list(paths.values())}
     elif command == "attribute-kind":
         arguments = ["attribute", "--kind", "trntk", "--backend", "example-c", "--model", str(MODEL),
                      "--train", str(MODEL / "train.npy"), "--test", str(MODEL / "test.npy"),

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks an entk attribution bundle independently of entk.
 
-Validates manifest.json, metrics.json and attributions.json against schemas/ (JSON Schema
-draft 2020-12), checks every file's SHA-256 and size against the manifest, and recomputes with
+Validates manifest.json, metrics.json, attributions.json and texts.json (when present) against
+schemas/ (JSON Schema draft 2020-12), checks every file's SHA-256 and size against the manifest,
+that texts.json has one text per training and test point, and recomputes with
 numpy: surrogate logits = W k(x, X) + b from the stored kernel and weights, and every listed
 proponent/opponent score W[c, l*N+i] * k_l(x, x_i), and that bias + contributionSum = logit;
 baseline scores (scores_METHOD.npy) must be [M, N].
@@ -27,7 +28,10 @@ def fail(message):
 
 def main(bundle):
     docs = {}
-    for name in ["manifest", "metrics", "attributions"]:
+    names = ["manifest", "metrics", "attributions"]
+    if os.path.exists(os.path.join(bundle, "texts.json")):
+        names.append("texts")
+    for name in names:
         with open(os.path.join(ROOT, "schemas", f"{name}.schema.json")) as f:
             schema = json.load(f)
         jsonschema.Draft202012Validator.check_schema(schema)
@@ -59,6 +63,11 @@ def main(bundle):
     stored = load("surrogate_test_logits.npy")
     if not np.allclose(logits, stored, rtol=1e-9, atol=1e-9):
         fail(f"surrogate_test_logits.npy differs from W k + b by {np.abs(logits - stored).max()}")
+
+    for part, count in [("train", n), ("test", m)]:
+        texts = docs.get("texts", {}).get(part)
+        if texts is not None and len(texts) != count:
+            fail(f"texts.json: {len(texts)} {part} texts for {count} {part} points")
 
     for baseline in manifest.get("baselines", []):
         if load(baseline["file"]).shape != (m, n):

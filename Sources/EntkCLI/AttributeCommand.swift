@@ -83,6 +83,12 @@ struct AttributeCommand: ParsableCommand {
       valueName: "file|NAME=file"))
   var train: [String] = []
   @Option(help: ArgumentHelp(DataSourceHelp.test, valueName: "file|NAME=file")) var test: [String] = []
+  @Option(
+    name: .customLong("train-text"),
+    help: "Training texts (one UTF-8 line per training point): the report shows them instead of pictures.")
+  var trainText: String?
+  @Option(name: .customLong("test-text"), help: "Test texts (one UTF-8 line per test point), shown in the report.")
+  var testText: String?
   @Option(help: "Backend name or library path (default: the one recorded in a kernel folder).") var backend: String?
   @Option(
     help:
@@ -195,7 +201,16 @@ struct AttributeCommand: ParsableCommand {
       throw ReporterError.bundleExists(path: outURL.path)
     }
 
+    // Read before the kernels are computed, so a missing or non-UTF-8 file fails before any work.
+    let texts = try SampleTextFiles(train: trainText, test: testText)
     if let kind {
+      if !texts.isEmpty {
+        // Their line counts too: the kernels will have a row per sample of --train and --test.
+        func samples(_ role: String, _ arguments: [String]) throws -> Int {
+          try AttributeSamples(role: role, arguments: arguments).arrays.first?.array.shape.first ?? 0
+        }
+        try texts.checkCounts(train: samples("train", train), test: samples("test", test))
+      }
       let settings = try KernelSettings(
         parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", projDensity: projDensity,
         seed: seed ?? 0,
@@ -209,7 +224,7 @@ struct AttributeCommand: ParsableCommand {
         settings: settings, backend: backend, ensemble: ensemble, options: options,
         trainInputs: DataSource(arguments: train), testInputs: DataSource(arguments: test),
         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, beside: outURL)
-      try attribute(trainSource: kernels.train, testSource: kernels.test, computed: true, outURL: outURL)
+      try attribute(trainSource: kernels.train, testSource: kernels.test, computed: true, texts: texts, outURL: outURL)
     } else {
       guard let trainKernel, let testKernel else {
         throw ValidationError("give --kind, or --train-kernel and --test-kernel")  // validate() checked
@@ -217,13 +232,15 @@ struct AttributeCommand: ParsableCommand {
       printError("attribute: reading kernels")
       try attribute(
         trainSource: KernelSource(path: trainKernel), testSource: KernelSource(path: testKernel), computed: false,
-        outURL: outURL)
+        texts: texts, outURL: outURL)
     }
   }
 
   /// Fits, measures and writes the bundle from the two kernels; `computed` when this run made them
   /// (their working folder is then not recorded, as it does not outlive the run).
-  private func attribute(trainSource: KernelSource, testSource: KernelSource, computed: Bool, outURL: URL) throws {
+  private func attribute(
+    trainSource: KernelSource, testSource: KernelSource, computed: Bool, texts: SampleTextFiles, outURL: URL
+  ) throws {
     let n = trainSource.array.shape.last ?? 0
     let trainRows = try KernelRows(
       values: trainSource.array.float32Values(), shape: trainSource.array.shape, expectedTrainCount: n,
@@ -243,6 +260,7 @@ struct AttributeCommand: ParsableCommand {
       throw AttributeError.kernelsDisagree(reason: "kinds \(a) and \(b)")
     }
     let m = testRows.count
+    try texts.checkCounts(train: n, test: m)
 
     let trainLabelArray = try ArrayFile.read(URL(fileURLWithPath: trainLabels))
     let trainLabelValues = try trainLabelArray.int64Values(path: trainLabels).map { Int($0) }
@@ -339,7 +357,7 @@ struct AttributeCommand: ParsableCommand {
       model: modelRecords.first, models: modelRecords.isEmpty ? nil : modelRecords,
       data: try dataRecords(
         computed ? nil : (trainSource, testSource), trainCount: n, trainLabelArray, testLabelArray, testLogitArray,
-        trainInputs, testInputs),
+        trainInputs, testInputs) + texts.dataRecords(),
       kernel: kernelRecord(
         trainSource, testSource, computed: computed, layerCount: trainRows.layerCount, n: n, m: m,
         layerNames: attributions.layerNames),
@@ -356,7 +374,7 @@ struct AttributeCommand: ParsableCommand {
       trainLabels: NPYArray(int64: trainLabelValues.map { Int64($0) }, shape: [n]),
       fitTargets: target == "labels" ? nil : NPYArray(int64: fitTargets.map { Int64($0) }, shape: [n]),
       testLabels: testLabelValues.map { NPYArray(int64: $0.map { Int64($0) }, shape: [m]) },
-      trainInputs: try trainInputs?.pictures(), testInputs: try testInputs?.pictures())
+      trainInputs: try trainInputs?.pictures(), testInputs: try testInputs?.pictures(), texts: texts.bundleTexts)
     for (record, scores) in baselines {
       bundle.baselineScores[record.file] = NPYArray(float32: scores, shape: [m, n])
     }

@@ -10,6 +10,8 @@ enum AttributeError: Error, CustomStringConvertible {
   case missingLogits(role: String, needed: String)
   /// A data or logits file has the wrong number of rows.
   case rowCount(path: String, expected: Int, actual: Int, meaning: String)
+  /// A texts file (`--train-text`, `--test-text`) with the wrong number of lines.
+  case textCount(path: String, expected: Int, actual: Int, meaning: String)
   /// `--baseline` without a backend and model to compute loss gradients with.
   case missingBaselineInputs(needed: String)
 
@@ -26,6 +28,8 @@ enum AttributeError: Error, CustomStringConvertible {
         "the network's \(role) logits are needed: give --\(role)-logits FILE, or --backend, --model and --\(role) so entk computes them (\(needed))"
     case .rowCount(let path, let expected, let actual, let meaning):
       return "\(path): \(actual) rows, expected \(expected) (\(meaning))"
+    case .textCount(let path, let expected, let actual, let meaning):
+      return "\(path): \(actual) lines, expected \(expected) (\(meaning))"
     case .missingBaselineInputs(let needed):
       return
         "--baseline computes loss gradients through the model: give --backend and --model (or kernel folders that record them) (\(needed))"

@@ -22,7 +22,8 @@ enum ExitStatus: Int32 {
     case is NPYError, is CSVError, is NPZError, is SampleDataError, is TrainDataError, is KernelError,
       is OutputPathError:
       self = .badInput
-    case is SurrogateError, is AttributeError, is ReporterError, is EnsembleError, is EvaluateError: self = .badInput
+    case is SurrogateError, is AttributeError, is ReporterError, is EnsembleError, is EvaluateError, is TextLinesError:
+      self = .badInput
     case BackendCallError.shapeMismatch, BackendCallError.notSingleFloatInput: self = .badInput
     case is BackendLoadError, is BackendCallError: self = .backend
     default: self = .internalError

@@ -10,7 +10,7 @@ struct ExplainCommand: ParsableCommand {
     discussion: """
       Shows the test point's label and predictions, and for the surrogate's predicted class (or \
       --class) its logit split into bias plus training-point contributions, with the top \
-      proponents and opponents.
+      proponents and opponents, with their texts when the bundle has them.
       """)
 
   @Argument(help: "Bundle folder written by `entk attribute`.") var bundle: String
@@ -37,10 +37,12 @@ struct ExplainCommand: ParsableCommand {
       throw ReporterError.noSuchClass(index: c, classCount: point.classes.count)
     }
     let attribution = point.classes[c]
+    let texts = try AttributionBundle.readTexts(from: URL(fileURLWithPath: bundle), attributions: attributions)
     func text(_ value: Int?) -> String { value.map(String.init) ?? "?" }
     print(
       "test point #\(point.testIndex)  label \(text(point.label))  network → \(text(point.networkPrediction))  surrogate → \(point.surrogatePrediction)"
     )
+    if let sentence = texts?.test?[point.testIndex] { print("  \(SampleTexts.terminal(sentence))") }
     print(
       String(
         format: "class %d: surrogate logit %.4f = bias %.4f + contributions %.4f", c, attribution.logit,
@@ -60,7 +62,8 @@ struct ExplainCommand: ParsableCommand {
         let label = text(entry.trainLabel).padding(toLength: 4, withPad: " ", startingAt: 0)
         print(
           String(format: "  %2d. train #%-6d", rank + 1, entry.trainIndex) + " label \(label)"
-            + String(format: " score %+.4f", entry.score))
+            + String(format: " score %+.4f", entry.score)
+            + (texts?.train.map { "  " + SampleTexts.terminal($0[entry.trainIndex]) } ?? ""))
       }
     }
   }

@@ -31,6 +31,8 @@ public struct AttributionBundle: Sendable {
   public var trainInputs: NPYArray?
   /// float32 [M, …].
   public var testInputs: NPYArray?
+  /// The samples' texts, when given.
+  public var texts: SampleTexts?
   /// Baseline methods' scores, float32 [M, N], by file name (`BundleFormat.baselineScores`); each
   /// one listed in `manifest.baselines`.
   public var baselineScores: [String: NPYArray] = [:]
@@ -39,7 +41,8 @@ public struct AttributionBundle: Sendable {
     manifest: Manifest, metrics: MetricsFile, attributions: AttributionsFile, trainKernel: NPYArray,
     testKernel: NPYArray,
     surrogateWeights: NPYArray, surrogateBias: NPYArray, networkTestLogits: NPYArray, surrogateTestLogits: NPYArray,
-    trainLabels: NPYArray, fitTargets: NPYArray?, testLabels: NPYArray?, trainInputs: NPYArray?, testInputs: NPYArray?
+    trainLabels: NPYArray, fitTargets: NPYArray?, testLabels: NPYArray?, trainInputs: NPYArray?, testInputs: NPYArray?,
+    texts: SampleTexts? = nil
   ) {
     self.manifest = manifest
     self.metrics = metrics
@@ -55,6 +58,7 @@ public struct AttributionBundle: Sendable {
     self.testLabels = testLabels
     self.trainInputs = trainInputs
     self.testInputs = testInputs
+    self.texts = texts
   }
 
   /// The arrays stored as .npy files, by file name (optional ones only when present).
@@ -91,6 +95,7 @@ public struct AttributionBundle: Sendable {
     try writer.add(BundleFormat.metrics, data: Self.json(metrics))
     try writer.add(BundleFormat.attributions, data: Self.json(attributions, pretty: false))
     try writer.add(BundleFormat.attributionsCSV, data: Data(attributions.csv().utf8))
+    if let texts { try writer.add(BundleFormat.texts, data: Self.json(texts, pretty: false)) }
     progress("writing \(BundleFormat.report)")
     try writer.add(BundleFormat.report, data: Data(ReportPage(bundle: self).html().utf8))
     var finished = manifest
@@ -105,6 +110,7 @@ public struct AttributionBundle: Sendable {
     let manifest = try readManifest(at: url)
     let optional = [
       BundleFormat.fitTargets, BundleFormat.testLabels, BundleFormat.trainInputs, BundleFormat.testInputs,
+      BundleFormat.texts,
     ]
     let present = optional.filter { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
     let baselineFiles = try (manifest.baselines ?? []).map { record in
@@ -123,7 +129,7 @@ public struct AttributionBundle: Sendable {
     try verifyChecksums(of: required + present + baselineFiles, at: url, manifest: manifest)
     func array(_ name: String) throws -> NPYArray { try NPYFile.read(url.appendingPathComponent(name)) }
     func optionalArray(_ name: String) throws -> NPYArray? {
-      FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) ? try array(name) : nil
+      present.contains(name) ? try array(name) : nil
     }
     var bundle = AttributionBundle(
       manifest: manifest, metrics: try readJSON(MetricsFile.self, url.appendingPathComponent(BundleFormat.metrics)),
@@ -134,7 +140,9 @@ public struct AttributionBundle: Sendable {
       surrogateTestLogits: try array(BundleFormat.surrogateTestLogits),
       trainLabels: try array(BundleFormat.trainLabels), fitTargets: try optionalArray(BundleFormat.fitTargets),
       testLabels: try optionalArray(BundleFormat.testLabels), trainInputs: try optionalArray(BundleFormat.trainInputs),
-      testInputs: try optionalArray(BundleFormat.testInputs))
+      testInputs: try optionalArray(BundleFormat.testInputs),
+      texts: present.contains(BundleFormat.texts)
+        ? try readJSON(SampleTexts.self, url.appendingPathComponent(BundleFormat.texts)) : nil)
     for file in baselineFiles { bundle.baselineScores[file] = try array(file) }
     try bundle.checkConsistency(at: url)
     return bundle
@@ -148,6 +156,17 @@ public struct AttributionBundle: Sendable {
     let attributions = try readJSON(AttributionsFile.self, file)
     try attributions.check(path: file.path)
     return attributions
+  }
+
+  /// Reads only `texts.json` of the bundle at `url`, nil when the bundle has none; verified
+  /// against the manifest's SHA-256 and against `attributions`' counts.
+  public static func readTexts(from url: URL, attributions: AttributionsFile) throws -> SampleTexts? {
+    let file = url.appendingPathComponent(BundleFormat.texts)
+    guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+    try verifyChecksums(of: [BundleFormat.texts], at: url, manifest: readManifest(at: url))
+    let texts = try readJSON(SampleTexts.self, file)
+    try texts.check(trainCount: attributions.trainCount, testCount: attributions.testCount, path: file.path)
+    return texts
   }
 
   /// `manifest.json` of the bundle at `url`, of a format this entk reads.

@@ -68,6 +68,7 @@ extension AttributionBundle {
         throw refuse(name, "shape", array.shape, "expected \(count) samples first")
       }
     }
+    try texts?.check(trainCount: n, testCount: m, path: path(BundleFormat.texts))
     try attributions.check(path: path(BundleFormat.attributions))
     let counts = [
       ("classCount", attributions.classCount, c), ("trainCount", attributions.trainCount, n),
@@ -145,6 +146,23 @@ extension AttributionsFile {
             }
           }
         }
+      }
+    }
+  }
+}
+
+extension SampleTexts {
+  /// Checks that at least one list is present and that each has one text per point.
+  /// - Parameter path: the file named in errors.
+  func check(trainCount: Int, testCount: Int, path: String) throws {
+    guard train != nil || test != nil else {
+      throw ReporterError.invalidField(
+        path: path, field: "train and test", value: "absent", reason: "a texts file holds at least one of them")
+    }
+    for (field, list, count) in [("train", train, trainCount), ("test", test, testCount)] {
+      if let list, list.count != count {
+        throw ReporterError.invalidField(
+          path: path, field: field, value: "\(list.count) texts", reason: "expected one per \(field) point, \(count)")
       }
     }
   }

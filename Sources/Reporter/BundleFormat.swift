@@ -11,7 +11,8 @@
 ///   predictions, when the surrogate was fitted to them); optional `test_labels.npy` int64 [M];
 /// - optional `train_inputs.npy` float32 [N, …] and `test_inputs.npy` float32 [M, …] (for the
 ///   report's pictures);
-/// - optional `scores_METHOD.npy` float32 [M, N], a baseline method's scores (`Manifest.baselines`).
+/// - optional `scores_METHOD.npy` float32 [M, N], a baseline method's scores (`Manifest.baselines`);
+/// - optional `texts.json` (the samples' texts, for the report; `SampleTexts`).
 public enum BundleFormat {
   /// Bumped on any incompatible change of the layout or of a schema.
   public static let version = 1
@@ -34,6 +35,7 @@ public enum BundleFormat {
   public static let testLabels = "test_labels.npy"
   public static let trainInputs = "train_inputs.npy"
   public static let testInputs = "test_inputs.npy"
+  public static let texts = "texts.json"
 
   /// The file of a baseline method's scores: `scores_METHOD.npy`.
   public static func baselineScores(method: String) -> String { "scores_\(method).npy" }

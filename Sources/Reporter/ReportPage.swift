@@ -5,9 +5,12 @@ import Foundation
 
 /// `report.html`: one self-contained page (inline CSS, inline SVG, pictures as `data:` URIs; no
 /// scripts, no network) rendered from a bundle's contents alone.
+///
+/// Samples are shown by their text when the bundle has texts, else as pictures when their inputs
+/// are image-shaped.
 public struct ReportPage {
   let bundle: AttributionBundle
-  /// How many test points get a picture-and-neighbours panel.
+  /// How many test points get a panel with their neighbours.
   var examples = 8
   /// How many proponents and opponents each panel shows.
   var neighbours = 5
@@ -32,6 +35,7 @@ public struct ReportPage {
       .example{display:flex;gap:18px;align-items:flex-start;border-bottom:1px solid #eee;padding:10px 0}
       .row{display:flex;gap:6px;flex-wrap:wrap}.cell{font-size:11px;text-align:center;width:84px}
       .pro{color:#1a7f37}.opp{color:#b42318}
+      .text{font-size:15px;margin:0 0 6px}table.texts td{font-size:13px}table.texts td.t{text-align:left;white-space:normal}
       </style></head><body>
       <h1>entk attribution report</h1>
       <p class="muted">\(escape(describeRun(m)))</p>
@@ -153,6 +157,7 @@ public struct ReportPage {
     let a = bundle.attributions
     let trainPictures = bundle.trainInputs.flatMap(InputPictures.init)
     let testPictures = bundle.testInputs.flatMap(InputPictures.init)
+    let trainTexts = bundle.texts?.train
     var html = "<h2>Explanations of the first test points</h2>\n"
     html +=
       "<p class=\"muted\">For the surrogate's predicted class: the training points that push it up most (proponents, score &gt; 0) and down most (opponents, score &lt; 0). Score = W[c, i]·k(x, xᵢ) in logit units.</p>\n"
@@ -160,19 +165,24 @@ public struct ReportPage {
       let c = point.surrogatePrediction
       let attribution = point.classes[c]
       html += "<div class=\"example\"><div class=\"cell\" style=\"width:110px\">"
-      if let testPictures, point.testIndex < testPictures.count {
+      if bundle.texts?.test == nil, let testPictures, point.testIndex < testPictures.count {
         html += testPictures.img(point.testIndex, size: 96, alt: "test point \(point.testIndex)") + "<br>"
       }
       html += "test #\(point.testIndex)<br>label \(point.label.map(String.init) ?? "?")<br>"
       html += "network → \(point.networkPrediction.map(String.init) ?? "?")<br>surrogate → \(c)<br>"
       html +=
         "logit \(String(format: "%.3f", attribution.logit))<br>= bias \(String(format: "%.3f", attribution.bias)) + Σ \(String(format: "%.3f", attribution.contributionSum))</div><div>"
-      html +=
-        "<div class=\"pro\">proponents of class \(c)</div>"
-        + neighbourRow(attribution.proponents.prefix(neighbours), pictures: trainPictures)
-      html +=
-        "<div class=\"opp\">opponents of class \(c)</div>"
-        + neighbourRow(attribution.opponents.prefix(neighbours), pictures: trainPictures)
+      if let texts = bundle.texts?.test, point.testIndex < texts.count {
+        html += "<p class=\"text\">\(SampleTexts.html(texts[point.testIndex]))</p>"
+      }
+      for (kind, style, entries) in [
+        ("proponents", "pro", attribution.proponents), ("opponents", "opp", attribution.opponents),
+      ] {
+        html += "<div class=\"\(style)\">\(kind) of class \(c)</div>"
+        html +=
+          trainTexts.map { textTable(entries.prefix(neighbours), texts: $0) }
+          ?? neighbourRow(entries.prefix(neighbours), pictures: trainPictures)
+      }
       html += "</div></div>\n"
     }
     return html
@@ -190,6 +200,19 @@ public struct ReportPage {
         "train #\(entry.trainIndex)<br>label \(entry.trainLabel.map(String.init) ?? "?") · \(String(format: "%+.3f", entry.score))</div>"
     }
     return html + "</div>"
+  }
+
+  /// One line per training point: score, label, index and text.
+  private func textTable(_ entries: ArraySlice<Contribution>, texts: [String]) -> String {
+    guard !entries.isEmpty else { return "<div class=\"muted\">none</div>" }
+    var html = "<table class=\"texts\">"
+    for entry in entries {
+      let text = entry.trainIndex < texts.count ? SampleTexts.html(texts[entry.trainIndex]) : ""
+      html +=
+        "<tr><td>\(String(format: "%+.3f", entry.score))</td><td>label \(entry.trainLabel.map(String.init) ?? "?")</td>"
+        + "<td>train #\(entry.trainIndex)</td><td class=\"t\">\(text)</td></tr>"
+    }
+    return html + "</table>"
   }
 
   private func row(_ name: String, _ value: String) -> String {

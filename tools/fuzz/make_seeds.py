@@ -38,6 +38,7 @@ def arrays():
     write("arrays", "samples.csv", b"a,b,c\n1,2,3\n4.5,-6,7e-3\n# comment\n")
     for name in ["stored.npz", "compressed.npz"]:
         write("arrays", name, (FIXTURES / "npz" / name).read_bytes())
+    write("arrays", "sentences.txt", "the soup was tasty .\r\n\nle café était froid .\n".encode())
 
 
 def kernel_folder(entk, scratch):
@@ -62,7 +63,7 @@ def bundle(entk, scratch):
     x_train = rng.normal(size=(n, 1, 2, 2)).astype(np.float32)
     x_test = rng.normal(size=(m, 1, 2, 2)).astype(np.float32)
     flat_train, flat_test = x_train.reshape(n, -1), x_test.reshape(m, -1)
-    for layers in [1, 2]:
+    for layers, texts in [(1, False), (2, False), (1, True)]:
         k_train = np.exp(-((flat_train[:, None] - flat_train[None]) ** 2).sum(-1) / 4).astype(np.float32)
         k_test = np.exp(-((flat_test[:, None] - flat_train[None]) ** 2).sum(-1) / 4).astype(np.float32)
         if layers == 2:
@@ -71,22 +72,29 @@ def bundle(entk, scratch):
                  "train_labels.npy": np.arange(n) % c, "test_labels.npy": np.arange(m) % c,
                  "test_logits.npy": rng.normal(size=(m, c)).astype(np.float32),
                  "train_x.npy": x_train, "test_x.npy": x_test}
-        folder = scratch / f"bundle-inputs-{layers}"
+        seed = f"texts-{layers}" if texts else f"layers-{layers}"
+        folder = scratch / f"bundle-inputs-{seed}"
         folder.mkdir()
         for name, array in files.items():
             np.save(folder / name, array)
-        out = scratch / f"bundle-{layers}"
+        extra = []
+        if texts:
+            for part, count in [("train", n), ("test", m)]:
+                (folder / f"{part}.txt").write_text("".join(f"{part} <b>{i}</b> & café\n" for i in range(count)))
+                extra += [f"--{part}-text", str(folder / f"{part}.txt")]
+        out = scratch / f"bundle-{seed}"
         run(entk, "attribute", "--train-kernel", str(folder / "train_kernel.npy"),
             "--test-kernel", str(folder / "test_kernel.npy"), "--train-labels", str(folder / "train_labels.npy"),
             "--test-labels", str(folder / "test_labels.npy"), "--test-logits", str(folder / "test_logits.npy"),
             "--train", str(folder / "train_x.npy"), "--test", str(folder / "test_x.npy"), "--top-k", "3",
-            "--out", str(out))
-        # The order bundle.swift assigns parts to files in.
+            "--out", str(out), *extra)
+        # The order bundle.swift assigns parts to files in; an absent file is an empty part.
         names = ["manifest.json", "metrics.json", "attributions.json", "train_kernel.npy", "test_kernel.npy",
                  "surrogate_weights.npy", "surrogate_bias.npy", "network_test_logits.npy",
                  "surrogate_test_logits.npy", "train_labels.npy", "test_labels.npy", "train_inputs.npy",
-                 "test_inputs.npy"]
-        write("bundle", f"layers-{layers}", SEPARATOR.join((out / name).read_bytes() for name in names))
+                 "test_inputs.npy"] + (["fit_targets.npy", "texts.json"] if texts else [])
+        write("bundle", seed, SEPARATOR.join((out / name).read_bytes() if (out / name).exists() else b""
+                                             for name in names))
 
 
 def onnx():

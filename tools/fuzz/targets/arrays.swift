@@ -2,8 +2,8 @@
 import ArrayIO
 import Foundation
 
-/// `.npy`, `.npz` and `.csv` readers: every input is decoded as all three; any outcome but a value or a
-/// thrown error (a trap, an out-of-bounds access) is a finding.
+/// `.npy`, `.npz`, `.csv` and text-lines readers: every input is decoded as each; any outcome but
+/// a value or a thrown error (a trap, an out-of-bounds access) is a finding.
 func fuzz(_ bytes: [UInt8]) {
   let data = Data(bytes)
   if let array = try? NPYFile.decode(data, path: "fuzz.npy") {
@@ -18,4 +18,5 @@ func fuzz(_ bytes: [UInt8]) {
   if let array = try? CSVFile.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.csv") {
     _ = array.float32Values()
   }
+  _ = try? TextLinesFile.parse(data, path: "fuzz.txt")
 }
