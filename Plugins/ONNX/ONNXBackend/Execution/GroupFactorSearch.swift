@@ -120,7 +120,7 @@ struct GroupFactorSearch {
       guard 40 * pairCost < classes * table[0] * table[1] else {
         return .plain(
           reason:
-            "\(Self.describe(node)) reads \(indices) of its \(table[0]) rows, too few for a sum of one-hot terms to beat whole columns"
+            "\(Self.describe(node)) reads its \(table[0])-row table at \(indices) positions: whole columns cost less than a sum of \(indices) one-hot terms"
         )
       }
       return .factored(
