@@ -285,9 +285,13 @@ public struct GramTile {
           sum.update(repeating: 0, count: side * side)
           for term in mine {
             if let summed = term.summed {
+              // Values the scatter below skips (a symmetric tile's lower triangle) are not computed.
               for i in rowPanel.positions {
                 let (line, x) = (sum + i * side, rowBlock.row(rowPanel, i, leadingDimension: ld))
-                for j in columns { line[j] += summed.value(x, columnBlock.row(columnPanel, j, leadingDimension: ld)) }
+                let row = rowPanel.origin + i - rowBlock.start
+                for j in columns where !symmetric || columnPanel.origin + j - columnBlock.start >= row {
+                  line[j] += summed.value(x, columnBlock.row(columnPanel, j, leadingDimension: ld))
+                }
               }
               continue
             }
