@@ -42,10 +42,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
 
   func validate() throws {
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
-    guard epochs >= 1, batchSize >= 1 else { throw ValidationError("--epochs and --batch-size must be at least 1") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-    guard ["adam", "sgd"].contains(optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
-    guard seed >= 0 else { throw ValidationError("--seed must be >= 0") }
+    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
   }
 

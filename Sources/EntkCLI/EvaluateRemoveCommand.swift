@@ -41,10 +41,7 @@ struct EvaluateRemoveCommand: ParsableCommand {
   func validate() throws {
     guard !testIndices.isEmpty else { throw ValidationError("give at least one --test-index") }
     guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
-    guard epochs >= 1, batchSize >= 1 else { throw ValidationError("--epochs and --batch-size must be at least 1") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-    guard ["adam", "sgd"].contains(optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
-    guard seed >= 0 else { throw ValidationError("--seed must be >= 0") }
+    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
   }
 
   func run() throws {

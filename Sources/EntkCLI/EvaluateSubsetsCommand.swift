@@ -53,10 +53,8 @@ struct EvaluateSubsetsCommand: ParsableCommand {
       throw ValidationError("--retrain-command must contain {model}, the path the command writes the model to")
     }
     if arch != nil {
-      guard epochs >= 1, batchSize >= 1 else { throw ValidationError("--epochs and --batch-size must be at least 1") }
-      guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-      guard ["adam", "sgd"].contains(optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
-      guard seed >= 0 else { throw ValidationError("--seed must be >= 0") }
+      try TrainingSettings.check(
+        epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
     }
   }
 

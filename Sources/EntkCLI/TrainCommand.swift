@@ -45,11 +45,7 @@ struct TrainCommand: ParsableCommand {
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {
-    guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-    guard ["adam", "sgd"].contains(optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
-    guard seed >= 0 else { throw ValidationError("--seed must be >= 0") }
+    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
     guard (testX == nil) == (testY == nil) else { throw ValidationError("--test-x and --test-y go together") }
   }
 

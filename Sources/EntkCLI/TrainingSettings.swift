@@ -1,3 +1,4 @@
+import ArgumentParser
 import BackendLoader
 import Foundation
 
@@ -12,6 +13,15 @@ struct TrainingSettings: Codable, Equatable {
   var optimizer: String
   /// Seed of the initialisation and of the shuffling order.
   var seed: Int
+
+  /// Checks the training options as the command line gives them, naming the option at fault.
+  static func check(epochs: Int, batchSize: Int, learningRate: Double, optimizer: String, seed: Int) throws {
+    guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be a positive number") }
+    guard ["adam", "sgd"].contains(optimizer) else { throw ValidationError("--optimizer must be adam or sgd") }
+    guard seed >= 0 else { throw ValidationError("--seed must be >= 0") }
+  }
 
   /// The options of `open` that initialise the architecture.
   var openOptions: String { "{\"init_seed\":\(seed)}" }
