@@ -404,7 +404,7 @@ struct AttributeCommand: ParsableCommand {
     let methods = LossGradientMethod.allCases.filter(baseline.contains)
     let scores = try BaselineScores.compute(
       methods: methods, backend: backend, models: network.models, options: network.options,
-      train: trainInputs.source, trainLabels: trainLabels, test: testInputs.source, testClasses: testClasses)
+      train: trainInputs, trainLabels: trainLabels, test: testInputs, testClasses: testClasses)
     return methods.map { method in
       (
         Manifest.BaselineRecord(

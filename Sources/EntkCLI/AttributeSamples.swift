@@ -1,4 +1,5 @@
 import ArrayIO
+import BackendLoader
 import Foundation
 import Kernels
 import Reporter
@@ -10,27 +11,25 @@ struct AttributeSamples {
   /// "train" or "test".
   let role: String
   let source: DataSource
-  /// Every array with the model input it names (nil for a plain file) and its file.
-  let arrays: [(input: String?, path: String, array: NPYArray)]
+  /// Every array, with the model input it names (nil for a plain file) and its file.
+  let arrays: [DataSource.NamedArray]
 
   init(role: String, arguments: [String]) throws {
     self.role = role
     source = try DataSource(arguments: arguments)
-    switch source {
-    case .file(let url) where url.pathExtension.lowercased() == "npz":
-      arrays = try NPZFile.read(url).map { ($0.name, url.path, $0.array) }
-    case .file(let url):
-      arrays = [(nil, url.path, try ArrayFile.read(url))]
-    case .named(let files):
-      arrays = try files.map { ($0.name, $0.file.path, try ArrayFile.read($0.file)) }
-    }
+    arrays = try source.arrays()
+  }
+
+  /// The samples for a model's `inputs`, from the arrays already read.
+  func samples(for inputs: [ModelInput]) throws -> SampleSet {
+    try SampleSet.matching(arrays, from: source, inputs: inputs)
   }
 
   /// Checks that every array has one row per point of the kernel.
   func checkCount(_ expected: Int) throws {
-    for (_, path, array) in arrays where array.shape.first != expected {
+    for entry in arrays where entry.array.shape.first != expected {
       throw AttributeError.rowCount(
-        path: path, expected: expected, actual: array.shape.first ?? 0,
+        path: entry.file.path, expected: expected, actual: entry.array.shape.first ?? 0,
         meaning: "one row per \(role) point in the kernel")
     }
   }
@@ -39,20 +38,22 @@ struct AttributeSamples {
   ///
   /// What the bundle keeps for pictures. Integer arrays (token ids) and several arrays give nil.
   func pictures() throws -> NPYArray? {
-    guard arrays.count == 1, let (_, path, array) = arrays.first, [.float32, .float64].contains(array.dtype) else {
+    guard arrays.count == 1, let entry = arrays.first, [.float32, .float64].contains(entry.array.dtype) else {
       return nil
     }
-    let values = array.float32Values()
-    if let bad = values.firstIndex(where: { !$0.isFinite }) { throw NPYError.nonFinite(path: path, index: bad) }
-    return NPYArray(float32: values, shape: array.shape)
+    let values = entry.array.float32Values()
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+      throw NPYError.nonFinite(path: entry.file.path, index: bad)
+    }
+    return NPYArray(float32: values, shape: entry.array.shape)
   }
 
   /// One manifest record per array.
   func records() throws -> [Manifest.DataRecord] {
-    try arrays.map { input, path, array in
+    try arrays.map { entry in
       Manifest.DataRecord(
-        role: "\(role)-inputs", path: path, sha256: try SHA256.hex(fileAt: URL(fileURLWithPath: path)),
-        shape: array.shape, input: input)
+        role: "\(role)-inputs", path: entry.file.path, sha256: try SHA256.hex(fileAt: entry.file),
+        shape: entry.array.shape, input: entry.name)
     }
   }
 }

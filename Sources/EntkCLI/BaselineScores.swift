@@ -12,26 +12,25 @@ enum BaselineScores {
   /// Each method's scores, float32 [M, N]: for every model, the loss gradients of the training
   /// points at their labels and of the test points at `testClasses`, scored by the method; the
   /// mean over the models (an ensemble's baseline averages scores, as TRAK and TracIn average
-  /// over checkpoints).
+  /// over checkpoints). `train` and `test` hold one row per label (`AttributeSamples.checkCount`);
+  /// the models of an ensemble share their inputs, so the samples are matched to them once.
   static func compute(
-    methods: [LossGradientMethod], backend: String, models: [String], options: String?, train: DataSource,
-    trainLabels: [Int], test: DataSource, testClasses: [Int]
+    methods: [LossGradientMethod], backend: String, models: [String], options: String?, train: AttributeSamples,
+    trainLabels: [Int], test: AttributeSamples, testClasses: [Int]
   ) throws -> [LossGradientMethod: [Float]] {
     let library = try BackendLibrary.load(backend)
     let (n, m) = (trainLabels.count, testClasses.count)
     var sums: [LossGradientMethod: [Double]] = [:]
+    var samples: (train: SampleSet, test: SampleSet)?
     for path in models {
       let model = try library.open(model: path, options: options)
       let p = model.description.numParams
       printError("attribute: loss gradients of \(n) training and \(m) test points (\(p) parameters) for the baselines")
-      let trainSamples = try SampleSet.read(train, inputs: model.description.inputs)
-      let testSamples = try SampleSet.read(test, inputs: model.description.inputs)
-      for (samples, count, role) in [(trainSamples, n, "train"), (testSamples, m, "test")] where samples.count != count
-      {
-        throw AttributeError.rowCount(
-          path: samples.name, expected: count, actual: samples.count, meaning: "one row per \(role) point in the kernel"
+      let (trainSamples, testSamples) =
+        try samples ?? (
+          train.samples(for: model.description.inputs), test.samples(for: model.description.inputs)
         )
-      }
+      samples = (trainSamples, testSamples)
       let trainGradients = try LossGradientMethod.lossGradients(
         model: model, samples: trainSamples, labels: trainLabels, dataset: "train")
       let testGradients = try LossGradientMethod.lossGradients(

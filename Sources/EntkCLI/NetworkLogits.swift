@@ -29,7 +29,7 @@ struct NetworkLogits {
     }
     printError("attribute: computing the network's \(role) logits with backend \(backend)")
     let opened = try BackendLibrary.load(backend).open(model: model, options: options)
-    let samples = try SampleSet.read(inputs.source, inputs: opened.description.inputs)
+    let samples = try inputs.samples(for: opened.description.inputs)
     var logits: [Float] = []
     let batch = 256
     for start in stride(from: 0, to: samples.count, by: batch) {

@@ -1,3 +1,4 @@
+import ArrayIO
 import Foundation
 
 /// Where one set of samples comes from, as a user names it: one file (`.npy`, `.csv` or `.npz`),
@@ -30,6 +31,34 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
       named.append((name, URL(fileURLWithPath: path)))
     }
     self = .named(named)
+  }
+
+  /// One array of a source.
+  public struct NamedArray: Sendable {
+    /// The model input it names; nil for a plain file.
+    public var name: String?
+    /// The file it was read from (an archive for an entry of a `.npz`).
+    public var file: URL
+    public var array: NPYArray
+    /// As messages name it: the file, or `archive.npz[NAME]` for an archive's entry.
+    public var label: String
+  }
+
+  /// Reads every array of the source, in its order: a `.npz` archive's entries by name, a plain
+  /// file's one array, or each NAME=FILE.
+  public func arrays() throws -> [NamedArray] {
+    switch self {
+    case .file(let url) where url.pathExtension.lowercased() == "npz":
+      return try NPZFile.read(url).map {
+        NamedArray(name: $0.name, file: url, array: $0.array, label: "\(url.path)[\($0.name)]")
+      }
+    case .file(let url):
+      return [NamedArray(name: nil, file: url, array: try ArrayFile.read(url), label: url.path)]
+    case .named(let files):
+      return try files.map {
+        NamedArray(name: $0.name, file: $0.file, array: try ArrayFile.read($0.file), label: $0.file.path)
+      }
+    }
   }
 
   /// The source as option values again, with absolute paths (for the commands of a plan).

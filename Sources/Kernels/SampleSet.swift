@@ -45,44 +45,45 @@ public struct SampleSet: Sendable {
   /// The samples `range`; valid while this set is alive.
   public func batch(_ range: Range<Int>) -> InputBatch { arrays.batch(range) }
 
-  /// Reads the samples for `inputs` from `source`: an array per input with shape [N, ...] holding
-  /// the input's elements per sample (so [N, 1, 8, 8] data fits a [64] input), N ≥ 1 and the same
-  /// for every input, in a type that converts without loss.
+  /// Reads the samples for `inputs` from `source` (see `matching`).
+  public static func read(_ source: DataSource, inputs: [ModelInput]) throws -> SampleSet {
+    try matching(source.arrays(), from: source, inputs: inputs)
+  }
+
+  /// The samples for `inputs` from `arrays`, read from `source`: an array per input with shape
+  /// [N, ...] holding the input's elements per sample (so [N, 1, 8, 8] data fits a [64] input),
+  /// N ≥ 1 and the same for every input, in a type that converts without loss.
   ///
   /// A `.npz` supplies arrays by input name (a one-input model also takes an archive of one array
-  /// under any name); a plain `.npy`/`.csv` file feeds a one-input model.
-  public static func read(_ source: DataSource, inputs: [ModelInput]) throws -> SampleSet {
-    var arrays: [(input: ModelInput, path: String, array: NPYArray)] = []
+  /// under any name); a plain `.npy`/`.csv` file feeds a one-input model; NAME=FILE names only
+  /// inputs of the model.
+  public static func matching(_ arrays: [DataSource.NamedArray], from source: DataSource, inputs: [ModelInput])
+    throws -> SampleSet
+  {
+    var matched: [(input: ModelInput, path: String, array: NPYArray)] = []
+    let names = arrays.compactMap(\.name)
     switch source {
-    case .file(let url) where url.pathExtension.lowercased() == "npz":
-      let archive = try NPZFile.read(url)
-      for input in inputs {
-        if let entry = archive.first(where: { $0.name == input.name }) {
-          arrays.append((input, "\(url.path)[\(entry.name)]", entry.array))
-        } else if inputs.count == 1, archive.count == 1 {
-          arrays.append((input, "\(url.path)[\(archive[0].name)]", archive[0].array))
-        } else {
-          throw SampleDataError.missingInput(source: url.path, input: input, available: archive.map(\.name))
-        }
-      }
-    case .file(let url):
+    case .file(let url) where url.pathExtension.lowercased() != "npz":
       guard inputs.count == 1 else { throw SampleDataError.needsNamedInputs(path: url.path, inputs: inputs) }
-      arrays.append((inputs[0], url.path, try ArrayFile.read(url)))
     case .named(let files):
       for file in files where !inputs.contains(where: { $0.name == file.name }) {
         throw SampleDataError.unknownInput(name: file.name, inputs: inputs)
       }
-      for input in inputs {
-        guard let file = files.first(where: { $0.name == input.name }) else {
-          throw SampleDataError.missingInput(source: source.description, input: input, available: files.map(\.name))
-        }
-        arrays.append((input, file.file.path, try ArrayFile.read(file.file)))
+    case .file: break
+    }
+    for input in inputs {
+      if let entry = arrays.first(where: { $0.name == input.name })
+        ?? (inputs.count == 1 && arrays.count == 1 ? arrays.first : nil)
+      {
+        matched.append((input, entry.label, entry.array))
+      } else {
+        throw SampleDataError.missingInput(source: source.description, input: input, available: names)
       }
     }
     var count: Int?
     var first = ""
     var data: [[UInt8]] = []
-    for (input, path, array) in arrays {
+    for (input, path, array) in matched {
       guard array.shape.count >= 2, array.shape[0] >= 1, array.shape.dropFirst().reduce(1, *) == input.sampleElements
       else {
         throw SampleDataError.sampleShape(path: path, input: input, shape: array.shape)
