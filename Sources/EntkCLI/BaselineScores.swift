@@ -12,8 +12,10 @@ enum BaselineScores {
   /// Each method's scores, float32 [M, N]: for every model, the loss gradients of the training
   /// points at their labels and of the test points at `testClasses`, scored by the method; the
   /// mean over the models (an ensemble's baseline averages scores, as TRAK and TracIn average
-  /// over checkpoints). `train` and `test` hold one row per label (`AttributeSamples.checkCount`);
-  /// the models of an ensemble share their inputs, so the samples are matched to them once.
+  /// over checkpoints).
+  ///
+  /// `train` and `test` hold one row per label (`AttributeSamples.checkCount`); the models of an
+  /// ensemble share their inputs, so the samples are matched to them once.
   static func compute(
     methods: [LossGradientMethod], backend: String, models: [String], options: String?, train: AttributeSamples,
     trainLabels: [Int], test: AttributeSamples, testClasses: [Int]
