@@ -1,4 +1,3 @@
-import ArrayIO
 import Foundation
 
 /// A block of one side's features: the samples of one tile row or tile column of the grid.
@@ -69,17 +68,12 @@ public struct FeatureStore: Sendable {
   /// atomically.
   public func write(_ block: FeatureBlock, samples: Range<Int>, length: Int, values: UnsafePointer<Float>) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let header = NPYHeader(dtype: .float32, shape: [samples.count, length]).encoded()
-    let body = UnsafeRawBufferPointer(start: values, count: samples.count * length * MemoryLayout<Float>.size)
-    var checksum = TileChecksum()
-    header.withUnsafeBytes { checksum.update($0) }
-    checksum.update(body)
-    try AtomicFile.write(
-      [header, Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: values), count: body.count, deallocator: .none)],
-      to: fileURL(block))
+    let (bytes, checksum) = try ChecksummedArray.write(
+      UnsafeBufferPointer(start: values, count: samples.count * length), shape: [samples.count, length],
+      to: fileURL(block), what: "feature block")
     let sidecar = FeatureSidecar(
-      block: block, samples: [samples.lowerBound, samples.upperBound], length: length,
-      bytes: header.count + body.count, checksum: checksum.text)
+      block: block, samples: [samples.lowerBound, samples.upperBound], length: length, bytes: bytes,
+      checksum: checksum)
     try AtomicFile.write([try KernelManifest.encoder.encode(sidecar)], to: sidecarURL(block))
   }
 
@@ -92,10 +86,8 @@ public struct FeatureStore: Sendable {
     guard let sidecarData = try? Data(contentsOf: sidecarURL(block)),
       let sidecar = try? JSONDecoder().decode(FeatureSidecar.self, from: sidecarData), sidecar.block == block,
       sidecar.samples == [samples.lowerBound, samples.upperBound], sidecar.length == length,
-      let data = try? Data(contentsOf: fileURL(block), options: .alwaysMapped), data.count == sidecar.bytes,
-      data.withUnsafeBytes({ TileChecksum.of($0) }) == sidecar.checksum,
-      let (header, offset) = try? NPYHeader.parse(data, path: fileURL(block).path), header.dtype == .float32,
-      header.shape == [samples.count, length], data.count - offset == samples.count * length * 4
+      case .success(let (data, offset)) = ChecksummedArray.read(
+        fileURL(block), bytes: sidecar.bytes, checksum: sidecar.checksum, shape: [samples.count, length])
     else { return false }
     return data.withUnsafeBytes { raw in
       guard let base = raw.baseAddress else { return false }

@@ -1,4 +1,3 @@
-import ArrayIO
 import Foundation
 
 /// The sidecar written next to a finished tile: the tile is complete exactly when its sidecar
@@ -31,20 +30,10 @@ public struct TileStore: Sendable {
     _ tile: TileIndex, rows: Range<Int>, columns: Range<Int>, shape: [Int], values: UnsafeBufferPointer<Float>
   ) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let header = NPYHeader(dtype: .float32, shape: shape).encoded()
-    let body = UnsafeRawBufferPointer(values)
-    guard let bodyStart = body.baseAddress else { throw KernelError.io(path: tileURL(tile).path, reason: "empty tile") }
-    var checksum = TileChecksum()
-    header.withUnsafeBytes { checksum.update($0) }
-    checksum.update(body)
-    try AtomicFile.write(
-      [
-        header,
-        Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: bodyStart), count: body.count, deallocator: .none),
-      ], to: tileURL(tile))
+    let (bytes, checksum) = try ChecksummedArray.write(values, shape: shape, to: tileURL(tile), what: "tile")
     let sidecar = TileSidecar(
       tile: tile, rows: [rows.lowerBound, rows.upperBound], columns: [columns.lowerBound, columns.upperBound],
-      shape: shape, bytes: header.count + body.count, checksum: checksum.text)
+      shape: shape, bytes: bytes, checksum: checksum)
     try AtomicFile.write([try KernelManifest.encoder.encode(sidecar)], to: sidecarURL(tile))
   }
 
@@ -84,21 +73,18 @@ public struct TileStore: Sendable {
         "sidecar covers rows \(sidecar.rows) and columns \(sidecar.columns), the grid says \(rows) and \(columns)")
     }
     guard sidecar.shape == expectedShape else { return .corrupt("shape \(sidecar.shape), expected \(expectedShape)") }
-    guard let data = try? Data(contentsOf: tileURL(tile), options: .alwaysMapped) else {
-      return .corrupt("tile file missing")
-    }
-    guard data.count == sidecar.bytes else { return .corrupt("\(data.count) bytes, sidecar says \(sidecar.bytes)") }
-    let checksum = data.withUnsafeBytes { TileChecksum.of($0) }
-    guard checksum == sidecar.checksum else {
-      return .corrupt("checksum \(checksum), sidecar says \(sidecar.checksum)")
-    }
-    guard let (header, offset) = try? NPYHeader.parse(data, path: tileURL(tile).path), header.dtype == .float32,
-      header.shape == expectedShape, data.count - offset == header.dataByteCount
-    else {
-      return .corrupt("header does not match the sidecar")
+    let data: Data
+    let offset: Int
+    switch ChecksummedArray.read(tileURL(tile), bytes: sidecar.bytes, checksum: sidecar.checksum, shape: expectedShape)
+    {
+    case .success(let file): (data, offset) = file
+    case .failure(.missing): return .corrupt("tile file missing")
+    case .failure(.size(let size)): return .corrupt("\(size) bytes, sidecar says \(sidecar.bytes)")
+    case .failure(.checksum(let checksum)): return .corrupt("checksum \(checksum), sidecar says \(sidecar.checksum)")
+    case .failure(.header): return .corrupt("header does not match the sidecar")
     }
     guard keepData else { return .complete(nil) }
-    let values = [Float](unsafeUninitializedCapacity: header.shape.reduce(1, *)) { buffer, count in
+    let values = [Float](unsafeUninitializedCapacity: expectedShape.reduce(1, *)) { buffer, count in
       data.withUnsafeBytes { raw in
         UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset...]))
       }
