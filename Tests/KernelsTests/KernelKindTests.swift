@@ -97,3 +97,29 @@ func onnxCNNKernelMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) th
   let error = relativeError(values, reference.float64Values())
   #expect(error <= 1e-5, "onnx cnn \(kind) test×train=\(testRows): relative Frobenius error \(error)")
 }
+
+/// The same references with the convolutions as sums over their output positions (ABI 1.3
+/// `terms`, the ONNX option conv_factors): the Gram's sgemm path for dense sums, whole kernels
+/// and tiles of 3 that cut its sub-panels, on 1 and 2 threads, with the same bits either way.
+@Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
+func onnxCNNKernelFromConvolutionSumsMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) throws {
+  let fixture = KernelFixture.onnxCNN
+  let reference = try NPYFile.read(
+    fixture.folder.appendingPathComponent("\(kind.rawValue)_\(testRows ? "test" : "train").npy"))
+  var run = KernelRun(kind: kind, fixture: fixture, testRows: testRows, options: #"{"conv_factors": "always"}"#)
+  for normalize in KernelNormalization.allCases {
+    run.normalize = normalize
+    let (whole, shape) = try run.compute()
+    #expect(shape == reference.shape)
+    if normalize == .none {
+      let error = relativeError(whole, reference.float64Values())
+      #expect(error <= 1e-5, "\(kind) test×train=\(testRows): relative Frobenius error \(error)")
+    }
+    for (side, threads) in [(3, 1), (3, 2), (nil, 2)] {
+      (run.tileSide, run.threads) = (side, threads)
+      let values = try run.compute().values
+      #expect(differingBits(values, whole) == 0, "\(kind) \(normalize) tile \(side ?? 0) threads \(threads)")
+    }
+    (run.tileSide, run.threads) = (nil, 1)
+  }
+}
