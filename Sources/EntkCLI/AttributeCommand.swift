@@ -34,12 +34,14 @@ struct AttributeCommand: ParsableCommand {
   @Option(name: .customLong("proj-dim"), help: "With --kind: k, rows of the random projection (proj-* kinds).")
   var projDim: Int?
   @Option(
-    name: .customLong("proj-kind"), help: "With --kind: the projection, gaussian (default), rademacher or sparse.")
+    name: .customLong("proj-kind"),
+    help: "With --kind: the projection, gaussian (default), rademacher, sparse or factored.")
   var projKind: String?
   @Option(
     name: .customLong("proj-density"),
     help:
-      "With --kind and --proj-kind sparse: nonzero entries per column (default \(ProjectionSettings.defaultDensity)).")
+      "With --kind and --proj-kind sparse or factored: nonzero entries per column (default \(ProjectionSettings.defaultDensity))."
+  )
   var projDensity: Int?
   @Option(help: "Projection seed: used with --kind, recorded for precomputed .npy kernels (default 0).")
   var seed: UInt64?

@@ -13,7 +13,8 @@ extension KernelSettings {
     guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
     guard let distribution = ProjectionDistribution(rawValue: projKind) else {
       throw KernelError.badArgument(
-        option: "--proj-kind", value: projKind, reason: "expected gaussian, rademacher or sparse")
+        option: "--proj-kind", value: projKind,
+        reason: "expected one of \(ProjectionDistribution.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     guard let normalization = KernelNormalization(rawValue: normalize) else {
       throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
@@ -29,7 +30,7 @@ extension KernelSettings {
       projection: projDim.map {
         ProjectionSettings(
           dim: $0, distribution: distribution, seed: seed,
-          density: distribution == .sparse ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
+          density: distribution.takesDensity ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
       },
       normalize: normalization, memory: try memory.map(MemoryBudget.init(parsing:))?.bytes ?? Self.defaultMemory(),
       tileSize: tileSize, batchSize: batchSize,

@@ -248,7 +248,7 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   ("bad factors", ["--factors", "maybe"], "expected auto or off", 2),
   (
     "bad proj-kind", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-kind", "fjlt"],
-    "expected gaussian, rademacher or sparse", 2
+    "expected one of gaussian, rademacher, sparse, factored", 2
   ),
   (
     "density of a dense projection", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-density", "2"],
