@@ -39,6 +39,8 @@ import Testing
   let records = manifest["models"] as? [[String: Any]] ?? []
   #expect(records.compactMap { $0["path"] as? String } == models)
   #expect((manifest["model"] as? [String: Any])?["path"] as? String == models[0])
+  let report = try String(contentsOfFile: data.path("ensemble/report.html"), encoding: .utf8)
+  #expect(report.contains("ensemble of 2 models in \(data.directory.path)/: a, b (backend swiftnet)"))
   // The model folders' digests are those of the documented listing, by sha256sum.
   for (record, model) in zip(records, models) {
     let listing = try runCommand(
