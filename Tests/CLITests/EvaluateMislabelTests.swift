@@ -6,9 +6,9 @@ import Testing
 /// `entk evaluate mislabel` on 60 digits with 20% flipped labels, trained by its plan's Makefile.
 ///
 /// The model is planned with --plan-only and trained by the Makefile; the flips are exactly the
-/// listed points, and both AUCs in
-/// the bundle equal tools/mislabel_reference.py's recomputation (numpy self-influences, scipy's
-/// Mann–Whitney U). Run again, it neither retrains nor attributes again.
+/// listed points, and both AUCs in the bundle equal tools/mislabel_reference.py's recomputation
+/// (numpy self-influences, scipy's Mann–Whitney U). Run again, it neither retrains nor attributes
+/// again; other flips in the same folder are refused without touching its labels.
 @Test func mislabelAUCsEqualScipyRecomputation() throws {
   let data = try TinyDigits(trainCount: 60, testCount: 8)
   defer { data.remove() }

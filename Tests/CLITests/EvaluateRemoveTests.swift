@@ -78,8 +78,8 @@ private func removeArguments(_ data: TinyDigits) -> [String] {
 /// `entk evaluate remove` resumes a planned folder, training only its unfinished models.
 ///
 /// `--plan-only` writes the plan; with one model trained (as a Slurm task would), the Makefile's
-/// dry run lists only the two others, and the command run again trains
-/// exactly those and scores; a third run trains nothing. Another --top-k is refused in that folder.
+/// dry run lists only the two others, and the command run again trains exactly those and scores;
+/// a third run trains nothing. Another --top-k is refused in that folder, and lds refuses it.
 @Test func removeResumesAPlannedFolder() throws {
   let fixture = try LDSFixture()
   defer { fixture.data.remove() }
