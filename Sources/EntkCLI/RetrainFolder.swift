@@ -55,6 +55,24 @@ struct RetrainFolder {
     var training: TrainingSettings?
     /// Or a shell command template with {subset}, {model} and {seed}.
     var retrainCommand: String?
+
+    /// What makes the subsets undefined (an edited file), or nil.
+    var problem: String? {
+      guard trainCount >= 2, testCount >= 1, subsetCount >= 1 else {
+        return "trainCount \(trainCount), testCount \(testCount), subsetCount \(subsetCount)"
+      }
+      if let models {
+        guard models.count == subsetCount else { return "\(models.count) models for subsetCount \(subsetCount)" }
+        if let bad = models.first(where: { $0.seed < 0 || $0.removed.contains { !(0..<trainCount).contains($0) } }) {
+          return "model \(bad.name): a seed below 0 or a removed index outside 0..<\(trainCount)"
+        }
+        return nil
+      }
+      guard fraction != nil, seed != nil, let subsetSize, (1..<trainCount).contains(subsetSize) else {
+        return "neither models nor random subsets (fraction, seed, subsetSize within 1..<\(trainCount))"
+      }
+      return nil
+    }
   }
 
   /// `done.json` of a finished subset.
@@ -123,6 +141,9 @@ struct RetrainFolder {
     guard description.format == "entk-retrain-subsets", description.version == 1 else {
       throw EvaluateError.notARetrainFolder(
         path: file.path, reason: "format \(description.format) version \(description.version)")
+    }
+    if let problem = description.problem {
+      throw EvaluateError.notARetrainFolder(path: file.path, reason: problem)
     }
     return RetrainFolder(url: url, description: description)
   }

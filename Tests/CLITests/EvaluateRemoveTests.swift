@@ -125,6 +125,14 @@ private func removeArguments(_ data: TinyDigits) -> [String] {
   #expect(again.status == 0 && !again.stderr.contains("retraining"), "\(again.stderr)")
   let lds = try runEntk(["evaluate", "lds", data.path("removed"), "--bundle", data.path("bundle")])
   #expect(lds.status == 3 && lds.stderr.contains("not trained on random subsets"), "\(lds.stderr)")
+  // An edited plan whose subsets are undefined is refused, not followed.
+  var edited = description
+  edited["models"] = [["name": "full", "removed": [999], "seed": 0]]
+  edited["subsetCount"] = 1
+  try FileManager.default.createDirectory(atPath: data.path("edited"), withIntermediateDirectories: true)
+  try JSONSerialization.data(withJSONObject: edited).write(to: URL(fileURLWithPath: data.path("edited/subsets.json")))
+  let refused = try runEntk(["evaluate", "retrain", data.path("edited")])
+  #expect(refused.status == 3 && refused.stderr.contains("a removed index outside 0..<40"), "\(refused.stderr)")
   let changed = try runEntk(command.dropLast(4) + ["--top-k", "2", "--out", data.path("removed")])
   #expect(changed.status == 3 && changed.stderr.contains("different set of models"), "\(changed.stderr)")
 }
