@@ -25,10 +25,4 @@ struct TestMargins {
       Margin.of(logits: values[(x * c)..<((x + 1) * c)].map(Double.init), label: label)
     }
   }
-
-  /// The predicted class at point x.
-  func prediction(_ x: Int) -> Int {
-    let row = logits[(x * classCount)..<((x + 1) * classCount)]
-    return (row.indices.max { row[$0] < row[$1] } ?? row.startIndex) - x * classCount
-  }
 }

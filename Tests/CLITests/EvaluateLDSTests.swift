@@ -33,6 +33,17 @@ struct LDSFixture {
     #expect(result.status == 0, "\(result.stderr)")
   }
 
+  /// Validates the JSON file at `path` against schemas/NAME.schema.json with Python's jsonschema.
+  func validate(_ path: String, schema name: String) throws -> CommandResult {
+    try runCommand(
+      URL(fileURLWithPath: "/usr/bin/env"),
+      [
+        "python3", "-c",
+        "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+        TestEnvironment.repositoryRoot.appendingPathComponent("schemas/\(name).schema.json").path, path,
+      ])
+  }
+
   func python(_ script: String, _ arguments: [String]) throws -> CommandResult {
     try runCommand(
       URL(fileURLWithPath: "/usr/bin/env"),
@@ -80,14 +91,7 @@ struct LDSFixture {
       try String(contentsOfFile: data.path("\(bundle)/report.html"), encoding: .utf8).contains(
         "Linear datamodeling score"))
   }
-  let schema = try runCommand(
-    URL(fileURLWithPath: "/usr/bin/env"),
-    [
-      "python3", "-c",
-      "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
-      TestEnvironment.repositoryRoot.appendingPathComponent("schemas/subsets.schema.json").path,
-      data.path("subsets/subsets.json"),
-    ])
+  let schema = try fixture.validate(data.path("subsets/subsets.json"), schema: "subsets")
   #expect(schema.status == 0, "\(schema.stderr)")
   // The models are cached: scoring again retrains nothing.
   let again = try runEntk(["evaluate", "lds", data.path("subsets"), "--bundle", data.path("one")])
