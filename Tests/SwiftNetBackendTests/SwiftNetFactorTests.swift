@@ -96,13 +96,26 @@ import Testing
     #expect(difference <= 1e-6, "worst |factored − jacobian| / max |jacobian| = \(difference)")
   }
 
-  @Test func tableDeclaresBothFactorSlots() throws {
+  @Test func tableFillsEveryABI13Slot() throws {
     let slots = try FactorSlots(backend: Self.library, model: TestEnvironment.fixture("swiftnet-mlp").path)
-    #expect(slots.tableSize == FactorSlots.fullTableSize)
-    #expect(slots.abiMinor == 2)  // built against ABI 1.2, whose `reason` it fills
+    let whole =
+      (MemoryLayout<entk_backend_api>.offset(of: \.factored_vjp_inputs) ?? 0) + MemoryLayout<UnsafeRawPointer?>.size
+    #expect(slots.tableSize == whole)
+    #expect(slots.abiMinor == 3)
+    let api = try SwiftNetTestModels.table()
+    #expect(api.input_info != nil && api.forward_inputs != nil && api.vjp_inputs != nil)
+    #expect(api.jacobian_inputs != nil && api.factored_jacobian_inputs != nil && api.factored_vjp_inputs != nil)
+    #expect(api.train_inputs != nil)
     // A host that knows only the ABI 1.1 fields is served too.
     let older = MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? 0
     #expect(try slots.groupFactor(0, structSize: older).factored)
+  }
+
+  /// The one input, described through `input_info` as hosts without it assume: float32, named
+  /// "input", of the architecture's shape.
+  @Test func inputInfoDescribesTheOneFloatInput() throws {
+    let model = try SwiftNetTestModels.library().open(model: TestEnvironment.fixture("swiftnet-cnn").path)
+    #expect(model.description.inputs == [ModelInput(name: "input", elementType: .float32, shape: [3, 9, 7])])
   }
 
   /// swiftnet-cnn: input 3×9×7, conv2d 3×3 with padding 1 keeps the 9×7 = 63 positions, and the
