@@ -6,6 +6,8 @@ import Testing
 
 /// swiftnet's ABI 1.1 factor slots, called through its C table: dense layers factor (inside
 /// residual blocks too), every other group stays plain, and the factors rebuild `jacobian`.
+///
+/// With the default options; convolutions as sums: SwiftNetConvolutionFactorTests.
 @Suite struct SwiftNetFactorTests {
   static let library = "libentk-backend-swiftnet.so"
 
@@ -118,14 +120,17 @@ import Testing
     #expect(model.description.inputs == [ModelInput(name: "input", elementType: .float32, shape: [3, 9, 7])])
   }
 
-  /// swiftnet-cnn: input 3×9×7, conv2d 3×3 with padding 1 keeps the 9×7 = 63 positions, and the
-  /// batch norm after it runs at each of them; its dense layers ("9", "11") give no reason.
+  /// swiftnet-cnn: input 3×9×7, conv2d 3×3 with padding 1 keeps the 9×7 = 63 positions (a sum of
+  /// 63 terms of I = 28, O = 4 costs 63²·(28 + 5·4) multiply-adds per pair, columns 5·4·28), and
+  /// the batch norm after it runs at each of them; conv "3" has 2 groups; its dense layers ("9",
+  /// "11") give no reason.
   @Test func plainGroupsSayWhy() throws {
     let model = try SwiftNetTestModels.library().open(model: TestEnvironment.fixture("swiftnet-cnn").path)
     let layout = try #require(model.factorLayout)
     let reasons = Dictionary(
       uniqueKeysWithValues: zip(model.description.parameterGroups.map(\.name), layout.plainReasons))
-    #expect(reasons["0"] == "conv2d applies it at 63 positions")
+    #expect(reasons["0"] == "conv2d applies it at 63 positions: whole columns cost less than a sum of 63 patch terms")
+    #expect(reasons["3"] == "conv2d applies it at 25 positions in 2 groups (only one group factors)")
     #expect(reasons["1"] == "batchnorm2d scales and shifts each channel at 63 positions")
     #expect(reasons["9"] == .some(nil))
     #expect(reasons["11"] == .some(nil))

@@ -53,7 +53,8 @@ enum BackendCalls {
     ) -> entk_status = { path, options, outModel, error, capacity in
       report(error, capacity) { () throws(SwiftNetError) in
         let parsed = try OpenOptions(json: options.map { String(cString: $0) })
-        let network = try ModelFolder.open(String(cString: path), initSeed: parsed.initSeed)
+        let network = try ModelFolder.open(
+          String(cString: path), initSeed: parsed.initSeed, convolutionFactoring: parsed.convolutionFactoring)
         outModel.pointee = OpenModel(network: network).retainedHandle()
       }
     }

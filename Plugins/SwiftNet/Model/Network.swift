@@ -9,7 +9,8 @@ final class Network {
   var weights: Weights
   /// Index (in the top-level layer list) of the last dense layer, whose input is the embedding.
   let embeddingLayer: Int?
-  /// The groups as ABI 1.3 callers see them, sums of terms included.
+  /// The groups as ABI 1.3 callers see them: convolutions as sums of terms where
+  /// `convolutionFactoring` says so.
   let parameterGroups: [ParameterGroup]
   /// The groups as older callers and the ABI 1.1 slot `factored_jacobian` see them: sums plain.
   let singleTermGroups: [ParameterGroup]
@@ -20,12 +21,14 @@ final class Network {
   let vjpLayout: FactoredRowLayout
   static let chunkSize = 64
 
-  init(architecture: Architecture, weights: Weights) {
+  init(architecture: Architecture, weights: Weights, convolutionFactoring: ConvolutionFactoring) {
     self.architecture = architecture
     self.weights = weights
     embeddingLayer = architecture.body.layers.lastIndex { $0 is Dense }
     let classes = architecture.body.outputShape[0]
-    parameterGroups = architecture.body.layers.flatMap(\.parameterGroups)
+    parameterGroups = architecture.body.layers.flatMap(\.parameterGroups).map {
+      convolutionFactoring.decide($0, classes: classes)
+    }
     singleTermGroups = parameterGroups.map(\.singleTerm)
     factoredLayout = FactoredRowLayout(groups: parameterGroups, classes: classes)
     singleTermLayout = FactoredRowLayout(groups: singleTermGroups, classes: classes)
