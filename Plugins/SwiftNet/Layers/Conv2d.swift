@@ -224,8 +224,9 @@ struct Conv2d: Layer {
 
   /// Writes each sample's factors into its row (`rowSize` floats apart, from `a`).
   ///
-  /// First the a's, rows [r][j] = [patch_r; 1] (the sample's im2col columns transposed), then its `repeats` cotangent
-  /// rows' Δ, [c][r][o] (each row's [o][r] gradient transposed). One group only.
+  /// First the a's, rows [r][j] = [patch_r; 1] (the sample's im2col columns transposed), then
+  /// its `repeats` cotangent rows' Δ, [c][r][o] (each row's [o][r] gradient transposed). One
+  /// group only.
   private func writeFactors(
     _ dy: UnsafePointer<Float>, rows m: Int, repeats: Int, columns: UnsafePointer<Float>,
     into a: UnsafeMutablePointer<Float>, rowSize: Int
