@@ -92,16 +92,22 @@ func projectedTrntkConvergesToTrntkLikeInverseSquareRootOfK(distribution: Projec
 }
 
 /// Any backend works through the loader: SwiftNet's CNN (convolution, batch norm, pooling) checked
-/// against the same brute-force reference.
+/// against the same brute-force reference, with its convolutions as plain columns (the default
+/// there) and as sums over their positions (`conv_factors` always).
 @Test(arguments: [KernelKind.entk, .trntk, .pntk, .em, .layers])
 func swiftnetCNNKernelMatchesBruteForceReference(kind: KernelKind) throws {
   for testRows in [false, true] {
     let reference = try BruteForceReference(fixture: .swiftnetCNN, testRows: testRows)
     for normalize in KernelNormalization.allCases {
-      let run = KernelRun(kind: kind, fixture: .swiftnetCNN, normalize: normalize, testRows: testRows, tileSide: 3)
-      let error = relativeError(try run.compute().values, reference.kernel(kind, normalize: normalize))
-      #expect(
-        error <= 1e-5, "swiftnet-cnn \(kind) \(normalize) test×train=\(testRows): relative Frobenius error \(error)")
+      for options in [nil, #"{"conv_factors": "always"}"#] {
+        let run = KernelRun(
+          kind: kind, fixture: .swiftnetCNN, normalize: normalize, testRows: testRows, tileSide: 3, options: options)
+        let error = relativeError(try run.compute().values, reference.kernel(kind, normalize: normalize))
+        #expect(
+          error <= 1e-5,
+          "swiftnet-cnn \(kind) \(normalize) test×train=\(testRows) \(options ?? ""): relative Frobenius error \(error)"
+        )
+      }
     }
   }
 }
