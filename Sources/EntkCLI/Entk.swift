@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttributionPipeline
 import Foundation
 
 @main
@@ -41,9 +42,4 @@ struct Entk: ParsableCommand {
       }
     }
   }
-}
-
-/// The version printed by `entk --version` and recorded in bundles.
-enum EntkVersion {
-  static let current = "0.1.0"
 }

@@ -1,4 +1,5 @@
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Foundation
 import Kernels

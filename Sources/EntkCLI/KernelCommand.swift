@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttributionPipeline
 import Foundation
 import Kernels
 
@@ -77,7 +78,7 @@ struct KernelCommand: ParsableCommand {
       return
     }
     let grid = job.manifest.grid
-    let printer = TileProgressPrinter(prefix: "kernel")
+    let printer = TileProgressPrinter(prefix: "kernel", log: printError)
     let summary = try job.run(in: directory, tile: only, progress: printer.report)
     if json {
       try printJSON(

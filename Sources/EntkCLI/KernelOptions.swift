@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttributionPipeline
 import BackendLoader
 import Foundation
 import Kernels
@@ -59,10 +60,10 @@ struct KernelOptions: ParsableArguments {
   /// The model is recorded by its absolute path.
   func job(threads: Int, log prefix: String) throws -> KernelJob {
     let job = try KernelJob(
-      settings: settings(), library: BackendLibrary.load(model.backend), model: Self.absolute(model.model),
+      settings: settings(), library: BackendLibrary.load(model.backend), model: ModelPath.absolute(model.model),
       options: model.options, train: DataSource(arguments: train),
       test: test.isEmpty ? nil : DataSource(arguments: test), threads: threads)
-    job.log(prefix: prefix)
+    job.log(prefix: prefix, to: printError)
     return job
   }
 
@@ -70,7 +71,7 @@ struct KernelOptions: ParsableArguments {
   /// budget and batch size, so a tile command run from any folder, at any later time, computes a
   /// tile of the same kernel the same way.
   func arguments(tileSide: Int, memory: Int, batchSize: Int) throws -> [String] {
-    var arguments = ["--backend", model.backend, "--model", Self.absolute(model.model)]
+    var arguments = ["--backend", model.backend, "--model", ModelPath.absolute(model.model)]
     if let options = model.options { arguments += ["--options", options] }
     for source in try DataSource(arguments: train).absoluteArguments { arguments += ["--train", source] }
     if !test.isEmpty {
@@ -84,22 +85,4 @@ struct KernelOptions: ParsableArguments {
     return arguments
   }
 
-  /// An existing path made absolute; anything else (a backend's non-path model name) unchanged.
-  static func absolute(_ path: String) -> String {
-    FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
-  }
-}
-
-extension KernelJob {
-  /// Logs on stderr, after `prefix: `, what the defaults chose (the budget is logged when it is
-  /// resolved, see `KernelSettings.init(parsingKind:…)`) and the gradient recomputations a tiling
-  /// implies.
-  func log(prefix: String) {
-    if settings.batchSize == nil && batchSize < KernelSettings.defaultBatchSize {
-      printError(
-        "\(prefix): batches of \(batchSize) sample(s), the most whose gradients and scratch fit half of --memory \(AvailableMemory.format(settings.memory))"
-      )
-    }
-    if let recomputation { printError("\(prefix): \(recomputation)") }
-  }
 }
