@@ -95,12 +95,11 @@ public struct AttributionPipeline {
     let m = testRows.count
     try texts.checkCounts(train: n, test: m)
 
-    let trainLabelArray = try ArrayFile.read(URL(fileURLWithPath: request.trainLabels))
-    let trainLabelValues = try trainLabelArray.int64Values(path: request.trainLabels).map { Int($0) }
-    let testLabelArray = try request.testLabels.map { try ArrayFile.read(URL(fileURLWithPath: $0)) }
-    let testLabelValues = try testLabelArray.map { array in
-      try array.int64Values(path: request.testLabels ?? "").map { Int($0) }
-    }
+    // Counted now, checked against the classes once the logits give C.
+    let trainLabels = try LabelFile(path: request.trainLabels, count: n)
+    let testLabels = try request.testLabels.map { try LabelFile(path: $0, count: m) }
+    let trainLabelValues = trainLabels.values
+    let testLabelValues = testLabels?.values
 
     let trainInputs = request.train.isEmpty ? nil : try AttributeSamples(role: "train", arguments: request.train)
     let testInputs = request.test.isEmpty ? nil : try AttributeSamples(role: "test", arguments: request.test)
@@ -117,10 +116,8 @@ public struct AttributionPipeline {
         name: request.testLogits ?? "test logits", expected: [m, -1], actual: testLogitArray.shape)
     }
     let classCount = testLogitArray.shape[1]
-    try ClassLabels.validate(trainLabelValues, count: n, classCount: classCount, name: request.trainLabels)
-    if let testLabelValues, let testLabels = request.testLabels {
-      try ClassLabels.validate(testLabelValues, count: m, classCount: classCount, name: testLabels)
-    }
+    try trainLabels.check(count: n, classCount: classCount)
+    try testLabels?.check(count: m, classCount: classCount)
 
     var fitTargets = trainLabelValues
     if request.target == .networkPredictions {
@@ -169,7 +166,7 @@ public struct AttributionPipeline {
       commandLine: request.commandLine,
       model: modelRecords.first, models: modelRecords.isEmpty ? nil : modelRecords,
       data: try dataRecords(
-        computed ? nil : (trainSource, testSource), trainCount: n, trainLabelArray, testLabelArray, testLogitArray,
+        computed ? nil : (trainSource, testSource), trainCount: n, trainLabels, testLabels, testLogitArray,
         trainInputs, testInputs) + texts.dataRecords(),
       kernel: kernelRecord, seed: trainSource.folder?.projection?.seed ?? request.seed, metrics: metrics.summary)
     manifest.baselines = baselines.isEmpty ? nil : baselines.map(\.record)
@@ -248,8 +245,8 @@ public struct AttributionPipeline {
   /// The inputs' files with their checksums; kernels only when given (computed ones are in the
   /// bundle, and their working folder is gone).
   private func dataRecords(
-    _ kernels: (train: KernelSource, test: KernelSource)?, trainCount: Int, _ trainLabelArray: NPYArray,
-    _ testLabelArray: NPYArray?,
+    _ kernels: (train: KernelSource, test: KernelSource)?, trainCount: Int, _ trainLabels: LabelFile,
+    _ testLabels: LabelFile?,
     _ testLogitArray: NPYArray, _ trainInputs: AttributeSamples?, _ testInputs: AttributeSamples?
   ) throws -> [Manifest.DataRecord] {
     func record(_ role: String, _ path: String?, _ shape: [Int]?) throws -> Manifest.DataRecord? {
@@ -260,8 +257,8 @@ public struct AttributionPipeline {
     return try [
       record("train-kernel", kernels?.train.file.path, kernels?.train.array.shape),
       record("test-kernel", kernels?.test.file.path, kernels?.test.array.shape),
-      record("train-labels", request.trainLabels, trainLabelArray.shape),
-      record("test-labels", request.testLabels, testLabelArray?.shape),
+      record("train-labels", trainLabels.path, trainLabels.shape),
+      record("test-labels", testLabels?.path, testLabels?.shape),
       record("test-logits", request.testLogits, testLogitArray.shape),
       record(
         "train-logits", request.target == .networkPredictions ? request.trainLogits : nil,

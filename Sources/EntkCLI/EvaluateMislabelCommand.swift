@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Evaluation
 import Foundation
@@ -53,12 +54,8 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let library = try BackendLibrary.load(backend)
     let network = try library.open(model: arch, options: settings.openOptions)
     let x = try SampleSet.read(.file(URL(fileURLWithPath: trainX)), inputs: network.description.inputs)
-    let labels = try ArrayFile.read(URL(fileURLWithPath: trainY)).int64Values(path: trainY).map { Int($0) }
     let classCount = network.description.numOutputs
-    guard x.count == labels.count else {
-      throw TrainDataError.labelCount(path: trainY, shape: [labels.count], samples: x.count)
-    }
-    try ClassLabels.validate(labels, count: labels.count, classCount: classCount, name: trainY)
+    let labels = try LabelFile(path: trainY, count: x.count, classCount: classCount).values
     let flips = LabelFlips(labels: labels, classCount: classCount, fraction: fraction, seed: flipSeed)
     printError("evaluate: flipped \(flips.indices.count) of \(labels.count) training labels (seed \(flipSeed))")
 

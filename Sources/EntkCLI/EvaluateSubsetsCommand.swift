@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Evaluation
 import Foundation
@@ -71,12 +72,8 @@ struct EvaluateSubsetsCommand: ParsableCommand {
     let testLabels = try record(testY)
     let n = trainInputs.shape.first ?? 0
     let m = testInputs.shape.first ?? 0
-    guard n >= 2, trainLabels.shape == [n] else {
-      throw TrainDataError.labelCount(path: trainY, shape: trainLabels.shape, samples: max(n, 2))
-    }
-    guard m >= 1, testLabels.shape == [m] else {
-      throw TrainDataError.labelCount(path: testY, shape: testLabels.shape, samples: max(m, 1))
-    }
+    try LabelFile(path: trainY).check(count: max(n, 2), classCount: nil)
+    try LabelFile(path: testY).check(count: max(m, 1), classCount: nil)
     // The backend and the architecture are checked now, not when the first subset trains.
     let library = try BackendLibrary.load(backend)
     if let arch {

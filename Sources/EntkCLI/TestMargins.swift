@@ -1,6 +1,7 @@
 import BackendLoader
 import Evaluation
 import Foundation
+import Surrogate
 
 /// A model's logits and margins on labelled test points, what retraining is judged by.
 struct TestMargins {
@@ -14,10 +15,7 @@ struct TestMargins {
   init(model: URL, backend: String, options: String?, inputs: [Float], labels: [Int]) throws {
     let network = try BackendLibrary.load(backend).open(model: model.path, options: options)
     classCount = network.description.numOutputs
-    if let bad = labels.firstIndex(where: { !(0..<network.description.numOutputs).contains($0) }) {
-      throw TrainDataError.labelRange(
-        path: "test labels", index: bad, value: Int64(labels[bad]), classes: network.description.numOutputs)
-    }
+    try ClassLabels.validate(labels, count: labels.count, classCount: classCount, name: "test labels")
     logits = try network.forward(inputs, count: labels.count).logits
     let c = classCount
     let values = logits
@@ -28,7 +26,6 @@ struct TestMargins {
 
   /// The predicted class at point x.
   func prediction(_ x: Int) -> Int {
-    let row = logits[(x * classCount)..<((x + 1) * classCount)]
-    return (row.indices.max { row[$0] < row[$1] } ?? row.startIndex) - x * classCount
+    ClassLabels.argmax(Array(logits[(x * classCount)..<((x + 1) * classCount)]), classCount: classCount)[0]
   }
 }

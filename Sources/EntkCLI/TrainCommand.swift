@@ -1,8 +1,9 @@
 import ArgumentParser
-import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Foundation
 import Kernels
+import Surrogate
 
 struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -133,45 +134,25 @@ private struct LabelledData {
   let labels: [Int64]
 
   init(inputs inputPath: String, labels labelPath: String, description: ModelDescription) throws {
-    let x = try SampleSet.read(.file(URL(fileURLWithPath: inputPath)), inputs: description.inputs)
-    let n = x.count
-    let y = try ArrayFile.read(URL(fileURLWithPath: labelPath))
-    let labels = try y.int64Values(path: labelPath)
-    guard y.shape.count == 1, labels.count == n else {
-      throw TrainDataError.labelCount(path: labelPath, shape: y.shape, samples: n)
-    }
-    if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(description.numOutputs) }) {
-      throw TrainDataError.labelRange(path: labelPath, index: bad, value: labels[bad], classes: description.numOutputs)
-    }
-    self.inputs = x
-    self.labels = labels
+    inputs = try SampleSet.read(.file(URL(fileURLWithPath: inputPath)), inputs: description.inputs)
+    labels = try LabelFile(path: labelPath, count: inputs.count, classCount: description.numOutputs).int64Values
   }
 
   /// The fraction of samples whose largest logit is at their label.
   func accuracy(of model: BackendModel) throws -> Double {
-    let c = model.description.numOutputs
-    let logits = try model.forward(inputs.batch).logits
-    var correct = 0
-    for (i, label) in labels.enumerated() {
-      let row = logits[i * c..<(i + 1) * c]
-      if let best = row.indices.max(by: { row[$0] < row[$1] }), best - i * c == Int(label) { correct += 1 }
-    }
+    let predictions = ClassLabels.argmax(
+      try model.forward(inputs.batch).logits, classCount: model.description.numOutputs)
+    let correct = zip(predictions, labels).filter { $0 == Int($1) }.count
     return Double(correct) / Double(labels.count)
   }
 }
 
-/// Problems with training labels or progress events.
+/// A training progress event the backend sent malformed.
 enum TrainDataError: Error, CustomStringConvertible {
-  case labelCount(path: String, shape: [Int], samples: Int)
-  case labelRange(path: String, index: Int, value: Int64, classes: Int)
   case badProgressEvent(String)
 
   var description: String {
     switch self {
-    case .labelCount(let path, let shape, let samples):
-      return "\(path): labels have shape \(shape), expected [\(samples)] (one per input sample)"
-    case .labelRange(let path, let index, let value, let classes):
-      return "\(path): label \(index) is \(value); the model has \(classes) classes (labels must be in 0..<\(classes))"
     case .badProgressEvent(let event):
       return "the backend sent a progress event without integer 'epoch' and numbers 'loss' and 'accuracy': \(event)"
     }

@@ -110,6 +110,6 @@ import Testing
       "--out", folder.appendingPathComponent("out").path,
     ])
     #expect(result.status == 3)
-    #expect(result.stderr.contains("label 1 is 12"))
+    #expect(result.stderr.contains("label 12 at index 1 is outside 0..<10"), "\(result.stderr)")
   }
 }
