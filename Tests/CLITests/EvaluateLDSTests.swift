@@ -185,7 +185,9 @@ struct LDSFixture {
     fixture.training + ["--subsets", "2", "--test-y", data.path("bad_y.npy")], out: "badlabels")
   #expect(try runEntk(badLabels).status == 0)
   let outOfRange = try runEntk(["evaluate", "retrain", data.path("badlabels")])
-  #expect(outOfRange.status == 3 && outOfRange.stderr.contains("label 12 at index 0 is outside 0..<10"), "\(outOfRange.stderr)")
+  #expect(
+    outOfRange.status == 3 && outOfRange.stderr.contains("label 12 at index 0 is outside 0..<10"),
+    "\(outOfRange.stderr)")
   #expect(!FileManager.default.fileExists(atPath: data.path("badlabels/subset-000/done.json")))
   // An architecture the backend cannot open is refused when planning.
   let noArch = try runEntk(
