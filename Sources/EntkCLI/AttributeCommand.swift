@@ -26,13 +26,13 @@ struct AttributeCommand: ParsableCommand {
       temporary name beside --out and renamed when complete.
       """)
 
-  @Option(help: "Compute the kernels here: entk kind trntk, pntk, proj-trntk, proj-pntk, em or layers.")
-  var kind: String?
+  @Option(help: "Compute the kernels here, of this kind (trntk, pntk, proj-trntk, proj-pntk, em or layers).")
+  var kind: KernelKind?
   @Option(name: .customLong("proj-dim"), help: "With --kind: k, rows of the random projection (proj-* kinds).")
   var projDim: Int?
   @Option(
-    name: .customLong("proj-kind"), help: "With --kind: the projection, gaussian (default), rademacher or sparse.")
-  var projKind: String?
+    name: .customLong("proj-kind"), help: "With --kind: the projection (default gaussian).")
+  var projKind: ProjectionDistribution?
   @Option(
     name: .customLong("proj-density"),
     help:
@@ -40,7 +40,11 @@ struct AttributeCommand: ParsableCommand {
   var projDensity: Int?
   @Option(help: "Projection seed: used with --kind, recorded for precomputed .npy kernels (default 0).")
   var seed: UInt64?
-  @Option(help: "With --kind: normalisation, cosine (default, as in the paper) or none.") var normalize: String?
+  @Option(
+    help:
+      "With --kind: normalisation. cosine (default), as the paper fits the surrogate; `entk kernel` defaults to none because it stores the raw kernel."
+  )
+  var normalize: KernelNormalization?
   @Option(
     help:
       "With --kind: memory budget for gradient batches and tiles, e.g. 2G, 512M (default: \(Int(AvailableMemory.defaultShare * 100))% of the memory available)."
@@ -52,8 +56,9 @@ struct AttributeCommand: ParsableCommand {
   var batchSize: Int?
   @Option(help: "With --kind: backend models and kernel threads (default: all cores; at most 4 per core).")
   var threads: Int?
-  @Option(help: "With --kind: per-layer factors (trntk, layers) when the backend has them, auto (default) or off.")
-  var factors: String?
+  @Option(
+    help: "With --kind: per-layer factors (trntk, layers) when the backend has them (auto, default) or not (off).")
+  var factors: FactorUse?
   @Option(
     name: .customLong("train-kernel"), help: "Train×train kernel: .npy [N, N] or [L, N, N], or an `entk kernel` folder."
   )
@@ -99,9 +104,10 @@ struct AttributeCommand: ParsableCommand {
   )
   var baseline: [LossGradientMethod] = []
   @Option(help: "L2 strength α of the surrogate's objective.") var alpha: Double = 1e-4
-  @Option(name: .customLong("class-weight"), help: "balanced (as in the paper) or none.") var classWeight: String =
-    "balanced"
-  @Option(help: "Fit the surrogate to: labels (ground truth) or network-predictions.") var target: String = "labels"
+  @Option(name: .customLong("class-weight"), help: "Per-point loss weights: balanced (as in the paper) or none.")
+  var classWeight = ClassWeighting.balanced
+  @Option(help: "Fit the surrogate to the labels (ground truth) or the network's predictions.")
+  var target = FitTarget.labels
   @Option(name: .customLong("max-iterations"), help: "L-BFGS iteration limit.") var maxIterations: Int = 5000
   @Option(help: "Converged when the objective's gradient max-norm is at most this.") var tolerance: Double = 1e-6
   @Option(
@@ -109,18 +115,12 @@ struct AttributeCommand: ParsableCommand {
     help: "Proponents and opponents listed per test point and class (at most N, the training points: larger lists all)."
   )
   var topK: Int = 10
-  @Option(help: "Bundle folder to write.") var out: String
-  @Flag(help: "Replace an existing bundle at --out.") var force = false
+  @Option(help: "Bundle folder to write (an existing one is refused unless --force).") var out: String
+  @Flag(help: "Replace an existing --out.") var force = false
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {
     try validateKernelSource()
-    guard ClassWeighting(rawValue: classWeight) != nil else {
-      throw ValidationError("--class-weight must be balanced or none")
-    }
-    guard ["labels", "network-predictions"].contains(target) else {
-      throw ValidationError("--target must be labels or network-predictions")
-    }
     if !baseline.isEmpty, train.isEmpty || test.isEmpty {
       throw ValidationError("--baseline computes loss gradients of the inputs: it needs --train and --test")
     }
@@ -175,7 +175,7 @@ struct AttributeCommand: ParsableCommand {
       throw ValidationError(
         "--kind computes the kernels with the model on the data; it also needs \(missing.joined(separator: ", "))")
     }
-    if kind == KernelKind.entk.rawValue {
+    if kind == .entk {
       throw ValidationError(
         "--kind entk: the full eNTK's C×C blocks need a block kernel machine; use trntk, pntk, a projected kind, em or layers"
       )
@@ -212,9 +212,8 @@ struct AttributeCommand: ParsableCommand {
     let kernels: KernelInput
     if let kind {
       let settings = try KernelSettings(
-        parsingKind: kind, projDim: projDim, projKind: projKind ?? "gaussian", projDensity: projDensity,
-        seed: seed ?? 0, normalize: normalize ?? "cosine", memory: memory, tileSize: nil, batchSize: batchSize,
-        factors: factors ?? "auto")
+        kind: kind, projDim: projDim, projKind: projKind ?? .gaussian, projDensity: projDensity, seed: seed ?? 0,
+        normalize: normalize ?? .cosine, memory: memory, tileSize: nil, batchSize: batchSize, factors: factors ?? .auto)
       kernels = .compute(settings: settings, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     } else {
       kernels = .precomputed(train: trainKernel ?? "", test: testKernel ?? "", kind: kernelKind)
@@ -232,10 +231,10 @@ struct AttributeCommand: ParsableCommand {
     request.options = options
     request.baselines = baseline
     request.surrogate.alpha = alpha
-    request.surrogate.classWeighting = ClassWeighting(rawValue: classWeight) ?? .balanced
+    request.surrogate.classWeighting = classWeight
     request.surrogate.maxIterations = maxIterations
     request.surrogate.gradientTolerance = tolerance
-    request.target = FitTarget(rawValue: target) ?? .labels
+    request.target = target
     request.topK = topK
     request.seed = seed
     request.commandLine = CommandLine.arguments

@@ -25,7 +25,8 @@ struct Entk: ParsableCommand {
   /// Runs the command line; the one place where errors become a message and an exit code.
   static func main() {
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(
+        DeprecatedSpellings.rewrite(Array(CommandLine.arguments.dropFirst()), warn: printError))
       try command.run()
     } catch let exitCode as ExitCode {
       exit(withError: exitCode)

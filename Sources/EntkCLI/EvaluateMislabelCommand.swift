@@ -23,19 +23,12 @@ struct EvaluateMislabelCommand: ParsableCommand {
 
   @Option(help: "Backend that trains and runs the model.") var backend: String
   @Option(help: "Backend-specific options for loading the model, as a JSON object.") var options: String?
-  @Option(name: .customLong("train-x"), help: "Training inputs, [N, ...].") var trainX: String
-  @Option(name: .customLong("train-y"), help: "Training labels (the clean ones), [N].") var trainY: String
-  @Option(name: .customLong("test-x"), help: "Test inputs, [M, ...], for the bundle.") var testX: String
-  @Option(name: .customLong("test-y"), help: "Test labels, [M].") var testY: String
+  @OptionGroup var data: LabelledDataOptions
   @Option(help: "Fraction of the training labels to flip (0 < f < 1).") var fraction = 0.1
   @Option(name: .customLong("flip-seed"), help: "Seed of the flipped points and their new labels.")
   var flipSeed: UInt64 = 0
-  @Option(help: "Architecture to train (as `entk train --arch`).") var arch: String
-  @Option(help: "Passes over the training data.") var epochs = 10
-  @Option(name: .customLong("batch-size"), help: "Samples per minibatch.") var batchSize = 32
-  @Option(help: "Learning rate.") var lr = 0.001
-  @Option(help: "adam or sgd.") var optimizer = "adam"
-  @Option(help: "Seed of the initialisation and of the shuffling order.") var seed = 0
+  @Option(help: "The model to train, an architecture (as `entk train --model`).") var model: String
+  @OptionGroup var training: TrainingOptions
   @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = "trntk"
   @Option(name: .customLong("proj-dim"), help: "k, for the projected kinds.") var projDim: Int?
   @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
@@ -43,16 +36,17 @@ struct EvaluateMislabelCommand: ParsableCommand {
 
   func validate() throws {
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
-    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    _ = try data.requiredTest()
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
   }
 
   func run() throws {
+    let (testX, testY) = try data.requiredTest()
+    let (trainX, trainY) = (data.train, data.trainLabels)
     let directory = try OutputPath.check(out)
-    let settings = TrainingSettings(
-      arch: arch, epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    let settings = training.settings(model: model)
     let library = try BackendLibrary.load(backend)
-    let network = try library.open(model: arch, options: settings.openOptions)
+    let network = try library.open(model: settings.arch, options: settings.openOptions)
     let x = try SampleSet.read(.file(URL(fileURLWithPath: trainX)), inputs: network.description.inputs)
     let classCount = network.description.numOutputs
     let labels = try LabelFile(path: trainY, count: x.count, classCount: classCount).values
@@ -66,16 +60,16 @@ struct EvaluateMislabelCommand: ParsableCommand {
       NPYArray(int64: flips.indices.map { Int64($0) }, shape: [flips.indices.count]),
       to: directory.appendingPathComponent("flipped.npy"))
 
-    let model = directory.appendingPathComponent("model")
+    let trained = directory.appendingPathComponent("model")
     printError("evaluate: training on the flipped labels")
     guard let floats = x.floatValues else {
       throw BackendCallError.notSingleFloatInput(call: "train", inputs: network.description.inputSummary)
     }
-    try settings.trainAndSave(backend: backend, inputs: floats, labels: flips.labels.map { Int64($0) }, to: model)
+    try settings.trainAndSave(backend: backend, inputs: floats, labels: flips.labels.map { Int64($0) }, to: trained)
 
     let bundleURL = directory.appendingPathComponent("bundle")
     var arguments = [
-      "--kind", kind, "--backend", backend, "--model", model.path, "--train", trainX, "--test", testX,
+      "--kind", kind, "--backend", backend, "--model", trained.path, "--train", trainX, "--test", testX,
       "--train-labels", noisy.path, "--test-labels", testY, "--baseline", "grad-dot", "--out", bundleURL.path,
       "--force",
     ]
@@ -86,10 +80,10 @@ struct EvaluateMislabelCommand: ParsableCommand {
     try attribute.run()
 
     var bundle = try AttributionBundle.read(from: bundleURL)
-    let trained = try library.open(model: model.path, options: options)
+    let retrained = try library.open(model: trained.path, options: options)
     let gradients = try LossGradientMethod.lossGradients(
-      model: trained, samples: x, labels: flips.labels, dataset: "train")
-    let p = trained.description.numParams
+      model: retrained, samples: x, labels: flips.labels, dataset: "train")
+    let p = retrained.description.numParams
     let gradDot = LossGradientMethod.norms(gradients, rows: labels.count, width: p).map { $0 * $0 }
     let flippedSet = Set(flips.indices)
     let flagged = (0..<labels.count).map(flippedSet.contains)

@@ -26,25 +26,21 @@ struct EvaluateRemoveCommand: ParsableCommand {
   @Option(name: .customLong("control-seed"), help: "Seed of the random control sets.") var controlSeed: UInt64 = 0
   @Option(help: "Backend that trains and runs the models.") var backend: String
   @Option(help: "Backend-specific options for loading the models, as a JSON object.") var options: String?
-  @Option(name: .customLong("train-x"), help: "Training inputs, [N, ...] (the bundle's).") var trainX: String
-  @Option(name: .customLong("train-y"), help: "Training labels, [N].") var trainY: String
-  @Option(name: .customLong("test-x"), help: "Test inputs, [M, ...].") var testX: String
-  @Option(name: .customLong("test-y"), help: "Test labels, [M].") var testY: String
-  @Option(help: "Architecture to train (as `entk train --arch`; the settings of the original model).") var arch: String
-  @Option(help: "Passes over the training data.") var epochs = 10
-  @Option(name: .customLong("batch-size"), help: "Samples per minibatch.") var batchSize = 32
-  @Option(help: "Learning rate.") var lr = 0.001
-  @Option(help: "adam or sgd.") var optimizer = "adam"
-  @Option(help: "Seed of the initialisation and shuffling order, the same for every retraining.") var seed = 0
+  @OptionGroup var data: LabelledDataOptions
+  @Option(help: "The model to train, an architecture (as `entk train --model`; the settings of the original model).")
+  var model: String
+  @OptionGroup var training: TrainingOptions
   @Option(help: "Folder for the retrained models.") var out: String
 
   func validate() throws {
     guard !testIndices.isEmpty else { throw ValidationError("give at least one --test-index") }
     guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
-    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    _ = try data.requiredTest()
   }
 
   func run() throws {
+    let (testX, testY) = try data.requiredTest()
+    let (trainX, trainY) = (data.train, data.trainLabels)
     let directory = try OutputPath.check(out)
     let bundleURL = URL(fileURLWithPath: bundle)
     var explained = try AttributionBundle.read(from: bundleURL)
@@ -68,8 +64,7 @@ struct EvaluateRemoveCommand: ParsableCommand {
     }
     let sample = x.count / max(n, 1)
     let inputs = x.float32Values()
-    let settings = TrainingSettings(
-      arch: arch, epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    let settings = training.settings(model: model)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
     /// Trains without `removed` into `name` and returns its margins on the test points.

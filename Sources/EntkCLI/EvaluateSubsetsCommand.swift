@@ -15,47 +15,44 @@ struct EvaluateSubsetsCommand: ParsableCommand {
       Writes into --out: subsets.json (the data's SHA-256, the seeded subsets, how to train; \
       schemas/subsets.schema.json), a Makefile (one target per subset: `make -j4 -f DIR/Makefile`) \
       and slurm.sh (a job array, one task per subset). Models are trained either with the \
-      backend's train call (--arch and the options of `entk train`, the same settings as the \
-      original model; subset k uses seed --seed + k) or by --retrain-command, a shell template with \
+      backend's train call (--model, the architecture, and the options of `entk train`, the same \
+      settings as the original model; subset k uses seed --seed + k) or by --retrain-command, a shell template with \
       {subset} (a folder holding indices.npy, train_x.npy, train_y.npy), {model} (where to write \
       the model, which --backend then loads) and {seed}.
       """)
 
-  @Option(help: "Backend that trains (with --arch) and loads every retrained model.") var backend: String
+  @Option(help: "Backend that trains (with --model) and loads every retrained model.") var backend: String
   @Option(help: "Backend-specific options for loading the models, as a JSON object.") var options: String?
-  @Option(name: .customLong("train-x"), help: "Training inputs (.npy or .csv), [N, ...].") var trainX: String
-  @Option(name: .customLong("train-y"), help: "Training labels, [N].") var trainY: String
-  @Option(name: .customLong("test-x"), help: "Test inputs, [M, ...]: the points whose margins are recorded.")
-  var testX: String
-  @Option(name: .customLong("test-y"), help: "Test labels, [M]: margins are at these classes.") var testY: String
+  @OptionGroup var data: LabelledDataOptions
   @Option(name: .customLong("subsets"), help: "K, the number of subsets (at least 2).") var subsetCount = 50
   @Option(help: "α, the fraction of the training set in each subset (0 < α < 1).") var fraction = 0.5
   @Option(name: .customLong("subset-seed"), help: "Seed of the random subsets.") var subsetSeed: UInt64 = 0
-  @Option(help: "Architecture to train with the backend's train call (as `entk train --arch`).") var arch: String?
-  @Option(help: "With --arch: passes over the training subset.") var epochs = 10
-  @Option(name: .customLong("batch-size"), help: "With --arch: samples per minibatch.") var batchSize = 32
-  @Option(help: "With --arch: learning rate.") var lr = 0.001
-  @Option(help: "With --arch: adam or sgd.") var optimizer = "adam"
-  @Option(help: "With --arch: seed of subset 0 (subset k uses seed + k).") var seed = 0
+  @Option(
+    help:
+      "The model to train with the backend's train call, an architecture (as `entk train --model`); subset k uses --seed + k."
+  )
+  var model: String?
+  @OptionGroup var training: TrainingOptions
   @Option(
     name: .customLong("retrain-command"),
-    help: "Instead of --arch: a shell command template with {subset}, {model} and {seed} that trains one model.")
+    help: "Instead of --model: a shell command template with {subset}, {model} and {seed} that trains one model.")
   var retrainCommand: String?
   @Option(help: "The entk executable the Makefile and slurm.sh run (default: this one).") var entk: String?
-  @Option(help: "Output folder.") var out: String
+  @Option(
+    help:
+      "Output folder. An existing one planned with the same settings is planned again (retrained subsets are kept); one with other settings is refused."
+  )
+  var out: String
 
   func validate() throws {
     guard subsetCount >= 2 else { throw ValidationError("--subsets must be at least 2 (a rank correlation needs two)") }
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
-    guard (arch == nil) != (retrainCommand == nil) else {
-      throw ValidationError("give either --arch (train with the backend) or --retrain-command, exactly one")
+    _ = try data.requiredTest()
+    guard (model == nil) != (retrainCommand == nil) else {
+      throw ValidationError("give either --model (train with the backend) or --retrain-command, exactly one")
     }
     if let retrainCommand, !retrainCommand.contains("{model}") {
       throw ValidationError("--retrain-command must contain {model}, the path the command writes the model to")
-    }
-    if arch != nil {
-      try TrainingSettings.check(
-        epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
     }
   }
 
@@ -66,6 +63,8 @@ struct EvaluateSubsetsCommand: ParsableCommand {
       let array = try ArrayFile.read(url)
       return RetrainFolder.FileRecord(path: url.path, sha256: try SHA256.hex(fileAt: url), shape: array.shape)
     }
+    let (testX, testY) = try data.requiredTest()
+    let (trainX, trainY) = (data.train, data.trainLabels)
     let trainInputs = try record(trainX)
     let trainLabels = try record(trainY)
     let testInputs = try record(testX)
@@ -76,8 +75,8 @@ struct EvaluateSubsetsCommand: ParsableCommand {
     try LabelFile(path: testY).check(count: max(m, 1), classCount: nil)
     // The backend and the architecture are checked now, not when the first subset trains.
     let library = try BackendLibrary.load(backend)
-    if let arch {
-      let description = try library.open(model: arch, options: "{\"init_seed\":0}").description
+    if let model {
+      let description = try library.open(model: model, options: "{\"init_seed\":0}").description
       let sample = description.inputSize
       guard let input = description.singleFloatInput else {
         throw BackendCallError.notSingleFloatInput(call: "train", inputs: description.inputSummary)
@@ -92,11 +91,7 @@ struct EvaluateSubsetsCommand: ParsableCommand {
       subsetSize: RandomSubsets.size(trainCount: n, fraction: fraction),
       subsetCount: subsetCount, seed: subsetSeed, trainInputs: trainInputs, trainLabels: trainLabels,
       testInputs: testInputs, testLabels: testLabels, backend: backend, options: options,
-      training: arch.map {
-        TrainingSettings(
-          arch: URL(fileURLWithPath: $0).standardizedFileURL.path, epochs: epochs, batchSize: batchSize,
-          learningRate: lr, optimizer: optimizer, seed: seed)
-      },
+      training: model.map(training.settings(model:)),
       retrainCommand: retrainCommand)
     if let existing = try? RetrainFolder.open(directory) {
       guard existing.description == description else {

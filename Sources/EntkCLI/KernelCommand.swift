@@ -33,7 +33,11 @@ struct KernelCommand: ParsableCommand {
       "Threads: backend models working in parallel, sharing the Gram stage too (default: all cores; at most 4 per core)."
   )
   var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-  @Option(help: "Output folder.") var out: String
+  @Option(
+    help:
+      "Output folder. An existing one is resumed when its kernel.json has the same settings (finished tiles are kept) and refused otherwise."
+  )
+  var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {

@@ -10,18 +10,22 @@ struct KernelOptions: ParsableArguments {
   @OptionGroup var model: ModelOptions
   @Option(help: ArgumentHelp(DataSourceHelp.train, valueName: "file|NAME=file")) var train: [String] = []
   @Option(help: ArgumentHelp(DataSourceHelp.test, valueName: "file|NAME=file")) var test: [String] = []
-  @Option(help: "Kernel kind: entk, trntk, pntk, proj-trntk, proj-pntk, em, layers.") var kind: String
+  @Option(help: "Kernel kind (definitions: docs/method.md).") var kind: KernelKind
   @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
   @Option(
     name: .customLong("proj-kind"),
     help: "Projection: gaussian (entries N(0,1/k)), rademacher (±1/√k) or sparse (s entries ±1/√s per column).")
-  var projKind: String = "gaussian"
+  var projKind = ProjectionDistribution.gaussian
   @Option(
     name: .customLong("proj-density"),
     help: "s, nonzero entries per column of a sparse projection (default \(ProjectionSettings.defaultDensity)).")
   var projDensity: Int?
   @Option(help: "Seed of the projection (docs/projection.md gives the exact generator).") var seed: UInt64 = 0
-  @Option(help: "Normalisation: none or cosine.") var normalize: String = "none"
+  @Option(
+    help:
+      "Normalisation. none (default) keeps the raw kernel that `entk kernel` stores; `entk attribute` normalises to cosine, as the paper does, unless told otherwise."
+  )
+  var normalize = KernelNormalization.none
   @Option(
     help:
       "Memory budget for gradient batches, feature blocks and tiles, e.g. 2G, 512M (default: \(Int(AvailableMemory.defaultShare * 100))% of the memory available now: MemAvailable, or the room under a cgroup limit if smaller)."
@@ -38,7 +42,7 @@ struct KernelOptions: ParsableArguments {
   @Option(
     help:
       "trntk, layers and entk from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")
-  var factors: String = "auto"
+  var factors = FactorUse.auto
 
   func validate() throws {
     if train.isEmpty { throw ValidationError("missing --train (the training samples)") }
@@ -49,7 +53,7 @@ struct KernelOptions: ParsableArguments {
   /// The typed kernel settings, checked before any file is read.
   func settings() throws -> KernelSettings {
     try KernelSettings(
-      parsingKind: kind, projDim: projDim, projKind: projKind, projDensity: projDensity, seed: seed,
+      kind: kind, projDim: projDim, projKind: projKind, projDensity: projDensity, seed: seed,
       normalize: normalize, memory: memory,
       tileSize: tileSize, batchSize: batchSize, factors: factors)
   }
@@ -77,11 +81,13 @@ struct KernelOptions: ParsableArguments {
     if !test.isEmpty {
       for source in try DataSource(arguments: test).absoluteArguments { arguments += ["--test", source] }
     }
-    arguments += ["--kind", kind]
-    if let projDim { arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind, "--seed", String(seed)] }
+    arguments += ["--kind", kind.rawValue]
+    if let projDim {
+      arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind.rawValue, "--seed", String(seed)]
+    }
     if let projDensity { arguments += ["--proj-density", String(projDensity)] }
-    arguments += ["--normalize", normalize, "--memory", String(memory), "--tile-size", String(tileSide)]
-    arguments += ["--batch-size", String(batchSize), "--factors", factors]
+    arguments += ["--normalize", normalize.rawValue, "--memory", String(memory), "--tile-size", String(tileSide)]
+    arguments += ["--batch-size", String(batchSize), "--factors", factors.rawValue]
     return arguments
   }
 

@@ -48,7 +48,7 @@ struct RetrainFolder {
   /// `done.json` of a finished subset.
   struct Done: Codable {
     var subset: Int
-    var seed: Int
+    var seed: UInt64
     /// SHA-256 of `margins.npy`.
     var margins: String
     var seconds: Double
@@ -128,7 +128,7 @@ struct RetrainFolder {
     try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
     let indices = subset(k)
     try write(NPYArray(int64: indices.map { Int64($0) }, shape: [indices.count]), to: "indices.npy", in: folder)
-    let seed = (description.training?.seed ?? 0) + k
+    let seed = (description.training?.seed ?? 0) &+ UInt64(k)
     defer { try? fileManager.removeItem(at: partial) }
     if let training = description.training {
       let (inputs, labels) = data.training(indices)

@@ -9,7 +9,9 @@ private func linearBackend(_ defect: String?) throws -> URL {
 }
 
 @Test func exampleCPassesConformance() throws {
-  let result = try runEntk(["check-backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path])
+  let result = try runEntk([
+    "check-backend", "--backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path,
+  ])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   for check in [
     "abi-table", "open-describe", "forward-deterministic", "forward-batch-invariance", "vjp-finite-differences",
@@ -23,7 +25,8 @@ private func linearBackend(_ defect: String?) throws -> URL {
 @Test func exampleCPassesConformanceOnGivenData() throws {
   let fixture = TestEnvironment.fixture("example-c-mlp")
   let result = try runEntk([
-    "check-backend", "example-c", "--model", fixture.path, "--data", fixture.appendingPathComponent("inputs.npy").path,
+    "check-backend", "--backend", "example-c", "--model", fixture.path, "--data",
+    fixture.appendingPathComponent("inputs.npy").path,
     "--json",
   ])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -33,13 +36,13 @@ private func linearBackend(_ defect: String?) throws -> URL {
 
 @Test func aBackendBuiltByGccOutsideSwiftPMPassesConformance() throws {
   let library = try linearBackend(nil)
-  let result = try runEntk(["check-backend", library.path, "--model", library.path])
+  let result = try runEntk(["check-backend", "--backend", library.path, "--model", library.path])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
 }
 
 @Test func aWrongGradientFailsTheFiniteDifferenceCheck() throws {
   let library = try linearBackend("BREAK_GRADIENT")
-  let result = try runEntk(["check-backend", library.path, "--model", library.path])
+  let result = try runEntk(["check-backend", "--backend", library.path, "--model", library.path])
   #expect(result.status == 1)
   #expect(result.stdout.contains("FAIL  vjp-finite-differences"))
   #expect(result.stdout.contains("checks failed"))
@@ -47,27 +50,27 @@ private func linearBackend(_ defect: String?) throws -> URL {
 
 @Test func anABI99BackendIsRefusedWithABackendExitCode() throws {
   let library = try linearBackend("BREAK_ABI_MAJOR")
-  let result = try runEntk(["check-backend", library.path, "--model", library.path])
+  let result = try runEntk(["check-backend", "--backend", library.path, "--model", library.path])
   #expect(result.status == 4)
   #expect(result.stderr.contains("backend implements entk ABI 99, this entk supports ABI 1"))
 }
 
 @Test func aBackendWithoutEntrySymbolIsRefused() throws {
   let library = try linearBackend("BREAK_ENTRY_NAME")
-  let result = try runEntk(["check-backend", library.path, "--model", library.path])
+  let result = try runEntk(["check-backend", "--backend", library.path, "--model", library.path])
   #expect(result.status == 4)
   #expect(result.stderr.contains("does not export 'entk_backend_v1'"))
 }
 
 @Test func aModelThatDoesNotOpenFailsTheCheck() throws {
-  let result = try runEntk(["check-backend", "example-c", "--model", "/nonexistent/model"])
+  let result = try runEntk(["check-backend", "--backend", "example-c", "--model", "/nonexistent/model"])
   #expect(result.status == 1)
   #expect(result.stdout.contains("FAIL  open-describe"))
 }
 
 @Test func corruptDataExitsWithTheInputCode() throws {
   let result = try runEntk([
-    "check-backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path,
+    "check-backend", "--backend", "example-c", "--model", TestEnvironment.fixture("example-c-mlp").path,
     "--data", TestEnvironment.fixture("npy/f4_truncated.npy").path,
   ])
   #expect(result.status == 3)
@@ -77,7 +80,7 @@ private func linearBackend(_ defect: String?) throws -> URL {
 @Test func aReLUResNetPassesOnDefaultInputsDespiteKinksNearTheFiniteDifferenceSteps() throws {
   // With one step size, a BatchNorm bias direction of this model crossed a ReLU corner and failed.
   let result = try runEntk([
-    "check-backend", "onnx", "--model", TestEnvironment.fixture("onnx/resnet-legacy.onnx").path,
+    "check-backend", "--backend", "onnx", "--model", TestEnvironment.fixture("onnx/resnet-legacy.onnx").path,
   ])
   #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   #expect(result.stdout.contains("PASS  vjp-finite-differences"))
@@ -85,17 +88,17 @@ private func linearBackend(_ defect: String?) throws -> URL {
 
 @Test func factorsAreCheckedAgainstTheJacobian() throws {
   let correct = try linearBackend(nil)
-  let passing = try runEntk(["check-backend", correct.path, "--model", correct.path])
+  let passing = try runEntk(["check-backend", "--backend", correct.path, "--model", correct.path])
   #expect(passing.stdout.contains("PASS  factors-vs-jacobian"), "\(passing.stdout)")
   let wrong = try linearBackend("BREAK_FACTOR_VALUES")
-  let failing = try runEntk(["check-backend", wrong.path, "--model", wrong.path])
+  let failing = try runEntk(["check-backend", "--backend", wrong.path, "--model", wrong.path])
   #expect(failing.status == 1)
   #expect(failing.stdout.contains("FAIL  factors-vs-jacobian"), "\(failing.stdout)")
 }
 
 @Test func theStructSizeRuleIsCheckedWithAnABI11SizedFactorStruct() throws {
   let correct = try linearBackend(nil)
-  let passing = try runEntk(["check-backend", correct.path, "--model", correct.path])
+  let passing = try runEntk(["check-backend", "--backend", correct.path, "--model", correct.path])
   #expect(passing.stdout.contains("PASS  struct-size-first-version"), "\(passing.stdout)")
   // The ABI 1.1 entk_group_factor ends after output_dim: 4 × 8 bytes on LP64.
   let cases = [
@@ -104,7 +107,7 @@ private func linearBackend(_ defect: String?) throws -> URL {
   ]
   for (defect, message) in cases {
     let wrong = try linearBackend(defect)
-    let failing = try runEntk(["check-backend", wrong.path, "--model", wrong.path])
+    let failing = try runEntk(["check-backend", "--backend", wrong.path, "--model", wrong.path])
     #expect(failing.status == 1, "\(defect)")
     #expect(failing.stdout.contains("FAIL  struct-size-first-version"), "\(defect): \(failing.stdout)")
     #expect(failing.stdout.contains(message), "\(defect): \(failing.stdout)")

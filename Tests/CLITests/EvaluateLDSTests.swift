@@ -158,7 +158,7 @@ struct LDSFixture {
     (fixture.training + ["--fraction", "1.5"], "--fraction must be strictly between 0 and 1"),
     (fixture.training + ["--subsets", "1"], "--subsets must be at least 2"),
     (["--retrain-command", "true"], "--retrain-command must contain {model}"),
-    ([] as [String], "give either --arch"),
+    ([] as [String], "give either --model"),
   ] {
     let result = try runEntk(fixture.subsets(extra, out: "bad"))
     #expect(result.status == 2, "\(extra)")
