@@ -58,28 +58,28 @@ let package = Package(
       name: "ONNXBackend", dependencies: ["CEntkABI", "COnnxProto", "COpenBLAS"], path: "Plugins/ONNX/ONNXBackend"),
     .target(name: "SwiftNetBackend", dependencies: ["CEntkABI", "COpenBLAS"], path: "Plugins/SwiftNet"),
 
-    // MARK: Tests
-    .target(name: "EntkTestSupport", dependencies: ["CEntkABI"], path: "Tests/EntkTestSupport"),
+    // MARK: Tests (one test target per module; EntkTestSupport is shared fixtures and helpers)
+    .target(name: "EntkTestSupport", dependencies: ["CEntkABI", "Surrogate"], path: "Tests/EntkTestSupport"),
     .testTarget(name: "ArrayIOTests", dependencies: ["ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "BackendLoaderTests", dependencies: ["BackendLoader", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "BackendLoader", "EntkTestSupport"]),
     .testTarget(
-      name: "BackendLoaderTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "Kernels", "EntkTestSupport"]),
-    .testTarget(
-      name: "AttributionPipelineTests",
-      dependencies: ["AttributionPipeline", "ArrayIO", "Reporter", "Surrogate", "EntkTestSupport"]),
-    .testTarget(
-      name: "ONNXBackendTests",
-      dependencies: ["ONNXBackend", "BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(
-      name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
-    .testTarget(
-      name: "SurrogateTests",
-      dependencies: ["Surrogate", "Faithfulness", "Attribution", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+      name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+    .testTarget(name: "SurrogateTests", dependencies: ["Surrogate", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+    .testTarget(name: "FaithfulnessTests", dependencies: ["Faithfulness", "Surrogate", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(name: "AttributionTests", dependencies: ["Attribution", "Surrogate", "EntkTestSupport"]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     .testTarget(
       name: "ReporterTests",
       dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
-      name: "KernelsTests", dependencies: ["Kernels", "BackendLoader", "ArrayIO", "COpenBLAS", "EntkTestSupport"]),
+      name: "AttributionPipelineTests",
+      dependencies: ["AttributionPipeline", "ArrayIO", "Reporter", "Surrogate", "EntkTestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "Kernels", "EntkTestSupport"]),
+    .testTarget(name: "ExampleCBackendTests", dependencies: ["BackendLoader", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "ONNXBackendTests", dependencies: ["ONNXBackend", "BackendLoader", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "SwiftNetBackendTests", dependencies: ["BackendLoader", "Conformance", "ArrayIO", "EntkTestSupport"]),
   ]
 )

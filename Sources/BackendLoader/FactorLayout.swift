@@ -31,6 +31,15 @@ public struct FactorLayout: Sendable, Equatable {
     public var outputDim: Int
     public var oneHot: Bool
 
+    public init(inputs: Range<Int>, deltas: Range<Int>, terms: Int, inputDim: Int, outputDim: Int, oneHot: Bool) {
+      self.inputs = inputs
+      self.deltas = deltas
+      self.terms = terms
+      self.inputDim = inputDim
+      self.outputDim = outputDim
+      self.oneHot = oneHot
+    }
+
     /// Floats of one class's Δ block (R × O).
     public var classWidth: Int { terms * outputDim }
 

@@ -71,8 +71,12 @@ extension BackendModel {
     } catch BackendCallError.failed(_, _, let status, _) where status == failure {
       // The refusal a too-small struct must get; its guard bytes are checked below.
     } catch {
-      let expected = failure == nil ? "" : "expected an invalid-argument status, got: "
-      return ["\(call) with struct_size \(size): \(expected)\(error)"]
+      if failure == nil {
+        return [
+          "\(call) refused struct_size \(size), its first version's size, which every backend must serve: \(error)"
+        ]
+      }
+      return ["\(call) with struct_size \(size): expected an invalid-argument status, got: \(error)"]
     }
     let after = UnsafeRawBufferPointer(start: raw + size, count: total - size)
     guard let changed = after.firstIndex(where: { $0 != Self.guardByte }) else { return [] }

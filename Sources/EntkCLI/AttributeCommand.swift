@@ -36,7 +36,8 @@ struct AttributeCommand: ParsableCommand {
   @Option(
     name: .customLong("proj-density"),
     help:
-      "With --kind and --proj-kind sparse: nonzero entries per column (default \(ProjectionSettings.defaultDensity)).")
+      "With --kind and --proj-kind sparse or factored: nonzero entries per column (default \(ProjectionSettings.defaultDensity))."
+  )
   var projDensity: Int?
   @Option(help: "Projection seed: used with --kind, recorded for precomputed .npy kernels (default 0).")
   var seed: UInt64?

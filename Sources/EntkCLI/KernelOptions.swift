@@ -14,11 +14,15 @@ struct KernelOptions: ParsableArguments {
   @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
   @Option(
     name: .customLong("proj-kind"),
-    help: "Projection: gaussian (entries N(0,1/k)), rademacher (±1/√k) or sparse (s entries ±1/√s per column).")
+    help:
+      "Projection: gaussian (entries N(0,1/k)), rademacher (±1/√k), sparse (s entries ±1/√s per column) or factored (per-layer Kronecker blocks for the backend's factored groups, sparse for the rest)."
+  )
   var projKind = ProjectionDistribution.gaussian
   @Option(
     name: .customLong("proj-density"),
-    help: "s, nonzero entries per column of a sparse projection (default \(ProjectionSettings.defaultDensity)).")
+    help:
+      "s, nonzero entries per column of a sparse projection or of a factored one's sparse part (default \(ProjectionSettings.defaultDensity))."
+  )
   var projDensity: Int?
   @Option(help: "Seed of the projection (docs/projection.md gives the exact generator).") var seed: UInt64 = 0
   @Option(

@@ -19,7 +19,7 @@ extension KernelSettings {
       projection: projDim.map {
         ProjectionSettings(
           dim: $0, distribution: distribution, seed: seed,
-          density: distribution == .sparse ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
+          density: distribution.takesDensity ? projDensity ?? ProjectionSettings.defaultDensity : projDensity)
       },
       normalize: normalization, memory: try memory.map(MemoryBudget.init(parsing:))?.bytes ?? Self.defaultMemory(),
       tileSize: tileSize, batchSize: batchSize,

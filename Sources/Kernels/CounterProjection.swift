@@ -9,6 +9,12 @@ public enum ProjectionDistribution: String, Sendable, Codable, CaseIterable {
   case rademacher
   /// A sparse Johnson–Lindenstrauss transform: each column holds ±1/√s in s distinct rows, 0 elsewhere.
   case sparse
+  /// Per layer: a factored group's gradient Σ_r Δ_r ⊗ a_r projected as Σ_r (R_out Δ_r) ⊗ (R_in a_r)
+  /// with Gaussian R_out and R_in, the other parameters by `sparse` (`FactoredProjection`).
+  case factored
+
+  /// Whether the kind takes a density s (`sparse`, and `factored` for its sparse part).
+  public var takesDensity: Bool { self == .sparse || self == .factored }
 }
 
 /// A k × P random projection matrix R whose every entry is a pure function of (seed, row, column),
@@ -43,7 +49,7 @@ public struct CounterProjection: Sendable, Equatable {
   /// - Precondition: `rows` in 1...2³², `columns` in 1...2³² (the counter packs them in 64 bits);
   ///   `density` in 1...min(rows, `maximumDensity`) for `.sparse`, else 0.
   public init(rows: Int, columns: Int, distribution: ProjectionDistribution, seed: UInt64, density: Int = 0) {
-    precondition(rows >= 1 && rows <= 1 << 32 && columns >= 1 && columns <= 1 << 32)
+    precondition(rows >= 1 && rows <= 1 << 32 && columns >= 1 && columns <= 1 << 32 && distribution != .factored)
     precondition(
       distribution == .sparse ? (1...min(rows, Self.maximumDensity)).contains(density) : density == 0)
     self.rows = rows
@@ -84,7 +90,7 @@ public struct CounterProjection: Sendable, Equatable {
     case .rademacher, .gaussian:
       let u = Self.draw(seed: seed, high: row, low: column)
       return Float(denseValue(u))
-    case .sparse:
+    case .sparse, .factored:
       let nonzeros = sparseColumn(column)
       guard let index = nonzeros.rows.firstIndex(of: UInt32(row)) else { return 0 }
       return nonzeros.signs[index] / Float(density).squareRoot()

@@ -16,6 +16,8 @@ public final class FeatureProducer {
   public let kind: KernelKind
   public let description: ModelDescription
   public let projection: CounterProjection?
+  /// The per-layer projection, for the projected kinds with `--proj-kind factored`.
+  let factoredProjection: FactoredProjection?
   /// Set when rows come from the backend's `factored_jacobian` (`trntk`, `layers` and `entk`).
   public let factors: FactorLayout?
   /// Samples per backend call (split further between models).
@@ -27,15 +29,17 @@ public final class FeatureProducer {
 
   /// - Parameters:
   ///   - models: one or more models of the same backend and file (one per thread).
-  ///   - projection: required for the projected kinds, k × P.
+  ///   - projection: for the projected kinds, k × P; or `factoredProjection` instead.
   ///   - factors: the models' `factorLayout`, to compute `trntk`, `layers` or `entk` from factored rows.
   ///   - classSliced: compute `trntk` one class at a time (no factors).
-  public init(
-    kind: KernelKind, models: [BackendModel], projection: CounterProjection?, factors: FactorLayout? = nil,
-    classSliced: Bool = false, batchSize: Int
+  init(
+    kind: KernelKind, models: [BackendModel], projection: CounterProjection?,
+    factoredProjection: FactoredProjection? = nil, factors: FactorLayout? = nil, classSliced: Bool = false,
+    batchSize: Int
   ) {
     precondition(!models.isEmpty && batchSize >= 1)
-    precondition(kind.isProjected == (projection != nil))
+    precondition(kind.isProjected == (projection != nil || factoredProjection != nil))
+    self.factoredProjection = factoredProjection
     precondition(factors == nil || (kind.factorable && factors == models[0].factorLayout))
     precondition(!classSliced || (kind == .trntk && factors == nil))
     self.classSliced = classSliced
@@ -54,7 +58,9 @@ public final class FeatureProducer {
   public var featureLength: Int {
     classSliced
       ? description.numParams
-      : Self.featureLength(kind: kind, description: description, projectionDim: projection?.rows ?? 0, factors: factors)
+      : Self.featureLength(
+        kind: kind, description: description, projectionDim: projection?.rows ?? factoredProjection?.split.k ?? 0,
+        factors: factors)
   }
 
   static func featureLength(
@@ -82,11 +88,14 @@ public final class FeatureProducer {
   /// feature buffer it fills: for the projected kinds the batch's gradients and the projection's
   /// scratch (`GradientProjector`).
   static func scratchFloats(
-    kind: KernelKind, description d: ModelDescription, projection: CounterProjection?, factors: FactorLayout?,
-    batchSize: Int
+    kind: KernelKind, description d: ModelDescription, projection: CounterProjection?,
+    factoredSplit: FactoredProjection.Split? = nil, factors: FactorLayout?, batchSize: Int
   ) -> Int {
     switch kind {
     case .projTrntk, .projPntk:
+      if let factoredSplit {
+        return batchSize * factoredSplit.rowLength + factoredSplit.scratchFloats(batchSize: batchSize)
+      }
       guard let projection else { return 0 }
       let rows = kind == .projTrntk ? d.numOutputs : 1
       return batchSize * rows * d.numParams
@@ -109,7 +118,9 @@ public final class FeatureProducer {
     let d = description
     let batch = min(batchSize, samples.count)
     let scratch = try FloatBuffer.checked(
-      count: Self.scratchFloats(kind: kind, description: d, projection: projection, factors: factors, batchSize: batch),
+      count: Self.scratchFloats(
+        kind: kind, description: d, projection: projection, factoredSplit: factoredProjection?.split, factors: factors,
+        batchSize: batch),
       purpose: "a batch's gradients and scratch")
     let classRows = kind == .entk ? factors.map(ClassRowLayout.init) : nil
     let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
@@ -158,6 +169,19 @@ public final class FeatureProducer {
           batchInputs, output: out, outputStride: length,
           call: .embedding(logits: work))
       case .projTrntk, .projPntk:
+        if let factoredProjection {
+          // The batch's factored rows (or plain gradients for a model without factors), projected
+          // group by group.
+          let split = factoredProjection.split
+          let call: Call =
+            kind == .projTrntk
+            ? (split.factoredRows ? .factoredJacobian : .jacobian)
+            : (split.factoredRows ? .factoredVJP : .summedGradient)
+          try runSplit(batchInputs, output: work, outputStride: split.rowLength, call: call)
+          factoredProjection.project(
+            rows: work, count: count, into: out, scratch: work + count * split.rowLength)
+          break
+        }
         // The batch's gradients, projected before the next batch is computed.
         let stride = rowsPerSample * d.numParams
         try runSplit(

@@ -147,11 +147,12 @@ public struct GramTile {
   public func selfValues(_ features: UnsafePointer<Float>, samples: Int) -> [[Double]] {
     let m = viewRowsPerSample
     var values = [[Double]](repeating: [Double](repeating: 0, count: samples * m), count: kernelCount)
+    let scratch = SummedScratch()
     for term in terms {
       for row in 0..<samples * m {
         let line = features + row * leadingDimension
         if let summed = term.summed {
-          values[term.target][row] += summed.value(line, line)
+          values[term.target][row] += summed.value(line, line, scratch: scratch)
           continue
         }
         let squares = { (ranges: [Range<Int>]) in
@@ -238,6 +239,7 @@ public struct GramTile {
         // Raw pointers for the workers (each touches only its own buffers); the buffers outlive them.
         let products = UnsafeSendable(productBuffers.map(\.pointer))
         let copies = UnsafeSendable(copyBuffers.map(\.pointer))
+        let summedScratch = UnsafeSendable((0..<workers).map { _ in SummedScratch() })
         defer { withExtendedLifetime((productBuffers, copyBuffers)) {} }
         for pair in shares[part] {
           let rowPanel = rowBlock.panel(pair.row)
@@ -283,14 +285,46 @@ public struct GramTile {
             }
           }
           sum.update(repeating: 0, count: side * side)
+          // A dense summed group's values by sgemm on sub-panels of the panel pair, fixed by the whole
+          // sets' grid (`samplesPerProduct` from each panel's origin), dealt to the workers.
+          func accumulateProducts(_ summed: SummedFactor) {
+            let q = summed.samplesPerProduct
+            let cut = { (height: Int) in stride(from: 0, to: height, by: q).map { $0..<min($0 + q, height) } }
+            let (rowParts, columnParts) = (cut(rowPanel.height), cut(columnPanel.height))
+            let samePanel = symmetric && rowPanel.origin == columnPanel.origin
+            let jobs = rowParts.indices.flatMap { u in
+              columnParts.indices.filter { !samePanel || $0 >= u }.map { (u, $0) }
+                .filter { rowParts[$0.0].overlaps(rowPanel.positions) && columnParts[$0.1].overlaps(columns) }
+            }
+            let target = UnsafeSendable(sum)
+            DispatchQueue.concurrentPerform(iterations: min(workers, jobs.count)) { worker in
+              for (u, v) in stride(from: worker, to: jobs.count, by: workers).map({ jobs[$0] }) {
+                let (rowPart, columnPart) = (rowParts[u], columnParts[v])
+                let pick = { (block: ViewBlock, panel: ViewBlock.Panel, part: Range<Int>) in
+                  part.map { panel.positions.contains($0) ? block.row(panel, $0, leadingDimension: ld) : nil }
+                }
+                summed.products(
+                  rows: pick(rowBlock, rowPanel, rowPart), columns: pick(columnBlock, columnPanel, columnPart),
+                  scratch: summedScratch.value[worker]
+                ) { i, j, value in
+                  target.value[(rowPart.lowerBound + i) * side + columnPart.lowerBound + j] += value
+                }
+              }
+            }
+          }
           for term in mine {
+            if let summed = term.summed, !summed.oneHot {
+              accumulateProducts(summed)
+              continue
+            }
             if let summed = term.summed {
+              let scratch = summedScratch.value[0]
               // Values the scatter below skips (a symmetric tile's lower triangle) are not computed.
               for i in rowPanel.positions {
                 let (line, x) = (sum + i * side, rowBlock.row(rowPanel, i, leadingDimension: ld))
                 let row = rowPanel.origin + i - rowBlock.start
                 for j in columns where !symmetric || columnPanel.origin + j - columnBlock.start >= row {
-                  line[j] += summed.value(x, columnBlock.row(columnPanel, j, leadingDimension: ld))
+                  line[j] += summed.value(x, columnBlock.row(columnPanel, j, leadingDimension: ld), scratch: scratch)
                 }
               }
               continue

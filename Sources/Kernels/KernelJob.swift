@@ -26,6 +26,8 @@ public final class KernelJob {
   private let factors: FactorLayout?
   /// Whether `trntk` is computed one class at a time (`KernelManifest.classSliced`).
   private let classSliced: Bool
+  /// With `--proj-kind factored`, the layout of the rows it projects (nil: plain gradients).
+  private let projectionFactors: FactorLayout?
   private let rowSet: SampleSet
   private let trainSet: SampleSet
 
@@ -66,10 +68,21 @@ public final class KernelJob {
       layout.hasFactors && (settings.kind != .pntk || factoredVJP)
     }
     let factorLayout = factorable ? models[0].factorLayout.flatMap { usable($0) ? $0 : nil } : nil
+    // The factored projection reads factored rows (summed classes for proj-pntk, from the factored
+    // vjp) when the backend has them and `--factors` allows.
+    let projectionFactors =
+      settings.projection?.distribution == .factored && settings.factors == .auto
+      ? models[0].factorLayout.flatMap { layout -> FactorLayout? in
+        guard layout.hasFactors else { return nil }
+        if settings.kind == .projPntk { return factoredVJP ? layout.collapsingClasses() : nil }
+        return layout
+      } : nil
+    self.projectionFactors = projectionFactors
     let sizingFor = { (batchSize: Int, sliced: Bool) in
       TileSizing(
         kind: settings.kind, description: description, projection: settings.projection,
-        factors: sliced ? nil : factorLayout, classSliced: sliced, batchSize: batchSize)
+        factors: sliced ? nil : factorLayout, projectionFactors: projectionFactors, classSliced: sliced,
+        batchSize: batchSize)
     }
     batchSize =
       settings.batchSize
@@ -248,10 +261,20 @@ extension KernelJob {
     }
     // Written once; concurrent tile runs of a plan find it and leave it alone.
     if writingManifest { try manifest.write(directory: directory) }
-    let projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
+    var projection: CounterProjection? = nil
+    var factoredProjection: FactoredProjection? = nil
+    if let settings = settings.projection, settings.distribution == .factored {
+      let split = FactoredProjection.Split(
+        settings: settings, layout: projectionFactors,
+        classes: self.settings.kind == .projTrntk ? manifest.numOutputs : 1,
+        description: models[0].description)
+      factoredProjection = FactoredProjection(split: split, seed: settings.seed, threads: models.count)
+    } else {
+      projection = settings.projection.map { CounterProjection($0, columns: manifest.numParams) }
+    }
     let producer = FeatureProducer(
-      kind: settings.kind, models: models, projection: projection, factors: factors, classSliced: classSliced,
-      batchSize: batchSize)
+      kind: settings.kind, models: models, projection: projection, factoredProjection: factoredProjection,
+      factors: factors, classSliced: classSliced, batchSize: batchSize)
     return KernelComputation(
       manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
   }

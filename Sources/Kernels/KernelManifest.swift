@@ -15,7 +15,7 @@ public struct ProjectionSettings: Sendable, Codable, Equatable {
   public var dim: Int
   public var distribution: ProjectionDistribution
   public var seed: UInt64
-  /// s, nonzero entries per column: present exactly for `.sparse`.
+  /// s, nonzero entries per column: present exactly for `.sparse` and `.factored`.
   public var density: Int?
   /// The command line's s when `--proj-kind sparse` is given without `--proj-density`.
   public static let defaultDensity = 4

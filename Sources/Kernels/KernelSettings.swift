@@ -18,7 +18,7 @@ public struct KernelSettings: Sendable, Equatable {
   public var factors: FactorUse
 
   /// - Throws: `KernelError.projection` when `projection` is missing for a projected kind, given
-  ///   for an unprojected one, has k outside 1...2³², or a density missing for `.sparse`, outside
+  ///   for an unprojected one, has k outside 1...2³², or a density missing for `.sparse` or `.factored`, outside
   ///   1...min(k, `CounterProjection.maximumDensity`), or given for a dense distribution; `KernelError.badArgument` for a
   ///   non-positive `memory`, `tileSize` or `batchSize`.
   public init(
@@ -30,19 +30,20 @@ public struct KernelSettings: Sendable, Equatable {
       guard projection.dim > 0, projection.dim <= 1 << 32 else {
         throw KernelError.projection("--proj-dim must be a positive integer, got \(projection.dim)")
       }
-      switch (projection.distribution, projection.density) {
-      case (.sparse, let density?):
+      switch (projection.distribution.takesDensity, projection.density) {
+      case (true, let density?):
         let limit = min(projection.dim, CounterProjection.maximumDensity)
         guard (1...limit).contains(density) else {
           throw KernelError.projection(
             "--proj-density must be in 1...\(limit) (at most k = \(projection.dim) and \(CounterProjection.maximumDensity)), got \(density)"
           )
         }
-      case (.sparse, nil):
-        throw KernelError.projection("--proj-kind sparse needs --proj-density s")
+      case (true, nil):
+        throw KernelError.projection("--proj-kind \(projection.distribution.rawValue) needs --proj-density s")
       case (_, let density?):
         throw KernelError.projection(
-          "--proj-density \(density) given, but --proj-kind \(projection.distribution.rawValue) is dense (use sparse)")
+          "--proj-density \(density) given, but --proj-kind \(projection.distribution.rawValue) is dense (use sparse or factored)"
+        )
       case (_, nil):
         break
       }

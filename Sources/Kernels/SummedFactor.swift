@@ -1,12 +1,19 @@
 import BackendLoader
+import COpenBLAS
 
 /// A summed factor group's share of the kernel between two feature rows (ABI 1.3 `terms`):
-/// Σ_{r,r'} (a_r·a'_r') Σ_blocks (Δ_r·Δ'_r'), read straight from the rows in float64.
+/// Σ_{r,r'} (a_r·a'_r') Σ_blocks (Δ_r·Δ'_r').
 ///
-/// Each value depends only on its two rows and is summed in a fixed order (r, then r', then the
-/// blocks), so tiles keep their bits whatever the tiling. One-hot groups (embedding tables read at
-/// token ids) compare indices instead of multiplying a's: a pair costs R² comparisons plus O
-/// multiply-adds per block for each shared token, not the table's size.
+/// One-hot groups (embedding tables read at token ids) compare indices instead of multiplying
+/// a's, straight from the rows in float64: a pair costs R² comparisons plus O multiply-adds per
+/// block for each shared token, not the table's size. Dense groups (a convolution's patches) go
+/// through sgemm for many rows at once (`products`): the Gram of the a's and the Gram of the Δ's
+/// of every term of `rows` × `columns` samples, float32 products over at most
+/// `GramTile.accumulationChunk` features summed in float64, then each pair's R × R blocks
+/// multiplied elementwise and summed in float64. Every call shape depends only on the counts of
+/// rows and columns, and every sum runs in a fixed order, so a value keeps its bits whatever the
+/// tiling as long as callers fix those counts (GramTile cuts its panels into fixed sub-panels of
+/// `samplesPerProduct`).
 struct SummedFactor: Sendable {
   /// The a's in a row: R × I floats, or R indices (-1 for an absent term) when one-hot.
   var inputs: Range<Int>
@@ -18,6 +25,9 @@ struct SummedFactor: Sendable {
   var outputDim: Int
   var oneHot: Bool
 
+  /// Term rows of one side of a dense product: its Grams hold (samples · R)² floats.
+  static let productRows = 512
+
   init(_ group: FactorLayout.Summed, blocks: [Int]) {
     inputs = group.inputs
     self.blocks = blocks
@@ -27,34 +37,126 @@ struct SummedFactor: Sendable {
     oneHot = group.oneHot
   }
 
-  /// Floats the value reads from each row, for flop counts.
-  var width: Int { terms * (oneHot ? 1 : inputDim) + blocks.count * terms * outputDim }
+  /// Samples per side of one dense product.
+  var samplesPerProduct: Int { max(1, Self.productRows / terms) }
+
+  /// Multiply-adds per pair of rows, for flop counts.
+  var width: Int {
+    oneHot ? terms + blocks.count * terms * outputDim : terms * terms * (inputDim + blocks.count * outputDim)
+  }
 
   /// The group's kernel value between rows `x` and `y`.
-  func value(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Double {
-    let (i, o) = (inputDim, outputDim)
+  func value(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, scratch: SummedScratch) -> Double {
+    guard oneHot else {
+      var total = 0.0
+      products(rows: [x], columns: [y], scratch: scratch) { _, _, value in total = value }
+      return total
+    }
+    let o = outputDim
     var total = 0.0
     for s in 0..<terms {
-      let ax = x + inputs.lowerBound + s * (oneHot ? 1 : i)
-      if oneHot && ax.pointee < 0 { continue }
-      for t in 0..<terms {
-        let ay = y + inputs.lowerBound + t * (oneHot ? 1 : i)
-        var a = 1.0
-        if oneHot {
-          guard ax.pointee == ay.pointee else { continue }
-        } else {
-          a = 0
-          for j in 0..<i { a += Double(ax[j]) * Double(ay[j]) }
-          if a == 0 { continue }
-        }
+      let ax = x + inputs.lowerBound + s
+      guard ax.pointee >= 0 else { continue }
+      for t in 0..<terms where ax.pointee == y[inputs.lowerBound + t] {
         var deltas = 0.0
         for block in blocks {
           let (dx, dy) = (x + block + s * o, y + block + t * o)
           for k in 0..<o { deltas += Double(dx[k]) * Double(dy[k]) }
         }
-        total += a * deltas
+        total += deltas
       }
     }
     return total
   }
+
+  /// The values of a dense group between every row sample and column sample, handed to `add`
+  /// as (row index, column index, value); nil rows (outside a tile) are computed as zeros and not
+  /// handed on.
+  func products(
+    rows: [UnsafePointer<Float>?], columns: [UnsafePointer<Float>?], scratch: SummedScratch,
+    add: (Int, Int, Double) -> Void
+  ) {
+    precondition(!oneHot)
+    let r = terms
+    let (m, n) = (rows.count * r, columns.count * r)
+    let chunk = GramTile.accumulationChunk
+    scratch.reserve(rows: m, columns: n, width: min(max(inputDim, outputDim), chunk))
+    // Σ over feature chunks of side-by-side float32 products, in float64, into `target`.
+    func gram(offset: Int, width: Int, into target: UnsafeMutablePointer<Double>, first: Bool) {
+      for start in stride(from: 0, to: width, by: chunk) {
+        let count = min(chunk, width - start)
+        for (pack, side) in [(scratch.rowPack, rows), (scratch.columnPack, columns)] {
+          for (sample, row) in side.enumerated() {
+            for term in 0..<r {
+              let line = pack + (sample * r + term) * count
+              if let row {
+                line.update(from: row + offset + term * width + start, count: count)
+              } else {
+                line.update(repeating: 0, count: count)
+              }
+            }
+          }
+        }
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(count), 1, scratch.rowPack, Int32(count),
+          scratch.columnPack, Int32(count), 0, scratch.product, Int32(n))
+        if first && start == 0 {
+          for k in 0..<m * n { target[k] = Double(scratch.product[k]) }
+        } else {
+          for k in 0..<m * n { target[k] += Double(scratch.product[k]) }
+        }
+      }
+    }
+    gram(offset: inputs.lowerBound, width: inputDim, into: scratch.inputGram, first: true)
+    for (index, block) in blocks.enumerated() {
+      gram(offset: block, width: outputDim, into: scratch.deltaGram, first: index == 0)
+    }
+    for (i, row) in rows.enumerated() where row != nil {
+      for (j, column) in columns.enumerated() where column != nil {
+        var total = 0.0
+        for s in 0..<r {
+          let at = (i * r + s) * n + j * r
+          for t in 0..<r { total += scratch.inputGram[at + t] * scratch.deltaGram[at + t] }
+        }
+        add(i, j, total)
+      }
+    }
+  }
+}
+
+/// One thread's buffers for `SummedFactor.products`, grown to the largest product asked for.
+final class SummedScratch {
+  private(set) var rowPack = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private(set) var columnPack = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private(set) var product = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private(set) var inputGram = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+  private(set) var deltaGram = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+  private var capacity = (rows: 0, columns: 0, width: 0)
+
+  /// Bytes of the buffers for products of at most `rows` × `columns` term rows of `width` features.
+  static func bytes(rows: Int, columns: Int, width: Int) -> Int {
+    (rows + columns) * width * 4 + rows * columns * (4 + 8 + 8)
+  }
+
+  func reserve(rows: Int, columns: Int, width: Int) {
+    guard rows > capacity.rows || columns > capacity.columns || width > capacity.width else { return }
+    release()
+    capacity = (max(rows, capacity.rows), max(columns, capacity.columns), max(width, capacity.width))
+    let (m, n, w) = capacity
+    rowPack = .allocate(capacity: m * w)
+    columnPack = .allocate(capacity: n * w)
+    product = .allocate(capacity: m * n)
+    inputGram = .allocate(capacity: m * n)
+    deltaGram = .allocate(capacity: m * n)
+  }
+
+  private func release() {
+    rowPack.deallocate()
+    columnPack.deallocate()
+    product.deallocate()
+    inputGram.deallocate()
+    deltaGram.deallocate()
+  }
+
+  deinit { release() }
 }

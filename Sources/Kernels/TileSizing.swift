@@ -18,11 +18,21 @@ public struct TileSizing: Sendable {
   /// `trntk` one class at a time: features of P floats per sample, and a float64 accumulator of
   /// the tile (Σ over classes) beside the float32 tile.
   public let classSliced: Bool
+  /// The split of `--proj-kind factored`.
+  let factoredSplit: FactoredProjection.Split?
 
+  /// - Parameter projectionFactors: with `--proj-kind factored`, the layout of the rows it reads
+  ///   (the model's, with classes collapsed for `proj-pntk`), or nil for plain gradients.
   public init(
     kind: KernelKind, description: ModelDescription, projection: ProjectionSettings? = nil,
-    factors: FactorLayout? = nil, classSliced: Bool = false, batchSize: Int
+    factors: FactorLayout? = nil, projectionFactors: FactorLayout? = nil, classSliced: Bool = false, batchSize: Int
   ) {
+    factoredSplit = projection.flatMap {
+      $0.distribution == .factored
+        ? FactoredProjection.Split(
+          settings: $0, layout: projectionFactors, classes: kind == .projTrntk ? description.numOutputs : 1,
+          description: description) : nil
+    }
     self.kind = kind
     self.classSliced = classSliced
     self.factors = factors
@@ -44,8 +54,8 @@ public struct TileSizing: Sendable {
   public func scratchBytes(batchSize: Int) -> Int {
     FeatureProducer.scratchFloats(
       kind: kind, description: description,
-      projection: projection.map { CounterProjection($0, columns: description.numParams) }, factors: factors,
-      batchSize: batchSize) * 4
+      projection: factoredSplit == nil ? projection.map { CounterProjection($0, columns: description.numParams) } : nil,
+      factoredSplit: factoredSplit, factors: factors, batchSize: batchSize) * 4 + 4 * (factoredSplit?.matrixFloats ?? 0)
   }
 
   /// The largest batch size up to `limit` whose scratch fits `budget` bytes (at least 1).

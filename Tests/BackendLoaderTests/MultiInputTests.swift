@@ -1,5 +1,4 @@
 import ArrayIO
-import Conformance
 import EntkTestSupport
 import Foundation
 import Testing
@@ -97,25 +96,6 @@ import Testing
           ? reason.contains("input_info, forward_inputs and vjp_inputs") : reason.contains("jacobian_inputs is NULL")
       }
     }
-  }
-
-  @Test(arguments: [("BREAK_ONE_HOT_INDEX", "factors-vs-jacobian"), ("BREAK_FACTORED_VJP", "factored-vjp-vs-vjp")])
-  func conformanceCatchesWrongFactors(defect: String, check: String) throws {
-    let broken = try BackendLibrary(url: try TokenBackend.compile(defect))
-    let checks = BackendConformance(library: broken, modelPath: broken.url.path).run()
-    let failing = try #require(checks.first { $0.name == check })
-    #expect(failing.outcome == .failed, "\(failing.detail)")
-  }
-
-  @Test func conformancePassesAndCatchesALegacySlotThatTakesFloats() throws {
-    let passing = BackendConformance(library: library, modelPath: library.url.path).run()
-    for check in passing { #expect(check.outcome != .failed, "\(check.name): \(check.detail)") }
-    #expect(passing.contains { $0.name == "inputs-legacy-slots" && $0.outcome == .passed })
-
-    let broken = try BackendLibrary(url: try TokenBackend.compile("BREAK_LEGACY_ACCEPTS"))
-    let checks = BackendConformance(library: broken, modelPath: broken.url.path).run()
-    let legacy = try #require(checks.first { $0.name == "inputs-legacy-slots" })
-    #expect(legacy.outcome == .failed && legacy.detail.contains("forward with a float buffer for"))
   }
 
   @Test func anOlderBackendDescribesOneFloatInput() throws {

@@ -252,7 +252,7 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   ),
   (
     "density of a dense projection", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-density", "2"],
-    "is dense (use sparse)", 2
+    "is dense (use sparse or factored)", 2
   ),
   ("density without a projection", ["--proj-density", "4"], "--proj-density 4 given without --proj-dim", 2),
   (

@@ -64,6 +64,18 @@ public func runCommand(
     stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// Runs a Python script (text) with arguments and returns its standard output.
+public func runPython(_ script: String, _ arguments: [String], in directory: URL) throws -> String {
+  let url = directory.appendingPathComponent("script-\(UUID().uuidString).py")
+  try script.write(to: url, atomically: true, encoding: .utf8)
+  let result = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", url.path] + arguments)
+  guard result.status == 0 else {
+    struct PythonFailed: Error, CustomStringConvertible { var description: String }
+    throw PythonFailed(description: "python3 failed: \(result.stderr)")
+  }
+  return result.stdout
+}
+
 /// Runs the built `entk` with `arguments`.
 public func runEntk(_ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil) throws
   -> CommandResult

@@ -75,18 +75,103 @@ struct BruteForceReference: Sendable {
     }
   }
 
+  /// A factored group as the factored projection sees it: its columns, I, O and where W[o, j] is.
+  struct FactoredGroup {
+    /// The parameter group's index in the model (it seeds R_out and R_in).
+    var index: Int
+    var offset: Int
+    var inputDim: Int
+    var outputDim: Int
+    /// The group-relative index of the weight (o, j), as the backend lays it out.
+    var position: @Sendable (_ o: Int, _ j: Int) -> Int
+  }
+
+  /// `--proj-kind factored` (docs/projection.md) written out from whole gradients g (P floats):
+  /// per factored group with share k·I·O/P ≥ 1, vec(R_out G R_inᵀ) for its O × I gradient G; the
+  /// rest (plain columns in order, then small groups' G as [o][j]) through the sparse projection.
+  static func factoredProjection(_ s: ProjectionSettings, p: Int, groups: [FactoredGroup]) -> ([Double]) -> [Double] {
+    func draw(_ n: UInt64) -> UInt64 {
+      var z = s.seed &+ (n &+ 1) &* 0x9E37_79B9_7F4A_7C15
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    func gaussian(_ rows: Int, _ columns: Int, seed: UInt64) -> [[Double]] {
+      let generator = CounterProjection(rows: rows, columns: columns, distribution: .gaussian, seed: seed)
+      return (0..<rows).map { r in (0..<columns).map { Double(generator.entry(row: r, column: $0)) } }
+    }
+    typealias Block = (group: FactoredGroup, rOut: [[Double]], rIn: [[Double]])
+    var blocks: [Block] = []
+    var small: [FactoredGroup] = []
+    var used = 0
+    for group in groups {
+      let (i, o) = (group.inputDim, group.outputDim)
+      let share = Double(s.dim * i * o) / Double(p)
+      if share < 1 {
+        small.append(group)
+        continue
+      }
+      let kIn = min(i, Int(share.rounded(.down)), max(1, Int((share * Double(i) / Double(o)).squareRoot().rounded())))
+      let kOut = min(o, Int((share / Double(kIn)).rounded(.down)))
+      let base = UInt64(1) << 63 + 2 * UInt64(group.index)
+      blocks.append((group, gaussian(kOut, o, seed: draw(base)), gaussian(kIn, i, seed: draw(base + 1))))
+      used += kIn * kOut
+    }
+    let factoredColumns = Set(groups.flatMap { $0.offset..<$0.offset + $0.inputDim * $0.outputDim })
+    let plain = (0..<p).filter { !factoredColumns.contains($0) }
+    let restColumns = plain.count + small.reduce(0) { $0 + $1.inputDim * $1.outputDim }
+    let kRest = s.dim - used
+    let rest =
+      restColumns > 0
+      ? CounterProjection(
+        rows: kRest, columns: restColumns, distribution: .sparse, seed: s.seed, density: min(s.density ?? 4, kRest))
+      : nil
+    let restMatrix = rest.map { r in
+      (0..<kRest).map { row in (0..<restColumns).map { Double(r.entry(row: row, column: $0)) } }
+    }
+    return { g in
+      var out: [Double] = []
+      for (group, rOut, rIn) in blocks {
+        let matrix = (0..<group.outputDim).map { o in
+          (0..<group.inputDim).map { g[group.offset + group.position(o, $0)] }
+        }
+        for a in rOut.indices {
+          for b in rIn.indices {
+            var sum = 0.0
+            for o in 0..<group.outputDim {
+              for j in 0..<group.inputDim { sum += rOut[a][o] * matrix[o][j] * rIn[b][j] }
+            }
+            out.append(sum)
+          }
+        }
+      }
+      guard let restMatrix else { return out + [Double](repeating: 0, count: kRest) }
+      let restVector =
+        plain.map { g[$0] }
+        + small.flatMap { group in
+          (0..<group.outputDim).flatMap { o in (0..<group.inputDim).map { g[group.offset + group.position(o, $0)] } }
+        }
+      return out + restMatrix.map { Self.dot($0, restVector, 0..<restColumns) }
+    }
+  }
+
   /// The kernel in entk's stored layout ([N, M], [N, M, C, C] or [L, N, M]), float64.
-  func kernel(_ kind: KernelKind, normalize: KernelNormalization, projection settings: ProjectionSettings? = nil)
-    -> [Double]
-  {
-    let projection = settings.map { s in
+  ///
+  /// `factoredGroups` describes the model's factored groups for `--proj-kind factored`.
+  func kernel(
+    _ kind: KernelKind, normalize: KernelNormalization, projection settings: ProjectionSettings? = nil,
+    factoredGroups: [FactoredGroup] = []
+  ) -> [Double] {
+    let projection: (([Double]) -> [Double])? = settings.map { s in
+      if s.distribution == .factored { return Self.factoredProjection(s, p: p, groups: factoredGroups) }
       let generator = CounterProjection(s, columns: p)
-      return (0..<s.dim).map { r in (0..<p).map { Double(generator.entry(row: r, column: $0)) } }
+      let r = (0..<s.dim).map { r in (0..<p).map { Double(generator.entry(row: r, column: $0)) } }
+      return { g in r.map { Self.dot($0, g, 0..<g.count) } }
     }
     let (n, m) = (rowJacobians.count, columnJacobians.count)
     func project(_ jacobians: [[[Double]]]) -> [[[Double]]] {
       guard let projection else { return jacobians.map { _ in [] } }
-      return jacobians.map { sample in sample.map { g in projection.map { Self.dot($0, g, 0..<p) } } }
+      return jacobians.map { sample in sample.map(projection) }
     }
     let (rowProjected, columnProjected) = (project(rowJacobians), project(columnJacobians))
     var values = [[[Double]]](repeating: [[Double]](repeating: [], count: m), count: n)

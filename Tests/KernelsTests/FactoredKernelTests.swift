@@ -111,3 +111,44 @@ func factoredAndJacobianKernelsMatchTheClosedForm(kind: KernelKind) throws {
     return field == "factored"
   }
 }
+
+/// `--proj-kind factored` on the token backend's one-hot table, against its closed form.
+///
+/// Its table T [V = 6, C = 2] is a sum of one-hot
+/// terms (π(o, j) = j·C + o), so class c's gradient is the matrix e_c n_xᵀ (O × I) and its block
+/// is (R_out e_c) ⊗ (R_in n_x): column c of R_out times R_in applied to the token counts. With
+/// k = 14 the table gets 2 × 6 (share 12), the bias 2 × 1 (share 2), no rest. The kernel is
+/// Σ_c |R_out e_c|² (R_in n_x · R_in n_x') + Σ_c |R_out,b e_c|² |R_in,b|², written out here.
+@Test func factoredProjectionOfOneHotTableMatchesClosedForm() throws {
+  let library = try BackendLibrary(url: TokenBackend.compile())
+  let train = TokenBackend.data("train.npz")
+  let settings = try KernelSettings(
+    kind: .projTrntk, projection: ProjectionSettings(dim: 14, distribution: .factored, seed: 21, density: 4),
+    memory: 1 << 30)
+  let job = try KernelJob(
+    settings: settings, library: library, model: train.path, options: nil, train: .file(train), test: nil, threads: 1)
+  let directory = try TestEnvironment.temporaryDirectory("factored-projection-tokens")
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let values = try NPYFile.read(try #require(try job.run(in: directory).file)).float32Values()
+
+  func matrix(_ rows: Int, _ columns: Int, group: UInt64, side: UInt64) -> [[Double]] {
+    var z = 21 &+ ((1 << 63) + 2 * group + side &+ 1) &* 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    let generator = CounterProjection(rows: rows, columns: columns, distribution: .gaussian, seed: z ^ (z >> 31))
+    return (0..<rows).map { r in (0..<columns).map { Double(generator.entry(row: r, column: $0)) } }
+  }
+  let (v, c) = (TokenBackend.vocabulary, TokenBackend.classes)
+  let (tableOut, tableIn) = (matrix(2, c, group: 0, side: 0), matrix(6, v, group: 0, side: 1))
+  let (biasOut, biasIn) = (matrix(2, c, group: 1, side: 0), matrix(1, 1, group: 1, side: 1))
+  let columnNorms = { (r: [[Double]]) in (0..<c).reduce(0.0) { sum, k in sum + r.reduce(0) { $0 + $1[k] * $1[k] } } }
+  let counts = TokenBackend.counts(
+    ids: try NPYFile.read(TokenBackend.data("train_ids.npy")).int64Values(),
+    masks: try NPYFile.read(TokenBackend.data("train_mask.npy")).int64Values())
+  let projected = counts.map { n in tableIn.map { row in zip(row, n).reduce(0) { $0 + $1.0 * $1.1 } } }
+  let bias = columnNorms(biasOut) * biasIn[0][0] * biasIn[0][0]
+  let reference = projected.flatMap { a in
+    projected.map { b in columnNorms(tableOut) * zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } + bias }
+  }
+  #expect(relativeError(values, reference) <= 1e-5)
+}

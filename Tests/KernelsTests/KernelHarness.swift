@@ -50,6 +50,8 @@ struct KernelRun {
   var tileSide: Int? = nil
   var batchSize = 64
   var threads = 1
+  /// The backend's `options_json`.
+  var options: String? = nil
   /// When set, this many training samples: the fixture's cycled, each pass scaled by 1 + pass/16,
   /// for kernels larger than one of `GramTile`'s panels.
   var trainCount: Int? = nil
@@ -72,7 +74,7 @@ struct KernelRun {
     let settings = try KernelSettings(
       kind: kind, projection: projection, normalize: normalize, memory: 1 << 40, tileSize: side, batchSize: batchSize)
     let job = try KernelJob(
-      settings: settings, library: library, model: fixture.model.path, options: nil, train: .file(train),
+      settings: settings, library: library, model: fixture.model.path, options: options, train: .file(train),
       test: test.map { .file($0) },
       threads: threads)
     let summary = try job.run(in: directory.appendingPathComponent("kernel"))

@@ -22,15 +22,36 @@ func unprojectedKindMatchesBruteForceReference(kind: KernelKind, testRows: Bool)
   }
 }
 
+/// The example-c MLP (20-300-40-4): each layer's W and b are one factored group, I = in + 1, with
+/// π(o, j) = o·in + j for W and out·in + o for b (see example_c.c).
+let exampleMLPFactoredGroups: [BruteForceReference.FactoredGroup] = {
+  var (offset, groups) = (0, [BruteForceReference.FactoredGroup]())
+  for (index, (input, output)) in [(20, 300), (300, 40), (40, 4)].enumerated() {
+    groups.append(
+      .init(index: index, offset: offset, inputDim: input + 1, outputDim: output) { o, j in
+        j < input ? o * input + j : output * input + o
+      })
+    offset += (input + 1) * output
+  }
+  return groups
+}()
+
+/// Every projection against R g_c written out.
+///
+/// For `factored` with k = 24 the MLP's first two
+/// layers get 8 × 1 and 1 × 11 blocks, the last (164 of 18,504 parameters) joins the sparse rest
+/// of 5 rows; example-c has no factored vjp, so `proj-pntk` projects plain gradients, all rest.
 @Test(arguments: [KernelKind.projTrntk, .projPntk], ProjectionDistribution.allCases)
 func projectedKindMatchesReferenceWithExplicitProjection(kind: KernelKind, distribution: ProjectionDistribution) throws
 {
   let projection = ProjectionSettings(
-    dim: 24, distribution: distribution, seed: 5, density: distribution == .sparse ? 3 : nil)
+    dim: 24, distribution: distribution, seed: 5, density: distribution.takesDensity ? 3 : nil)
+  let groups = distribution == .factored && kind == .projTrntk ? exampleMLPFactoredGroups : []
   for testRows in [false, true] {
     let reference = try References.get(testRows: testRows)
     let (values, _) = try KernelRun(kind: kind, projection: projection, testRows: testRows).compute()
-    let error = relativeError(values, reference.kernel(kind, normalize: .none, projection: projection))
+    let expected = reference.kernel(kind, normalize: .none, projection: projection, factoredGroups: groups)
+    let error = relativeError(values, expected)
     #expect(error <= 1e-5, "\(kind) \(distribution): relative Frobenius error \(error)")
   }
 }
@@ -96,4 +117,67 @@ func onnxCNNKernelMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) th
   #expect(shape == reference.shape)
   let error = relativeError(values, reference.float64Values())
   #expect(error <= 1e-5, "onnx cnn \(kind) test×train=\(testRows): relative Frobenius error \(error)")
+}
+
+/// The same references with the convolutions as sums over their output positions (ABI 1.3
+/// `terms`, the ONNX option conv_factors): the Gram's sgemm path for dense sums, whole kernels
+/// and tiles of 3 that cut its sub-panels, on 1 and 2 threads, with the same bits either way.
+@Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
+func onnxCNNKernelFromConvolutionSumsMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) throws {
+  let fixture = KernelFixture.onnxCNN
+  let reference = try NPYFile.read(
+    fixture.folder.appendingPathComponent("\(kind.rawValue)_\(testRows ? "test" : "train").npy"))
+  var run = KernelRun(kind: kind, fixture: fixture, testRows: testRows, options: #"{"conv_factors": "always"}"#)
+  for normalize in KernelNormalization.allCases {
+    run.normalize = normalize
+    let (whole, shape) = try run.compute()
+    #expect(shape == reference.shape)
+    if normalize == .none {
+      let error = relativeError(whole, reference.float64Values())
+      #expect(error <= 1e-5, "\(kind) test×train=\(testRows): relative Frobenius error \(error)")
+    }
+    for (side, threads) in [(3, 1), (3, 2), (nil, 2)] {
+      (run.tileSide, run.threads) = (side, threads)
+      let values = try run.compute().values
+      #expect(differingBits(values, whole) == 0, "\(kind) \(normalize) tile \(side ?? 0) threads \(threads)")
+    }
+    (run.tileSide, run.threads) = (nil, 1)
+  }
+}
+
+/// `--proj-kind factored` on the digits CNN with its convolutions as sums over positions.
+///
+/// With conv_factors always and k = 64, conv2 (16 terms) gets a 2 × 10 block, fc1's weight 4 × 9,
+/// fc2's 1 × 2; conv1, the biases and the plain conv biases make the sparse rest of 6 rows.
+/// `proj-pntk` reads the factored vjp's rows of summed classes. Against R g_c written out from
+/// whole Jacobians, and with the same bits for batches of 3, tiles of 3 and 2 threads.
+@Test(arguments: [KernelKind.projTrntk, .projPntk])
+func factoredProjectionOfConvolutionSumsMatchesReference(kind: KernelKind) throws {
+  let fixture = KernelFixture.onnxCNN
+  // Every factored group is stored [O, I] (Conv weights [O, C, kh, kw], Gemm transB = 1, biases).
+  let shapes = [
+    ("conv1.weight", 9, 16), ("conv2.weight", 144, 32), ("fc1.weight", 128, 64), ("fc1.bias", 1, 64),
+    ("fc2.weight", 64, 10), ("fc2.bias", 1, 10),
+  ]
+  let description = try fixture.models(1)[0].description
+  let groups = try shapes.map { name, input, output in
+    let index = try #require(description.parameterGroups.firstIndex { $0.name == name })
+    let offset = description.parameterGroups[index].offset
+    return BruteForceReference.FactoredGroup(index: index, offset: offset, inputDim: input, outputDim: output) { o, j in
+      o * input + j
+    }
+  }
+  let projection = ProjectionSettings(dim: 64, distribution: .factored, seed: 9, density: 2)
+  for testRows in [false, true] {
+    let reference = try BruteForceReference(fixture: fixture, testRows: testRows)
+    var run = KernelRun(
+      kind: kind, fixture: fixture, projection: projection, testRows: testRows,
+      options: #"{"conv_factors": "always"}"#)
+    let (values, _) = try run.compute()
+    let expected = reference.kernel(kind, normalize: .none, projection: projection, factoredGroups: groups)
+    let error = relativeError(values, expected)
+    #expect(error <= 1e-5, "\(kind) test×train=\(testRows): relative Frobenius error \(error)")
+    (run.batchSize, run.tileSide, run.threads) = (3, 3, 2)
+    #expect(differingBits(try run.compute().values, values) == 0)
+  }
 }

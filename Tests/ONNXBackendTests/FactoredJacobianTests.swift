@@ -39,7 +39,9 @@ struct FactoredJacobianTests {
     let groups = (0..<model.parameterNames.count).compactMap { model.parameterGroup($0) }
     var plainCount = 0
     for (group, factor) in zip(groups, model.factors) where factor == nil { plainCount += group.count }
-    #expect(s == c * plainCount + model.factors.reduce(0) { $0 + ($1.map { $0.inputDim + c * $0.outputDim } ?? 0) })
+    #expect(
+      s == c * plainCount
+        + model.factors.reduce(0) { $0 + ($1.map { $0.terms * ($0.inputDim + c * $0.outputDim) } ?? 0) })
     var layouts: [Layout?] = []
     for (group, factor) in zip(groups, model.factors) {
       guard let factor else {
@@ -53,7 +55,8 @@ struct FactoredJacobianTests {
     let all = FactorSlots.jacobian(
       fromFactored: rows, count: n, classes: c, groups: groups.map { ($0.offset, $0.count) },
       factors: model.factors.map {
-        $0.map { FactorSlots.Factor(factored: true, inputDim: $0.inputDim, outputDim: $0.outputDim) } ?? .plain
+        $0.map { FactorSlots.Factor(factored: true, inputDim: $0.inputDim, outputDim: $0.outputDim, terms: $0.terms) }
+          ?? .plain
       }
     ) { g, o, j in
       let (inputs, outputs) = (model.factors[g]?.inputDim ?? 0, model.factors[g]?.outputDim ?? 0)
@@ -147,9 +150,11 @@ struct FactoredJacobianTests {
       path: TestEnvironment.repositoryRoot.appendingPathComponent("examples/digits/cnn.onnx").path)
     #expect(
       Self.reasons(digits) == [
-        "conv1.weight": "Conv '/conv1/Conv' applies it at 64 positions",
+        "conv1.weight":
+          "Conv '/conv1/Conv' applies it at 64 positions: whole columns cost less than a sum of 64 patch terms",
         "conv1.bias": "Conv '/conv1/Conv' applies it at 64 positions",
-        "conv2.weight": "Conv '/conv2/Conv' applies it at 16 positions",
+        "conv2.weight":
+          "Conv '/conv2/Conv' applies it at 16 positions: whole columns cost less than a sum of 16 patch terms",
         "conv2.bias": "Conv '/conv2/Conv' applies it at 16 positions",
       ])
     // The written-out encoder block: 8 tokens through nn.Linear (legacy: Transpose + MatMul,
@@ -164,6 +169,68 @@ struct FactoredJacobianTests {
         == "read by Mul '/block/norm1/Mul' (input 1); only MatMul, Gemm, Add and Gather of rows factor")
     // The learned position table is added once per sample, element for element: a = [1].
     #expect(reasons["position"] == nil)
+  }
+
+  /// A convolution's weight as a sum over its output positions of Δ_r ⊗ patch_r (ABI 1.3 `terms`,
+  /// option conv_factors): the digits CNN's two convolutions (padding 1, 8·8 and 4·4 positions)
+  /// rebuild the Jacobian; their biases, broadcast over the positions, stay plain.
+  @Test func digitsConvolutionsFactorAsSumsOverPositionsWhenAsked() throws {
+    let digits = TestEnvironment.repositoryRoot.appendingPathComponent("examples/digits")
+    let model = try ONNXModel(
+      path: digits.appendingPathComponent("cnn.onnx").path, options: ModelOptions(convolutionFactoring: .always))
+    let x = try NPYFile.read(digits.appendingPathComponent("test_x.npy")).float32Values()
+    try Self.check(
+      model, Array(x.prefix(3 * model.inputs[0].size)), n: 3,
+      factored: Dictionary(
+        uniqueKeysWithValues: ["conv1.weight", "conv2.weight", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+          .map { ($0, Layout.outputMajor) }))
+    let conv2 = try #require(model.factors[2])
+    #expect([conv2.terms, conv2.inputDim, conv2.outputDim] == [16, 16 * 9, 32])
+    #expect(Self.reasons(model)["conv2.bias"] == "Conv '/conv2/Conv' applies it at 16 positions")
+  }
+
+  /// Strides, dilations, uneven pads and several input channels factor; 2 groups do not.
+  ///
+  /// The patches are the windows the forward pass reads, zeros over padding. With 2 groups a weight row sees only half the
+  /// channels, which is no outer product: plain, and the reason says so; `never` keeps all plain.
+  @Test func stridedDilatedConvolutionFactorsAndGroupedOneDoesNot() throws {
+    var r = OperatorGradientTests.Numbers(state: 11)
+    let conv = ["pads": Attribute.ints([1, 0, 2, 1]), "strides": .ints([2, 1]), "dilations": .ints([1, 2])]
+    let graph = Self.graph(
+      [
+        Self.node("Conv", ["x", "w1", "b1"], "c1", conv), Self.node("Tanh", ["c1"], "h1"),
+        Self.node("Conv", ["h1", "w2"], "c2", ["group": .int(2)]), Self.node("Flatten", ["c2"], "f"),
+        Self.node("Gemm", ["f", "w3"], "logits", ["transB": .int(1)]),
+      ],
+      [
+        ("w1", r.tensor([4, 3, 3, 2])), ("b1", r.tensor([4])), ("w2", r.tensor([4, 2, 2, 2])),
+        ("w3", r.tensor([3, 36])),
+      ],
+      input: [nil, 3, 6, 5])
+    let model = try ONNXModel(graph: graph, path: "strided", options: ModelOptions(convolutionFactoring: .always))
+    try Self.check(
+      model, Self.inputs(model, n: 3), n: 3, factored: ["w1": .outputMajor, "w3": .outputMajor])
+    // c1: rows (6 + 1 + 2 − 3) / 2 + 1 = 4, columns 5 + 0 + 1 − 3 + 1 = 4.
+    #expect(model.factors[0].map { [$0.terms, $0.inputDim, $0.outputDim] } == [16, 18, 4])
+    #expect(Self.reasons(model)["w2"] == "Conv 'c2' has 2 groups")
+    let never = try ONNXModel(graph: graph, path: "strided", options: ModelOptions(convolutionFactoring: .never))
+    #expect(Self.reasons(never)["w1"] == "Conv 'c1' applies it at 16 positions (option conv_factors is 'never')")
+  }
+
+  /// The default rule factors a convolution when a pair of samples costs fewer multiply-adds as a
+  /// sum, R²·(I + C·O), than as columns, C·O·I: 2×2 positions of 32 channels by 3×3 windows
+  /// (16·(288 + 320) against 92,160) factor; the digits CNN's stay plain (see above).
+  @Test func automaticRuleFactorsFewPositionsOfManyChannels() throws {
+    var r = OperatorGradientTests.Numbers(state: 5)
+    let graph = Self.graph(
+      [
+        Self.node("Conv", ["x", "w"], "c", ["pads": .ints([1, 1, 1, 1]), "strides": .ints([2, 2])]),
+        Self.node("Relu", ["c"], "h"), Self.node("Flatten", ["h"], "f"), Self.node("Gemm", ["f", "v", "b"], "logits"),
+      ], [("w", r.tensor([32, 32, 3, 3])), ("v", r.tensor([128, 10])), ("b", r.tensor([10]))], input: [nil, 32, 4, 4])
+    let model = try ONNXModel(graph: graph, path: "late-stage")
+    #expect(model.factors[0].map { [$0.terms, $0.inputDim, $0.outputDim] } == [4, 288, 32])
+    try Self.check(
+      model, Self.inputs(model, n: 2), n: 2, factored: ["w": .outputMajor, "v": .inputMajor, "b": .outputMajor])
   }
 
   // MARK: Small graphs built here
@@ -366,7 +433,10 @@ struct FactoredJacobianTests {
         #expect(groupFactor(model, index, &factor, nil, 0) == ENTK_OK)
         reasons.append(factor.reason.map { String(cString: $0) })
       }
-      #expect(reasons == ["Conv '/conv1/Conv' applies it at 64 positions", nil])
+      #expect(
+        reasons == [
+          "Conv '/conv1/Conv' applies it at 64 positions: whole columns cost less than a sum of 64 patch terms", nil,
+        ])
 
       var older = entk_group_factor()
       older.struct_size = try #require(MemoryLayout<entk_group_factor>.offset(of: \.reason))

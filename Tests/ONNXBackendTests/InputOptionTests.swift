@@ -148,4 +148,53 @@ struct InputOptionTests {
     #expect(error.status == ENTK_STATUS_UNIMPLEMENTED)
     #expect(error.description.contains("input 'x' has element type double"), "\(error)")
   }
+
+  /// logits = Flatten(x) · W for an input whose samples have `rank` dimensions, all 1 but the
+  /// last, 2.
+  static func flattenGraph(rank: Int) -> Graph {
+    Graph(
+      nodes: [
+        Node(name: "flat", opType: "Flatten", domain: "", inputs: ["x"], outputs: ["flat"], attributes: [:]),
+        Node(
+          name: "logits", opType: "MatMul", domain: "", inputs: ["flat", "w"], outputs: ["logits"], attributes: [:]),
+      ],
+      initializerNames: ["w"], initializers: ["w": Tensor(shape: [2, 2], floats: [1, 2, 3, 4])],
+      inputs: [
+        ValueInfo(
+          name: "x", elementType: 1,
+          shape: [nil] + [Int?](repeating: 1, count: max(rank - 1, 0)) + (rank > 0 ? [2] : []),
+          isTensor: true)
+      ],
+      outputs: [ValueInfo(name: "logits", elementType: 1, shape: nil, isTensor: true)], opset: 13)
+  }
+
+  /// The ABI's `entk_input_info.shape` has ENTK_MAX_INPUT_RANK slots: an input of that many
+  /// dimensions per sample runs, one more is refused at open, naming the input, its rank and the
+  /// limit, and so is an input with no dimension besides the batch.
+  @Test func anInputRankBeyondTheABIsShapeSlotsIsRefusedByName() throws {
+    let limit = Int(ENTK_MAX_INPUT_RANK)
+    let model = try ONNXModel(graph: Self.flattenGraph(rank: limit), path: "rank-\(limit)")
+    #expect(model.inputs[0].shape == [Int](repeating: 1, count: limit - 1) + [2])
+    // (3, -1) · [[1, 2], [3, 4]] = (0, 2); (0.5, 2) · W = (6.5, 9).
+    var logits = [Float](repeating: .nan, count: 4)
+    try InputSlots.withPointers([.float32([3, -1, 0.5, 2])]) { pointers in
+      try logits.withUnsafeMutableBufferPointer { try model.forward(pointers, count: 2, logits: $0, embedding: nil) }
+    }
+    #expect(logits == [0, 2, 6.5, 9])
+
+    for (rank, message) in [
+      (limit + 1, "input 'x' [?, 1, 1, 1, 1, 1, 1, 1, 1, 2] has 9 dimensions per sample; the ABI describes at most 8"),
+      (0, "input 'x' must have a batch dimension and at least one per-sample dimension, got [?]"),
+    ] {
+      var failure: ONNXError? = nil
+      do {
+        _ = try ONNXModel(graph: Self.flattenGraph(rank: rank), path: "rank-\(rank)")
+      } catch {
+        failure = error
+      }
+      let error = try #require(failure)
+      #expect(error.status == ENTK_STATUS_UNIMPLEMENTED)
+      #expect(error.description.contains(message), "\(error)")
+    }
+  }
 }

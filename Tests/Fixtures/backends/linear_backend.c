@@ -14,6 +14,8 @@
  *   BREAK_WRITES_PAST_STRUCT_SIZE group_factor clears sizeof(entk_group_factor) bytes, past
  *                      a caller's shorter ABI 1.1 struct
  *   BREAK_REFUSES_FIRST_STRUCT_SIZE group_factor refuses a struct_size below its own sizeof
+ *   BREAK_DESCRIBE_PAST_STRUCT_SIZE describe writes num_inputs (ABI 1.3) into an ABI 1.0
+ *                      caller's struct, which ends before it
  * and, not a defect, ABI_1_0: a table of ABI 1.0 (no factor slots), as an older backend has.
  *
  * Both groups factor (ABI 1.1): W with a = x, Δ_c = e_c, π(o, j) = o·D + j; b with a = [1].
@@ -64,6 +66,9 @@ static entk_status describe(const entk_model *model, entk_model_info *info, char
   info->num_params = P;
   info->embedding_size = 0;
   info->num_param_groups = 2;
+#ifdef BREAK_DESCRIBE_PAST_STRUCT_SIZE
+  info->num_inputs = 1;
+#endif
   return ENTK_OK;
 }
 

@@ -1,6 +1,7 @@
 /// How one parameter group's per-sample gradient factors as an outer product (ABI 1.1,
 /// `entk_group_factor`): ∂f_c/∂θ[π(o, j)] = Δ_c[o] · a[j] for a fixed bijection π; or, for an
-/// embedding table read at several indices, as a sum of R of them with one-hot a's (ABI 1.3).
+/// embedding table read at several indices or a convolution applied at several positions, as a
+/// sum of R of them (ABI 1.3).
 ///
 /// Found once when a model opens by `find` (GroupFactorSearch.swift), from the graph's dataflow.
 public struct GroupFactor: Sendable, Equatable {
@@ -12,6 +13,9 @@ public struct GroupFactor: Sendable, Equatable {
     case constant(Float)
     /// One-hot a_r = e_k for each of the R integer elements k of a value: the rows a Gather reads.
     case indices(String)
+    /// a_r = the patch of a forward value (a Conv's X) at each of the R output positions. The
+    /// Δ value (the Conv's Y) then holds [O, R] per logit, channels first.
+    case patches(String, ConvolutionPatches)
   }
 
   public var input: Input
@@ -31,6 +35,14 @@ public struct GroupFactor: Sendable, Equatable {
 
   /// Floats of a `factored_jacobian` row for `classes` logits: the a's, then C × R × O Δ's.
   public func rowLength(classes: Int) -> Int { (oneHot ? terms : terms * inputDim) + classes * terms * outputDim }
+}
+
+/// What a convolution's weight meets at each output position: the window over its input and the
+/// input's channels, which give the patch matrix [channels · kernel positions, R] (`PatchMatrix`),
+/// in the weight's own (channel, kernel position) order.
+public struct ConvolutionPatches: Sendable, Equatable {
+  let window: SpatialWindow
+  let channels: Int
 }
 
 /// How `factoredJacobian` returns one parameter group.

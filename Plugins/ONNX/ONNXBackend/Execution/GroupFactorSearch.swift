@@ -4,9 +4,11 @@ extension GroupFactor {
   /// `shapes` are every value's shape for one sample (batch 1); `output` is the logits.
   /// `constants` names the values that do not depend on the input.
   static func find(
-    in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String, constants: Set<String>
+    in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String, constants: Set<String>,
+    convolutions: ModelOptions.ConvolutionFactoring = .auto
   ) -> [GroupFactoring] {
-    let search = GroupFactorSearch(graph: graph, shapes: shapes, output: output, constants: constants)
+    let search = GroupFactorSearch(
+      graph: graph, shapes: shapes, output: output, constants: constants, convolutions: convolutions)
     return parameters.map(search.factoring)
   }
 }
@@ -27,6 +29,9 @@ extension GroupFactor {
 ///   Δ = ∂f/∂(the Add's output).
 /// - a Gather of rows (axis 0) from a table [V, D] (an embedding): the gradient is a sum over the
 ///   R indices read, each a one-hot a_r = e_{index} (I = V) times Δ_r = ∂f/∂(row r read) (O = D).
+/// - a Conv's weight [O, C, k...] with one group: a sum over the R output positions of
+///   a_r = the input patch at r (I = C·k...) times Δ_r = ∂f/∂Y[:, r] (O), when `convolutions` and
+///   the cost rule below allow.
 /// Rearrangements only change π, which the host never needs; so the exporters' forms (Gemm with
 /// either transB, MatMul on a Transpose of the weight, MatMul on a pre-transposed weight, a bias
 /// Add in either slot, reshapes in between) are all the same case.
@@ -38,12 +43,17 @@ struct GroupFactorSearch {
   let constants: Set<String>
   /// Per value, the (node index, input slot) pairs that read it.
   let readers: [String: [(node: Int, slot: Int)]]
+  let convolutions: ModelOptions.ConvolutionFactoring
 
   /// Operators whose output holds each element of input 0 exactly once, in some order.
   static let rearrangements: Set<String> = ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"]
 
-  init(graph: Graph, shapes: [String: [Int]], output: String, constants: Set<String> = []) {
+  init(
+    graph: Graph, shapes: [String: [Int]], output: String, constants: Set<String> = [],
+    convolutions: ModelOptions.ConvolutionFactoring = .auto
+  ) {
     self.graph = graph
+    self.convolutions = convolutions
     self.shapes = shapes
     self.output = output
     self.constants = constants
@@ -126,6 +136,8 @@ struct GroupFactorSearch {
       return .factored(
         GroupFactor(
           input: .indices(node.inputs[1]), inputDim: table[0], outputDim: table[1], delta: y, terms: indices))
+    case "Conv" where slot == 1:
+      return convolution(node, y: y)
     case "Conv", "ConvTranspose":
       // A kernel is applied at each output (Conv) or input (ConvTranspose) position.
       let positions = node.opType == "Conv" ? shapes[y] : shapes[node.inputs[0]]
@@ -138,6 +150,38 @@ struct GroupFactorSearch {
     }
     return .plain(
       reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm, Add and Gather of rows factor")
+  }
+
+  /// A Conv's weight as a sum over output positions r of Δ_r ⊗ patch_r.
+  private func convolution(_ node: Node, y: String) -> GroupFactoring {
+    let name = Self.describe(node)
+    guard node.inputs.count >= 2, let x = shapes[node.inputs[0]], let w = shapes[node.inputs[1]],
+      let out = shapes[y], x.count >= 3, w.count == x.count, out.count == x.count
+    else { return .plain(reason: "\(name) has no input shape") }
+    let context = OperatorContext(node: node, opset: graph.opset, inputs: [])
+    let groups = (try? context.int("group", default: 1)) ?? 1
+    guard groups == 1 else { return .plain(reason: "\(name) has \(groups) groups") }
+    guard let window = try? SpatialWindow(context: context, inputShape: x, kernelShape: Array(w.dropFirst(2))) else {
+      return .plain(reason: "\(name) has a window the backend cannot read")
+    }
+    let (positions, inputDim, outputDim) = (window.outputPlane, x[1] * window.kernelCount, w[0])
+    let reason = "\(name) applies it at \(positions) positions"
+    switch convolutions {
+    case .never: return .plain(reason: reason + " (option conv_factors is 'never')")
+    case .always: break
+    case .auto:
+      // Per pair of samples a sum costs R²·(I + C·O) multiply-adds (Grams of the patches and of
+      // the Δ's, both by sgemm), whole columns C·O·I: a ResNet's 4×4 stages qualify, its early
+      // 32×32 ones by far not.
+      let classes = count(output) ?? 1
+      guard positions * positions * (inputDim + classes * outputDim) < classes * outputDim * inputDim else {
+        return .plain(reason: reason + ": whole columns cost less than a sum of \(positions) patch terms")
+      }
+    }
+    return .factored(
+      GroupFactor(
+        input: .patches(node.inputs[0], ConvolutionPatches(window: window, channels: x[1])), inputDim: inputDim,
+        outputDim: outputDim, delta: y, terms: positions))
   }
 
   /// A weight of `weightCount` elements contracted over `k` with `other` into `y` (`yCount` elements).

@@ -1,3 +1,5 @@
+import CEntkABI
+
 /// One graph input as the ABI describes it (`entk_input_info`): its name, element type and
 /// per-sample shape, and for token ids the values the model can use.
 public struct ModelInput: Sendable, Equatable {
@@ -53,8 +55,14 @@ public struct ModelInput: Sendable, Equatable {
       )
     }
     let written = Self.describe(dims, symbols: info.symbols)
-    guard dims.count >= 2, dims.count - 1 <= 8 else {
-      throw .unsupported("input '\(info.name)' must have a shape [batch, ...] of rank 2 to 9, got \(written)")
+    guard dims.count >= 2 else {
+      throw .unsupported(
+        "input '\(info.name)' must have a batch dimension and at least one per-sample dimension, got \(written)")
+    }
+    guard dims.count - 1 <= Self.maximumRank else {
+      throw .unsupported(
+        "input '\(info.name)' \(written) has \(dims.count - 1) dimensions per sample; the ABI describes at most \(Self.maximumRank) (ENTK_MAX_INPUT_RANK, the length of entk_input_info.shape)"
+      )
     }
     if let batch = dims[0], batch != 1 {
       throw .unsupported(
@@ -95,6 +103,10 @@ public struct ModelInput: Sendable, Equatable {
       throw error.prefixed("input '\(info.name)'")
     }
   }
+
+  /// The most dimensions one sample of an input may have: the slots of `entk_input_info.shape`
+  /// and `entk_model_info.input_shape`, through which the host learns the shape.
+  static let maximumRank = Int(ENTK_MAX_INPUT_RANK)
 
   private static func symbol(_ info: ValueInfo, _ axis: Int) -> String? {
     axis < info.symbols.count ? info.symbols[axis] : nil

@@ -9,22 +9,40 @@ import Foundation
 ///   `{"sequence": 64}` for inputs exported with `dynamic_axes={0: "batch", 1: "sequence"}`.
 /// - `"shapes"`: per-sample shapes of inputs by input name, e.g. `{"input_ids": [64]}`; for
 ///   dimensions without a name, or to give one input's shape whole.
+/// - `"conv_factors"`: `"auto"` (default), `"always"` or `"never"`: whether a convolution's
+///   weight is returned as a sum of per-position factors (`ConvolutionFactoring`).
 public struct ModelOptions: Sendable, Hashable {
+  /// When a Conv weight's gradient is reported as a sum over output positions (ABI 1.3 `terms`).
+  ///
+  /// A sum of Δ_r ⊗ patch_r instead of plain columns. The kernels are the same either way; only their
+  /// cost differs.
+  public enum ConvolutionFactoring: String, Sendable, Hashable, CaseIterable {
+    /// When a pair of samples costs fewer multiply-adds as a sum than as whole columns (a
+    /// ResNet's last stages: few positions, many channels).
+    case auto
+    /// Every convolution that can (one group).
+    case always
+    /// None.
+    case never
+  }
+
   public var parameterPatterns: [String]? = nil
   public var output: String? = nil
   /// Size of each named symbolic dimension.
   public var dimensions: [String: Int] = [:]
   /// Per-sample shape (no batch dimension) of each named input.
   public var shapes: [String: [Int]] = [:]
+  public var convolutionFactoring = ConvolutionFactoring.auto
 
   public init(
     parameterPatterns: [String]? = nil, output: String? = nil, dimensions: [String: Int] = [:],
-    shapes: [String: [Int]] = [:]
+    shapes: [String: [Int]] = [:], convolutionFactoring: ConvolutionFactoring = .auto
   ) {
     self.parameterPatterns = parameterPatterns
     self.output = output
     self.dimensions = dimensions
     self.shapes = shapes
+    self.convolutionFactoring = convolutionFactoring
   }
 
   /// Parses `options_json`; nil, "" and "{}" give the defaults.
@@ -67,8 +85,14 @@ public struct ModelOptions: Sendable, Hashable {
           for d in list { shape.append(try Self.size(d, "option 'shapes': '\(name)'")) }
           shapes[name] = shape
         }
+      case "conv_factors":
+        guard let name = value as? String, let choice = ConvolutionFactoring(rawValue: name) else {
+          let known = ConvolutionFactoring.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+          throw .invalidArgument("option 'conv_factors' must be one of \(known), got \(value)")
+        }
+        convolutionFactoring = choice
       default:
-        throw .invalidArgument("unknown option '\(key)' (known: params, output, dims, shapes)")
+        throw .invalidArgument("unknown option '\(key)' (known: params, output, dims, shapes, conv_factors)")
       }
     }
   }

@@ -205,7 +205,7 @@ public final class ONNXModel {
     }
     let factoring = GroupFactor.find(
       in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName,
-      constants: Set(constants.keys))
+      constants: Set(constants.keys), convolutions: options.convolutionFactoring)
     factors = factoring.map(\.factor)
     plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
@@ -560,10 +560,22 @@ public final class ONNXModel {
           }
           // Gather's negative indices count from the end; the forward pass checked the range.
           for (r, k) in indices.enumerated() { a[r] = Float(k < 0 ? k + Int64(factor.inputDim) : k) }
+        case .patches(let name, let patches):
+          guard let value = values[name], case .float(let v) = value.elements,
+            v.count == patches.channels * patches.window.inputPlane
+          else {
+            throw .invalidModel("\(path): '\(name)' does not hold the input it held when the model opened")
+          }
+          Self.fillPatchRows(v, patches, terms: factor.terms, into: a)
         }
         let width = factor.terms * factor.outputDim
-        let deltas = a + (factor.oneHot ? factor.terms : factor.inputDim)
-        try copyRows(gradients[factor.delta], rows: classes, count: width, into: deltas, stride: width)
+        let deltas = a + (factor.oneHot ? factor.terms : factor.terms * factor.inputDim)
+        if case .patches = factor.input {
+          try copyTransposedRows(
+            gradients[factor.delta], rows: classes, channels: factor.outputDim, positions: factor.terms, into: deltas)
+        } else {
+          try copyRows(gradients[factor.delta], rows: classes, count: width, into: deltas, stride: width)
+        }
         // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
         // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
         if factor.oneHot {
@@ -575,6 +587,43 @@ public final class ONNXModel {
             if silent { a[r] = -1 }
           }
         }
+      }
+    }
+  }
+
+  /// A convolution's R patches of one sample's input `x`, as rows [r][j] (the ABI's a's).
+  private static func fillPatchRows(
+    _ x: [Float], _ patches: ConvolutionPatches, terms: Int, into a: UnsafeMutablePointer<Float>
+  ) {
+    let matrix = PatchMatrix(window: patches.window, channels: patches.channels)
+    var columns = [Float](repeating: 0, count: matrix.rows * terms)
+    x.withUnsafeBufferPointer { x in
+      columns.withUnsafeMutableBufferPointer { columns in
+        guard let x = x.baseAddress, let columns = columns.baseAddress else { return }
+        matrix.fill(from: x, into: columns, leading: terms)
+        MatrixMultiply.transpose(columns, rows: matrix.rows, columns: terms, into: a)
+      }
+    }
+  }
+
+  /// Copies a stacked gradient of a convolution's output ([rows] + [1, O, positions...]; nil =
+  /// zero) to `target` as `rows` blocks of [position][channel] (the ABI's Δ's).
+  private func copyTransposedRows(
+    _ gradient: Tensor?, rows: Int, channels: Int, positions: Int, into target: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
+    let count = channels * positions
+    guard let gradient else {
+      target.update(repeating: 0, count: rows * count)
+      return
+    }
+    guard case .float(let v) = gradient.elements, v.count == rows * count else {
+      throw .invalidModel(
+        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(rows) rows of \(count) floats")
+    }
+    v.withUnsafeBufferPointer { buffer in
+      guard let source = buffer.baseAddress else { return }
+      for c in 0..<rows {
+        MatrixMultiply.transpose(source + c * count, rows: channels, columns: positions, into: target + c * count)
       }
     }
   }

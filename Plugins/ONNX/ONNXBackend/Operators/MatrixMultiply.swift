@@ -41,4 +41,11 @@ enum MatrixMultiply {
       Int32(m), Int32(n), Int32(k), alpha, a + aOffset, Int32(lda), b + bOffset, Int32(ldb), beta,
       c + cOffset, Int32(n))
   }
+
+  /// Writes the transpose of the row-major `rows` × `columns` matrix at `a` to `b` (`columns` ×
+  /// `rows`), through OpenBLAS's out-of-place copy.
+  static func transpose(_ a: UnsafePointer<Float>, rows: Int, columns: Int, into b: UnsafeMutablePointer<Float>) {
+    guard rows > 0, columns > 0 else { return }
+    cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(columns), b, Int32(rows))
+  }
 }

@@ -1,3 +1,4 @@
+import EntkTestSupport
 import Foundation
 import Surrogate
 import Testing

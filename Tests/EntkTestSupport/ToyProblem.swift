@@ -1,17 +1,16 @@
-import EntkTestSupport
 import Foundation
 import Surrogate
 
-/// A small, seeded classification problem with an RBF kernel: points in 2-D around one centre
-/// per class.
-struct ToyProblem {
-  var trainX: [[Double]]
-  var trainLabels: [Int]
-  var testX: [[Double]]
-  var testLabels: [Int]
-  let classCount: Int
+/// A small, seeded classification problem with an RBF kernel, for the surrogate, attribution and
+/// faithfulness tests: points in 2-D around one centre per class.
+public struct ToyProblem {
+  public var trainX: [[Double]]
+  public var trainLabels: [Int]
+  public var testX: [[Double]]
+  public var testLabels: [Int]
+  public let classCount: Int
 
-  init(trainCount: Int, testCount: Int, classCount: Int, seed: UInt64) {
+  public init(trainCount: Int, testCount: Int, classCount: Int, seed: UInt64) {
     var state = seed
     func uniform() -> Double {
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -34,29 +33,17 @@ struct ToyProblem {
   }
 
   /// RBF kernel exp(−‖a − b‖² / (2 w²)) between two point sets, float32 row-major [a.count, b.count].
-  static func rbf(_ a: [[Double]], _ b: [[Double]], width: Double = 0.7) -> [Float] {
+  public static func rbf(_ a: [[Double]], _ b: [[Double]], width: Double = 0.7) -> [Float] {
     a.flatMap { p in
       b.map { q in Float(exp(-((p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1])) / (2 * width * width))) }
     }
   }
 
-  func trainRows() throws -> KernelRows {
+  public func trainRows() throws -> KernelRows {
     try KernelRows(kernel: Self.rbf(trainX, trainX), count: trainX.count, trainCount: trainX.count)
   }
 
-  func testRows() throws -> KernelRows {
+  public func testRows() throws -> KernelRows {
     try KernelRows(kernel: Self.rbf(testX, trainX), count: testX.count, trainCount: trainX.count)
   }
-}
-
-/// Runs a Python script (text) with arguments and returns its standard output.
-func runPython(_ script: String, _ arguments: [String], in directory: URL) throws -> String {
-  let url = directory.appendingPathComponent("script-\(UUID().uuidString).py")
-  try script.write(to: url, atomically: true, encoding: .utf8)
-  let result = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", url.path] + arguments)
-  guard result.status == 0 else {
-    struct PythonFailed: Error, CustomStringConvertible { var description: String }
-    throw PythonFailed(description: "python3 failed: \(result.stderr)")
-  }
-  return result.stdout
 }
