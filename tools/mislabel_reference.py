@@ -36,7 +36,7 @@ def main(folder, train_x):
         os.path.join(bundle, "surrogate_bias.npy"))
     residual = softmax(logits, axis=1) - np.eye(logits.shape[1])[labels]
     kglm = (residual**2).sum(axis=1) * (features**2).sum(axis=1)
-    gradients = loss_gradients(os.path.join(folder, "model"), np.load(train_x), labels)
+    gradients = loss_gradients(os.path.join(folder, "subset-000", "model"), np.load(train_x), labels)
     print("kglm", repr(float(auc(kglm, flagged))))
     print("grad-dot", repr(float(auc((gradients**2).sum(axis=1), flagged))))
 

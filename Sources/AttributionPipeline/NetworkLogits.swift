@@ -39,12 +39,11 @@ struct NetworkLogits {
     return NPYArray(float32: logits, shape: [samples.count, opened.description.numOutputs])
   }
 
-  /// The model as recorded in the manifest, with the model file's SHA-256 when it is a file.
+  /// The model as recorded in the manifest, with the SHA-256 of its file or folder (`ContentDigest`).
   func record() throws -> Manifest.ModelRecord? {
     guard let model else { return nil }
-    var isDirectory: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
-    let sha = exists && !isDirectory.boolValue ? try SHA256.hex(fileAt: URL(fileURLWithPath: model)) : nil
+    let url = URL(fileURLWithPath: model)
+    let sha = FileManager.default.fileExists(atPath: model) ? try ContentDigest.hex(of: url) : nil
     let backendPath = backend.flatMap { try? BackendLibrary.load($0).url.path }
     return Manifest.ModelRecord(backend: backend, backendPath: backendPath, path: model, sha256: sha)
   }

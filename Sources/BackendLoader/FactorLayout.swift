@@ -124,6 +124,36 @@ public struct FactorLayout: Sendable, Equatable {
     self.plainReasons = plainReasons
   }
 
+  /// The layout of rows with the summed groups `expand` picks (by group index) made whole.
+  ///
+  /// Each such group is replaced by its whole gradient, written as a one-term factor with a = [1] and Δ = the C × (O·I) gradient
+  /// entries (any fixed order of a group's entries gives the same kernels). Segments keep their
+  /// order; everything after an expanded group moves.
+  public func expandingSums(_ expand: (Int, Summed) -> Bool) -> FactorLayout {
+    var next = numOutputs * plainCount
+    let expanded = segments.enumerated().map { index, segment -> Segment in
+      switch segment {
+      case .plain: return segment
+      case .factored(let input, let deltas):
+        defer { next += input.count + deltas.count }
+        return .factored(
+          input: next..<next + input.count, deltas: next + input.count..<next + input.count + deltas.count)
+      case .summed(var group):
+        if !group.oneHot && expand(index, group) {
+          let width = numOutputs * group.outputDim * group.inputDim
+          defer { next += 1 + width }
+          return .factored(input: next..<next + 1, deltas: next + 1..<next + 1 + width)
+        }
+        let (inputs, deltas) = (group.inputs.count, group.deltas.count)
+        (group.inputs, group.deltas) = (next..<next + inputs, next + inputs..<next + inputs + deltas)
+        next += inputs + deltas
+        return .summed(group)
+      }
+    }
+    return FactorLayout(
+      numOutputs: numOutputs, plainCount: plainCount, segments: expanded, rowLength: next, plainReasons: plainReasons)
+  }
+
   /// Whether any group is factored (else a row is just the Jacobian).
   public var hasFactors: Bool {
     segments.contains { if case .plain = $0 { false } else { true } }

@@ -7,6 +7,14 @@ import Surrogate
 // that lists the valid ones.
 
 extension LossGradientMethod: ExpressibleByArgument {}
+
+/// The attribution methods whose scores a bundle holds: the kGLM's, and the baselines'.
+enum AttributionMethod: String, CaseIterable, ExpressibleByArgument {
+  case kglm
+  case gradDot = "grad-dot"
+  case gradCos = "grad-cos"
+}
+
 extension KernelKind: ExpressibleByArgument {}
 extension ProjectionDistribution: ExpressibleByArgument {}
 extension KernelNormalization: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import AttributionPipeline
 import Evaluation
 import Foundation
 import Reporter
@@ -39,10 +40,15 @@ struct EvaluateLDSCommand: ParsableCommand {
   func run() throws {
     let folder = try RetrainFolder.open(URL(fileURLWithPath: directory))
     let d = folder.description
+    guard let fraction = d.fraction, let subsetSize = d.subsetSize, let seed = d.seed else {
+      throw EvaluateError.notARetrainFolder(
+        path: folder.url.path,
+        reason: "its models are not trained on random subsets (it is entk evaluate remove's or mislabel's)")
+    }
     // Every bundle is read and checked before any retraining, so a wrong bundle fails fast.
     let read = try bundles.map { path in (path, try AttributionBundle.read(from: URL(fileURLWithPath: path))) }
-    let trainLabels = try ArrayFile.read(URL(fileURLWithPath: d.trainLabels.path)).int64Values(path: d.trainLabels.path)
-    let testLabels = try ArrayFile.read(URL(fileURLWithPath: d.testLabels.path)).int64Values(path: d.testLabels.path)
+    let trainLabels = try LabelFile(path: d.trainLabels.path, count: d.trainCount).int64Values
+    let testLabels = try LabelFile(path: d.testLabels.path, count: d.testCount).int64Values
     for (path, bundle) in read {
       try BundleScores.checkLabels(
         bundle, path: path, train: (trainLabels, d.trainLabels.path), test: (testLabels, d.testLabels.path))
@@ -62,8 +68,8 @@ struct EvaluateLDSCommand: ParsableCommand {
       var updated = bundle
       var evaluation = updated.metrics.evaluation ?? EvaluationMetrics()
       evaluation.retrained = .init(
-        folder: folder.url.standardizedFileURL.path, subsetCount: d.subsetCount, subsetSize: d.subsetSize,
-        fraction: d.fraction, seed: d.seed)
+        folder: folder.url.standardizedFileURL.path, subsetCount: d.subsetCount, subsetSize: subsetSize,
+        fraction: fraction, seed: seed)
       evaluation.lds = scores
       updated.metrics.evaluation = evaluation
       try updated.write(to: URL(fileURLWithPath: path), replaceExisting: true)

@@ -14,8 +14,11 @@ struct EvaluateMislabelCommand: ParsableCommand {
     abstract: "Flip a seeded fraction of training labels, train, attribute, and rank by self-influence.",
     discussion: """
       Writes into --out: noisy_train_y.npy (the flipped labels), flipped.npy (the flipped indices), \
-      model (trained with the backend's train call on the flipped labels) and bundle (as `entk \
-      attribute --kind` on the model and the flipped labels, with the grad-dot baseline). Training \
+      the model trained with the backend's train call on the flipped labels, planned as `entk \
+      evaluate subsets` plans (subsets.json, a Makefile, slurm.sh; the model is subset-000/model, \
+      so an interrupted run resumes and --plan-only leaves the training to make or Slurm), and \
+      bundle (as `entk attribute --kind` on the model and the flipped labels, with the grad-dot \
+      baseline; a bundle of the same model and kind is reused). Training \
       points are ranked by self-influence (TracIn's ‖∇ℓ_i‖²): the kGLM's, ‖p̂_i − e_ỹ‖² ‖k(x_i, X)‖², and \
       the network's, ‖∇_θ ℓ(x_i, ỹ_i)‖² (grad-dot); the detection AUC and the fraction of flipped points found after inspecting \
       5, 10 and 20% of the data go into the bundle's metrics and report. Definitions: docs/evaluate.md.
@@ -29,15 +32,25 @@ struct EvaluateMislabelCommand: ParsableCommand {
   var flipSeed: UInt64 = 0
   @Option(help: "The model to train, an architecture (as `entk train --model`).") var model: String
   @OptionGroup var training: TrainingOptions
-  @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = "trntk"
+  @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = KernelKind.trntk
   @Option(name: .customLong("proj-dim"), help: "k, for the projected kinds.") var projDim: Int?
   @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
-  @Option(help: "Output folder.") var out: String
+  @Option(
+    help:
+      "Output folder. An existing one planned with the same settings is continued (trained models and a matching bundle are kept); one with other settings is refused."
+  )
+  var out: String
+  @Flag(name: .customLong("plan-only"), help: "Write the plan into --out and stop, to train it with make or Slurm.")
+  var planOnly = false
 
   func validate() throws {
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
     _ = try data.requiredTest()
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    if kind == .entk {
+      throw ValidationError(
+        "--kind entk: the full eNTK's C×C blocks cannot be attributed; use trntk, pntk, em or layers")
+    }
   }
 
   func run() throws {
@@ -53,31 +66,46 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let flips = LabelFlips(labels: labels, classCount: classCount, fraction: fraction, seed: flipSeed)
     printError("evaluate: flipped \(flips.indices.count) of \(labels.count) training labels (seed \(flipSeed))")
 
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let noisy = directory.appendingPathComponent("noisy_train_y.npy")
-    try Self.write(NPYArray(int64: flips.labels.map { Int64($0) }, shape: [labels.count]), to: noisy)
-    try Self.write(
-      NPYArray(int64: flips.indices.map { Int64($0) }, shape: [flips.indices.count]),
-      to: directory.appendingPathComponent("flipped.npy"))
-
-    let trained = directory.appendingPathComponent("model")
-    printError("evaluate: training on the flipped labels")
-    guard let floats = x.floatValues else {
-      throw BackendCallError.notSingleFloatInput(call: "train", inputs: network.description.inputSummary)
+    let noisyData = Self.encoded(NPYArray(int64: flips.labels.map { Int64($0) }, shape: [labels.count]))
+    let testInputs = try RetrainFolder.record(testX)
+    let description = RetrainFolder.Description(
+      trainCount: labels.count, testCount: testInputs.shape.first ?? 0,
+      models: [.init(name: "flipped-labels", removed: [], seed: training.seed)], subsetCount: 1,
+      trainInputs: try RetrainFolder.record(trainX),
+      trainLabels: .init(path: noisy.path, sha256: SHA256.hex(noisyData), shape: [labels.count]),
+      testInputs: testInputs, testLabels: try RetrainFolder.record(testY), backend: backend, options: options,
+      training: settings)
+    // A folder planned with other flips keeps its labels: refused before they are written.
+    try RetrainFolder.checkUnchanged(description, in: directory)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try noisyData.write(to: noisy, options: .atomic)
+    try Self.encoded(NPYArray(int64: flips.indices.map { Int64($0) }, shape: [flips.indices.count]))
+      .write(to: directory.appendingPathComponent("flipped.npy"), options: .atomic)
+    let folder = try RetrainFolder.plan(description, in: directory)
+    if planOnly {
+      printError("evaluate: the model on the flipped labels is planned in \(directory.path) (\(folder.trainingHint))")
+      return
     }
-    try settings.trainAndSave(backend: backend, inputs: floats, labels: flips.labels.map { Int64($0) }, to: trained)
+    try folder.retrain([0])
+    let trained = folder.model(0)
 
     let bundleURL = directory.appendingPathComponent("bundle")
-    var arguments = [
-      "--kind", kind, "--backend", backend, "--model", trained.path, "--train", trainX, "--test", testX,
-      "--train-labels", noisy.path, "--test-labels", testY, "--baseline", "grad-dot", "--out", bundleURL.path,
-      "--force",
-    ]
-    if let options { arguments += ["--options", options] }
-    if let projDim { arguments += ["--proj-dim", String(projDim)] }
-    if let threads { arguments += ["--threads", String(threads)] }
-    let attribute = try AttributeCommand.parse(arguments)
-    try attribute.run()
+    if try !Self.isReusable(bundleURL, model: trained, kind: kind.rawValue, projDim: projDim) {
+      var request = AttributionRequest(
+        kernels: .compute(
+          settings: try KernelSettings(
+            kind: kind, projDim: projDim, projKind: .gaussian, projDensity: nil, seed: 0, normalize: .cosine,
+            memory: nil, tileSize: nil, batchSize: nil, factors: .auto),
+          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount),
+        trainLabels: noisy.path)
+      request.testLabels = testY
+      (request.train, request.test) = ([trainX], [testX])
+      (request.backend, request.models, request.options) = (backend, [trained.path], options)
+      request.baselines = [.gradDot]
+      request.commandLine = CommandLine.arguments
+      _ = try AttributionPipeline(request: request, log: printError).write(to: bundleURL, replaceExisting: true)
+    }
 
     var bundle = try AttributionBundle.read(from: bundleURL)
     let retrained = try library.open(model: trained.path, options: options)
@@ -140,9 +168,20 @@ struct EvaluateMislabelCommand: ParsableCommand {
     }
   }
 
-  private static func write(_ array: NPYArray, to url: URL) throws {
+  /// Whether the bundle at `url` was made from `model` (the SHA-256 its manifest records) with
+  /// kernel `kind` (and `projDim`, when given), so attributing again would give it back.
+  private static func isReusable(_ url: URL, model: URL, kind: String, projDim: Int?) throws -> Bool {
+    guard FileManager.default.fileExists(atPath: url.appendingPathComponent("manifest.json").path),
+      let manifest = try? AttributionBundle.read(from: url).manifest,
+      let recorded = manifest.models?.first?.sha256
+    else { return false }
+    return try recorded == ContentDigest.hex(of: model) && manifest.kernel.kind == kind
+      && (projDim == nil || manifest.kernel.settings["projectionDim"] == projDim.map(String.init))
+  }
+
+  private static func encoded(_ array: NPYArray) -> Data {
     var data = NPYHeader(dtype: array.dtype, shape: array.shape).encoded()
     data.append(array.bytes)
-    try data.write(to: url, options: .atomic)
+    return data
   }
 }

@@ -4,7 +4,7 @@ import Foundation
 struct EvaluateRetrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "retrain",
-    abstract: "Train the unfinished subsets of an `entk evaluate subsets` folder.",
+    abstract: "Train the unfinished subsets of an `entk evaluate subsets`, `remove` or `mislabel` folder.",
     discussion: """
       Finished subsets (done.json present, margins matching it) are skipped, so the command \
       resumes after an interruption; with --subset k only that subset is trained (what the \
@@ -12,7 +12,7 @@ struct EvaluateRetrainCommand: ParsableCommand {
       in its subset folder.
       """)
 
-  @Argument(help: "The folder written by `entk evaluate subsets`.") var directory: String
+  @Argument(help: "The folder written by `entk evaluate subsets`, `remove` or `mislabel`.") var directory: String
   @Option(help: "Train only this subset (0-based).") var subset: Int?
 
   func run() throws {

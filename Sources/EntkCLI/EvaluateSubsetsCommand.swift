@@ -58,116 +58,32 @@ struct EvaluateSubsetsCommand: ParsableCommand {
 
   func run() throws {
     let directory = try OutputPath.check(out)
-    func record(_ path: String) throws -> RetrainFolder.FileRecord {
-      let url = URL(fileURLWithPath: path).standardizedFileURL
-      let array = try ArrayFile.read(url)
-      return RetrainFolder.FileRecord(path: url.path, sha256: try SHA256.hex(fileAt: url), shape: array.shape)
-    }
     let (testX, testY) = try data.requiredTest()
     let (trainX, trainY) = (data.train, data.trainLabels)
-    let trainInputs = try record(trainX)
-    let trainLabels = try record(trainY)
-    let testInputs = try record(testX)
-    let testLabels = try record(testY)
+    let trainInputs = try RetrainFolder.record(trainX)
+    let trainLabels = try RetrainFolder.record(trainY)
+    let testInputs = try RetrainFolder.record(testX)
+    let testLabels = try RetrainFolder.record(testY)
     let n = trainInputs.shape.first ?? 0
     let m = testInputs.shape.first ?? 0
     try LabelFile(path: trainY).check(count: max(n, 2), classCount: nil)
     try LabelFile(path: testY).check(count: max(m, 1), classCount: nil)
     // The backend and the architecture are checked now, not when the first subset trains.
-    let library = try BackendLibrary.load(backend)
     if let model {
-      let description = try library.open(model: model, options: "{\"init_seed\":0}").description
-      let sample = description.inputSize
-      guard let input = description.singleFloatInput else {
-        throw BackendCallError.notSingleFloatInput(call: "train", inputs: description.inputSummary)
-      }
-      for (path, record, count) in [(trainX, trainInputs, n), (testX, testInputs, m)]
-      where record.shape.reduce(1, *) != count * sample {
-        throw SampleDataError.sampleShape(path: path, input: input, shape: record.shape)
-      }
+      try RetrainFolder.checkArchitecture(backend: backend, arch: model, samples: [trainX, testX])
+    } else {
+      _ = try BackendLibrary.load(backend)
     }
     let description = RetrainFolder.Description(
       trainCount: n, testCount: m, fraction: fraction,
-      subsetSize: RandomSubsets.size(trainCount: n, fraction: fraction),
-      subsetCount: subsetCount, seed: subsetSeed, trainInputs: trainInputs, trainLabels: trainLabels,
+      subsetSize: RandomSubsets.size(trainCount: n, fraction: fraction), seed: subsetSeed,
+      subsetCount: subsetCount, trainInputs: trainInputs, trainLabels: trainLabels,
       testInputs: testInputs, testLabels: testLabels, backend: backend, options: options,
       training: model.map(training.settings(model:)),
       retrainCommand: retrainCommand)
-    if let existing = try? RetrainFolder.open(directory) {
-      guard existing.description == description else {
-        throw EvaluateError.settingsMismatch(
-          path: directory.path, field: Self.differingField(existing.description, description))
-      }
-    }
-    let folder = RetrainFolder(url: directory, description: description)
-    let executable =
-      entk ?? Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-    try FileManager.default.createDirectory(
-      at: directory.appendingPathComponent("slurm"), withIntermediateDirectories: true)
-    try Data(makefile(folder, executable: executable).utf8)
-      .write(to: directory.appendingPathComponent("Makefile"), options: .atomic)
-    try Data(slurmScript(folder, executable: executable).utf8)
-      .write(to: directory.appendingPathComponent("slurm.sh"), options: .atomic)
-    _ = chmod(directory.appendingPathComponent("slurm.sh").path, 0o755)
-    // Last, so a subsets.json is only ever beside a complete Makefile and slurm.sh.
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try encoder.encode(description).write(
-      to: directory.appendingPathComponent(RetrainFolder.descriptionName), options: .atomic)
+    let folder = try RetrainFolder.plan(description, in: directory, executable: entk)
     printError(
-      "evaluate: \(subsetCount) subsets of \(description.subsetSize) of \(n) training points in \(directory.path) "
-        + "(entk evaluate retrain \(directory.path), make -j N -f \(directory.path)/Makefile, or sbatch \(directory.path)/slurm.sh)"
-    )
-  }
-
-  /// The first field of `subsets.json` in which two plans differ.
-  static func differingField(_ a: RetrainFolder.Description, _ b: RetrainFolder.Description) -> String {
-    let fields: [(String, Bool)] = [
-      ("training data", a.trainInputs == b.trainInputs && a.trainLabels == b.trainLabels),
-      ("test data", a.testInputs == b.testInputs && a.testLabels == b.testLabels),
-      ("subset count", a.subsetCount == b.subsetCount), ("fraction", a.fraction == b.fraction),
-      ("subset seed", a.seed == b.seed), ("backend", a.backend == b.backend && a.options == b.options),
-      ("training", a.training == b.training && a.retrainCommand == b.retrainCommand),
-    ]
-    return fields.first { !$0.1 }?.0 ?? "format"
-  }
-
-  private func makefile(_ folder: RetrainFolder, executable: String) -> String {
-    func make(_ word: String) -> String { PlanCommand.shellQuoted(word).replacingOccurrences(of: "$", with: "$$") }
-    let targets = (0..<folder.description.subsetCount).map {
-      "  $(DIR)/\(folder.folder($0).lastPathComponent)/done.json"
-    }
-    return """
-      # Generated by `entk evaluate subsets`: one target per retrained subset in \(folder.url.path).
-      # `make -j N -f \(folder.url.path)/Makefile` trains N subsets at a time; a subset's target is
-      # its done.json, written last, so after an interruption only unfinished subsets are retrained.
-
-      ENTK ?= \(make(executable))
-      DIR := \(make(folder.url.path))
-
-      DONE := \\
-      \(targets.joined(separator: " \\\n"))
-
-      .PHONY: all
-      all: $(DONE)
-
-      $(DIR)/subset-%/done.json:
-      \t$(ENTK) evaluate retrain $(DIR) --subset $*
-
-      """
-  }
-
-  private func slurmScript(_ folder: RetrainFolder, executable: String) -> String {
-    """
-    #!/bin/bash
-    #SBATCH --job-name=entk-retrain
-    #SBATCH --array=0-\(folder.description.subsetCount - 1)
-    #SBATCH --output=\(folder.url.path)/slurm/subset-%a.out
-    # Generated by `entk evaluate subsets`: task k of the array retrains subset k of
-    # \(folder.url.path) (finished subsets are skipped, so resubmitting is safe).
-    set -euo pipefail
-    exec \(PlanCommand.shellQuoted(executable)) evaluate retrain \(PlanCommand.shellQuoted(folder.url.path)) --subset "$SLURM_ARRAY_TASK_ID"
-
-    """
+      "evaluate: \(subsetCount) subsets of \(description.subsetSize ?? 0) of \(n) training points in \(directory.path) "
+        + "(\(folder.trainingHint))")
   }
 }

@@ -1,18 +1,20 @@
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Evaluation
 import Foundation
 import Reporter
 
-/// A folder of models retrained on random subsets of the training set, the counterfactuals that
-/// `entk evaluate lds` scores attributions against (docs/evaluate.md).
+/// A folder of models retrained on subsets of the training set, the counterfactuals that `entk
+/// evaluate lds` scores attributions against (random subsets, planned by `entk evaluate subsets`),
+/// and the models of `entk evaluate remove` and `mislabel` (named subsets) (docs/evaluate.md).
 ///
 /// `subsets.json` (schemas/subsets.schema.json) fixes everything: the data (paths and SHA-256),
-/// the K subsets (drawn from a seed), the backend and how each model is trained. Subset k lives in
-/// `subset-k/` (k zero-padded): `indices.npy`, the trained model, `test_logits.npy`, `margins.npy`
-/// and, written last, `done.json`. A subset is finished exactly when `done.json` exists and the
-/// margins it records match, so an interrupted run retrains only unfinished subsets, and several
-/// bundles are scored against the same models.
+/// the K subsets (drawn from a seed, or listed by the training points each leaves out), the
+/// backend and how each model is trained. Subset k lives in `subset-k/` (k zero-padded):
+/// `indices.npy`, the trained model, `test_logits.npy`, `margins.npy` and, written last,
+/// `done.json`. A subset is finished exactly when `done.json` exists and the margins it records
+/// match, so an interrupted run retrains only unfinished subsets, and results are reused.
 struct RetrainFolder {
   /// A data file the subsets are drawn from or scored on.
   struct FileRecord: Codable, Equatable {
@@ -21,17 +23,28 @@ struct RetrainFolder {
     var shape: [Int]
   }
 
+  /// A model of a named subset: trained on every training point but `removed`, with `seed`.
+  struct PlannedModel: Codable, Equatable {
+    var name: String
+    /// Training indices left out, ascending.
+    var removed: [Int]
+    var seed: UInt64
+  }
+
   /// `subsets.json`.
   struct Description: Codable, Equatable {
     var format = "entk-retrain-subsets"
     var version = 1
     var trainCount: Int
     var testCount: Int
-    var fraction: Double
-    var subsetSize: Int
+    /// Random subsets: α, the subset size and the seed of `RandomSubsets`; subset k trains with
+    /// seed `training.seed + k` (or k for a retrain command).
+    var fraction: Double?
+    var subsetSize: Int?
+    var seed: UInt64?
+    /// Or named subsets, `models[k]` for subset k.
+    var models: [PlannedModel]?
     var subsetCount: Int
-    /// Seed of `RandomSubsets`.
-    var seed: UInt64
     var trainInputs: FileRecord
     var trainLabels: FileRecord
     var testInputs: FileRecord
@@ -43,6 +56,24 @@ struct RetrainFolder {
     var training: TrainingSettings?
     /// Or a shell command template with {subset}, {model} and {seed}.
     var retrainCommand: String?
+
+    /// What makes the subsets undefined (an edited file), or nil.
+    var problem: String? {
+      guard trainCount >= 2, testCount >= 1, subsetCount >= 1 else {
+        return "trainCount \(trainCount), testCount \(testCount), subsetCount \(subsetCount)"
+      }
+      if let models {
+        guard models.count == subsetCount else { return "\(models.count) models for subsetCount \(subsetCount)" }
+        if let bad = models.first(where: { $0.removed.contains { !(0..<trainCount).contains($0) } }) {
+          return "model \(bad.name): a removed index outside 0..<\(trainCount)"
+        }
+        return nil
+      }
+      guard fraction != nil, seed != nil, let subsetSize, (1..<trainCount).contains(subsetSize) else {
+        return "neither models nor random subsets (fraction, seed, subsetSize within 1..<\(trainCount))"
+      }
+      return nil
+    }
   }
 
   /// `done.json` of a finished subset.
@@ -68,9 +99,21 @@ struct RetrainFolder {
 
   /// The training indices of subset k, ascending.
   func subset(_ k: Int) -> [Int] {
-    RandomSubsets.subset(
-      index: k, seed: description.seed, trainCount: description.trainCount, size: description.subsetSize)
+    if let models = description.models {
+      let removed = Set(models[k].removed)
+      return (0..<description.trainCount).filter { !removed.contains($0) }
+    }
+    return RandomSubsets.subset(
+      index: k, seed: description.seed ?? 0, trainCount: description.trainCount, size: description.subsetSize ?? 0)
   }
+
+  /// The seed subset k trains with.
+  func seed(_ k: Int) -> UInt64 {
+    description.models?[k].seed ?? (description.training?.seed ?? 0) &+ UInt64(k)
+  }
+
+  /// Subset k's trained model.
+  func model(_ k: Int) -> URL { folder(k).appendingPathComponent("model") }
 
   /// Whether subset k is finished: `done.json` present and `margins.npy` with the SHA-256 it records.
   func isDone(_ k: Int) -> Bool {
@@ -100,6 +143,9 @@ struct RetrainFolder {
       throw EvaluateError.notARetrainFolder(
         path: file.path, reason: "format \(description.format) version \(description.version)")
     }
+    if let problem = description.problem {
+      throw EvaluateError.notARetrainFolder(path: file.path, reason: problem)
+    }
     return RetrainFolder(url: url, description: description)
   }
 
@@ -119,7 +165,7 @@ struct RetrainFolder {
   private func retrain(_ k: Int, data: RetrainData) throws {
     let started = Date()
     let folder = folder(k)
-    let model = folder.appendingPathComponent("model")
+    let model = model(k)
     let partial = folder.appendingPathComponent("model.partial-\(getpid())")
     let fileManager = FileManager.default
     for stale in ["done.json", "margins.npy", "test_logits.npy", "model", partial.lastPathComponent] {
@@ -128,7 +174,7 @@ struct RetrainFolder {
     try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
     let indices = subset(k)
     try write(NPYArray(int64: indices.map { Int64($0) }, shape: [indices.count]), to: "indices.npy", in: folder)
-    let seed = (description.training?.seed ?? 0) &+ UInt64(k)
+    let seed = seed(k)
     defer { try? fileManager.removeItem(at: partial) }
     if let training = description.training {
       let (inputs, labels) = data.training(indices)
@@ -159,11 +205,30 @@ struct RetrainFolder {
 
   /// The test margins of every subset, [K][M]; every subset must be done.
   func margins() throws -> [[Double]] {
-    let missing = (0..<description.subsetCount).filter { !isDone($0) }
-    guard missing.isEmpty else { throw EvaluateError.unfinishedSubsets(path: url.path, missing: missing) }
+    try checkDone()
     return try (0..<description.subsetCount).map { k in
       try NPYFile.read(folder(k).appendingPathComponent("margins.npy")).float64Values()
     }
+  }
+
+  /// The class each subset's model predicts at each test point, [K][M]; every subset must be done.
+  func predictions() throws -> [[Int]] {
+    try checkDone()
+    return try (0..<description.subsetCount).map { k in
+      let logits = try NPYFile.read(folder(k).appendingPathComponent("test_logits.npy"))
+      let values = logits.float32Values()
+      let c = logits.shape.last ?? 1
+      return (0..<description.testCount).map { x in
+        let row = values[(x * c)..<((x + 1) * c)]
+        return (row.indices.max { row[$0] < row[$1] } ?? row.startIndex) - x * c
+      }
+    }
+  }
+
+  /// - Throws: `EvaluateError.unfinishedSubsets` naming the subsets not done.
+  private func checkDone() throws {
+    let missing = (0..<description.subsetCount).filter { !isDone($0) }
+    guard missing.isEmpty else { throw EvaluateError.unfinishedSubsets(path: url.path, missing: missing) }
   }
 
   /// Writes `array` as `.npy` atomically and returns the bytes written.
@@ -192,11 +257,9 @@ struct RetrainData {
     let x = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: description.trainInputs.path))
     trainInputs = x.float32Values()
     sampleShape = Array(x.shape.dropFirst())
-    trainLabels = try ArrayFile.read(URL(fileURLWithPath: description.trainLabels.path))
-      .int64Values(path: description.trainLabels.path)
+    trainLabels = try LabelFile(path: description.trainLabels.path, count: description.trainCount).int64Values
     testInputs = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: description.testInputs.path)).float32Values()
-    testLabels = try ArrayFile.read(URL(fileURLWithPath: description.testLabels.path))
-      .int64Values(path: description.testLabels.path).map { Int($0) }
+    testLabels = try LabelFile(path: description.testLabels.path, count: description.testCount).values
   }
 
   /// The inputs (float32, row-major) and labels of the training points at `indices`.

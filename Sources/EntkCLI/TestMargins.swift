@@ -23,9 +23,4 @@ struct TestMargins {
       Margin.of(logits: values[(x * c)..<((x + 1) * c)].map(Double.init), label: label)
     }
   }
-
-  /// The predicted class at point x.
-  func prediction(_ x: Int) -> Int {
-    ClassLabels.argmax(Array(logits[(x * classCount)..<((x + 1) * classCount)]), classCount: classCount)[0]
-  }
 }

@@ -25,6 +25,8 @@ public final class FeatureProducer {
   /// `trntk` one class at a time: a feature row is g_c(x) (P floats) for the class given to
   /// `features(of:samples:into:classSlice:)`, from `vjp` with the cotangent e_c.
   public let classSliced: Bool
+  /// The sums turned into whole columns in the feature rows (`SumExpansion`).
+  private let expansion: SumExpansion?
   private let workers: [ModelWorker]
 
   /// - Parameters:
@@ -47,6 +49,7 @@ public final class FeatureProducer {
     self.description = models[0].description
     self.projection = projection
     self.factors = factors
+    expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0) }
     self.batchSize = batchSize
     self.workers = models.map(ModelWorker.init)
   }
@@ -69,11 +72,8 @@ public final class FeatureProducer {
     -> Int
   {
     if let factors {
-      switch kind {
-      case .entk: return d.numOutputs * ClassRowLayout(factors).width
-      case .pntk: return factors.collapsingClasses().rowLength
-      default: return factors.rowLength
-      }
+      if kind == .entk { return d.numOutputs * ClassRowLayout(factors).width }
+      return gramLayout(kind: kind, factors: factors)?.rowLength ?? factors.rowLength
     }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
@@ -102,7 +102,10 @@ public final class FeatureProducer {
         + GradientProjector.scratchFloats(projection: projection, rowsPerSample: rows, batchSize: batchSize)
     case .em: return batchSize * d.numOutputs
     case .entk: return (factors?.rowLength ?? 0) * batchSize
-    default: return 0
+    default:
+      // The backend's rows, before the expansion rewrites them into the features.
+      let expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0) }
+      return (expansion?.source.rowLength ?? 0) * batchSize
     }
   }
 
@@ -155,15 +158,20 @@ public final class FeatureProducer {
         try runSplit(
           batchInputs, output: out, outputStride: length,
           call: .classGradient(classSlice ?? 0))
-      case .trntk, .layers:
-        try runSplit(
-          batchInputs, output: out, outputStride: length,
-          call: factors == nil ? .jacobian : .factoredJacobian)
-      case .pntk:
-        // With factors, the backend's factored vjp: the plain gradients and each factored group's
-        // a's and Σ_c Δ_c/√C, one reverse pass as vjp, an embedding table as L rows.
-        try runSplit(
-          batchInputs, output: out, outputStride: length, call: factors == nil ? .summedGradient : .factoredVJP)
+      case .trntk, .layers, .pntk:
+        // With factors, the backend's factored rows; for pntk its factored vjp: the plain
+        // gradients and each factored group's a's and Σ_c Δ_c/√C, one reverse pass as vjp, an
+        // embedding table as L rows.
+        let call: Call =
+          kind == .pntk
+          ? (factors == nil ? .summedGradient : .factoredVJP) : (factors == nil ? .jacobian : .factoredJacobian)
+        if let expansion {
+          let stride = expansion.source.rowLength
+          try runSplit(batchInputs, output: work, outputStride: stride, call: call)
+          for k in 0..<count { expansion.rewrite(work + k * stride, into: out + k * length) }
+        } else {
+          try runSplit(batchInputs, output: out, outputStride: length, call: call)
+        }
       case .em:
         try runSplit(
           batchInputs, output: out, outputStride: length,
@@ -196,9 +204,11 @@ public final class FeatureProducer {
   }
 
   /// The layout of the feature rows `GramTile` multiplies: `factors`, or for `pntk` its rows of
-  /// summed classes.
+  /// summed classes, with the sums `SumExpansion` picks turned into whole columns.
   static func gramLayout(kind: KernelKind, factors: FactorLayout?) -> FactorLayout? {
-    kind == .pntk ? factors?.collapsingClasses() : factors
+    guard let factors else { return nil }
+    if let expansion = SumExpansion.of(kind: kind, factors: factors) { return expansion.target }
+    return kind == .pntk ? factors.collapsingClasses() : factors
   }
 
   /// The backend call for a batch; the logits scratch pointer is split between tasks by sample.

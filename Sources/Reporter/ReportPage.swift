@@ -54,7 +54,7 @@ public struct ReportPage {
 
   private func describeRun(_ m: Manifest) -> String {
     var parts: [String] = []
-    if let model = m.model { parts.append("model \(model.path)" + (model.backend.map { " (backend \($0))" } ?? "")) }
+    if let models = m.models ?? m.model.map({ [$0] }), !models.isEmpty { parts.append(ModelList(models: models).text) }
     parts.append("kernel \(m.kernel.kind)" + (m.kernel.layerCount > 1 ? " over \(m.kernel.layerCount) layers" : ""))
     parts.append(
       "N = \(m.kernel.trainCount) training points, M = \(m.kernel.testCount) test points, C = \(bundle.attributions.classCount) classes"

@@ -45,7 +45,9 @@ import Testing
   let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
   let plain = try #require(report["plainGroups"] as? [[String: String]])
   #expect(plain.map { $0["name"] } == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"])
-  #expect(plain.first?["reason"] == "Conv '/conv1/Conv' applies it at 64 positions")
+  #expect(
+    plain.first?["reason"]
+      == "Conv '/conv1/Conv' applies it at 64 positions: whole columns cost less than a sum of 64 patch terms")
   #expect(plain.last?["reason"] == "Conv '/conv2/Conv' applies it at 16 positions")
   #expect((report["factoredGroups"] as? [[String: Any]])?.count == 4)
 
@@ -54,7 +56,9 @@ import Testing
   let lines = text.stdout.split(separator: "\n")
   #expect(
     lines.contains {
-      $0.contains("conv2.weight") && $0.hasSuffix("plain: Conv '/conv2/Conv' applies it at 16 positions")
+      $0.contains("conv2.weight")
+        && $0.hasSuffix(
+          "plain: Conv '/conv2/Conv' applies it at 16 positions: whole columns cost less than a sum of 16 patch terms")
     })
   #expect(lines.contains { $0.contains("fc1.weight") && $0.hasSuffix("factored a 128 × Δ 64") })
 }

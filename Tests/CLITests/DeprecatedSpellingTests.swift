@@ -83,3 +83,17 @@ import Testing
   let siblings = try FileManager.default.contentsOfDirectory(atPath: data.directory.path)
   #expect(!siblings.contains { $0.contains(".partial-") }, "\(siblings)")
 }
+
+/// The evaluate commands that train share train's spellings, old and new.
+@Test(arguments: ["subsets", "mislabel", "remove"])
+func evaluateCommandsRewriteTheOldTrainingSpellings(command: String) throws {
+  let result = try runEntk(["evaluate", command, "--train-x", "x.npy", "--test-y", "y.npy", "--arch", "a", "--lr=0.1"])
+  #expect(result.status == 2, "\(result.stderr)")
+  for (old, new) in [
+    ("--train-x", "--train"), ("--test-y", "--test-labels"), ("--arch", "--model"), ("--lr", "--learning-rate"),
+  ] {
+    #expect(result.stderr.contains("entk evaluate \(command): \(old) is deprecated, use \(new)"), "\(result.stderr)")
+  }
+  // Parsing went on with the new spellings: what is missing is named by them.
+  #expect(!result.stderr.contains("Unknown option"), "\(result.stderr)")
+}

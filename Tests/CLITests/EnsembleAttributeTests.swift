@@ -39,6 +39,19 @@ import Testing
   let records = manifest["models"] as? [[String: Any]] ?? []
   #expect(records.compactMap { $0["path"] as? String } == models)
   #expect((manifest["model"] as? [String: Any])?["path"] as? String == models[0])
+  let report = try String(contentsOfFile: data.path("ensemble/report.html"), encoding: .utf8)
+  #expect(report.contains("ensemble of 2 models in \(data.directory.path)/: a, b (backend swiftnet)"))
+  // The model folders' digests are those of the documented listing, by sha256sum.
+  for (record, model) in zip(records, models) {
+    let listing = try runCommand(
+      URL(fileURLWithPath: "/bin/sh"),
+      [
+        "-c", "cd \"$1\" && find -L . -type f -printf '%P\\n' | LC_ALL=C sort | xargs -d '\\n' sha256sum | sha256sum",
+        "sh", model,
+      ])
+    #expect(listing.status == 0, "\(listing.stderr)")
+    #expect(record["sha256"] as? String == String(listing.stdout.prefix(64)), "\(model)")
+  }
   // Nothing of the per-model working folders is left beside the bundles.
   let entries = try FileManager.default.contentsOfDirectory(atPath: data.directory.path)
   #expect(entries.filter { $0.hasPrefix(".") }.isEmpty, "\(entries)")

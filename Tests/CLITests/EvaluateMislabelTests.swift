@@ -3,19 +3,32 @@ import EntkTestSupport
 import Foundation
 import Testing
 
-/// `entk evaluate mislabel` on 60 digits with 20% flipped labels: the flips are exactly the listed
-/// points, and both AUCs in the bundle equal tools/mislabel_reference.py's recomputation (numpy
-/// self-influences, scipy's Mann–Whitney U).
+/// `entk evaluate mislabel` on 60 digits with 20% flipped labels, trained by its plan's Makefile.
+///
+/// The model is planned with --plan-only and trained by the Makefile; the flips are exactly the
+/// listed points, and both AUCs in the bundle equal tools/mislabel_reference.py's recomputation
+/// (numpy self-influences, scipy's Mann–Whitney U). Run again, it neither retrains nor attributes
+/// again; other flips in the same folder are refused without touching its labels.
 @Test func mislabelAUCsEqualScipyRecomputation() throws {
   let data = try TinyDigits(trainCount: 60, testCount: 8)
   defer { data.remove() }
-  let result = try runEntk([
-    "evaluate", "mislabel", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--epochs", "5",
-    "--train-x", data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"),
-    "--test-y", data.path("test_y.npy"), "--fraction", "0.2", "--flip-seed", "3", "--threads", "1", "--out",
+  let command = [
+    "evaluate", "mislabel", "--backend", "swiftnet", "--model", TinyDigits.architecture, "--epochs", "5",
+    "--train", data.path("train_x.npy"), "--train-labels", data.path("train_y.npy"), "--test", data.path("test_x.npy"),
+    "--test-labels", data.path("test_y.npy"), "--fraction", "0.2", "--flip-seed", "3", "--threads", "1", "--out",
     data.path("mislabel"),
-  ])
+  ]
+  let planned = try runEntk(command + ["--plan-only"])
+  #expect(planned.status == 0 && !planned.stderr.contains("retraining"), "\(planned.stderr)")
+  #expect(!FileManager.default.fileExists(atPath: data.path("mislabel/bundle")))
+  let make = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"), ["make", "-f", data.path("mislabel/Makefile")],
+    environment: ["MAKEFLAGS": "", "MFLAGS": "", "MAKELEVEL": ""])
+  #expect(make.status == 0, "\(make.stdout)\n\(make.stderr)")
+  #expect(FileManager.default.fileExists(atPath: data.path("mislabel/subset-000/done.json")))
+  let result = try runEntk(command)
   #expect(result.status == 0, "\(result.stderr)")
+  #expect(!result.stderr.contains("retraining"), "\(result.stderr)")
   let clean = try NPYFile.read(URL(fileURLWithPath: data.path("train_y.npy"))).int64Values()
   let noisy = try NPYFile.read(URL(fileURLWithPath: data.path("mislabel/noisy_train_y.npy"))).int64Values()
   let flipped = try NPYFile.read(URL(fileURLWithPath: data.path("mislabel/flipped.npy"))).int64Values()
@@ -50,9 +63,27 @@ import Testing
     ])
   #expect(validation.status == 0, "\(validation.stderr)")
   #expect(result.stdout.contains("found after 5%"))
+  let schema = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"),
+    [
+      "python3", "-c",
+      "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+      TestEnvironment.repositoryRoot.appendingPathComponent("schemas/subsets.schema.json").path,
+      data.path("mislabel/subsets.json"),
+    ])
+  #expect(schema.status == 0, "\(schema.stderr)")
+  let again = try runEntk(command)
+  #expect(again.status == 0 && again.stdout.hasPrefix("method\tAUC") && result.stdout.hasSuffix(again.stdout))
+  #expect(!again.stderr.contains("retraining") && !again.stderr.contains("attribute:"), "\(again.stderr)")
+  // Other flips in the same folder are refused, and the folder's labels are kept.
+  let labels = try Data(contentsOf: URL(fileURLWithPath: data.path("mislabel/noisy_train_y.npy")))
+  let other = try runEntk(command.map { $0 == "3" ? "4" : $0 })
+  #expect(other.status == 3 && other.stderr.contains("different training data"), "\(other.stderr)")
+  #expect(try Data(contentsOf: URL(fileURLWithPath: data.path("mislabel/noisy_train_y.npy"))) == labels)
   let bad = try runEntk([
-    "evaluate", "mislabel", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--train-x",
-    data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"), "--test-y",
+    "evaluate", "mislabel", "--backend", "swiftnet", "--model", TinyDigits.architecture, "--train",
+    data.path("train_x.npy"), "--train-labels", data.path("train_y.npy"), "--test", data.path("test_x.npy"),
+    "--test-labels",
     data.path("test_y.npy"), "--fraction", "0", "--out", data.path("bad"),
   ])
   #expect(bad.status == 2 && bad.stderr.contains("--fraction must be strictly between 0 and 1"))

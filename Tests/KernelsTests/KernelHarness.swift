@@ -24,6 +24,12 @@ struct KernelFixture: Sendable {
     backend: "swiftnet", model: TestEnvironment.fixture("swiftnet-cnn"),
     folder: TestEnvironment.fixture("swiftnet-cnn"),
     train: "inputs.npy", test: "inputs.npy")
+  /// Two convolutions on 2×2 positions of 32 channels (tools/fixtures/make_conv_sum_model.py):
+  /// the onnx backend reports both weights as sums over positions, and the kernel stage keeps
+  /// them as sums for every kind.
+  static let onnxConvSums = KernelFixture(
+    backend: "onnx", model: TestEnvironment.fixture("conv-sums/cnn.onnx"), folder: TestEnvironment.fixture("conv-sums"),
+    train: "train.npy", test: "test.npy")
   /// examples/digits/cnn.onnx on the ONNX backend, with torch.func reference kernels
   /// (tools/fixtures/make_kernel_torch_references.py).
   static let onnxCNN = KernelFixture(
@@ -50,6 +56,7 @@ struct KernelRun {
   var tileSide: Int? = nil
   var batchSize = 64
   var threads = 1
+  var factors = FactorUse.auto
   /// The backend's `options_json`.
   var options: String? = nil
   /// When set, this many training samples: the fixture's cycled, each pass scaled by 1 + pass/16,
@@ -72,7 +79,8 @@ struct KernelRun {
     // The tile side is this run's own (the whole kernel by default), so the budget never limits it.
     let side = try tileSide ?? [train, test].compactMap { $0 }.map { try NPYFile.read($0).shape[0] }.max() ?? 1
     let settings = try KernelSettings(
-      kind: kind, projection: projection, normalize: normalize, memory: 1 << 40, tileSize: side, batchSize: batchSize)
+      kind: kind, projection: projection, normalize: normalize, memory: 1 << 40, tileSize: side, batchSize: batchSize,
+      factors: factors)
     let job = try KernelJob(
       settings: settings, library: library, model: fixture.model.path, options: options, train: .file(train),
       test: test.map { .file($0) },

@@ -92,16 +92,22 @@ func projectedTrntkConvergesToTrntkLikeInverseSquareRootOfK(distribution: Projec
 }
 
 /// Any backend works through the loader: SwiftNet's CNN (convolution, batch norm, pooling) checked
-/// against the same brute-force reference.
+/// against the same brute-force reference, with its convolutions as plain columns (the default
+/// there) and as sums over their positions (`conv_factors` always).
 @Test(arguments: [KernelKind.entk, .trntk, .pntk, .em, .layers])
 func swiftnetCNNKernelMatchesBruteForceReference(kind: KernelKind) throws {
   for testRows in [false, true] {
     let reference = try BruteForceReference(fixture: .swiftnetCNN, testRows: testRows)
     for normalize in KernelNormalization.allCases {
-      let run = KernelRun(kind: kind, fixture: .swiftnetCNN, normalize: normalize, testRows: testRows, tileSide: 3)
-      let error = relativeError(try run.compute().values, reference.kernel(kind, normalize: normalize))
-      #expect(
-        error <= 1e-5, "swiftnet-cnn \(kind) \(normalize) test×train=\(testRows): relative Frobenius error \(error)")
+      for options in [nil, #"{"conv_factors": "always"}"#] {
+        let run = KernelRun(
+          kind: kind, fixture: .swiftnetCNN, normalize: normalize, testRows: testRows, tileSide: 3, options: options)
+        let error = relativeError(try run.compute().values, reference.kernel(kind, normalize: normalize))
+        #expect(
+          error <= 1e-5,
+          "swiftnet-cnn \(kind) \(normalize) test×train=\(testRows) \(options ?? ""): relative Frobenius error \(error)"
+        )
+      }
     }
   }
 }
@@ -119,9 +125,11 @@ func onnxCNNKernelMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) th
   #expect(error <= 1e-5, "onnx cnn \(kind) test×train=\(testRows): relative Frobenius error \(error)")
 }
 
-/// The same references with the convolutions as sums over their output positions (ABI 1.3
-/// `terms`, the ONNX option conv_factors): the Gram's sgemm path for dense sums, whole kernels
-/// and tiles of 3 that cut its sub-panels, on 1 and 2 threads, with the same bits either way.
+/// The same references with the convolutions as sums over their output positions.
+///
+/// ABI 1.3 `terms`, the ONNX option conv_factors always. The kernel stage turns those sums back into whole
+/// columns (`SumExpansion`: few channels at many positions) for trntk, pntk and layers, and keeps
+/// them for entk's class rows; whole kernels and tiles of 3 on 1 and 2 threads have the same bits.
 @Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
 func onnxCNNKernelFromConvolutionSumsMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) throws {
   let fixture = KernelFixture.onnxCNN
@@ -179,5 +187,26 @@ func factoredProjectionOfConvolutionSumsMatchesReference(kind: KernelKind) throw
     #expect(error <= 1e-5, "\(kind) test×train=\(testRows): relative Frobenius error \(error)")
     (run.batchSize, run.tileSide, run.threads) = (3, 3, 2)
     #expect(differingBits(try run.compute().values, values) == 0)
+  }
+}
+
+/// Sums kept by every kind (`onnxConvSums`: 2×2 positions of 32 channels): the Gram's sgemm path
+/// for dense sums against the whole-Jacobian kernel (`--factors off`), raw and cosine, train×train
+/// and test×train, with the same bits for tiles of 5 (which cut the sub-panels), 2 threads and
+/// batches of 3.
+@Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
+func convolutionSumsKeptByEveryKindMatchWholeJacobians(kind: KernelKind, testRows: Bool) throws {
+  var run = KernelRun(kind: kind, fixture: .onnxConvSums, testRows: testRows)
+  for normalize in KernelNormalization.allCases {
+    run.normalize = normalize
+    run.factors = .off
+    let whole = try run.compute().values
+    run.factors = .auto
+    let sums = try run.compute().values
+    let error = relativeError(sums, whole.map(Double.init))
+    #expect(error <= 1e-5, "\(kind) \(normalize) test×train=\(testRows): relative Frobenius error \(error)")
+    (run.tileSide, run.threads, run.batchSize) = (5, 2, 3)
+    #expect(differingBits(try run.compute().values, sums) == 0, "\(kind) \(normalize) tiles of 5, 2 threads")
+    (run.tileSide, run.threads, run.batchSize) = (nil, 1, 64)
   }
 }

@@ -32,9 +32,13 @@ import Testing
     #expect(worst <= 1e-3)
   }
 
-  @Test(arguments: fixtures) func conformancePasses(_ fixture: String) throws {
+  /// With the default options and with every convolution as a sum over its positions (the ABI
+  /// 1.3 checks of factored rows and factored vjp rows against the Jacobian and the vjp).
+  @Test(arguments: fixtures, [nil, #"{"conv_factors": "always"}"#]) func conformancePasses(
+    _ fixture: String, options: String?
+  ) throws {
     let conformance = BackendConformance(
-      library: try SwiftNetTestModels.library(), modelPath: TestEnvironment.fixture(fixture).path)
+      library: try SwiftNetTestModels.library(), modelPath: TestEnvironment.fixture(fixture).path, options: options)
     let values = try SwiftNetTestModels.values("\(fixture)/inputs.npy")
     let checks = conformance.run(samples: { InputArrays($0.inputs[0], floats: values) })
     for check in checks { #expect(check.outcome == .passed, "\(check.name): \(check.detail)") }

@@ -6,6 +6,8 @@ import Testing
 
 /// swiftnet's ABI 1.1 factor slots, called through its C table: dense layers factor (inside
 /// residual blocks too), every other group stays plain, and the factors rebuild `jacobian`.
+///
+/// With the default options; convolutions as sums: SwiftNetConvolutionFactorTests.
 @Suite struct SwiftNetFactorTests {
   static let library = "libentk-backend-swiftnet.so"
 
@@ -96,23 +98,39 @@ import Testing
     #expect(difference <= 1e-6, "worst |factored − jacobian| / max |jacobian| = \(difference)")
   }
 
-  @Test func tableDeclaresBothFactorSlots() throws {
+  @Test func tableFillsEveryABI13Slot() throws {
     let slots = try FactorSlots(backend: Self.library, model: TestEnvironment.fixture("swiftnet-mlp").path)
-    #expect(slots.tableSize == FactorSlots.fullTableSize)
-    #expect(slots.abiMinor == 2)  // built against ABI 1.2, whose `reason` it fills
+    let whole =
+      (MemoryLayout<entk_backend_api>.offset(of: \.factored_vjp_inputs) ?? 0) + MemoryLayout<UnsafeRawPointer?>.size
+    #expect(slots.tableSize == whole)
+    #expect(slots.abiMinor == 3)
+    let api = try SwiftNetTestModels.table()
+    #expect(api.input_info != nil && api.forward_inputs != nil && api.vjp_inputs != nil)
+    #expect(api.jacobian_inputs != nil && api.factored_jacobian_inputs != nil && api.factored_vjp_inputs != nil)
+    #expect(api.train_inputs != nil)
     // A host that knows only the ABI 1.1 fields is served too.
     let older = MemoryLayout<entk_group_factor>.offset(of: \.reason) ?? 0
     #expect(try slots.groupFactor(0, structSize: older).factored)
   }
 
-  /// swiftnet-cnn: input 3×9×7, conv2d 3×3 with padding 1 keeps the 9×7 = 63 positions, and the
-  /// batch norm after it runs at each of them; its dense layers ("9", "11") give no reason.
+  /// The one input, described through `input_info` as hosts without it assume: float32, named
+  /// "input", of the architecture's shape.
+  @Test func inputInfoDescribesTheOneFloatInput() throws {
+    let model = try SwiftNetTestModels.library().open(model: TestEnvironment.fixture("swiftnet-cnn").path)
+    #expect(model.description.inputs == [ModelInput(name: "input", elementType: .float32, shape: [3, 9, 7])])
+  }
+
+  /// swiftnet-cnn: input 3×9×7, conv2d 3×3 with padding 1 keeps the 9×7 = 63 positions (a sum of
+  /// 63 terms of I = 28, O = 4 costs 63²·(28 + 5·4) multiply-adds per pair, columns 5·4·28), and
+  /// the batch norm after it runs at each of them; conv "3" has 2 groups; its dense layers ("9",
+  /// "11") give no reason.
   @Test func plainGroupsSayWhy() throws {
     let model = try SwiftNetTestModels.library().open(model: TestEnvironment.fixture("swiftnet-cnn").path)
     let layout = try #require(model.factorLayout)
     let reasons = Dictionary(
       uniqueKeysWithValues: zip(model.description.parameterGroups.map(\.name), layout.plainReasons))
-    #expect(reasons["0"] == "conv2d applies it at 63 positions")
+    #expect(reasons["0"] == "conv2d applies it at 63 positions: whole columns cost less than a sum of 63 patch terms")
+    #expect(reasons["3"] == "conv2d applies it at 25 positions in 2 groups (only one group factors)")
     #expect(reasons["1"] == "batchnorm2d scales and shifts each channel at 63 positions")
     #expect(reasons["9"] == .some(nil))
     #expect(reasons["11"] == .some(nil))

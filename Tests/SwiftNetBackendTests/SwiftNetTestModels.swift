@@ -1,12 +1,23 @@
 import ArrayIO
 import BackendLoader
+import CEntkABI
 import EntkTestSupport
 import Foundation
+import Testing
 
 /// Shared set-up for the swiftnet tests: the backend library, fixture data, and architectures
 /// written to temporary folders.
 enum SwiftNetTestModels {
   static func library() throws -> BackendLibrary { try BackendLibrary.load("swiftnet") }
+
+  /// The backend's C table, from its library in the products folder (never unloaded).
+  static func table() throws -> entk_backend_api {
+    let path = TestEnvironment.productsDirectory.appendingPathComponent("libentk-backend-swiftnet.so").path
+    let handle = try #require(dlopen(path, RTLD_NOW | RTLD_LOCAL), "\(path): cannot load")
+    let entry = try #require(dlsym(handle, ENTK_BACKEND_ENTRY_V1), "\(path): no \(ENTK_BACKEND_ENTRY_V1)")
+    let table = try #require(unsafeBitCast(entry, to: entk_backend_v1_fn.self)(), "\(path): entry returned NULL")
+    return table.pointee
+  }
 
   /// The float32 values of a fixture `.npy`.
   static func values(_ relativePath: String) throws -> [Float] {

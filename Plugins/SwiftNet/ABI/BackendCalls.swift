@@ -38,7 +38,9 @@ enum BackendCalls {
 
   static func checkBatch(_ n: Int64, _ network: Network) throws(SwiftNetError) -> Int {
     guard n >= 1 else { throw .invalidArgument("batch size n must be >= 1, got \(n)") }
-    let rowSize = max(network.inputSize, network.outputCount * network.parameterCount, network.factoredLayout.rowSize)
+    let rowSize = max(
+      network.inputSize, network.outputCount * network.parameterCount, network.factoredLayout.rowSize,
+      network.singleTermLayout.rowSize)
     let (count, overflow) = Int(n).multipliedReportingOverflow(by: rowSize)
     guard !overflow, count < Int.max / 8 else { throw .tooLarge("a batch of \(n) samples") }
     return Int(n)
@@ -51,7 +53,8 @@ enum BackendCalls {
     ) -> entk_status = { path, options, outModel, error, capacity in
       report(error, capacity) { () throws(SwiftNetError) in
         let parsed = try OpenOptions(json: options.map { String(cString: $0) })
-        let network = try ModelFolder.open(String(cString: path), initSeed: parsed.initSeed)
+        let network = try ModelFolder.open(
+          String(cString: path), initSeed: parsed.initSeed, convolutionFactoring: parsed.convolutionFactoring)
         outModel.pointee = OpenModel(network: network).retainedHandle()
       }
     }
@@ -65,7 +68,7 @@ enum BackendCalls {
       entk_status = {
         model, info, error, capacity in
         report(error, capacity) { () throws(SwiftNetError) in
-          // The header's struct_size rule: every field this backend writes is in ABI 1.0's struct.
+          // The header's struct_size rule: the ABI 1.0 fields always, `num_inputs` when the struct has it.
           let needed = structSize(\entk_model_info.num_param_groups)
           guard info.pointee.struct_size >= needed else {
             throw .invalidArgument(
@@ -82,6 +85,7 @@ enum BackendCalls {
           info.pointee.num_params = Int64(network.parameterCount)
           info.pointee.embedding_size = Int64(network.embeddingSize)
           info.pointee.num_param_groups = Int64(network.parameterGroups.count)
+          if info.pointee.struct_size >= structSize(\entk_model_info.num_inputs) { info.pointee.num_inputs = 1 }
         }
       }
 
@@ -111,14 +115,7 @@ enum BackendCalls {
       OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?,
       UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, logits, embedding, error, capacity in
-      report(error, capacity) { () throws(SwiftNetError) in
-        let network = OpenModel.from(model).network
-        let count = try checkBatch(n, network)
-        if embedding != nil && network.embeddingSize == 0 {
-          throw .invalidArgument("this model has no embedding (E = 0, no dense layer); pass NULL for embedding")
-        }
-        network.forward(inputs, count: count, logits: logits, embedding: embedding)
-      }
+      report(error, capacity) { () throws(SwiftNetError) in try runForward(model, inputs, n, logits, embedding) }
     }
 
   static let vjp:
@@ -126,21 +123,42 @@ enum BackendCalls {
       OpaquePointer, UnsafePointer<Float>, Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
       UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, cotangents, gradients, error, capacity in
-      report(error, capacity) { () throws(SwiftNetError) in
-        let network = OpenModel.from(model).network
-        network.vjp(inputs, count: try checkBatch(n, network), cotangents: cotangents, gradients: gradients)
-      }
+      report(error, capacity) { () throws(SwiftNetError) in try runVJP(model, inputs, n, cotangents, gradients) }
     }
 
   static let jacobian:
     @convention(c) (
       OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, jacobians, error, capacity in
-      report(error, capacity) { () throws(SwiftNetError) in
-        let network = OpenModel.from(model).network
-        network.jacobian(inputs, count: try checkBatch(n, network), jacobians: jacobians)
-      }
+      report(error, capacity) { () throws(SwiftNetError) in try runJacobian(model, inputs, n, jacobians) }
     }
+
+  static func runForward(
+    _ model: OpaquePointer, _ inputs: UnsafePointer<Float>, _ n: Int64, _ logits: UnsafeMutablePointer<Float>,
+    _ embedding: UnsafeMutablePointer<Float>?
+  ) throws(SwiftNetError) {
+    let network = OpenModel.from(model).network
+    let count = try checkBatch(n, network)
+    if embedding != nil && network.embeddingSize == 0 {
+      throw .invalidArgument("this model has no embedding (E = 0, no dense layer); pass NULL for embedding")
+    }
+    network.forward(inputs, count: count, logits: logits, embedding: embedding)
+  }
+
+  static func runVJP(
+    _ model: OpaquePointer, _ inputs: UnsafePointer<Float>, _ n: Int64, _ cotangents: UnsafePointer<Float>,
+    _ gradients: UnsafeMutablePointer<Float>
+  ) throws(SwiftNetError) {
+    let network = OpenModel.from(model).network
+    network.vjp(inputs, count: try checkBatch(n, network), cotangents: cotangents, gradients: gradients)
+  }
+
+  static func runJacobian(
+    _ model: OpaquePointer, _ inputs: UnsafePointer<Float>, _ n: Int64, _ jacobians: UnsafeMutablePointer<Float>
+  ) throws(SwiftNetError) {
+    let network = OpenModel.from(model).network
+    network.jacobian(inputs, count: try checkBatch(n, network), jacobians: jacobians)
+  }
 
   static let groupFactor:
     @convention(c) (OpaquePointer, Int64, UnsafeMutablePointer<entk_group_factor>, UnsafeMutablePointer<CChar>?, Int)
@@ -151,30 +169,37 @@ enum BackendCalls {
           guard index >= 0, index < Int64(groups.count) else {
             throw .invalidArgument("parameter group \(index) out of range 0..<\(groups.count)")
           }
-          // The ABI 1.1 fields; `reason` (1.2) only when the caller's struct has it, so an older
-          // host's shorter struct is served too.
+          // The ABI 1.1 fields; `reason` (1.2) and `terms`/`one_hot` (1.3) only when the caller's
+          // struct has them, so an older host's shorter struct is served too.
           let needed = structSize(\entk_group_factor.output_dim)
-          guard factor.pointee.struct_size >= needed else {
-            throw .invalidArgument(
-              "entk_group_factor.struct_size is \(factor.pointee.struct_size), expected at least \(needed)")
+          let size = factor.pointee.struct_size
+          guard size >= needed else {
+            throw .invalidArgument("entk_group_factor.struct_size is \(size), expected at least \(needed)")
           }
-          let shape = groups[Int(index)].factor
-          factor.pointee.factored = shape == nil ? 0 : 1
-          factor.pointee.input_dim = Int64(shape?.inputDim ?? 0)
-          factor.pointee.output_dim = Int64(shape?.outputDim ?? 0)
-          if factor.pointee.struct_size >= structSize(\entk_group_factor.reason) {
-            factor.pointee.reason = UnsafePointer(open.plainReasons[Int(index)])
+          // A caller whose struct ends before `terms` predates sums of terms: it gets the groups of
+          // the ABI 1.1 slot `factored_jacobian`, with sums plain.
+          let knowsTerms = size >= structSize(\entk_group_factor.terms)
+          let group = knowsTerms ? groups[Int(index)] : open.network.singleTermGroups[Int(index)]
+          factor.pointee.factored = group.factor == nil ? 0 : 1
+          factor.pointee.input_dim = Int64(group.factor?.inputDim ?? 0)
+          factor.pointee.output_dim = Int64(group.factor?.outputDim ?? 0)
+          if size >= structSize(\entk_group_factor.reason) {
+            factor.pointee.reason = group.factor == nil ? UnsafePointer(open.plainReasons[Int(index)]) : nil
           }
+          if knowsTerms { factor.pointee.terms = Int64(group.factor?.terms ?? 0) }
+          // Every a_r is a patch or [x; 1], never one-hot.
+          if size >= structSize(\entk_group_factor.one_hot) { factor.pointee.one_hot = 0 }
         }
       }
 
+  /// The ABI 1.1 slot: its callers predate sums of terms, so convolutions come plain.
   static let factoredJacobian:
     @convention(c) (
       OpaquePointer, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, n, out, error, capacity in
       report(error, capacity) { () throws(SwiftNetError) in
         let network = OpenModel.from(model).network
-        network.factoredJacobian(inputs, count: try checkBatch(n, network), out: out)
+        network.factoredJacobian(inputs, count: try checkBatch(n, network), out: out, singleTerm: true)
       }
     }
 
@@ -207,15 +232,22 @@ enum BackendCalls {
       UnsafeMutablePointer<CChar>?, Int
     ) -> entk_status = { model, inputs, labels, n, options, progress, context, error, capacity in
       report(error, capacity) { () throws(SwiftNetError) in
-        let network = OpenModel.from(model).network
-        let count = try checkBatch(n, network)
-        let parsed = try TrainingOptions(json: options.map { String(cString: $0) })
-        try Trainer(options: parsed).train(network, inputs: inputs, labels: labels, count: count) { event in
-          guard let progress else { return true }
-          return event.withCString { progress(context, $0) } == 0
-        }
+        try runTrain(model, inputs, labels, n, options, progress, context)
       }
     }
+
+  static func runTrain(
+    _ model: OpaquePointer, _ inputs: UnsafePointer<Float>, _ labels: UnsafePointer<Int64>, _ n: Int64,
+    _ options: UnsafePointer<CChar>?, _ progress: entk_progress_fn?, _ context: UnsafeMutableRawPointer?
+  ) throws(SwiftNetError) {
+    let network = OpenModel.from(model).network
+    let count = try checkBatch(n, network)
+    let parsed = try TrainingOptions(json: options.map { String(cString: $0) })
+    try Trainer(options: parsed).train(network, inputs: inputs, labels: labels, count: count) { event in
+      guard let progress else { return true }
+      return event.withCString { progress(context, $0) } == 0
+    }
+  }
 
   static let save:
     @convention(c) (OpaquePointer, UnsafePointer<CChar>, UnsafeMutablePointer<CChar>?, Int) -> entk_status = {

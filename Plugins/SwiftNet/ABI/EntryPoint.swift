@@ -8,8 +8,8 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<entk_backend_api> = 
   let table = UnsafeMutablePointer<entk_backend_api>.allocate(capacity: 1)
   table.initialize(
     to: entk_backend_api(
-      struct_size: abi12TableSize,
-      abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: 2,
+      struct_size: BackendCalls.structSize(\entk_backend_api.factored_vjp_inputs),
+      abi_version_major: UInt32(ENTK_ABI_VERSION_MAJOR), abi_version_minor: 3,
       name: staticCString("swiftnet"), version: staticCString("0.1.0"),
       description: staticCString(
         "native Swift MLPs, CNNs and small ResNets (JSON architecture + .npy weights), trainable"),
@@ -18,17 +18,15 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<entk_backend_api> = 
       jacobian: BackendCalls.jacobian, get_params: BackendCalls.getParams, set_params: BackendCalls.setParams,
       train: BackendCalls.train, save: BackendCalls.save, group_factor: BackendCalls.groupFactor,
       factored_jacobian: BackendCalls.factoredJacobian,
-      input_info: nil, forward_inputs: nil, vjp_inputs: nil, jacobian_inputs: nil,
-      factored_jacobian_inputs: nil, train_inputs: nil, factored_vjp_inputs: nil))
+      input_info: BackendCalls.inputInfo, forward_inputs: BackendCalls.forwardInputs,
+      vjp_inputs: BackendCalls.vjpInputs, jacobian_inputs: BackendCalls.jacobianInputs,
+      factored_jacobian_inputs: BackendCalls.factoredJacobianInputs, train_inputs: BackendCalls.trainInputs,
+      factored_vjp_inputs: BackendCalls.factoredVJPInputs))
   return table
 }()
 
-/// The table through ABI 1.2's last slot: swiftnet models take one float32 input, so the 1.3
-/// multi-input slots are left out.
-private let abi12TableSize =
-  (MemoryLayout<entk_backend_api>.offset(of: \.factored_jacobian) ?? 0) + MemoryLayout<UnsafeRawPointer?>.size
-
-private func staticCString(_ text: StaticString) -> UnsafePointer<CChar> {
+/// A static string as the C string the ABI hands out (lives for the life of the process).
+func staticCString(_ text: StaticString) -> UnsafePointer<CChar> {
   UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 

@@ -5,7 +5,8 @@ import Foundation
 final class OpenModel {
   let network: Network
   let groupNames: [UnsafeMutablePointer<CChar>]
-  /// Per group, `entk_group_factor.reason`: nil for a factored group.
+  /// Per group, the `entk_group_factor.reason` given when the group is answered unfactored (a sum
+  /// of terms is, to callers before ABI 1.3); nil for a group of one outer product.
   let plainReasons: [UnsafeMutablePointer<CChar>?]
 
   init(network: Network) {

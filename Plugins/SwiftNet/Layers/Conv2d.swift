@@ -76,9 +76,25 @@ struct Conv2d: Layer {
     return slots
   }
 
-  /// A kernel applied at every output position sums outer products, one per position.
+  /// A kernel applied at every output position sums outer products, one per position r.
+  ///
+  /// With one group, Σ_r Δ_r ⊗ [patch_r; 1] (Δ_r = ∂f/∂y[:, r], patch_r = im2col column r, zeros over the
+  /// padding; the bias's a is 1 at every position), π(o, j) = o·K + j for the weight [Cout, K]
+  /// row-major, K = Cin·kh·kw in (channel, kh, kw) order, and π(o, K) = Cout·K + o for the bias.
+  /// A grouped convolution's output channels each see only their group's patch: plain.
   var parameterGroups: [ParameterGroup] {
-    ownParameterGroups(plainReason: "conv2d applies it at \(geometry.outputH * geometry.outputW) positions")
+    let positions = geometry.columnCount
+    guard groups == 1 else {
+      return ownParameterGroups(
+        plainReason: "conv2d applies it at \(positions) positions in \(groups) groups (only one group factors)")
+    }
+    return ownParameterGroups(plainReason: "conv2d applies it at \(positions) positions").map { group in
+      var factored = group
+      factored.factor = GroupFactor(inputDim: groupK + (hasBias ? 1 : 0), outputDim: outChannels, terms: positions)
+      // One position is one outer product, which every caller reads.
+      if positions == 1 { factored.plainReason = nil }
+      return factored
+    }
   }
 
   var config: [String: JSONValue] {
@@ -139,43 +155,54 @@ struct Conv2d: Layer {
     let (rows, cols) = (geometry.columnRows, geometry.columnCount)
     var inputGradient = [Float](repeating: 0, count: needInput ? m * inputSize : 0)
     var columnGradient = [Float](repeating: 0, count: needInput ? rows * cols : 0)
+    // A sink that takes this group as a sum of terms gets its factors instead of its gradients.
+    var factorRows: (first: UnsafeMutablePointer<Float>, size: Int)?
+    if case .factored(let base, let layout) = sink, let start = layout.factorStarts[offset] {
+      factorRows = (base + start, layout.rowSize)
+    }
     // With one group, a sample's R cotangent rows are one [(R·Cout) × L] matrix, so their weight
     // gradients come from a single GEMM instead of R small ones (the Jacobian's hot path).
-    let stackRows = groups == 1 && repeats > 1 && sink.beta == 0
+    let stackRows = factorRows == nil && groups == 1 && repeats > 1 && sink.beta == 0
     var stacked = [Float](repeating: 0, count: stackRows ? repeats * weightCount : 0)
     outputGradient.withBase { dy in
       trace.columns.withBase { allColumns in
+        if let factorRows {
+          writeFactors(
+            dy, rows: m, repeats: repeats, columns: allColumns, into: factorRows.first, rowSize: factorRows.size)
+        }
         weights.parameters.withBase { theta in
           for r in 0..<m {
             let dyRow = dy + r * outputSize
             let col = allColumns + (r / repeats) * rows * cols
-            let destination = sink.destination(row: r, offset: offset)
-            if stackRows {
-              stacked.withMutableBase { all in
-                if r % repeats == 0 {
-                  cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(repeats * outChannels), Int32(groupK), Int32(cols),
-                    1,
-                    dyRow, Int32(cols), col, Int32(cols), 0, all, Int32(groupK))
+            if factorRows == nil {
+              let destination = sink.destination(row: r, offset: offset)
+              if stackRows {
+                stacked.withMutableBase { all in
+                  if r % repeats == 0 {
+                    cblas_sgemm(
+                      CblasRowMajor, CblasNoTrans, CblasTrans, Int32(repeats * outChannels), Int32(groupK), Int32(cols),
+                      1,
+                      dyRow, Int32(cols), col, Int32(cols), 0, all, Int32(groupK))
+                  }
+                  destination.update(from: all + (r % repeats) * weightCount, count: weightCount)
                 }
-                destination.update(from: all + (r % repeats) * weightCount, count: weightCount)
+              } else {
+                for g in 0..<groups {
+                  // ∂L/∂W_g = dy_g · col_gᵀ for this row's sample.
+                  cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupOut), Int32(groupK), Int32(cols), 1,
+                    dyRow + g * groupOut * cols, Int32(cols), col + g * groupK * cols, Int32(cols), sink.beta,
+                    destination + g * groupOut * groupK, Int32(groupK))
+                }
               }
-            } else {
-              for g in 0..<groups {
-                // ∂L/∂W_g = dy_g · col_gᵀ for this row's sample.
-                cblas_sgemm(
-                  CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupOut), Int32(groupK), Int32(cols), 1,
-                  dyRow + g * groupOut * cols, Int32(cols), col + g * groupK * cols, Int32(cols), sink.beta,
-                  destination + g * groupOut * groupK, Int32(groupK))
-              }
-            }
-            if hasBias {
-              let db = destination + weightCount
-              for c in 0..<outChannels {
-                var sum: Float = 0
-                let channel = dyRow + c * cols
-                for k in 0..<cols { sum += channel[k] }
-                db[c] = sink.beta == 0 ? sum : db[c] + sum
+              if hasBias {
+                let db = destination + weightCount
+                for c in 0..<outChannels {
+                  var sum: Float = 0
+                  let channel = dyRow + c * cols
+                  for k in 0..<cols { sum += channel[k] }
+                  db[c] = sink.beta == 0 ? sum : db[c] + sum
+                }
               }
             }
             guard needInput else { continue }
@@ -193,5 +220,34 @@ struct Conv2d: Layer {
       }
     }
     return inputGradient
+  }
+
+  /// Writes each sample's factors into its row (`rowSize` floats apart, from `a`).
+  ///
+  /// First the a's, rows [r][j] = [patch_r; 1] (the sample's im2col columns transposed), then
+  /// its `repeats` cotangent rows' Δ, [c][r][o] (each row's [o][r] gradient transposed). One
+  /// group only.
+  private func writeFactors(
+    _ dy: UnsafePointer<Float>, rows m: Int, repeats: Int, columns: UnsafePointer<Float>,
+    into a: UnsafeMutablePointer<Float>, rowSize: Int
+  ) {
+    let (k, positions) = (geometry.columnRows, geometry.columnCount)
+    let inputDim = k + (hasBias ? 1 : 0)
+    for sample in 0..<m / repeats {
+      let inputs = a + sample * rowSize
+      let col = columns + sample * k * positions
+      for j in 0..<k { cblas_scopy(Int32(positions), col + j * positions, 1, inputs + j, Int32(inputDim)) }
+      if hasBias {
+        for r in 0..<positions { inputs[r * inputDim + k] = 1 }
+      }
+      let deltas = inputs + positions * inputDim
+      for c in 0..<repeats {
+        let dyRow = dy + (sample * repeats + c) * outputSize
+        for o in 0..<outChannels {
+          cblas_scopy(
+            Int32(positions), dyRow + o * positions, 1, deltas + c * positions * outChannels + o, Int32(outChannels))
+        }
+      }
+    }
   }
 }

@@ -49,8 +49,9 @@ enum GradientSink {
   case perRow(UnsafeMutablePointer<Float>, stride: Int)
   /// Every row's gradient is added into one P-vector at `base` (zeroed by the caller).
   case summed(UnsafeMutablePointer<Float>)
-  /// `factored_jacobian` rows at `base` (R = C): factored groups write their factors where
-  /// `layout` says, the others overwrite their columns of the row's plain block.
+  /// `factored_jacobian` rows at `base` (R = C, or R = 1 for `factored_vjp_inputs` rows, whose
+  /// layout has one class): factored groups write their factors where `layout` says, the others
+  /// overwrite their columns of the row's plain block.
   case factored(UnsafeMutablePointer<Float>, layout: FactoredRowLayout)
 
   /// Where row r's gradient of the group starting at parameter `offset` begins.
@@ -108,14 +109,24 @@ struct ParameterGroup {
   let count: Int
   /// The group's outer-product shape when its per-sample gradients factor (ABI 1.1), else nil.
   var factor: GroupFactor? = nil
-  /// Why it does not factor, for people (ABI 1.2 `entk_group_factor.reason`); nil when it does.
+  /// Why it is reported unfactored, for people (ABI 1.2 `entk_group_factor.reason`): nil for a
+  /// factor of one term; for a sum of terms, the reason given to callers that see it plain.
   var plainReason: String? = nil
+
+  /// The group as callers before ABI 1.3 see it: a sum of terms is plain.
+  var singleTerm: ParameterGroup {
+    guard let factor, factor.terms > 1 else { return self }
+    return ParameterGroup(name: name, offset: offset, count: count, plainReason: plainReason)
+  }
 }
 
-/// A factored group's shape: ∂f_c/∂θ[offset + π(o, j)] = Δ_c[o]·a[j], j < `inputDim`, o < `outputDim`.
+/// A factored group's shape: ∂f_c/∂θ[offset + π(o, j)] = Σ_{r<terms} Δ_{c,r}[o]·a_r[j], j < `inputDim`,
+/// o < `outputDim`.
 struct GroupFactor {
   let inputDim: Int
   let outputDim: Int
+  /// R, the outer products summed (ABI 1.3): a convolution's output positions; 1 for a dense layer.
+  var terms = 1
 }
 
 extension Layer {

@@ -1,9 +1,10 @@
-/// Where each parameter group lands in a `factored_jacobian` row (ABI 1.1).
+/// Where each parameter group lands in a `factored_jacobian` row (ABI 1.1; sums of terms since 1.3).
 ///
 /// A row is the plain block, C × P_plain (the unfactored groups' Jacobian, their parameters in flat
-/// order), then for each factored group in order its a (I floats) and Δ (C × O floats, [c][o]).
+/// order), then for each factored group in order its a's (R × I floats, [r][j]) and Δ (C × R × O
+/// floats, [c][r][o]). With C = 1 it is a `factored_vjp_inputs` row.
 struct FactoredRowLayout {
-  /// C: the cotangent rows per sample, one per logit.
+  /// C: the cotangent rows per sample, one per logit (1 for vjp rows).
   let classes: Int
   /// P_plain: the parameters of the unfactored groups.
   let plainCount: Int
@@ -23,7 +24,7 @@ struct FactoredRowLayout {
     for group in factored {
       guard let factor = group.factor else { continue }
       starts[group.offset] = start
-      start += factor.inputDim + classes * factor.outputDim
+      start += factor.terms * (factor.inputDim + classes * factor.outputDim)
     }
     rowSize = start
     factorStarts = starts

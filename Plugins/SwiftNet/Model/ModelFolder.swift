@@ -10,8 +10,11 @@ enum ModelFolder {
   /// Opens the model at `path`.
   ///
   /// With `initSeed`, parameters and buffers are initialised from the seed (PyTorch's default schemes) and no
-  /// tensor files are read: training from scratch.
-  static func open(_ path: String, initSeed: UInt64?) throws(SwiftNetError) -> Network {
+  /// tensor files are read: training from scratch. `convolutionFactoring` decides which convolutions
+  /// are reported as sums over their positions.
+  static func open(_ path: String, initSeed: UInt64?, convolutionFactoring: ConvolutionFactoring)
+    throws(SwiftNetError) -> Network
+  {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw .fileNotFound(path: path, reason: "no such model folder or architecture file")
@@ -33,10 +36,10 @@ enum ModelFolder {
     if let initSeed {
       var random = SeededRandom(seed: initSeed)
       for layer in architecture.body.layers { layer.initialize(&weights, random: &random) }
-      return Network(architecture: architecture, weights: weights)
+      return Network(architecture: architecture, weights: weights, convolutionFactoring: convolutionFactoring)
     }
     for layer in tensorOwners(architecture.body.layers) { try load(layer, from: folder, into: &weights) }
-    return Network(architecture: architecture, weights: weights)
+    return Network(architecture: architecture, weights: weights, convolutionFactoring: convolutionFactoring)
   }
 
   private static func load(_ layer: any Layer, from folder: URL, into weights: inout Weights) throws(SwiftNetError) {

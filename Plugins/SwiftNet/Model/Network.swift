@@ -9,17 +9,30 @@ final class Network {
   var weights: Weights
   /// Index (in the top-level layer list) of the last dense layer, whose input is the embedding.
   let embeddingLayer: Int?
+  /// The groups as ABI 1.3 callers see them: convolutions as sums of terms where
+  /// `convolutionFactoring` says so.
   let parameterGroups: [ParameterGroup]
-  /// How `factoredJacobian` lays out a sample's row.
+  /// The groups as older callers and the ABI 1.1 slot `factored_jacobian` see them: sums plain.
+  let singleTermGroups: [ParameterGroup]
+  /// How `factoredJacobian` lays out a sample's row, with sums (ABI 1.3) or without.
   let factoredLayout: FactoredRowLayout
+  let singleTermLayout: FactoredRowLayout
+  /// How `factoredVJP` lays out a sample's row: `factoredLayout` with one class.
+  let vjpLayout: FactoredRowLayout
   static let chunkSize = 64
 
-  init(architecture: Architecture, weights: Weights) {
+  init(architecture: Architecture, weights: Weights, convolutionFactoring: ConvolutionFactoring) {
     self.architecture = architecture
     self.weights = weights
     embeddingLayer = architecture.body.layers.lastIndex { $0 is Dense }
-    parameterGroups = architecture.body.layers.flatMap(\.parameterGroups)
-    factoredLayout = FactoredRowLayout(groups: parameterGroups, classes: architecture.body.outputShape[0])
+    let classes = architecture.body.outputShape[0]
+    parameterGroups = architecture.body.layers.flatMap(\.parameterGroups).map {
+      convolutionFactoring.decide($0, classes: classes)
+    }
+    singleTermGroups = parameterGroups.map(\.singleTerm)
+    factoredLayout = FactoredRowLayout(groups: parameterGroups, classes: classes)
+    singleTermLayout = FactoredRowLayout(groups: singleTermGroups, classes: classes)
+    vjpLayout = FactoredRowLayout(groups: parameterGroups, classes: 1)
   }
 
   var inputSize: Int { architecture.inputShape.reduce(1, *) }
@@ -58,13 +71,8 @@ final class Network {
     _ inputs: UnsafePointer<Float>, count n: Int, cotangents: UnsafePointer<Float>,
     gradients: UnsafeMutablePointer<Float>
   ) {
-    let (d, c, p) = (inputSize, outputCount, parameterCount)
-    for start in stride(from: 0, to: n, by: Self.chunkSize) {
-      let rows = min(Self.chunkSize, n - start)
-      let x = Array(UnsafeBufferPointer(start: inputs + start * d, count: rows * d))
-      let u = Array(UnsafeBufferPointer(start: cotangents + start * c, count: rows * c))
-      backward(x, count: rows, cotangents: u, repeats: 1, sink: .perRow(gradients + start * p, stride: p))
-    }
+    let p = parameterCount
+    cotangentBackward(inputs, count: n, cotangents: cotangents) { start in .perRow(gradients + start * p, stride: p) }
   }
 
   /// Full per-sample Jacobians into `jacobians` (n × C × P): one backward pass with C one-hot
@@ -74,11 +82,39 @@ final class Network {
     oneHotBackward(inputs, count: n) { start in .perRow(jacobians + start * c * p, stride: p) }
   }
 
-  /// Per-sample Jacobians with the dense layers as factors, into `out` (n × S, `factoredLayout`):
-  /// the same backward pass as `jacobian`, but dense layers never form their weight gradients.
-  func factoredJacobian(_ inputs: UnsafePointer<Float>, count n: Int, out: UnsafeMutablePointer<Float>) {
-    let layout = factoredLayout
+  /// Per-sample Jacobians with the factored groups as factors, into `out` (n × S, `factoredLayout`,
+  /// or `singleTermLayout` when `singleTerm`): the same backward pass as `jacobian`, but factored
+  /// groups never form their weight gradients.
+  func factoredJacobian(
+    _ inputs: UnsafePointer<Float>, count n: Int, out: UnsafeMutablePointer<Float>, singleTerm: Bool
+  ) {
+    let layout = singleTerm ? singleTermLayout : factoredLayout
     oneHotBackward(inputs, count: n) { start in .factored(out + start * layout.rowSize, layout: layout) }
+  }
+
+  /// Per-sample vjp rows in `vjpLayout` into `out` (n × S₁): `vjp`'s backward pass, with the
+  /// factored groups' a's and contracted Δ's (Σ_c u[i,c] Δ_{c,r}) in place of their gradients.
+  func factoredVJP(
+    _ inputs: UnsafePointer<Float>, count n: Int, cotangents: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+  ) {
+    let layout = vjpLayout
+    cotangentBackward(inputs, count: n, cotangents: cotangents) { start in
+      .factored(out + start * layout.rowSize, layout: layout)
+    }
+  }
+
+  /// Backward passes of one cotangent row per sample, in chunks; `sink(start)` is where the chunk
+  /// beginning at sample `start` writes.
+  private func cotangentBackward(
+    _ inputs: UnsafePointer<Float>, count n: Int, cotangents: UnsafePointer<Float>, sink: (Int) -> GradientSink
+  ) {
+    let (d, c) = (inputSize, outputCount)
+    for start in stride(from: 0, to: n, by: Self.chunkSize) {
+      let rows = min(Self.chunkSize, n - start)
+      let x = Array(UnsafeBufferPointer(start: inputs + start * d, count: rows * d))
+      let u = Array(UnsafeBufferPointer(start: cotangents + start * c, count: rows * c))
+      backward(x, count: rows, cotangents: u, repeats: 1, sink: sink(start))
+    }
   }
 
   /// Backward passes of C one-hot cotangent rows per sample, in chunks; `sink(start)` is where

@@ -5,7 +5,8 @@ import Foundation
 
 /// A swiftnet model folder: part 0 is model.json; each further part is a tensor file, its name
 /// on the first line ("0.weight.npy") and its bytes after it. The folder is opened as the
-/// backend's `open` does, from the tensors and from a seed.
+/// backend's `open` does, from the tensors and from a seed (with every convolution a sum over its
+/// positions).
 func fuzz(_ bytes: [UInt8]) {
   let parts = FuzzInput.parts(bytes)
   let folder = FuzzInput.freshFolder()
@@ -17,6 +18,6 @@ func fuzz(_ bytes: [UInt8]) {
     guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\0") else { continue }
     try? Data(part[(newline + 1)...]).write(to: folder.appendingPathComponent(name))
   }
-  _ = try? ModelFolder.open(folder.path, initSeed: nil)
-  _ = try? ModelFolder.open(folder.path, initSeed: 1)
+  _ = try? ModelFolder.open(folder.path, initSeed: nil, convolutionFactoring: .auto)
+  _ = try? ModelFolder.open(folder.path, initSeed: 1, convolutionFactoring: .always)
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""proj-trntk on the CIFAR-style ResNet-18 (11.2 M parameters, 10 classes), one run, one machine.
+
+For each k (default 1024 and 10,240) and projection (dense gaussian, sparse s = 4, factored), the whole
+`entk kernel --kind proj-trntk` process with default flags (no --memory, no --batch-size) on N synthetic
+samples: wall seconds, samples/s and peak resident memory. Against it, in the same run, a TRAK-style
+CPU baseline (TRAK's dense projector on a CPU): torch.func's vmap(grad) of one class's logit gives the
+N gradients of that class (N × P floats, BatchNorm folded as the exporter folds it), and a dense
+±1/√k matrix generated in blocks of 4096 columns (torch's generator) is applied to all N rows at once
+with one float32 matmul per block; the projected classes' Gram matrices are summed. Both sides use the
+same threads. The ratio is the baseline's seconds over entk's at the same k.
+
+Usage (after `swift build -c release`; tools/bench/venv.sh makes the Python environment):
+  .build/bench-venv/bin/python tools/bench/bench_projection_resnet.py [--n 16] [--ks 1024,10240]
+      [--projections gaussian,sparse,factored] [--threads 2] [--no-baseline]
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import real_models  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_entk(entk, args):
+    """Runs entk; returns (wall seconds, peak resident MiB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen([entk] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    err = process.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"entk {' '.join(args)} failed:\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def trak_style(model, x, k, seed=0):
+    """Σ_c (R G_c)(R G_c)ᵀ with G_c = vmap(grad f_c) and R a dense ±1/√k matrix made in 4096-column blocks."""
+    from torch.func import functional_call, grad, vmap
+
+    params = {name: v.detach() for name, v in model.named_parameters()}
+    buffers = {name: v.detach() for name, v in model.named_buffers()}
+
+    def logits(p, sample):
+        return functional_call(model, (p, buffers), (sample.unsqueeze(0),))[0]
+
+    classes = logits(params, x[0]).shape[0]
+    generator = torch.Generator().manual_seed(seed)
+    kernel = torch.zeros(x.shape[0], x.shape[0])
+    for cls in range(classes):
+        g = vmap(grad(lambda p, s: logits(p, s)[cls]), in_dims=(None, 0))(params, x)
+        rows = torch.cat([v.reshape(x.shape[0], -1) for v in g.values()], 1)
+        del g
+        projected = torch.zeros(x.shape[0], k)
+        generator.manual_seed(seed)  # the same R for every class
+        for start in range(0, rows.shape[1], 4096):
+            width = min(4096, rows.shape[1] - start)
+            block = torch.randint(0, 2, (width, k), generator=generator, dtype=torch.int8).float().mul_(2).sub_(1)
+            projected += rows[:, start:start + width] @ block
+        projected /= k**0.5
+        kernel += projected @ projected.T
+        del rows
+    return kernel
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--ks", default="1024,10240")
+    parser.add_argument("--projections", default="gaussian,sparse,factored")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    bench = ROOT / ".build/bench"
+    bench.mkdir(parents=True, exist_ok=True)
+    path = bench / "resnet18.onnx"
+    model = real_models.export("resnet18", path).eval()
+    x = real_models.sample_inputs("resnet18", args.n)
+    data = bench / f"resnet18_x{args.n}.npy"
+    np.save(data, x.numpy().astype(np.float32))
+    p = sum(v.numel() for v in model.parameters())
+    print(f"ResNet-18 (P = {p:,}, C = 10), N = {args.n}, {args.threads} threads, {os.uname().nodename}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print("| k | projection | entk (s) | samples/s | peak RSS (GB) | TRAK-style baseline (s) | baseline / entk |")
+    print("|---|---|---|---|---|---|---|")
+    results = {}
+    for k in [int(v) for v in args.ks.split(",")]:
+        baseline = None
+        if not args.no_baseline:
+            start = time.perf_counter()
+            trak_style(model, x, k)
+            baseline = time.perf_counter() - start
+        for projection in args.projections.split(","):
+            with tempfile.TemporaryDirectory() as out:
+                extra = ["--proj-density", "4"] if projection in ("sparse", "factored") else []
+                seconds, rss = run_entk(args.entk, [
+                    "kernel", "--backend", "onnx", "--model", str(path), "--train", str(data),
+                    "--kind", "proj-trntk", "--proj-dim", str(k), "--proj-kind", projection,
+                    "--threads", str(args.threads), "--out", out + "/k"] + extra)
+            ratio = f"{baseline / seconds:.2f}×" if baseline else "–"
+            shown = f"{baseline:.1f}" if baseline else "–"
+            print(f"| {k} | {projection} | {seconds:.1f} | {args.n / seconds:.2f} | {rss / 1024:.1f} | {shown} | {ratio} |",
+                  flush=True)
+            results[f"{projection} k={k}"] = {"seconds": seconds, "rssMiB": rss, "baseline": baseline}
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
