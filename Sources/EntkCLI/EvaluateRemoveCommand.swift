@@ -62,7 +62,8 @@ struct EvaluateRemoveCommand: ParsableCommand {
     let methods = try BundleScores.forLabels(explained, labels: labels)
     guard let scores = methods.first(where: { $0.0 == method.rawValue })?.1 else {
       throw EvaluateError.bundleMismatch(
-        bundle: bundle, reason: "it has no method \(method.rawValue) (it has \(methods.map(\.0).joined(separator: ", ")))")
+        bundle: bundle,
+        reason: "it has no method \(method.rawValue) (it has \(methods.map(\.0).joined(separator: ", ")))")
     }
     let (n, m) = (trainLabels.count, testLabels.count)
     if let bad = testIndices.first(where: { !(0..<m).contains($0) }) {
