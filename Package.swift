@@ -35,13 +35,17 @@ let package = Package(
     // Counterfactual checks of attributions: LDS, mislabel detection, their statistics.
     .target(name: "Evaluation", dependencies: ["Faithfulness"]),
     .target(name: "Reporter", dependencies: ["ArrayIO", "Surrogate", "Faithfulness", "Attribution", "Evaluation"]),
+    // The attribution pipeline, kernels to bundle: what `entk attribute` and `entk evaluate` run.
+    .target(
+      name: "AttributionPipeline",
+      dependencies: ["ArrayIO", "BackendLoader", "Kernels", "Surrogate", "Faithfulness", "Attribution", "Reporter"]),
 
     // MARK: Command-line interface
     .executableTarget(
       name: "EntkCLI",
       dependencies: [
         "ArrayIO", "BackendLoader", "Conformance", "Kernels", "Surrogate", "Faithfulness", "Attribution", "Evaluation",
-        "Reporter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Reporter", "AttributionPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
 
@@ -68,6 +72,9 @@ let package = Package(
     .testTarget(
       name: "ReporterTests",
       dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
+    .testTarget(
+      name: "AttributionPipelineTests",
+      dependencies: ["AttributionPipeline", "ArrayIO", "Reporter", "Surrogate", "EntkTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["EntkCLI", "ArrayIO", "Kernels", "EntkTestSupport"]),
     .testTarget(name: "ExampleCBackendTests", dependencies: ["BackendLoader", "ArrayIO", "EntkTestSupport"]),
     .testTarget(

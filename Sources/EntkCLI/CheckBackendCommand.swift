@@ -15,9 +15,7 @@ struct CheckBackendCommand: ParsableCommand {
       Prints a table of checks; exits 1 if any fails.
       """)
 
-  @Argument(help: "Backend name or path to a backend library.") var backend: String
-  @Option(help: "Model file or folder, as the backend documents.") var model: String
-  @Option(help: "Backend-specific options as a JSON object.") var options: String?
+  @OptionGroup var model: ModelOptions
   @Option(
     help: ArgumentHelp(
       "Input samples, as entk kernel's --train (a file, or NAME=FILE per input); default: seeded Gaussian values for float inputs, 1 for integer inputs.",
@@ -33,20 +31,20 @@ struct CheckBackendCommand: ParsableCommand {
   }
 
   func run() throws {
-    let library = try BackendLibrary.load(backend)
+    let library = try BackendLibrary.load(model.backend)
     // Bad data is the user's input error (exit 3), not a failed check: read it before the checks,
     // against the model's inputs.
     let samples =
       try data.isEmpty
       ? nil
       : SampleSet.read(
-        DataSource(arguments: data), inputs: library.open(model: model, options: options).description.inputs
+        DataSource(arguments: data), inputs: library.open(model: model.model, options: model.options).description.inputs
       ).arrays
-    let checks = BackendConformance(library: library, modelPath: model, options: options).run(
+    let checks = BackendConformance(library: library, modelPath: model.model, options: model.options).run(
       samples: samples.map { arrays in { _ in arrays } })
     let passed = !checks.contains { $0.outcome == .failed }
     if json {
-      try printJSON(Report(backend: library.url.path, model: model, passed: passed, checks: checks))
+      try printJSON(Report(backend: library.url.path, model: model.model, passed: passed, checks: checks))
     } else {
       let width = checks.map(\.name.count).max() ?? 10
       for check in checks {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttributionPipeline
 import Foundation
 
 @main
@@ -24,7 +25,8 @@ struct Entk: ParsableCommand {
   /// Runs the command line; the one place where errors become a message and an exit code.
   static func main() {
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(
+        DeprecatedSpellings.rewrite(Array(CommandLine.arguments.dropFirst()), warn: printError))
       try command.run()
     } catch let exitCode as ExitCode {
       exit(withError: exitCode)
@@ -41,9 +43,4 @@ struct Entk: ParsableCommand {
       }
     }
   }
-}
-
-/// The version printed by `entk --version` and recorded in bundles.
-enum EntkVersion {
-  static let current = "0.1.0"
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import AttributionPipeline
 import Evaluation
 import Foundation
 import Reporter
@@ -46,8 +47,8 @@ struct EvaluateLDSCommand: ParsableCommand {
     }
     // Every bundle is read and checked before any retraining, so a wrong bundle fails fast.
     let read = try bundles.map { path in (path, try AttributionBundle.read(from: URL(fileURLWithPath: path))) }
-    let trainLabels = try ArrayFile.read(URL(fileURLWithPath: d.trainLabels.path)).int64Values(path: d.trainLabels.path)
-    let testLabels = try ArrayFile.read(URL(fileURLWithPath: d.testLabels.path)).int64Values(path: d.testLabels.path)
+    let trainLabels = try LabelFile(path: d.trainLabels.path, count: d.trainCount).int64Values
+    let testLabels = try LabelFile(path: d.testLabels.path, count: d.testCount).int64Values
     for (path, bundle) in read {
       try BundleScores.checkLabels(
         bundle, path: path, train: (trainLabels, d.trainLabels.path), test: (testLabels, d.testLabels.path))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Evaluation
 import Foundation
@@ -25,46 +26,43 @@ struct EvaluateMislabelCommand: ParsableCommand {
 
   @Option(help: "Backend that trains and runs the model.") var backend: String
   @Option(help: "Backend-specific options for loading the model, as a JSON object.") var options: String?
-  @Option(name: .customLong("train-x"), help: "Training inputs, [N, ...].") var trainX: String
-  @Option(name: .customLong("train-y"), help: "Training labels (the clean ones), [N].") var trainY: String
-  @Option(name: .customLong("test-x"), help: "Test inputs, [M, ...], for the bundle.") var testX: String
-  @Option(name: .customLong("test-y"), help: "Test labels, [M].") var testY: String
+  @OptionGroup var data: LabelledDataOptions
   @Option(help: "Fraction of the training labels to flip (0 < f < 1).") var fraction = 0.1
   @Option(name: .customLong("flip-seed"), help: "Seed of the flipped points and their new labels.")
   var flipSeed: UInt64 = 0
-  @Option(help: "Architecture to train (as `entk train --arch`).") var arch: String
-  @Option(help: "Passes over the training data.") var epochs = 10
-  @Option(name: .customLong("batch-size"), help: "Samples per minibatch.") var batchSize = 32
-  @Option(help: "Learning rate.") var lr = 0.001
-  @Option(help: "adam or sgd.") var optimizer = "adam"
-  @Option(help: "Seed of the initialisation and of the shuffling order.") var seed = 0
-  @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = "trntk"
+  @Option(help: "The model to train, an architecture (as `entk train --model`).") var model: String
+  @OptionGroup var training: TrainingOptions
+  @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = KernelKind.trntk
   @Option(name: .customLong("proj-dim"), help: "k, for the projected kinds.") var projDim: Int?
   @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
-  @Option(help: "Output folder.") var out: String
+  @Option(
+    help:
+      "Output folder. An existing one planned with the same settings is continued (trained models and a matching bundle are kept); one with other settings is refused."
+  )
+  var out: String
   @Flag(name: .customLong("plan-only"), help: "Write the plan into --out and stop, to train it with make or Slurm.")
   var planOnly = false
 
   func validate() throws {
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
-    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    _ = try data.requiredTest()
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    if kind == .entk {
+      throw ValidationError(
+        "--kind entk: the full eNTK's C×C blocks cannot be attributed; use trntk, pntk, em or layers")
+    }
   }
 
   func run() throws {
+    let (testX, testY) = try data.requiredTest()
+    let (trainX, trainY) = (data.train, data.trainLabels)
     let directory = try OutputPath.check(out)
-    let settings = TrainingSettings(
-      arch: URL(fileURLWithPath: arch).standardizedFileURL.path, epochs: epochs, batchSize: batchSize, learningRate: lr,
-      optimizer: optimizer, seed: seed)
+    let settings = training.settings(model: model)
     let library = try BackendLibrary.load(backend)
-    let network = try library.open(model: arch, options: settings.openOptions)
+    let network = try library.open(model: settings.arch, options: settings.openOptions)
     let x = try SampleSet.read(.file(URL(fileURLWithPath: trainX)), inputs: network.description.inputs)
-    let labels = try ArrayFile.read(URL(fileURLWithPath: trainY)).int64Values(path: trainY).map { Int($0) }
     let classCount = network.description.numOutputs
-    guard x.count == labels.count else {
-      throw TrainDataError.labelCount(path: trainY, shape: [labels.count], samples: x.count)
-    }
-    try ClassLabels.validate(labels, count: labels.count, classCount: classCount, name: trainY)
+    let labels = try LabelFile(path: trainY, count: x.count, classCount: classCount).values
     let flips = LabelFlips(labels: labels, classCount: classCount, fraction: fraction, seed: flipSeed)
     printError("evaluate: flipped \(flips.indices.count) of \(labels.count) training labels (seed \(flipSeed))")
 
@@ -73,7 +71,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let testInputs = try RetrainFolder.record(testX)
     let description = RetrainFolder.Description(
       trainCount: labels.count, testCount: testInputs.shape.first ?? 0,
-      models: [.init(name: "flipped-labels", removed: [], seed: seed)], subsetCount: 1,
+      models: [.init(name: "flipped-labels", removed: [], seed: training.seed)], subsetCount: 1,
       trainInputs: try RetrainFolder.record(trainX),
       trainLabels: .init(path: noisy.path, sha256: SHA256.hex(noisyData), shape: [labels.count]),
       testInputs: testInputs, testLabels: try RetrainFolder.record(testY), backend: backend, options: options,
@@ -90,26 +88,30 @@ struct EvaluateMislabelCommand: ParsableCommand {
       return
     }
     try folder.retrain([0])
-    let model = folder.model(0)
+    let trained = folder.model(0)
 
     let bundleURL = directory.appendingPathComponent("bundle")
-    if try !Self.isReusable(bundleURL, model: model, kind: kind, projDim: projDim) {
-      var arguments = [
-        "--kind", kind, "--backend", backend, "--model", model.path, "--train", trainX, "--test", testX,
-        "--train-labels", noisy.path, "--test-labels", testY, "--baseline", "grad-dot", "--out", bundleURL.path,
-        "--force",
-      ]
-      if let options { arguments += ["--options", options] }
-      if let projDim { arguments += ["--proj-dim", String(projDim)] }
-      if let threads { arguments += ["--threads", String(threads)] }
-      try AttributeCommand.parse(arguments).run()
+    if try !Self.isReusable(bundleURL, model: trained, kind: kind.rawValue, projDim: projDim) {
+      var request = AttributionRequest(
+        kernels: .compute(
+          settings: try KernelSettings(
+            kind: kind, projDim: projDim, projKind: .gaussian, projDensity: nil, seed: 0, normalize: .cosine,
+            memory: nil, tileSize: nil, batchSize: nil, factors: .auto),
+          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount),
+        trainLabels: noisy.path)
+      request.testLabels = testY
+      (request.train, request.test) = ([trainX], [testX])
+      (request.backend, request.models, request.options) = (backend, [trained.path], options)
+      request.baselines = [.gradDot]
+      request.commandLine = CommandLine.arguments
+      _ = try AttributionPipeline(request: request, log: printError).write(to: bundleURL, replaceExisting: true)
     }
 
     var bundle = try AttributionBundle.read(from: bundleURL)
-    let trained = try library.open(model: model.path, options: options)
+    let retrained = try library.open(model: trained.path, options: options)
     let gradients = try LossGradientMethod.lossGradients(
-      model: trained, samples: x, labels: flips.labels, dataset: "train")
-    let p = trained.description.numParams
+      model: retrained, samples: x, labels: flips.labels, dataset: "train")
+    let p = retrained.description.numParams
     let gradDot = LossGradientMethod.norms(gradients, rows: labels.count, width: p).map { $0 * $0 }
     let flippedSet = Set(flips.indices)
     let flagged = (0..<labels.count).map(flippedSet.contains)

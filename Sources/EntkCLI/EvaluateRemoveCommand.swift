@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArrayIO
+import AttributionPipeline
 import Evaluation
 import Foundation
 import Reporter
@@ -22,68 +23,67 @@ struct EvaluateRemoveCommand: ParsableCommand {
 
   @Option(help: "The bundle whose attributions choose the proponents (made on the same data, with test labels).")
   var bundle: String
-  @Option(help: "Attribution method: kglm, or a baseline the bundle holds (grad-dot, grad-cos).") var method = "kglm"
+  @Option(help: "Attribution method: the kGLM's scores, or a baseline the bundle holds.")
+  var method = AttributionMethod.kglm
   @Option(name: .customLong("test-index"), help: "A test point to examine (0-based); repeatable.")
   var testIndices: [Int] = []
   @Option(name: .customLong("top-k"), help: "Proponents removed per test point.") var topK = 10
   @Option(name: .customLong("control-seed"), help: "Seed of the random control sets.") var controlSeed: UInt64 = 0
   @Option(help: "Backend that trains and runs the models.") var backend: String
   @Option(help: "Backend-specific options for loading the models, as a JSON object.") var options: String?
-  @Option(name: .customLong("train-x"), help: "Training inputs, [N, ...] (the bundle's).") var trainX: String
-  @Option(name: .customLong("train-y"), help: "Training labels, [N].") var trainY: String
-  @Option(name: .customLong("test-x"), help: "Test inputs, [M, ...].") var testX: String
-  @Option(name: .customLong("test-y"), help: "Test labels, [M].") var testY: String
-  @Option(help: "Architecture to train (as `entk train --arch`; the settings of the original model).") var arch: String
-  @Option(help: "Passes over the training data.") var epochs = 10
-  @Option(name: .customLong("batch-size"), help: "Samples per minibatch.") var batchSize = 32
-  @Option(help: "Learning rate.") var lr = 0.001
-  @Option(help: "adam or sgd.") var optimizer = "adam"
-  @Option(help: "Seed of the initialisation and shuffling order, the same for every retraining.") var seed = 0
-  @Option(help: "Folder for the retrained models.") var out: String
+  @OptionGroup var data: LabelledDataOptions
+  @Option(help: "The model to train, an architecture (as `entk train --model`; the settings of the original model).")
+  var model: String
+  @OptionGroup var training: TrainingOptions
+  @Option(
+    help:
+      "Folder for the retrained models. An existing one planned with the same settings is continued (trained models are kept); one with other settings is refused."
+  )
+  var out: String
   @Flag(name: .customLong("plan-only"), help: "Write the plan into --out and stop, to train it with make or Slurm.")
   var planOnly = false
 
   func validate() throws {
     guard !testIndices.isEmpty else { throw ValidationError("give at least one --test-index") }
     guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
-    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    _ = try data.requiredTest()
   }
 
   func run() throws {
+    let (testX, testY) = try data.requiredTest()
+    let (trainX, trainY) = (data.train, data.trainLabels)
     let directory = try OutputPath.check(out)
     let bundleURL = URL(fileURLWithPath: bundle)
     var explained = try AttributionBundle.read(from: bundleURL)
-    let trainLabels = try ArrayFile.read(URL(fileURLWithPath: trainY)).int64Values(path: trainY)
-    let testLabels = try ArrayFile.read(URL(fileURLWithPath: testY)).int64Values(path: testY)
+    let trainLabels = try LabelFile(path: trainY).int64Values
+    let testLabels = try LabelFile(path: testY).int64Values
     try BundleScores.checkLabels(explained, path: bundle, train: (trainLabels, trainY), test: (testLabels, testY))
     let labels = testLabels.map { Int($0) }
     let methods = try BundleScores.forLabels(explained, labels: labels)
-    guard let scores = methods.first(where: { $0.0 == method })?.1 else {
+    guard let scores = methods.first(where: { $0.0 == method.rawValue })?.1 else {
       throw EvaluateError.bundleMismatch(
-        bundle: bundle, reason: "it has no method \(method) (it has \(methods.map(\.0).joined(separator: ", ")))")
+        bundle: bundle,
+        reason: "it has no method \(method.rawValue) (it has \(methods.map(\.0).joined(separator: ", ")))")
     }
     let (n, m) = (trainLabels.count, testLabels.count)
     if let bad = testIndices.first(where: { !(0..<m).contains($0) }) {
       throw EvaluateError.bundleMismatch(bundle: bundle, reason: "--test-index \(bad) is outside 0..<\(m)")
     }
     let (trainInputs, testInputs) = (try RetrainFolder.record(trainX), try RetrainFolder.record(testX))
-    try RetrainFolder.checkArchitecture(
-      backend: backend, arch: arch, files: [(trainX, trainInputs, n), (testX, testInputs, m)])
-    var planned = [RetrainFolder.PlannedModel(name: "full", removed: [], seed: seed)]
+    try RetrainFolder.checkArchitecture(backend: backend, arch: model, samples: [trainX, testX])
+    var planned = [RetrainFolder.PlannedModel(name: "full", removed: [], seed: training.seed)]
     for t in testIndices {
       let proponents = RemovalEvaluation.topProponents(Array(scores[(t * n)..<((t + 1) * n)]), count: topK)
       let random = RandomSubsets.subset(index: t, seed: controlSeed, trainCount: n, size: proponents.count)
-      planned.append(.init(name: "test-\(t)-proponents", removed: proponents.sorted(), seed: seed))
-      planned.append(.init(name: "test-\(t)-random", removed: random, seed: seed))
+      planned.append(.init(name: "test-\(t)-proponents", removed: proponents.sorted(), seed: training.seed))
+      planned.append(.init(name: "test-\(t)-random", removed: random, seed: training.seed))
     }
     let description = RetrainFolder.Description(
       trainCount: n, testCount: m, models: planned, subsetCount: planned.count, trainInputs: trainInputs,
       trainLabels: try RetrainFolder.record(trainY), testInputs: testInputs,
       testLabels: try RetrainFolder.record(testY),
       backend: backend, options: options,
-      training: TrainingSettings(
-        arch: URL(fileURLWithPath: arch).standardizedFileURL.path, epochs: epochs, batchSize: batchSize,
-        learningRate: lr, optimizer: optimizer, seed: seed))
+      training: training.settings(model: model))
     let folder = try RetrainFolder.plan(description, in: directory)
     if planOnly {
       printError("evaluate: \(planned.count) models planned in \(directory.path) (\(folder.trainingHint))")
@@ -104,7 +104,7 @@ struct EvaluateRemoveCommand: ParsableCommand {
           testIndex: t, label: labels[t], fullMargin: margins[0][t], proponents: outcome(1 + 2 * position),
           random: outcome(2 + 2 * position)))
     }
-    let removal = RemovalEvaluation(method: method, topK: topK, controlSeed: controlSeed, points: points)
+    let removal = RemovalEvaluation(method: method.rawValue, topK: topK, controlSeed: controlSeed, points: points)
     var evaluation = explained.metrics.evaluation ?? EvaluationMetrics()
     evaluation.removal = removal
     explained.metrics.evaluation = evaluation

@@ -1,4 +1,5 @@
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Foundation
 import Kernels
@@ -16,7 +17,7 @@ enum ExitStatus: Int32 {
 
   init(classifying error: Error) {
     switch error {
-    case KernelError.unknownKind, KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
+    case KernelError.projection, KernelError.badArgument, KernelError.tileOutOfRange,
       KernelError.memoryTooSmall, KernelError.allocationFailed, OutputPathError.empty:
       self = .usage
     case is NPYError, is CSVError, is NPZError, is SampleDataError, is TrainDataError, is KernelError,

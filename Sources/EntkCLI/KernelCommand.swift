@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttributionPipeline
 import Foundation
 import Kernels
 
@@ -32,7 +33,11 @@ struct KernelCommand: ParsableCommand {
       "Threads: backend models working in parallel, sharing the Gram stage too (default: all cores; at most 4 per core)."
   )
   var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-  @Option(help: "Output folder.") var out: String
+  @Option(
+    help:
+      "Output folder. An existing one is resumed when its kernel.json has the same settings (finished tiles are kept) and refused otherwise."
+  )
+  var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {
@@ -77,7 +82,7 @@ struct KernelCommand: ParsableCommand {
       return
     }
     let grid = job.manifest.grid
-    let printer = TileProgressPrinter(prefix: "kernel")
+    let printer = TileProgressPrinter(prefix: "kernel", log: printError)
     let summary = try job.run(in: directory, tile: only, progress: printer.report)
     if json {
       try printJSON(

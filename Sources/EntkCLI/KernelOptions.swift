@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttributionPipeline
 import BackendLoader
 import Foundation
 import Kernels
@@ -9,14 +10,14 @@ struct KernelOptions: ParsableArguments {
   @OptionGroup var model: ModelOptions
   @Option(help: ArgumentHelp(DataSourceHelp.train, valueName: "file|NAME=file")) var train: [String] = []
   @Option(help: ArgumentHelp(DataSourceHelp.test, valueName: "file|NAME=file")) var test: [String] = []
-  @Option(help: "Kernel kind: entk, trntk, pntk, proj-trntk, proj-pntk, em, layers.") var kind: String
+  @Option(help: "Kernel kind (definitions: docs/method.md).") var kind: KernelKind
   @Option(name: .customLong("proj-dim"), help: "k, rows of the random projection (proj-* kinds).") var projDim: Int?
   @Option(
     name: .customLong("proj-kind"),
     help:
       "Projection: gaussian (entries N(0,1/k)), rademacher (±1/√k), sparse (s entries ±1/√s per column) or factored (per-layer Kronecker blocks for the backend's factored groups, sparse for the rest)."
   )
-  var projKind: String = "gaussian"
+  var projKind = ProjectionDistribution.gaussian
   @Option(
     name: .customLong("proj-density"),
     help:
@@ -24,7 +25,11 @@ struct KernelOptions: ParsableArguments {
   )
   var projDensity: Int?
   @Option(help: "Seed of the projection (docs/projection.md gives the exact generator).") var seed: UInt64 = 0
-  @Option(help: "Normalisation: none or cosine.") var normalize: String = "none"
+  @Option(
+    help:
+      "Normalisation. none (default) keeps the raw kernel that `entk kernel` stores; `entk attribute` normalises to cosine, as the paper does, unless told otherwise."
+  )
+  var normalize = KernelNormalization.none
   @Option(
     help:
       "Memory budget for gradient batches, feature blocks and tiles, e.g. 2G, 512M (default: \(Int(AvailableMemory.defaultShare * 100))% of the memory available now: MemAvailable, or the room under a cgroup limit if smaller)."
@@ -41,7 +46,7 @@ struct KernelOptions: ParsableArguments {
   @Option(
     help:
       "trntk, layers and entk from the backend's per-layer factors when it has them (auto) or whole Jacobians (off).")
-  var factors: String = "auto"
+  var factors = FactorUse.auto
 
   func validate() throws {
     if train.isEmpty { throw ValidationError("missing --train (the training samples)") }
@@ -52,7 +57,7 @@ struct KernelOptions: ParsableArguments {
   /// The typed kernel settings, checked before any file is read.
   func settings() throws -> KernelSettings {
     try KernelSettings(
-      parsingKind: kind, projDim: projDim, projKind: projKind, projDensity: projDensity, seed: seed,
+      kind: kind, projDim: projDim, projKind: projKind, projDensity: projDensity, seed: seed,
       normalize: normalize, memory: memory,
       tileSize: tileSize, batchSize: batchSize, factors: factors)
   }
@@ -63,10 +68,10 @@ struct KernelOptions: ParsableArguments {
   /// The model is recorded by its absolute path.
   func job(threads: Int, log prefix: String) throws -> KernelJob {
     let job = try KernelJob(
-      settings: settings(), library: BackendLibrary.load(model.backend), model: Self.absolute(model.model),
+      settings: settings(), library: BackendLibrary.load(model.backend), model: ModelPath.absolute(model.model),
       options: model.options, train: DataSource(arguments: train),
       test: test.isEmpty ? nil : DataSource(arguments: test), threads: threads)
-    job.log(prefix: prefix)
+    job.log(prefix: prefix, to: printError)
     return job
   }
 
@@ -74,36 +79,20 @@ struct KernelOptions: ParsableArguments {
   /// budget and batch size, so a tile command run from any folder, at any later time, computes a
   /// tile of the same kernel the same way.
   func arguments(tileSide: Int, memory: Int, batchSize: Int) throws -> [String] {
-    var arguments = ["--backend", model.backend, "--model", Self.absolute(model.model)]
+    var arguments = ["--backend", model.backend, "--model", ModelPath.absolute(model.model)]
     if let options = model.options { arguments += ["--options", options] }
     for source in try DataSource(arguments: train).absoluteArguments { arguments += ["--train", source] }
     if !test.isEmpty {
       for source in try DataSource(arguments: test).absoluteArguments { arguments += ["--test", source] }
     }
-    arguments += ["--kind", kind]
-    if let projDim { arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind, "--seed", String(seed)] }
+    arguments += ["--kind", kind.rawValue]
+    if let projDim {
+      arguments += ["--proj-dim", String(projDim), "--proj-kind", projKind.rawValue, "--seed", String(seed)]
+    }
     if let projDensity { arguments += ["--proj-density", String(projDensity)] }
-    arguments += ["--normalize", normalize, "--memory", String(memory), "--tile-size", String(tileSide)]
-    arguments += ["--batch-size", String(batchSize), "--factors", factors]
+    arguments += ["--normalize", normalize.rawValue, "--memory", String(memory), "--tile-size", String(tileSide)]
+    arguments += ["--batch-size", String(batchSize), "--factors", factors.rawValue]
     return arguments
   }
 
-  /// An existing path made absolute; anything else (a backend's non-path model name) unchanged.
-  static func absolute(_ path: String) -> String {
-    FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
-  }
-}
-
-extension KernelJob {
-  /// Logs on stderr, after `prefix: `, what the defaults chose (the budget is logged when it is
-  /// resolved, see `KernelSettings.init(parsingKind:…)`) and the gradient recomputations a tiling
-  /// implies.
-  func log(prefix: String) {
-    if settings.batchSize == nil && batchSize < KernelSettings.defaultBatchSize {
-      printError(
-        "\(prefix): batches of \(batchSize) sample(s), the most whose gradients and scratch fit half of --memory \(AvailableMemory.format(settings.memory))"
-      )
-    }
-    if let recomputation { printError("\(prefix): \(recomputation)") }
-  }
 }

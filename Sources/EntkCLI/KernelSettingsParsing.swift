@@ -2,26 +2,15 @@ import Kernels
 
 extension KernelSettings {
   /// The kernel options as given on the command line (`entk kernel`, `entk plan`,
-  /// `entk attribute --kind`), parsed into typed settings.
+  /// `entk attribute --kind`), combined into settings.
   ///
   /// Without `memory`, the budget is `AvailableMemory.defaultShare` of the memory available,
   /// logged on stderr.
   init(
-    parsingKind kindName: String, projDim: Int?, projKind: String, projDensity: Int?, seed: UInt64, normalize: String,
-    memory: String?, tileSize: Int?, batchSize: Int?, factors: String
+    kind: KernelKind, projDim: Int?, projKind distribution: ProjectionDistribution, projDensity: Int?, seed: UInt64,
+    normalize normalization: KernelNormalization, memory: String?, tileSize: Int?, batchSize: Int?,
+    factors factorUse: FactorUse
   ) throws {
-    guard let kind = KernelKind(rawValue: kindName) else { throw KernelError.unknownKind(kindName) }
-    guard let distribution = ProjectionDistribution(rawValue: projKind) else {
-      throw KernelError.badArgument(
-        option: "--proj-kind", value: projKind,
-        reason: "expected one of \(ProjectionDistribution.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    guard let normalization = KernelNormalization(rawValue: normalize) else {
-      throw KernelError.badArgument(option: "--normalize", value: normalize, reason: "expected none or cosine")
-    }
-    guard let factorUse = FactorUse(rawValue: factors) else {
-      throw KernelError.badArgument(option: "--factors", value: factors, reason: "expected auto or off")
-    }
     if let projDensity, projDim == nil {
       throw KernelError.projection("--proj-density \(projDensity) given without --proj-dim k and a projected kind")
     }

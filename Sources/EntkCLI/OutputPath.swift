@@ -8,6 +8,8 @@ enum OutputPathError: Error, CustomStringConvertible {
   case nameTooLong(path: String, name: String, bytes: Int, limit: Int)
   case pathTooLong(path: String, bytes: Int)
   case notWritable(path: String, folder: String)
+  /// Something is at the path and the command replaces only with `--force`.
+  case exists(path: String)
 
   var description: String {
     switch self {
@@ -21,6 +23,7 @@ enum OutputPathError: Error, CustomStringConvertible {
     case .pathTooLong(let path, let bytes):
       return "\(path.prefix(80))…: the path is \(bytes) bytes, longer than the \(PATH_MAX - 1) a path may have"
     case .notWritable(let path, let folder): return "\(path): cannot be written: \(folder) is not writable"
+    case .exists(let path): return "\(path): already exists; give --force to replace it, or another --out"
     }
   }
 }

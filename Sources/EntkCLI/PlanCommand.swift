@@ -15,10 +15,17 @@ struct PlanCommand: ParsableCommand {
       """)
 
   @OptionGroup var kernel: KernelOptions
-  @Option(help: "Threads per tile command (backend models, sharing the Gram stage too; at most 4 per core).")
+  @Option(
+    help:
+      "Threads per tile command (backend models, sharing the Gram stage too; at most 4 per core). Default 1, where `entk kernel` uses all cores: `make -j N` runs N tile commands at once, and slurm.sh asks for this many CPUs per task."
+  )
   var threads: Int = 1
   @Option(help: "The entk executable the commands run (default: this one).") var entk: String?
-  @Option(help: "Output folder.") var out: String
+  @Option(
+    help:
+      "Output folder. An existing one planned with the same settings is planned again (finished tiles are kept); one with other settings is refused."
+  )
+  var out: String
   @Flag(help: "Print a JSON summary on stdout.") var json = false
 
   func validate() throws {

@@ -12,7 +12,7 @@ struct RetrainCommand {
   static let placeholders = ["{subset}", "{model}", "{seed}"]
 
   /// The shell command for one subset.
-  func command(folder: URL, model: URL, seed: Int) -> String {
+  func command(folder: URL, model: URL, seed: UInt64) -> String {
     template.replacingOccurrences(of: "{subset}", with: PlanCommand.shellQuoted(folder.path))
       .replacingOccurrences(of: "{model}", with: PlanCommand.shellQuoted(model.path))
       .replacingOccurrences(of: "{seed}", with: String(seed))
@@ -20,7 +20,7 @@ struct RetrainCommand {
 
   /// Runs the command for subset `subset` and waits for it.
   /// - Throws: `EvaluateError.retrainCommandFailed` when it cannot start or exits non-zero.
-  func run(subset: Int, folder: URL, model: URL, seed: Int) throws {
+  func run(subset: Int, folder: URL, model: URL, seed: UInt64) throws {
     let text = command(folder: folder, model: model, seed: seed)
     printError("evaluate: $ \(text)")
     let process = Process()

@@ -1,4 +1,5 @@
 import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Evaluation
 import Foundation
@@ -27,7 +28,7 @@ struct RetrainFolder {
     var name: String
     /// Training indices left out, ascending.
     var removed: [Int]
-    var seed: Int
+    var seed: UInt64
   }
 
   /// `subsets.json`.
@@ -63,8 +64,8 @@ struct RetrainFolder {
       }
       if let models {
         guard models.count == subsetCount else { return "\(models.count) models for subsetCount \(subsetCount)" }
-        if let bad = models.first(where: { $0.seed < 0 || $0.removed.contains { !(0..<trainCount).contains($0) } }) {
-          return "model \(bad.name): a seed below 0 or a removed index outside 0..<\(trainCount)"
+        if let bad = models.first(where: { $0.removed.contains { !(0..<trainCount).contains($0) } }) {
+          return "model \(bad.name): a removed index outside 0..<\(trainCount)"
         }
         return nil
       }
@@ -78,7 +79,7 @@ struct RetrainFolder {
   /// `done.json` of a finished subset.
   struct Done: Codable {
     var subset: Int
-    var seed: Int
+    var seed: UInt64
     /// SHA-256 of `margins.npy`.
     var margins: String
     var seconds: Double
@@ -107,8 +108,8 @@ struct RetrainFolder {
   }
 
   /// The seed subset k trains with.
-  func seed(_ k: Int) -> Int {
-    description.models?[k].seed ?? (description.training?.seed ?? 0) + k
+  func seed(_ k: Int) -> UInt64 {
+    description.models?[k].seed ?? (description.training?.seed ?? 0) &+ UInt64(k)
   }
 
   /// Subset k's trained model.
@@ -256,11 +257,9 @@ struct RetrainData {
     let x = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: description.trainInputs.path))
     trainInputs = x.float32Values()
     sampleShape = Array(x.shape.dropFirst())
-    trainLabels = try ArrayFile.read(URL(fileURLWithPath: description.trainLabels.path))
-      .int64Values(path: description.trainLabels.path)
+    trainLabels = try LabelFile(path: description.trainLabels.path, count: description.trainCount).int64Values
     testInputs = try ArrayFile.readFiniteFloat32(URL(fileURLWithPath: description.testInputs.path)).float32Values()
-    testLabels = try ArrayFile.read(URL(fileURLWithPath: description.testLabels.path))
-      .int64Values(path: description.testLabels.path).map { Int($0) }
+    testLabels = try LabelFile(path: description.testLabels.path, count: description.testCount).values
   }
 
   /// The inputs (float32, row-major) and labels of the training points at `indices`.

@@ -14,17 +14,16 @@ extension RetrainFolder {
     return FileRecord(path: url.path, sha256: try SHA256.hex(fileAt: url), shape: array.shape)
   }
 
-  /// Checks, before anything trains, that `backend` opens `arch` and that each file's shape holds
-  /// `count` of its samples.
-  static func checkArchitecture(backend: String, arch: String, files: [(path: String, record: FileRecord, count: Int)])
-    throws
-  {
+  /// Checks, before anything trains, that `backend` opens `arch`, that it has one float input
+  /// (what the backend's `train` call takes) and that each file of `samples` holds samples of it
+  /// (`SampleSet`'s checks: shape and finite values).
+  static func checkArchitecture(backend: String, arch: String, samples: [String]) throws {
     let description = try BackendLibrary.load(backend).open(model: arch, options: "{\"init_seed\":0}").description
-    guard let input = description.singleFloatInput else {
+    guard description.singleFloatInput != nil else {
       throw BackendCallError.notSingleFloatInput(call: "train", inputs: description.inputSummary)
     }
-    for file in files where file.record.shape.reduce(1, *) != file.count * description.inputSize {
-      throw SampleDataError.sampleShape(path: file.path, input: input, shape: file.record.shape)
+    for path in samples {
+      _ = try SampleSet.read(.file(URL(fileURLWithPath: path)), inputs: description.inputs)
     }
   }
 

@@ -1,6 +1,7 @@
 import BackendLoader
 import Evaluation
 import Foundation
+import Surrogate
 
 /// A model's logits and margins on labelled test points, what retraining is judged by.
 struct TestMargins {
@@ -14,10 +15,7 @@ struct TestMargins {
   init(model: URL, backend: String, options: String?, inputs: [Float], labels: [Int]) throws {
     let network = try BackendLibrary.load(backend).open(model: model.path, options: options)
     classCount = network.description.numOutputs
-    if let bad = labels.firstIndex(where: { !(0..<network.description.numOutputs).contains($0) }) {
-      throw TrainDataError.labelRange(
-        path: "test labels", index: bad, value: Int64(labels[bad]), classes: network.description.numOutputs)
-    }
+    try ClassLabels.validate(labels, count: labels.count, classCount: classCount, name: "test labels")
     logits = try network.forward(inputs, count: labels.count).logits
     let c = classCount
     let values = logits

@@ -1,8 +1,9 @@
 import ArgumentParser
-import ArrayIO
+import AttributionPipeline
 import BackendLoader
 import Foundation
 import Kernels
+import Surrogate
 
 struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -19,35 +20,16 @@ struct TrainCommand: ParsableCommand {
 
   @Option(help: "Backend name (as in libentk-backend-NAME.so) or path to a backend library.")
   var backend: String
-
-  @Option(help: "Architecture file (for swiftnet: a JSON file, see schemas/swiftnet-model.schema.json).")
-  var arch: String
-
   @Option(
-    name: .customLong("train-x"), help: "Training inputs (.npy, .csv or .npz), [N, ...input shape] or [N, input size].")
-  var trainX: String
-
-  @Option(name: .customLong("train-y"), help: "Training labels (.npy or .csv), N integers in 0..<C.")
-  var trainY: String
-
-  @Option(name: .customLong("test-x"), help: "Test inputs, for the test accuracy after every epoch.")
-  var testX: String?
-
-  @Option(name: .customLong("test-y"), help: "Test labels.")
-  var testY: String?
-
-  @Option(help: "Passes over the training data.") var epochs = 10
-  @Option(name: .customLong("batch-size"), help: "Samples per minibatch.") var batchSize = 32
-  @Option(help: "Learning rate.") var lr = 0.001
-  @Option(help: "Optimizer: adam or sgd.") var optimizer = "adam"
-  @Option(help: "Seed of the initialisation and of the shuffling order.") var seed = 0
-  @Option(help: "Folder to write the trained model to (replaced if it holds a model).") var out: String
+    help:
+      "The model to train: an architecture the backend opens with {\"init_seed\": SEED} (for swiftnet a JSON file, see schemas/swiftnet-model.schema.json)."
+  )
+  var model: String
+  @OptionGroup var data: LabelledDataOptions
+  @OptionGroup var training: TrainingOptions
+  @Option(help: "Folder to write the trained model to (an existing one is refused unless --force).") var out: String
+  @Flag(help: "Replace an existing --out.") var force = false
   @Flag(help: "Print a JSON summary on stdout.") var json = false
-
-  func validate() throws {
-    try TrainingSettings.check(epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
-    guard (testX == nil) == (testY == nil) else { throw ValidationError("--test-x and --test-y go together") }
-  }
 
   struct Epoch: Encodable {
     var epoch: Int
@@ -67,14 +49,17 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
-    let settings = TrainingSettings(
-      arch: arch, epochs: epochs, batchSize: batchSize, learningRate: lr, optimizer: optimizer, seed: seed)
+    let outURL = try OutputPath.check(out, mayBeFile: true)
+    if !force, FileManager.default.fileExists(atPath: outURL.path) {
+      throw OutputPathError.exists(path: outURL.path)
+    }
+    let settings = training.settings(model: model)
     let library = try BackendLibrary.load(backend)
-    let model = try library.open(model: arch, options: settings.openOptions)
+    let model = try library.open(model: self.model, options: settings.openOptions)
     let description = model.description
-    let train = try LabelledData(inputs: trainX, labels: trainY, description: description)
-    let test = try testX.flatMap { x in
-      try testY.map { try LabelledData(inputs: x, labels: $0, description: description) }
+    let train = try LabelledData(inputs: data.train, labels: data.trainLabels, description: description)
+    let test = try data.test.flatMap { x in
+      try data.testLabels.map { try LabelledData(inputs: x, labels: $0, description: description) }
     }
 
     let options = settings.trainOptions
@@ -88,7 +73,8 @@ struct TrainCommand: ParsableCommand {
         let testText = epoch.testAccuracy.map { String(format: "  test acc %6.2f%%", 100 * $0) } ?? ""
         printError(
           String(
-            format: "epoch %\(String(epochs).count)d/%d  loss %.4f  train acc %6.2f%%", epoch.epoch, epochs, epoch.loss,
+            format: "epoch %\(String(training.epochs).count)d/%d  loss %.4f  train acc %6.2f%%", epoch.epoch,
+            training.epochs, epoch.loss,
             100 * epoch.trainAccuracy) + testText)
         return true
       } catch {
@@ -97,14 +83,14 @@ struct TrainCommand: ParsableCommand {
       }
     }
     if let failure { throw failure }
-    try model.save(to: out)
+    try TrainingSettings.save(model, to: outURL)
 
     let trainAccuracy = try train.accuracy(of: model)
     let testAccuracy = try test.map { try $0.accuracy(of: model) }
     if json {
       try printJSON(
         Summary(
-          backend: library.name, arch: arch, out: out, trainingOptions: options, epochs: history,
+          backend: library.name, arch: self.model, out: out, trainingOptions: options, epochs: history,
           trainAccuracy: trainAccuracy, testAccuracy: testAccuracy))
       return
     }
@@ -133,45 +119,25 @@ private struct LabelledData {
   let labels: [Int64]
 
   init(inputs inputPath: String, labels labelPath: String, description: ModelDescription) throws {
-    let x = try SampleSet.read(.file(URL(fileURLWithPath: inputPath)), inputs: description.inputs)
-    let n = x.count
-    let y = try ArrayFile.read(URL(fileURLWithPath: labelPath))
-    let labels = try y.int64Values(path: labelPath)
-    guard y.shape.count == 1, labels.count == n else {
-      throw TrainDataError.labelCount(path: labelPath, shape: y.shape, samples: n)
-    }
-    if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(description.numOutputs) }) {
-      throw TrainDataError.labelRange(path: labelPath, index: bad, value: labels[bad], classes: description.numOutputs)
-    }
-    self.inputs = x
-    self.labels = labels
+    inputs = try SampleSet.read(.file(URL(fileURLWithPath: inputPath)), inputs: description.inputs)
+    labels = try LabelFile(path: labelPath, count: inputs.count, classCount: description.numOutputs).int64Values
   }
 
   /// The fraction of samples whose largest logit is at their label.
   func accuracy(of model: BackendModel) throws -> Double {
-    let c = model.description.numOutputs
-    let logits = try model.forward(inputs.batch).logits
-    var correct = 0
-    for (i, label) in labels.enumerated() {
-      let row = logits[i * c..<(i + 1) * c]
-      if let best = row.indices.max(by: { row[$0] < row[$1] }), best - i * c == Int(label) { correct += 1 }
-    }
+    let predictions = ClassLabels.argmax(
+      try model.forward(inputs.batch).logits, classCount: model.description.numOutputs)
+    let correct = zip(predictions, labels).filter { $0 == Int($1) }.count
     return Double(correct) / Double(labels.count)
   }
 }
 
-/// Problems with training labels or progress events.
+/// A training progress event the backend sent malformed.
 enum TrainDataError: Error, CustomStringConvertible {
-  case labelCount(path: String, shape: [Int], samples: Int)
-  case labelRange(path: String, index: Int, value: Int64, classes: Int)
   case badProgressEvent(String)
 
   var description: String {
     switch self {
-    case .labelCount(let path, let shape, let samples):
-      return "\(path): labels have shape \(shape), expected [\(samples)] (one per input sample)"
-    case .labelRange(let path, let index, let value, let classes):
-      return "\(path): label \(index) is \(value); the model has \(classes) classes (labels must be in 0..<\(classes))"
     case .badProgressEvent(let event):
       return "the backend sent a progress event without integer 'epoch' and numbers 'loss' and 'accuracy': \(event)"
     }

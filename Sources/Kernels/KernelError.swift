@@ -2,8 +2,6 @@ import ArrayIO
 
 /// Why a kernel could not be computed, stored or merged.
 public enum KernelError: Error, CustomStringConvertible, Equatable {
-  /// `--kind` names no kernel.
-  case unknownKind(String)
   /// A projected kind without a usable projection dimension, or a projection on an unprojected kind.
   case projection(String)
   /// The kind needs something the model does not have (e.g. `em` with embedding size 0).
@@ -29,8 +27,6 @@ public enum KernelError: Error, CustomStringConvertible, Equatable {
 
   public var description: String {
     switch self {
-    case .unknownKind(let name):
-      return "unknown kernel kind '\(name)' (known: \(KernelKind.allCases.map(\.rawValue).joined(separator: ", ")))"
     case .projection(let reason): return "projection: \(reason)"
     case .unsupportedByModel(let kind, let reason):
       return "kernel '\(kind.rawValue)' cannot be computed for this model: \(reason)"

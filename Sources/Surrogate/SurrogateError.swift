@@ -6,6 +6,8 @@ public enum SurrogateError: Error, CustomStringConvertible, Equatable {
   case nonFiniteKernel(name: String, index: Int)
   /// The number of labels differs from the number of points.
   case labelCount(name: String, expected: Int, actual: Int)
+  /// Labels that are not one-dimensional, one per point.
+  case labelShape(name: String, shape: [Int])
   /// A label is outside 0..<classCount.
   case labelOutOfRange(name: String, index: Int, label: Int, classCount: Int)
   /// Logits (e.g. the network's) have a shape that does not fit.
@@ -23,6 +25,8 @@ public enum SurrogateError: Error, CustomStringConvertible, Equatable {
       return "\(name): element \(index) is NaN or infinite"
     case .labelCount(let name, let expected, let actual):
       return "\(name): \(actual) labels for \(expected) points"
+    case .labelShape(let name, let shape):
+      return "\(name): labels have shape \(shape), expected [N] (one integer label per point)"
     case .labelOutOfRange(let name, let index, let label, let classCount):
       return
         "\(name): label \(label) at index \(index) is outside 0..<\(classCount) (the model has \(classCount) classes)"

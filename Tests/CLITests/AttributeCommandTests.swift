@@ -121,12 +121,19 @@ private func expectBadInput(_ fixture: AttributeFixture, replacing option: Strin
   try fixture.write(NPYArray(float32: [Float](repeating: 0, count: 30), shape: [10, 3]), "few_logits.npy")
   try expectBadInput(
     fixture, replacing: "--test-logits", with: fixture.path("few_logits.npy"), message: "10 rows, expected 12")
-  // An incomplete kernel folder from `entk kernel`.
-  let folder = fixture.directory.appendingPathComponent("kernel-folder")
-  try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  try #"{"kind": "trntk", "complete": false, "file": "kernel.npy"}"#.write(
-    to: folder.appendingPathComponent("kernel.json"), atomically: true, encoding: .utf8)
+  // An incomplete kernel folder from `entk kernel` (one tile computed, not merged).
+  let folder = try HostileKernel.tiledFolder(in: fixture.directory, name: "kernel-folder")
   try expectBadInput(fixture, replacing: "--train-kernel", with: folder.path, message: "kernel folder is not complete")
+  // A folder that `entk kernel` did not write.
+  let plain = fixture.directory.appendingPathComponent("plain-folder")
+  try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
+  try expectBadInput(
+    fixture, replacing: "--test-kernel", with: plain.path,
+    message: "plain-folder: not a kernel folder: kernel.json missing")
+  // A kernel.json that is not one.
+  try #"{"kind": "trntk", "complete": true}"#.write(
+    to: plain.appendingPathComponent("kernel.json"), atomically: true, encoding: .utf8)
+  try expectBadInput(fixture, replacing: "--test-kernel", with: plain.path, message: "not a readable kernel.json")
 }
 
 @Test func attributeRefusesToOverwriteWithoutForce() throws {

@@ -118,7 +118,7 @@ func oneStepAttributeEqualsKernelThenAttribute(kernel: [String]) throws {
   ),
   ("--kernel-kind with --kind", ["--kind", "trntk", "--kernel-kind", "trntk"], "--kernel-kind records the kind"),
   ("full eNTK", ["--kind", "entk"], "C×C blocks"),
-  ("unknown kind", ["--kind", "ntk"], "unknown kernel kind 'ntk'"),
+  ("unknown kind", ["--kind", "ntk"], "The value 'ntk' is invalid for '--kind <kind>'"),
   ("projection without k", ["--kind", "proj-pntk"], "needs --proj-dim"),
 ])
 func attributeKernelSourceUsageErrors(label: String, kernel: [String], message: String) throws {

@@ -16,13 +16,13 @@ struct LDSFixture {
   /// `entk evaluate subsets` arguments for the backend's train call with the original settings.
   func subsets(_ extra: [String], out: String = "subsets") -> [String] {
     [
-      "evaluate", "subsets", "--backend", "swiftnet", "--train-x", data.path("train_x.npy"), "--train-y",
-      data.path("train_y.npy"), "--test-x", data.path("test_x.npy"), "--test-y", data.path("test_y.npy"),
+      "evaluate", "subsets", "--backend", "swiftnet", "--train", data.path("train_x.npy"), "--train-labels",
+      data.path("train_y.npy"), "--test", data.path("test_x.npy"), "--test-labels", data.path("test_y.npy"),
       "--out", data.path(out),
     ] + extra
   }
 
-  var training: [String] { ["--arch", TinyDigits.architecture, "--epochs", "5", "--seed", "0"] }
+  var training: [String] { ["--model", TinyDigits.architecture, "--epochs", "5", "--seed", "0"] }
 
   func attribute(out: String) throws {
     let result = try runEntk([
@@ -137,8 +137,8 @@ struct LDSFixture {
   defer { fixture.data.remove() }
   let data = fixture.data
   let command =
-    "'\(TestEnvironment.entkExecutable.path)' train --backend swiftnet --arch '\(TinyDigits.architecture)' "
-    + "--train-x {subset}/train_x.npy --train-y {subset}/train_y.npy --epochs 5 --seed {seed} --out {model}"
+    "'\(TestEnvironment.entkExecutable.path)' train --backend swiftnet --model '\(TinyDigits.architecture)' "
+    + "--train {subset}/train_x.npy --train-labels {subset}/train_y.npy --epochs 5 --seed {seed} --out {model}"
   #expect(try runEntk(fixture.subsets(["--retrain-command", command, "--subsets", "2"], out: "command")).status == 0)
   #expect(try runEntk(fixture.subsets(fixture.training + ["--subsets", "2"], out: "backend")).status == 0)
   for folder in ["command", "backend"] {
@@ -162,7 +162,7 @@ struct LDSFixture {
     (fixture.training + ["--fraction", "1.5"], "--fraction must be strictly between 0 and 1"),
     (fixture.training + ["--subsets", "1"], "--subsets must be at least 2"),
     (["--retrain-command", "true"], "--retrain-command must contain {model}"),
-    ([] as [String], "give either --arch"),
+    ([] as [String], "give either --model"),
   ] {
     let result = try runEntk(fixture.subsets(extra, out: "bad"))
     #expect(result.status == 2, "\(extra)")
@@ -186,14 +186,16 @@ struct LDSFixture {
     NPYArray(int64: [Int64](repeating: 12, count: data.testCount), shape: [data.testCount]),
     to: URL(fileURLWithPath: data.path("bad_y.npy")))
   let badLabels = fixture.subsets(
-    fixture.training + ["--subsets", "2", "--test-y", data.path("bad_y.npy")], out: "badlabels")
+    fixture.training + ["--subsets", "2", "--test-labels", data.path("bad_y.npy")], out: "badlabels")
   #expect(try runEntk(badLabels).status == 0)
   let outOfRange = try runEntk(["evaluate", "retrain", data.path("badlabels")])
-  #expect(outOfRange.status == 3 && outOfRange.stderr.contains("label 0 is 12"), "\(outOfRange.stderr)")
+  #expect(
+    outOfRange.status == 3 && outOfRange.stderr.contains("label 12 at index 0 is outside 0..<10"),
+    "\(outOfRange.stderr)")
   #expect(!FileManager.default.fileExists(atPath: data.path("badlabels/subset-000/done.json")))
   // An architecture the backend cannot open is refused when planning.
   let noArch = try runEntk(
-    fixture.subsets(["--arch", data.path("missing.json"), "--subsets", "2"], out: "noarch"))
+    fixture.subsets(["--model", data.path("missing.json"), "--subsets", "2"], out: "noarch"))
   #expect(noArch.status == 4 && noArch.stderr.contains("missing.json"), "\(noArch.stderr)")
   #expect(!FileManager.default.fileExists(atPath: data.path("noarch/subsets.json")))
 
@@ -208,7 +210,7 @@ struct LDSFixture {
     NPYArray(int64: (0..<Int64(data.testCount)).map { ($0 + 1) % 10 }, shape: [data.testCount]),
     to: URL(fileURLWithPath: data.path("other_y.npy")))
   let other = try runEntk(
-    fixture.subsets(fixture.training + ["--subsets", "2", "--test-y", data.path("other_y.npy")], out: "other"))
+    fixture.subsets(fixture.training + ["--subsets", "2", "--test-labels", data.path("other_y.npy")], out: "other"))
   #expect(other.status == 0, "\(other.stderr)")
   let mismatch = try runEntk(["evaluate", "lds", data.path("other"), "--bundle", data.path("bundle")])
   #expect(mismatch.status == 3)

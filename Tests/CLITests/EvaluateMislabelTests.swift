@@ -13,9 +13,9 @@ import Testing
   let data = try TinyDigits(trainCount: 60, testCount: 8)
   defer { data.remove() }
   let command = [
-    "evaluate", "mislabel", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--epochs", "5",
-    "--train-x", data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"),
-    "--test-y", data.path("test_y.npy"), "--fraction", "0.2", "--flip-seed", "3", "--threads", "1", "--out",
+    "evaluate", "mislabel", "--backend", "swiftnet", "--model", TinyDigits.architecture, "--epochs", "5",
+    "--train", data.path("train_x.npy"), "--train-labels", data.path("train_y.npy"), "--test", data.path("test_x.npy"),
+    "--test-labels", data.path("test_y.npy"), "--fraction", "0.2", "--flip-seed", "3", "--threads", "1", "--out",
     data.path("mislabel"),
   ]
   let planned = try runEntk(command + ["--plan-only"])
@@ -81,8 +81,9 @@ import Testing
   #expect(other.status == 3 && other.stderr.contains("different training data"), "\(other.stderr)")
   #expect(try Data(contentsOf: URL(fileURLWithPath: data.path("mislabel/noisy_train_y.npy"))) == labels)
   let bad = try runEntk([
-    "evaluate", "mislabel", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--train-x",
-    data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"), "--test-y",
+    "evaluate", "mislabel", "--backend", "swiftnet", "--model", TinyDigits.architecture, "--train",
+    data.path("train_x.npy"), "--train-labels", data.path("train_y.npy"), "--test", data.path("test_x.npy"),
+    "--test-labels",
     data.path("test_y.npy"), "--fraction", "0", "--out", data.path("bad"),
   ])
   #expect(bad.status == 2 && bad.stderr.contains("--fraction must be strictly between 0 and 1"))

@@ -6,9 +6,10 @@ import Testing
 /// `entk evaluate remove` of the bundle `bundle` on the data, trained as the fixture's model was.
 private func removeArguments(_ data: TinyDigits) -> [String] {
   [
-    "evaluate", "remove", "--bundle", data.path("bundle"), "--backend", "swiftnet", "--train-x",
-    data.path("train_x.npy"), "--train-y", data.path("train_y.npy"), "--test-x", data.path("test_x.npy"), "--test-y",
-    data.path("test_y.npy"), "--arch", TinyDigits.architecture, "--epochs", "5", "--seed", "0",
+    "evaluate", "remove", "--bundle", data.path("bundle"), "--backend", "swiftnet", "--train",
+    data.path("train_x.npy"), "--train-labels", data.path("train_y.npy"), "--test", data.path("test_x.npy"),
+    "--test-labels",
+    data.path("test_y.npy"), "--model", TinyDigits.architecture, "--epochs", "5", "--seed", "0",
   ]
 }
 
@@ -50,8 +51,8 @@ private func removeArguments(_ data: TinyDigits) -> [String] {
   try NPYFile.write(
     NPYArray(int64: kept.map { y[$0] }, shape: [kept.count]), to: URL(fileURLWithPath: data.path("kept_y.npy")))
   let trained = try runEntk([
-    "train", "--backend", "swiftnet", "--arch", TinyDigits.architecture, "--train-x", data.path("kept_x.npy"),
-    "--train-y", data.path("kept_y.npy"), "--epochs", "5", "--seed", "0", "--out", data.path("kept-model"),
+    "train", "--backend", "swiftnet", "--model", TinyDigits.architecture, "--train", data.path("kept_x.npy"),
+    "--train-labels", data.path("kept_y.npy"), "--epochs", "5", "--seed", "0", "--out", data.path("kept-model"),
   ])
   #expect(trained.status == 0, "\(trained.stderr)")
   let retrained = data.directory.appendingPathComponent("removed/subset-001/model")

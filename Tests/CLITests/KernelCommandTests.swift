@@ -239,16 +239,16 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
   ("data shape", ["--train", "SHAPE"], "does not hold samples of the model's input shape [20]", Int32(3)),
   ("NaN in data", ["--train", "NANDATA"], "NaN or infinite", 3),
   ("NaN in gradients", ["--model", "NANMODEL"], "Jacobian for sample 0 contains NaN or Inf", 3),
-  ("unknown kind", ["--kind", "ntk"], "unknown kernel kind 'ntk'", 2),
+  ("unknown kind", ["--kind", "ntk"], "The value 'ntk' is invalid for '--kind <kind>'", 2),
   ("k = 0", ["--kind", "proj-trntk", "--proj-dim", "0"], "--proj-dim must be a positive integer", 2),
   ("k missing", ["--kind", "proj-pntk"], "needs --proj-dim", 2),
   // 8K: below one block even for example-c's factored rows (1739 floats per sample).
   ("memory too small", ["--memory", "8K"], "is too small: one block needs at least", 2),
   ("bad memory", ["--memory", "lots"], "expected a positive size", 2),
-  ("bad factors", ["--factors", "maybe"], "expected auto or off", 2),
+  ("bad factors", ["--factors", "maybe"], "The value 'maybe' is invalid for '--factors <factors>'", 2),
   (
     "bad proj-kind", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-kind", "fjlt"],
-    "expected one of gaussian, rademacher, sparse, factored", 2
+    "The value 'fjlt' is invalid for '--proj-kind <proj-kind>'", 2
   ),
   (
     "density of a dense projection", ["--kind", "proj-trntk", "--proj-dim", "8", "--proj-density", "2"],

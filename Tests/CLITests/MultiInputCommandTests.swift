@@ -155,14 +155,14 @@ import Testing
 
   @Test func checkBackendAndInspectDescribeTheInputs() throws {
     let check = try runEntk(
-      ["check-backend", backend.path, "--model", backend.path]
+      ["check-backend", "--backend", backend.path, "--model", backend.path]
         + named("train").map {
           $0 == "--train" ? "--data" : $0
         })
     #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     #expect(check.stdout.contains("PASS  inputs-legacy-slots"))
     let broken = try TokenBackend.compile("BREAK_LEGACY_ACCEPTS")
-    let failing = try runEntk(["check-backend", broken.path, "--model", broken.path])
+    let failing = try runEntk(["check-backend", "--backend", broken.path, "--model", broken.path])
     #expect(failing.status == 1 && failing.stdout.contains("FAIL  inputs-legacy-slots"))
     let inspect = try runEntk(["inspect"] + model + ["--json"])
     let report = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])

@@ -35,7 +35,7 @@ struct TinyDigits {
   /// Trains the MLP with `seed` for `epochs` into `name` and returns its path.
   func trainModel(_ name: String, seed: Int, epochs: Int = 3) throws -> String {
     let result = try runEntk([
-      "train", "--backend", "swiftnet", "--arch", Self.architecture, "--train-x", path("train_x.npy"), "--train-y",
+      "train", "--backend", "swiftnet", "--model", Self.architecture, "--train", path("train_x.npy"), "--train-labels",
       path("train_y.npy"), "--epochs", String(epochs), "--seed", String(seed), "--out", path(name),
     ])
     guard result.status == 0 else { throw TinyDigitsError.trainingFailed(result.stderr) }

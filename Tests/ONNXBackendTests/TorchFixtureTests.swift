@@ -94,7 +94,7 @@ struct TorchFixtureTests {
   @Test(arguments: cases)
   func checkBackendPasses(_ fixture: Case) throws {
     let result = try runEntk([
-      "check-backend", "onnx", "--model", TestEnvironment.fixture("onnx/\(fixture.file)").path,
+      "check-backend", "--backend", "onnx", "--model", TestEnvironment.fixture("onnx/\(fixture.file)").path,
       "--data", TestEnvironment.repositoryRoot.appendingPathComponent("examples/digits/test_x.npy").path,
     ])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")

@@ -45,7 +45,9 @@ import Testing
   }
 
   @Test func checkBackendCommandPassesOnResNet() throws {
-    let result = try runEntk(["check-backend", "swiftnet", "--model", TestEnvironment.fixture("swiftnet-resnet").path])
+    let result = try runEntk([
+      "check-backend", "--backend", "swiftnet", "--model", TestEnvironment.fixture("swiftnet-resnet").path,
+    ])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("conformance: all"))
   }

@@ -68,8 +68,8 @@ def retrained(backend, arch, folder, args, data, timings, log):
             continue
         if backend == "swiftnet":
             train = lambda: entk(
-                "train", "--backend", "swiftnet", "--arch", os.path.join(DIGITS, f"{arch}.json"), "--train-x", train_x,
-                "--train-y", train_y, "--epochs", str(EPOCHS[arch]), "--seed", str(seed), "--out", model, log=log)
+                "train", "--backend", "swiftnet", "--model", os.path.join(DIGITS, f"{arch}.json"), "--train", train_x,
+                "--train-labels", train_y, "--epochs", str(EPOCHS[arch]), "--seed", str(seed), "--out", model, log=log)
         else:
             def train():
                 with open(log, "a") as f:
@@ -77,13 +77,13 @@ def retrained(backend, arch, folder, args, data, timings, log):
                                     "--seed", str(seed), "--out", model], check=True, stdout=f, stderr=f)
         timed(f"{name}: train model {seed}", timings, train)
     if backend == "swiftnet":
-        training = ["--arch", os.path.join(DIGITS, f"{arch}.json"), "--epochs", str(EPOCHS[arch]), "--seed", "0"]
+        training = ["--model", os.path.join(DIGITS, f"{arch}.json"), "--epochs", str(EPOCHS[arch]), "--seed", "0"]
     else:
         training = ["--retrain-command", f"{shlex.quote(sys.executable)} {shlex.quote(TRAINER)} --arch {arch} "
                     "--x {subset}/train_x.npy --y {subset}/train_y.npy --seed {seed} --out {model}"]
     subsets = os.path.join(folder, "subsets")
-    entk("evaluate", "subsets", "--backend", backend, "--train-x", train_x, "--train-y", train_y,
-         "--test-x", test_x, "--test-y", test_y, "--subsets", str(args.subsets), *training, "--out", subsets,
+    entk("evaluate", "subsets", "--backend", backend, "--train", train_x, "--train-labels", train_y,
+         "--test", test_x, "--test-labels", test_y, "--subsets", str(args.subsets), *training, "--out", subsets,
          log=log)
     timed(f"{name}: retrain {args.subsets} subsets", timings, lambda: entk("evaluate", "retrain", subsets, log=log))
     return models, subsets
@@ -122,8 +122,8 @@ def mislabel(arch, folder, data, rows, timings, log):
     out = os.path.join(folder, "mislabel")
     if not os.path.exists(os.path.join(out, "bundle", "manifest.json")):
         timed(f"{arch}: mislabel 10%", timings, lambda: entk(
-            "evaluate", "mislabel", "--backend", "swiftnet", "--train-x", train_x, "--train-y", train_y,
-            "--test-x", test_x, "--test-y", test_y, "--fraction", "0.1", "--arch",
+            "evaluate", "mislabel", "--backend", "swiftnet", "--train", train_x, "--train-labels", train_y,
+            "--test", test_x, "--test-labels", test_y, "--fraction", "0.1", "--model",
             os.path.join(DIGITS, f"{arch}.json"), "--epochs", str(EPOCHS[arch]), "--seed", "0", "--kind", "trntk",
             "--out", out, log=log))
     with open(os.path.join(out, "bundle", "metrics.json")) as f:

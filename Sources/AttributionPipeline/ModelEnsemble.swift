@@ -49,11 +49,11 @@ struct ModelEnsemble {
 }
 
 /// Problems with the models of an ensemble.
-enum EnsembleError: Error, CustomStringConvertible {
+public enum EnsembleError: Error, CustomStringConvertible {
   case noModels
   case modelsDiffer(first: String, other: String, field: String, expected: String, actual: String)
 
-  var description: String {
+  public var description: String {
     switch self {
     case .noModels:
       return "no --model given"

@@ -13,7 +13,7 @@ enum EnsembleKernels {
   /// model's tiles are on disk at a time. The mean is accumulated in float64 and stored as float32.
   static func compute(
     settings: KernelSettings, backend: String, ensemble: ModelEnsemble, options: String?, trainInputs: DataSource,
-    testInputs: DataSource, threads: Int, beside bundle: URL
+    testInputs: DataSource, threads: Int, beside bundle: URL, log: @escaping (String) -> Void
   ) throws -> (train: KernelSource, test: KernelSource) {
     var sources: (train: KernelSource, test: KernelSource)?
     var trainSum: [Double] = []
@@ -23,11 +23,11 @@ enum EnsembleKernels {
       let kernels = InProcessKernels(beside: name)
       defer { kernels.remove() }
       if ensemble.paths.count > 1 {
-        printError("attribute: model \(index + 1) of \(ensemble.paths.count): \(model)")
+        log("attribute: model \(index + 1) of \(ensemble.paths.count): \(model)")
       }
       try kernels.compute(
         settings: settings, backend: backend, model: model, options: options, trainInputs: trainInputs,
-        testInputs: testInputs, threads: threads)
+        testInputs: testInputs, threads: threads, log: log)
       let train = try KernelSource(path: kernels.train.path)
       let test = try KernelSource(path: kernels.test.path)
       if sources == nil {

@@ -4,7 +4,7 @@ import Foundation
 import Kernels
 import Reporter
 
-/// The samples `entk attribute` is given for one role (`--train` or `--test`), as the user named
+/// The samples an attribution is given for one role (`--train` or `--test`), as the user named
 /// them: read for the manifest and row counts, copied into the bundle when they are one float
 /// array (pictures), and read against the model's inputs when logits are computed.
 struct AttributeSamples {
@@ -24,6 +24,9 @@ struct AttributeSamples {
   func samples(for inputs: [ModelInput]) throws -> SampleSet {
     try SampleSet.matching(arrays, from: source, inputs: inputs)
   }
+
+  /// The rows of the first array (every array has as many; see `checkCount`).
+  var rowCount: Int { arrays.first?.array.shape.first ?? 0 }
 
   /// Checks that every array has one row per point of the kernel.
   func checkCount(_ expected: Int) throws {

@@ -4,12 +4,13 @@ import Foundation
 import Kernels
 import Reporter
 
-/// The network's logits for `entk attribute`: read from a file, or computed by a forward pass
+/// The network's logits for an attribution: read from a file, or computed by a forward pass
 /// through the backend when one is known.
 struct NetworkLogits {
   var backend: String?
   var model: String?
   var options: String?
+  var log: (String) -> Void
 
   /// Logits for `count` points of `role` ("train" or "test"): float32 [count, C].
   func logits(role: String, file: String?, inputs: AttributeSamples?, count: Int) throws -> NPYArray {
@@ -27,7 +28,7 @@ struct NetworkLogits {
         role: role,
         needed: "have backend: \(backend ?? "no"), model: \(model ?? "no"), --\(role): \(inputs == nil ? "no" : "yes")")
     }
-    printError("attribute: computing the network's \(role) logits with backend \(backend)")
+    log("attribute: computing the network's \(role) logits with backend \(backend)")
     let opened = try BackendLibrary.load(backend).open(model: model, options: options)
     let samples = try inputs.samples(for: opened.description.inputs)
     var logits: [Float] = []

@@ -41,11 +41,10 @@ struct InProcessKernels {
   /// kernel is computed, so bad input fails before any work.
   func compute(
     settings: KernelSettings, backend: String, model: String, options: String?, trainInputs: DataSource,
-    testInputs: DataSource,
-    threads: Int
+    testInputs: DataSource, threads: Int, log: @escaping (String) -> Void
   ) throws {
     let library = try BackendLibrary.load(backend)
-    let modelPath = KernelOptions.absolute(model)
+    let modelPath = ModelPath.absolute(model)
     let trainJob = try KernelJob(
       settings: settings, library: library, model: modelPath, options: options, train: trainInputs, test: nil,
       threads: threads)
@@ -55,12 +54,12 @@ struct InProcessKernels {
     try? FileManager.default.removeItem(at: folder)
     removeStaleFolders()
     for (name, job, directory) in [("train", trainJob, train), ("test", testJob, test)] {
-      job.log(prefix: "attribute: \(name) kernel")
+      job.log(prefix: "attribute: \(name) kernel", to: log)
       let shape = job.manifest.shape
-      printError(
+      log(
         "attribute: computing the \(name) kernel (\(settings.kind.rawValue), \(shape.map(String.init).joined(separator: "×"))) "
           + "in \(job.manifest.grid.tiles.count) tile(s)")
-      let printer = TileProgressPrinter(prefix: "attribute: \(name) kernel")
+      let printer = TileProgressPrinter(prefix: "attribute: \(name) kernel", log: log)
       _ = try job.run(in: directory, progress: printer.report)
     }
   }

@@ -1,12 +1,9 @@
-import ArgumentParser
 import ArrayIO
 import BackendLoader
 import Foundation
 import Kernels
 
-extension LossGradientMethod: ExpressibleByArgument {}
-
-/// The scores of the baseline methods `entk attribute --baseline` asks for, on the model(s) and
+/// The scores of the baseline methods an attribution asks for (`entk attribute --baseline`), on the model(s) and
 /// data of the bundle (docs/method.md, "Baselines").
 enum BaselineScores {
   /// Each method's scores, float32 [M, N]: for every model, the loss gradients of the training
@@ -18,7 +15,7 @@ enum BaselineScores {
   /// ensemble share their inputs, so the samples are matched to them once.
   static func compute(
     methods: [LossGradientMethod], backend: String, models: [String], options: String?, train: AttributeSamples,
-    trainLabels: [Int], test: AttributeSamples, testClasses: [Int]
+    trainLabels: [Int], test: AttributeSamples, testClasses: [Int], log: (String) -> Void
   ) throws -> [LossGradientMethod: [Float]] {
     let library = try BackendLibrary.load(backend)
     let (n, m) = (trainLabels.count, testClasses.count)
@@ -27,7 +24,7 @@ enum BaselineScores {
     for path in models {
       let model = try library.open(model: path, options: options)
       let p = model.description.numParams
-      printError("attribute: loss gradients of \(n) training and \(m) test points (\(p) parameters) for the baselines")
+      log("attribute: loss gradients of \(n) training and \(m) test points (\(p) parameters) for the baselines")
       let (trainSamples, testSamples) =
         try samples ?? (
           train.samples(for: model.description.inputs), test.samples(for: model.description.inputs)

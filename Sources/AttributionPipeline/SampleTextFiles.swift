@@ -2,7 +2,7 @@ import ArrayIO
 import Foundation
 import Reporter
 
-/// The files given with `--train-text` and `--test-text`, read: one text per line, one line per
+/// The files of an attribution's texts (`--train-text`, `--test-text`), read: one text per line, one line per
 /// sample.
 struct SampleTextFiles {
   private let train: (path: String, lines: [String])?

@@ -2,7 +2,7 @@ import ArrayIO
 import Foundation
 import Reporter
 
-/// The network's logits for `entk attribute` when it explains one model or an ensemble: read from a
+/// The network's logits for an attribution when it explains one model or an ensemble: read from a
 /// file, or each model's computed by `NetworkLogits` and averaged (an ensemble predicts with its
 /// mean logits, the function whose eNTK is the mean kernel; docs/method.md, "Ensembles").
 struct EnsembleLogits {
@@ -10,6 +10,7 @@ struct EnsembleLogits {
   /// The models, in the order given; empty when none is known.
   var models: [String]
   var options: String?
+  var log: (String) -> Void
 
   /// Logits for `count` points of `role` ("train" or "test"): float32 [count, C].
   func logits(role: String, file: String?, inputs: AttributeSamples?, count: Int) throws -> NPYArray {
@@ -17,7 +18,7 @@ struct EnsembleLogits {
     var sum: [Double] = []
     var shape: [Int] = []
     for model in members {
-      let array = try NetworkLogits(backend: backend, model: model, options: options)
+      let array = try NetworkLogits(backend: backend, model: model, options: options, log: log)
         .logits(role: role, file: file, inputs: inputs, count: count)
       if sum.isEmpty {
         sum = [Double](repeating: 0, count: array.count)
@@ -31,6 +32,6 @@ struct EnsembleLogits {
 
   /// Every model as recorded in the manifest, with its file's SHA-256 when it is a file.
   func records() throws -> [Manifest.ModelRecord] {
-    try models.compactMap { try NetworkLogits(backend: backend, model: $0, options: options).record() }
+    try models.compactMap { try NetworkLogits(backend: backend, model: $0, options: options, log: log).record() }
   }
 }

@@ -1,5 +1,9 @@
-/// Problems with `entk attribute`'s inputs that the lower layers do not report themselves.
-enum AttributeError: Error, CustomStringConvertible {
+/// Problems with an attribution's inputs that the lower layers do not report themselves.
+public enum AttributeError: Error, CustomStringConvertible {
+  /// A folder given as a kernel that has no `kernel.json`: not written by `entk kernel`.
+  case notAKernelFolder(path: String)
+  /// A request that cannot be carried out as given (what it lacks or combines wrongly).
+  case invalidRequest(reason: String)
   /// A kernel folder from `entk kernel` whose kernel is not complete (tiles still missing).
   case kernelFolderIncomplete(path: String)
   /// A kernel of a shape the surrogate cannot use (e.g. the full eNTK's C×C blocks).
@@ -15,8 +19,13 @@ enum AttributeError: Error, CustomStringConvertible {
   /// `--baseline` without a backend and model to compute loss gradients with.
   case missingBaselineInputs(needed: String)
 
-  var description: String {
+  public var description: String {
     switch self {
+    case .notAKernelFolder(let path):
+      return
+        "\(path): not a kernel folder: kernel.json missing (give a folder written by `entk kernel`, or a .npy file)"
+    case .invalidRequest(let reason):
+      return "cannot attribute: \(reason)"
     case .kernelFolderIncomplete(let path):
       return "\(path): kernel folder is not complete (run `entk merge \(path)` once all tiles are done)"
     case .unsupportedKernel(let path, let shape, let reason):
