@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """proj-trntk on the CIFAR-style ResNet-18 (11.2 M parameters, 10 classes), one run, one machine.
 
-For each k (default 1024 and 10,240) and projection (dense gaussian, sparse s = 4, factored), the whole
+For each k (default 1024 and 10,240) and projection (dense gaussian and rademacher, sparse s = 4,
+factored), the whole
 `entk kernel --kind proj-trntk` process with default flags (no --memory, no --batch-size) on N synthetic
 samples: wall seconds, samples/s and peak resident memory. Against it, in the same run, a TRAK-style
 CPU baseline (TRAK's dense projector on a CPU): torch.func's vmap(grad) of one class's logit gives the
@@ -13,7 +14,7 @@ C·N gradients (C·N·P floats: 7.1 GB for N = 16) so that R is generated once, 
 
 Usage (after `swift build -c release`; tools/bench/venv.sh makes the Python environment):
   .build/bench-venv/bin/python tools/bench/bench_projection_resnet.py [--n 16] [--ks 1024,10240]
-      [--projections gaussian,sparse,factored] [--threads 2] [--no-baseline]
+      [--projections gaussian,rademacher,sparse,factored] [--threads 2] [--no-baseline]
 """
 import argparse
 import json
@@ -79,7 +80,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--ks", default="1024,10240")
-    parser.add_argument("--projections", default="gaussian,sparse,factored")
+    parser.add_argument("--projections", default="gaussian,rademacher,sparse,factored")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
@@ -100,11 +101,9 @@ def main():
     print("|---|---|---|---|---|---|---|")
     results = {}
     for k in [int(v) for v in args.ks.split(",")]:
-        baseline = None
-        if not args.no_baseline:
-            start = time.perf_counter()
-            trak_style(model, x, k)
-            baseline = time.perf_counter() - start
+        # entk first: a child forked from this process after the baseline's 7 GB of gradients would
+        # count them in its peak resident set.
+        rows = []
         for projection in args.projections.split(","):
             with tempfile.TemporaryDirectory() as out:
                 extra = ["--proj-density", "4"] if projection in ("sparse", "factored") else []
@@ -112,6 +111,13 @@ def main():
                     "kernel", "--backend", "onnx", "--model", str(path), "--train", str(data),
                     "--kind", "proj-trntk", "--proj-dim", str(k), "--proj-kind", projection,
                     "--threads", str(args.threads), "--out", out + "/k"] + extra)
+            rows.append((projection, seconds, rss))
+        baseline = None
+        if not args.no_baseline:
+            start = time.perf_counter()
+            trak_style(model, x, k)
+            baseline = time.perf_counter() - start
+        for projection, seconds, rss in rows:
             ratio = f"{baseline / seconds:.2f}×" if baseline else "–"
             shown = f"{baseline:.1f}" if baseline else "–"
             print(f"| {k} | {projection} | {seconds:.1f} | {args.n / seconds:.2f} | {rss / 1024:.1f} | {shown} | {ratio} |",
