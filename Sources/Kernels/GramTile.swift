@@ -60,7 +60,7 @@ public struct GramTile {
   /// The products of feature columns `ranges` (cut into sgemm-sized chunks) summed, multiplied
   /// elementwise by the Gram of `scale` when set — a factored group, Gram(Δ) ⊙ Gram(a); or, for a
   /// group of several terms, `summed`'s values.
-  private struct Term {
+  struct Term {
     var ranges: [Range<Int>]
     var scale: [Range<Int>]?
     var summed: SummedFactor?
@@ -199,164 +199,32 @@ public struct GramTile {
       columnBlock.panels.filter { !symmetric || $0 >= row }.map { (row: row, column: $0) }
     }
     let parts = min(threads, pairs.count)
-    let threadCount = threads
-    // Each thread takes whole panel pairs, so which thread computes a pair never changes its bits.
-    // Pairs are dealt largest first to the least-loaded thread: the sets' last panels are smaller.
-    let shares = {
-      var shares = [[(row: Int, column: Int)]](repeating: [], count: parts)
-      var loads = [Int](repeating: 0, count: parts)
-      let cost = { (pair: (row: Int, column: Int)) in
-        rowBlock.panel(pair.row).height * columnBlock.panel(pair.column).height
-      }
-      for pair in pairs.sorted(by: { cost($0) > cost($1) }) {
-        let part = loads.indices.min { loads[$0] < loads[$1] } ?? 0
-        shares[part].append(pair)
-        loads[part] += cost(pair)
-      }
-      return shares
-    }()
-    let ld = leadingDimension
+    let shares = Self.deal(pairs, parts: parts) {
+      rowBlock.panel($0.row).height * columnBlock.panel($0.column).height
+    }
     // Output offset of view element (row i·m + a, column j·m + b) within one kernel's tile:
     // [i, j, a, b] for entk, [i, j] otherwise.
     let rowOffsets = (0..<r * m).map { $0 / m * s * m * m + $0 % m * m }
     let columnOffsets = (0..<s * m).map { $0 / m * m * m + $0 % m }
+    let (ld, threadCount) = (leadingDimension, threads)
     for target in 0..<kernelCount {
       let mine = terms.filter { $0.target == target }
       let (rowSelves, columnSelves) = (cosine?.rows[target], cosine?.columns[target])
       let destination = UnsafeSendable(output + target * r * s)
       DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let output = destination.value
         // Workers per panel pair: the threads a pair count below `threads` leaves idle (a kernel
         // of at most 192 samples is one pair) compute a pair's chunks side by side.
-        let workers = max(1, threadCount / parts)
-        let productBuffers = (0..<workers).map { _ in FloatBuffer(count: side * side) }
-        // Float64 panels: the pair's sum over terms, one term's Gram, and its scale's Gram.
-        let doubles = UnsafeMutablePointer<Double>.allocate(capacity: 3 * side * side)
-        defer { doubles.deallocate() }
-        let (sum, gram, scale) = (doubles, doubles + side * side, doubles + 2 * side * side)
-        // Touched only when a tile cuts a panel (most single-tile kernels never copy).
-        let copyBuffers = (0..<2 * workers).map { _ in FloatBuffer(count: side * Self.accumulationChunk) }
-        // Raw pointers for the workers (each touches only its own buffers); the buffers outlive them.
-        let products = UnsafeSendable(productBuffers.map(\.pointer))
-        let copies = UnsafeSendable(copyBuffers.map(\.pointer))
-        let summedScratch = UnsafeSendable((0..<workers).map { _ in SummedScratch() })
-        defer { withExtendedLifetime((productBuffers, copyBuffers)) {} }
+        let workspace = PanelWorkspace(workers: max(1, threadCount / parts))
         for pair in shares[part] {
-          let rowPanel = rowBlock.panel(pair.row)
-          let columnPanel = columnBlock.panel(pair.column)
-          let columns = columnPanel.positions
-          // One chunk's float32 product by worker `worker`: a fixed call shape, so its bits do not
-          // depend on the worker.
-          @Sendable func multiply(_ range: Range<Int>, worker: Int) {
-            let a = rowBlock.operand(
-              rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld,
-              copy: copies.value[2 * worker])
-            let b = columnBlock.operand(
-              columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: ld,
-              copy: copies.value[2 * worker + 1])
-            cblas_sgemm(
-              CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
-              Int32(range.count), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
-              products.value[worker], Int32(side))
-          }
-          // The panel pair's Gram of feature columns `ranges`, float32 chunks summed in float64 in
-          // feature order (the first chunk is stored as it is: 0 + x = x), `workers` chunks at a
-          // time.
-          func accumulate(_ ranges: [Range<Int>], into values: UnsafeMutablePointer<Double>) {
-            if ranges.isEmpty { values.update(repeating: 0, count: side * side) }
-            for first in stride(from: 0, to: ranges.count, by: workers) {
-              let batch = first..<min(first + workers, ranges.count)
-              if batch.count == 1 {
-                multiply(ranges[first], worker: 0)
-              } else {
-                DispatchQueue.concurrentPerform(iterations: batch.count) { multiply(ranges[first + $0], worker: $0) }
-              }
-              for (worker, index) in batch.enumerated() {
-                let product = products.value[worker]
-                for i in rowPanel.positions {
-                  let (line, source) = (values + i * side, product + i * side)
-                  if index == 0 {
-                    for j in columns { line[j] = Double(source[j]) }
-                  } else {
-                    for j in columns { line[j] += Double(source[j]) }
-                  }
-                }
-              }
-            }
-          }
-          sum.update(repeating: 0, count: side * side)
-          // A dense summed group's values by sgemm on sub-panels of the panel pair, fixed by the whole
-          // sets' grid (`samplesPerProduct` from each panel's origin), dealt to the workers.
-          func accumulateProducts(_ summed: SummedFactor) {
-            let q = summed.samplesPerProduct
-            let cut = { (height: Int) in stride(from: 0, to: height, by: q).map { $0..<min($0 + q, height) } }
-            let (rowParts, columnParts) = (cut(rowPanel.height), cut(columnPanel.height))
-            let samePanel = symmetric && rowPanel.origin == columnPanel.origin
-            let jobs = rowParts.indices.flatMap { u in
-              columnParts.indices.filter { !samePanel || $0 >= u }.map { (u, $0) }
-                .filter { rowParts[$0.0].overlaps(rowPanel.positions) && columnParts[$0.1].overlaps(columns) }
-            }
-            let target = UnsafeSendable(sum)
-            DispatchQueue.concurrentPerform(iterations: min(workers, jobs.count)) { worker in
-              for (u, v) in stride(from: worker, to: jobs.count, by: workers).map({ jobs[$0] }) {
-                let (rowPart, columnPart) = (rowParts[u], columnParts[v])
-                let pick = { (block: ViewBlock, panel: ViewBlock.Panel, part: Range<Int>) in
-                  part.map { panel.positions.contains($0) ? block.row(panel, $0, leadingDimension: ld) : nil }
-                }
-                summed.products(
-                  rows: pick(rowBlock, rowPanel, rowPart), columns: pick(columnBlock, columnPanel, columnPart),
-                  scratch: summedScratch.value[worker]
-                ) { i, j, value in
-                  target.value[(rowPart.lowerBound + i) * side + columnPart.lowerBound + j] += value
-                }
-              }
-            }
-          }
-          for term in mine {
-            if let summed = term.summed, !summed.oneHot {
-              accumulateProducts(summed)
-              continue
-            }
-            if let summed = term.summed {
-              let scratch = summedScratch.value[0]
-              // Values the scatter below skips (a symmetric tile's lower triangle) are not computed.
-              for i in rowPanel.positions {
-                let (line, x) = (sum + i * side, rowBlock.row(rowPanel, i, leadingDimension: ld))
-                let row = rowPanel.origin + i - rowBlock.start
-                for j in columns where !symmetric || columnPanel.origin + j - columnBlock.start >= row {
-                  line[j] += summed.value(x, columnBlock.row(columnPanel, j, leadingDimension: ld), scratch: scratch)
-                }
-              }
-              continue
-            }
-            accumulate(term.ranges, into: gram)
-            if let ranges = term.scale { accumulate(ranges, into: scale) }
-            for i in rowPanel.positions {
-              let (line, g, k) = (sum + i * side, gram + i * side, scale + i * side)
-              if term.scale == nil {
-                for j in columns { line[j] += g[j] }
-              } else {
-                for j in columns { line[j] += g[j] * k[j] }
-              }
-            }
-          }
-          // Straight to float32 in the stored layout. A symmetric kernel computes only pairs on and
-          // above the diagonal; each value of the upper triangle is also written mirrored, so the
-          // two halves hold the same bits.
-          for i in rowPanel.positions {
-            let row = rowPanel.origin + i - rowBlock.start
-            for j in columnPanel.positions {
-              let column = columnPanel.origin + j - columnBlock.start
-              if symmetric && column < row { continue }
-              var value = sum[i * side + j]
-              if let rowSelves, let columnSelves {
-                let norm = (rowSelves[row] * columnSelves[column]).squareRoot()
-                value = norm > 0 ? value / norm : 0
-              }
-              output[rowOffsets[row] + columnOffsets[column]] = Float(value)
-              if symmetric { output[rowOffsets[column] + columnOffsets[row]] = Float(value) }
-            }
-          }
+          let panels = PanelPair(
+            rows: rowBlock, columns: columnBlock, rowPanel: rowBlock.panel(pair.row),
+            columnPanel: columnBlock.panel(pair.column), symmetric: symmetric, leadingDimension: ld,
+            workspace: workspace)
+          workspace.sum.update(repeating: 0, count: side * side)
+          for term in mine { panels.add(term) }
+          panels.scatter(
+            into: destination.value, rowOffsets: rowOffsets, columnOffsets: columnOffsets,
+            selves: rowSelves.flatMap { rows in columnSelves.map { (rows, $0) } })
         }
       }
     }
@@ -364,11 +232,28 @@ public struct GramTile {
     let width = Double(terms.reduce(0) { $0 + $1.width })
     return symmetric ? rv * (rv + 1) * width : 2 * rv * sv * width
   }
+
+  /// Panel pairs shared between `parts` threads.
+  ///
+  /// Each thread takes whole pairs, so which thread computes a pair never changes its bits; pairs are dealt largest `cost` first to the
+  /// least-loaded thread (the sets' last panels are smaller).
+  private static func deal(
+    _ pairs: [(row: Int, column: Int)], parts: Int, cost: ((row: Int, column: Int)) -> Int
+  ) -> [[(row: Int, column: Int)]] {
+    var shares = [[(row: Int, column: Int)]](repeating: [], count: parts)
+    var loads = [Int](repeating: 0, count: parts)
+    for pair in pairs.sorted(by: { cost($0) > cost($1) }) {
+      let part = loads.indices.min { loads[$0] < loads[$1] } ?? 0
+      shares[part].append(pair)
+      loads[part] += cost(pair)
+    }
+    return shares
+  }
 }
 
 /// The feature rows of one side of a tile (its rows or its columns): rows `start..<start+count` of
 /// the whole set of `total` rows, cut along the whole set's panel grid.
-private struct ViewBlock: @unchecked Sendable {
+struct ViewBlock: @unchecked Sendable {
   /// Where one panel of the whole set's grid meets this block.
   struct Panel {
     /// Row of the whole set at the panel's position 0.
