@@ -71,7 +71,7 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     .testTarget(
       name: "ReporterTests",
-      dependencies: ["Reporter", "Surrogate", "Faithfulness", "Attribution", "ArrayIO", "EntkTestSupport"]),
+      dependencies: ["Reporter", "ArrayIO", "EntkTestSupport"]),
     .testTarget(
       name: "AttributionPipelineTests",
       dependencies: ["AttributionPipeline", "ArrayIO", "Reporter", "Surrogate", "EntkTestSupport"]),
