@@ -133,11 +133,6 @@ final class SummedScratch {
   private(set) var deltaGram = UnsafeMutablePointer<Double>.allocate(capacity: 1)
   private var capacity = (rows: 0, columns: 0, width: 0)
 
-  /// Bytes of the buffers for products of at most `rows` × `columns` term rows of `width` features.
-  static func bytes(rows: Int, columns: Int, width: Int) -> Int {
-    (rows + columns) * width * 4 + rows * columns * (4 + 8 + 8)
-  }
-
   func reserve(rows: Int, columns: Int, width: Int) {
     guard rows > capacity.rows || columns > capacity.columns || width > capacity.width else { return }
     release()
