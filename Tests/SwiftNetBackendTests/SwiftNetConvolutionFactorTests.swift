@@ -159,10 +159,10 @@ import Testing
 
   /// The default rule on input [2, 8, 8] with C = 5: a sum only where it costs less.
   ///
-  /// Conv "0" (2→16, 3×3, stride 2, padding 1) has R = 16 positions, I = 19,
-  /// O = 16: a sum costs 16²·(19 + 5·16) = 25,344 multiply-adds per pair, columns 5·16·19 = 1,520,
-  /// so it stays plain. Conv "1" (16→16, 3×3, stride 2, padding 1) has R = 4, I = 145, O = 16:
-  /// 4²·(145 + 80) = 3,600 < 5·16·145 = 11,600, so it factors.
+  /// Conv "0" (2→16, 3×3, stride 2, padding 1) has R = 16 positions, I = 19, O = 16: per sample
+  /// a sum costs 64·16²·99 + 64·16·99 = 1.72 M flop-equivalents, columns 5·16·19·(32 + 128) =
+  /// 0.24 M, so it stays plain. Conv "1" (16→16, 3×3, stride 2, padding 1) has R = 4, I = 145,
+  /// O = 16: 64·4²·225 + 64·4·225 = 0.29 M < 5·16·145·(8 + 128) = 1.58 M, so it factors.
   @Test func theDefaultRuleFactorsWhereASumCostsLess() throws {
     let path = try SwiftNetTestModels.architecture(
       inputShape: [2, 8, 8],

@@ -4,7 +4,7 @@
 /// A sum of R = Ho·Wo terms Δ_r ⊗ patch_r, or whole columns: the kernels are the same either way,
 /// only their cost differs.
 enum ConvolutionFactoring: String, CaseIterable {
-  /// When a pair of samples costs fewer multiply-adds as a sum than as whole columns (few
+  /// When a kernel of all classes costs less with the sum than with whole columns (few
   /// positions, many channels: a ResNet's last stages).
   case auto
   /// Every convolution that can (one group).
@@ -16,8 +16,10 @@ enum ConvolutionFactoring: String, CaseIterable {
   ///
   /// A plain group's reason says why. Groups of one term pass unchanged.
   ///
-  /// Per pair of samples a sum costs R²·(I + C·O) multiply-adds (Grams of the a's and of the Δ's),
-  /// whole columns C·O·I: the ONNX backend's rule.
+  /// The ONNX backend's rule (its `GroupFactorSearch.sumCostsLess`), per sample of a 64-sample
+  /// tile: whole columns cost C·O·I·(2R + 64 + 64) flop-equivalents (the reverse pass's R
+  /// multiply-adds per entry, the Gram's products, writing and first touching each float), a sum
+  /// 64·R²·(I + C·O) + 64·R·(I + C·O).
   func decide(_ group: ParameterGroup, classes: Int) -> ParameterGroup {
     guard let factor = group.factor, factor.terms > 1 else { return group }
     let (r, i, o) = (factor.terms, factor.inputDim, factor.outputDim)
@@ -27,8 +29,10 @@ enum ConvolutionFactoring: String, CaseIterable {
     case .always: plainBecause = nil
     case .never: plainBecause = reason + " (option conv_factors is 'never')"
     case .auto:
-      let sum = Double(r) * Double(r) * Double(i + classes * o)
-      let columns = Double(classes) * Double(o) * Double(i)
+      let (n, memory) = (64.0, 64.0)
+      let (terms, width) = (Double(r), Double(i + classes * o))
+      let sum = n * terms * terms * width + memory * terms * width
+      let columns = Double(classes) * Double(o) * Double(i) * (2 * terms + n + memory)
       plainBecause = sum < columns ? nil : reason + ": whole columns cost less than a sum of \(r) patch terms"
     }
     guard let plainBecause else { return group }

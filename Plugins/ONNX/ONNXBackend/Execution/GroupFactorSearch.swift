@@ -170,11 +170,8 @@ struct GroupFactorSearch {
     case .never: return .plain(reason: reason + " (option conv_factors is 'never')")
     case .always: break
     case .auto:
-      // Per pair of samples a sum costs R²·(I + C·O) multiply-adds (Grams of the patches and of
-      // the Δ's, both by sgemm), whole columns C·O·I: a ResNet's 4×4 stages qualify, its early
-      // 32×32 ones by far not.
       let classes = count(output) ?? 1
-      guard positions * positions * (inputDim + classes * outputDim) < classes * outputDim * inputDim else {
+      guard Self.sumCostsLess(positions: positions, inputDim: inputDim, outputDim: outputDim, classes: classes) else {
         return .plain(reason: reason + ": whole columns cost less than a sum of \(positions) patch terms")
       }
     }
@@ -182,6 +179,23 @@ struct GroupFactorSearch {
       GroupFactor(
         input: .patches(node.inputs[0], ConvolutionPatches(window: window, channels: x[1])), inputDim: inputDim,
         outputDim: outputDim, delta: y, terms: positions))
+  }
+
+  /// Whether a kernel of all C classes' gradients (trntk) costs less with a convolution's weight
+  /// as a sum of R patch terms than as whole Jacobian columns, per sample of a 64-sample tile.
+  ///
+  /// Whole columns: C·O·I entries a sample, which the reverse pass computes at R multiply-adds
+  /// each (2R flops), the Gram multiplies once per pair (64/2 pairs, 2 flops) and memory writes,
+  /// zeroes and reads again (64 flop-equivalents a float: first touches of fresh memory dominate
+  /// on this VM). A sum: R·(I + C·O) floats a sample and R²·(I + C·O) multiply-adds per pair. The
+  /// host's kernel stage decides the same way for its own rows and turns sums that cost a kind
+  /// with fewer classes per row (pntk) more back into columns, so a sum reported here is never
+  /// forced on it. On a CIFAR ResNet-18 (C = 10) the 4×4 and 8×8 stages are sums, the 16×16 and
+  /// 32×32 ones columns.
+  static func sumCostsLess(positions r: Int, inputDim i: Int, outputDim o: Int, classes c: Int) -> Bool {
+    let (n, memory) = (64.0, 64.0)
+    let (r, i, o, c) = (Double(r), Double(i), Double(o), Double(c))
+    return n * r * r * (i + c * o) + memory * r * (i + c * o) < c * o * i * (2 * r + n + memory)
   }
 
   /// A weight of `weightCount` elements contracted over `k` with `other` into `y` (`yCount` elements).
