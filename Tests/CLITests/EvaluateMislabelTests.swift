@@ -76,10 +76,11 @@ import Testing
   #expect(!FileManager.default.fileExists(atPath: data.path("bad")))
 }
 
-/// `entk evaluate mislabel --retrain-command` with the ONNX backend: the command (here one that
-/// copies examples/digits/cnn.onnx into {model} and logs {seed}) runs once, on the folder holding
-/// the flipped labels, and a second run neither reruns it nor attributes again. The kGLM's AUC
-/// equals tools/mislabel_reference.py's numpy/scipy recomputation.
+/// A --retrain-command's model is loaded with the ONNX backend, trained once.
+///
+/// The command (here one that copies examples/digits/cnn.onnx into {model} and logs {seed}) runs
+/// once, on the folder holding the flipped labels, and a second run neither reruns it nor
+/// attributes again. The kGLM's AUC equals tools/mislabel_reference.py's numpy/scipy recomputation.
 @Test func mislabelRetrainCommandTrainsOnceAndIsLoadedByTheBackend() throws {
   let data = try TinyDigits(trainCount: 60, testCount: 8)
   defer { data.remove() }
