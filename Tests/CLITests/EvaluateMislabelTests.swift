@@ -49,15 +49,7 @@ import Testing
     ])
   #expect(validation.status == 0, "\(validation.stderr)")
   #expect(result.stdout.contains("found after 5%"))
-  let schema = try runCommand(
-    URL(fileURLWithPath: "/usr/bin/env"),
-    [
-      "python3", "-c",
-      "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
-      TestEnvironment.repositoryRoot.appendingPathComponent("schemas/subsets.schema.json").path,
-      data.path("mislabel/subsets.json"),
-    ])
-  #expect(schema.status == 0, "\(schema.stderr)")
+  try expectSubsetsSchema(data.path("mislabel/subsets.json"))
   let again = try runEntk(command)
   #expect(again.status == 0 && again.stdout.hasPrefix("method\tAUC") && result.stdout.hasSuffix(again.stdout))
   #expect(!again.stderr.contains("retraining") && !again.stderr.contains("attribute:"), "\(again.stderr)")
@@ -96,6 +88,7 @@ import Testing
   #expect(result.status == 0, "\(result.stderr)")
   #expect(try String(contentsOfFile: data.path("runs.txt"), encoding: .utf8) == "7\n")
   #expect(FileManager.default.fileExists(atPath: data.path("mislabel/Makefile")))
+  try expectSubsetsSchema(data.path("mislabel/subsets.json"))
   let noisy = try NPYFile.read(URL(fileURLWithPath: data.path("mislabel/noisy_train_y.npy"))).int64Values()
   let given = try NPYFile.read(URL(fileURLWithPath: data.path("mislabel/subset-000/train_y.npy"))).int64Values()
   let clean = try NPYFile.read(URL(fileURLWithPath: data.path("train_y.npy"))).int64Values()
@@ -170,4 +163,16 @@ private func referenceAUCs(_ data: TinyDigits, folder: String) throws -> [String
     if parts.count == 2, let value = Double(parts[1]) { expected[String(parts[0])] = value }
   }
   return expected
+}
+
+/// Expects the `subsets.json` at `path` to validate against schemas/subsets.schema.json.
+private func expectSubsetsSchema(_ path: String) throws {
+  let schema = try runCommand(
+    URL(fileURLWithPath: "/usr/bin/env"),
+    [
+      "python3", "-c",
+      "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+      TestEnvironment.repositoryRoot.appendingPathComponent("schemas/subsets.schema.json").path, path,
+    ])
+  #expect(schema.status == 0, "\(schema.stderr)")
 }
