@@ -125,7 +125,7 @@ def mislabel(backend, arch, name, folder, data, rows, timings, log):
     """Mislabel detection with 10% flipped labels, the model trained as the originals were."""
     train_x, train_y, test_x, test_y = data
     out = os.path.join(folder, "mislabel")
-    if not os.path.exists(os.path.join(out, "bundle", "metrics.json")):
+    if not os.path.exists(os.path.join(out, "bundle", "manifest.json")):
         timed(f"{name}: mislabel 10%", timings, lambda: entk(
             "evaluate", "mislabel", "--backend", backend, "--train", train_x, "--train-labels", train_y,
             "--test", test_x, "--test-labels", test_y, "--fraction", "0.1", *training(backend, arch),
