@@ -2,10 +2,11 @@
 """Recomputes `entk evaluate mislabel`'s detection AUCs from its output folder with numpy and scipy,
 independently of entk: the kGLM's self-influence ||softmax(W k_i + b) - e_y||^2 ||k_i||^2 from the
 bundle's weights, bias and train kernel, the network's ||grad loss||^2 by hand back-propagation
-(loss_gradient_reference.py, swiftnet dense/ReLU MLPs), and AUC = U / (n+ n-) with
+(loss_gradient_reference.py, swiftnet dense/ReLU MLPs; for another model, such as an ONNX file a
+--retrain-command wrote, only the kGLM's is recomputed), and AUC = U / (n+ n-) with
 scipy.stats.mannwhitneyu over the flipped points (flipped.npy) against the others.
 
-Usage: mislabel_reference.py DIR TRAIN_X   prints "kglm AUC" and "grad-dot AUC".
+Usage: mislabel_reference.py DIR TRAIN_X   prints "kglm AUC" and (swiftnet models) "grad-dot AUC".
 """
 import os
 import sys
@@ -36,9 +37,11 @@ def main(folder, train_x):
         os.path.join(bundle, "surrogate_bias.npy"))
     residual = softmax(logits, axis=1) - np.eye(logits.shape[1])[labels]
     kglm = (residual**2).sum(axis=1) * (features**2).sum(axis=1)
-    gradients = loss_gradients(os.path.join(folder, "subset-000", "model"), np.load(train_x), labels)
     print("kglm", repr(float(auc(kglm, flagged))))
-    print("grad-dot", repr(float(auc((gradients**2).sum(axis=1), flagged))))
+    model = os.path.join(folder, "subset-000", "model")
+    if os.path.isdir(model):
+        gradients = loss_gradients(model, np.load(train_x), labels)
+        print("grad-dot", repr(float(auc((gradients**2).sum(axis=1), flagged))))
 
 
 if __name__ == "__main__":

@@ -14,24 +14,34 @@ struct EvaluateMislabelCommand: ParsableCommand {
     abstract: "Flip a seeded fraction of training labels, train, attribute, and rank by self-influence.",
     discussion: """
       Writes into --out: noisy_train_y.npy (the flipped labels), flipped.npy (the flipped indices), \
-      the model trained with the backend's train call on the flipped labels, planned as `entk \
-      evaluate subsets` plans (subsets.json, a Makefile, slurm.sh; the model is subset-000/model, \
-      so an interrupted run resumes and --plan-only leaves the training to make or Slurm), and \
+      the model trained on the flipped labels, planned as `entk evaluate subsets` plans \
+      (subsets.json, a Makefile, slurm.sh; the model is subset-000/model, so an interrupted run \
+      resumes and --plan-only leaves the training to make or Slurm), and \
       bundle (as `entk attribute --kind` on the model and the flipped labels, with the grad-dot \
       baseline; a bundle of the same model and kind is reused). Training \
       points are ranked by self-influence (TracIn's ‖∇ℓ_i‖²): the kGLM's, ‖p̂_i − e_ỹ‖² ‖k(x_i, X)‖², and \
       the network's, ‖∇_θ ℓ(x_i, ỹ_i)‖² (grad-dot); the detection AUC and the fraction of flipped points found after inspecting \
-      5, 10 and 20% of the data go into the bundle's metrics and report. Definitions: docs/evaluate.md.
+      5, 10 and 20% of the data go into the bundle's metrics and report. The model is trained \
+      either with the backend's train call (--model, the architecture, and the options of `entk \
+      train`) or by --retrain-command, a shell template with {subset} (subset-000, holding \
+      train_x.npy and the flipped train_y.npy), {model} (where to write the model, which --backend \
+      then loads) and {seed} (--seed); the classes are then 0 to the largest training or test \
+      label. Definitions: docs/evaluate.md.
       """)
 
-  @Option(help: "Backend that trains and runs the model.") var backend: String
+  @Option(help: "Backend that trains (with --model) and runs the model.") var backend: String
   @Option(help: "Backend-specific options for loading the model, as a JSON object.") var options: String?
   @OptionGroup var data: LabelledDataOptions
   @Option(help: "Fraction of the training labels to flip (0 < f < 1).") var fraction = 0.1
   @Option(name: .customLong("flip-seed"), help: "Seed of the flipped points and their new labels.")
   var flipSeed: UInt64 = 0
-  @Option(help: "The model to train, an architecture (as `entk train --model`).") var model: String
+  @Option(help: "The model to train with the backend's train call, an architecture (as `entk train --model`).")
+  var model: String?
   @OptionGroup var training: TrainingOptions
+  @Option(
+    name: .customLong("retrain-command"),
+    help: "Instead of --model: a shell command template with {subset}, {model} and {seed} that trains the model.")
+  var retrainCommand: String?
   @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = KernelKind.trntk
   @Option(name: .customLong("proj-dim"), help: "k, for the projected kinds.") var projDim: Int?
   @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
@@ -47,6 +57,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
     _ = try data.requiredTest()
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    try RetrainCommand.validate(model: model, template: retrainCommand)
     if kind == .entk {
       throw ValidationError(
         "--kind entk: the full eNTK's C×C blocks cannot be attributed; use trntk, pntk, em or layers")
@@ -57,12 +68,19 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let (testX, testY) = try data.requiredTest()
     let (trainX, trainY) = (data.train, data.trainLabels)
     let directory = try OutputPath.check(out)
-    let settings = training.settings(model: model)
+    let settings = model.map(training.settings(model:))
     let library = try BackendLibrary.load(backend)
-    let network = try library.open(model: settings.arch, options: settings.openOptions)
-    let x = try SampleSet.read(.file(URL(fileURLWithPath: trainX)), inputs: network.description.inputs)
-    let classCount = network.description.numOutputs
-    let labels = try LabelFile(path: trainY, count: x.count, classCount: classCount).values
+    let trainInputs = try RetrainFolder.record(trainX)
+    let classCount: Int
+    if let settings {
+      let network = try library.open(model: settings.arch, options: settings.openOptions)
+      _ = try SampleSet.read(.file(URL(fileURLWithPath: trainX)), inputs: network.description.inputs)
+      classCount = network.description.numOutputs
+    } else {
+      // No model before the command has trained one: the labels name the classes.
+      classCount = try [trainY, testY].map { try LabelFile(path: $0).values.max() ?? 0 }.reduce(0, max) + 1
+    }
+    let labels = try LabelFile(path: trainY, count: trainInputs.shape.first ?? 0, classCount: classCount).values
     let flips = LabelFlips(labels: labels, classCount: classCount, fraction: fraction, seed: flipSeed)
     printError("evaluate: flipped \(flips.indices.count) of \(labels.count) training labels (seed \(flipSeed))")
 
@@ -72,10 +90,10 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let description = RetrainFolder.Description(
       trainCount: labels.count, testCount: testInputs.shape.first ?? 0,
       models: [.init(name: "flipped-labels", removed: [], seed: training.seed)], subsetCount: 1,
-      trainInputs: try RetrainFolder.record(trainX),
+      trainInputs: trainInputs,
       trainLabels: .init(path: noisy.path, sha256: SHA256.hex(noisyData), shape: [labels.count]),
       testInputs: testInputs, testLabels: try RetrainFolder.record(testY), backend: backend, options: options,
-      training: settings)
+      training: settings, retrainCommand: retrainCommand)
     // A folder planned with other flips keeps its labels: refused before they are written.
     try RetrainFolder.checkUnchanged(description, in: directory)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -109,6 +127,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
 
     var bundle = try AttributionBundle.read(from: bundleURL)
     let retrained = try library.open(model: trained.path, options: options)
+    let x = try SampleSet.read(.file(URL(fileURLWithPath: trainX)), inputs: retrained.description.inputs)
     let gradients = try LossGradientMethod.lossGradients(
       model: retrained, samples: x, labels: flips.labels, dataset: "train")
     let p = retrained.description.numParams

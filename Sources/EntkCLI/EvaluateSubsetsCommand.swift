@@ -48,12 +48,7 @@ struct EvaluateSubsetsCommand: ParsableCommand {
     guard subsetCount >= 2 else { throw ValidationError("--subsets must be at least 2 (a rank correlation needs two)") }
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
     _ = try data.requiredTest()
-    guard (model == nil) != (retrainCommand == nil) else {
-      throw ValidationError("give either --model (train with the backend) or --retrain-command, exactly one")
-    }
-    if let retrainCommand, !retrainCommand.contains("{model}") {
-      throw ValidationError("--retrain-command must contain {model}, the path the command writes the model to")
-    }
+    try RetrainCommand.validate(model: model, template: retrainCommand)
   }
 
   func run() throws {

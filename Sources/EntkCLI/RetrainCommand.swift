@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// A user's retraining command, `--retrain-command TEMPLATE`, run through /bin/sh once per subset.
@@ -10,6 +11,17 @@ struct RetrainCommand {
 
   /// The placeholders a template may use; it must use {model}.
   static let placeholders = ["{subset}", "{model}", "{seed}"]
+
+  /// Checks the options of a command that trains with the backend (`--model`) or runs a template
+  /// (`--retrain-command`): exactly one is given, and a template writes the model to {model}.
+  static func validate(model: String?, template: String?) throws {
+    guard (model == nil) != (template == nil) else {
+      throw ValidationError("give either --model (train with the backend) or --retrain-command, exactly one")
+    }
+    if let template, !template.contains("{model}") {
+      throw ValidationError("--retrain-command must contain {model}, the path the command writes the model to")
+    }
+  }
 
   /// The shell command for one subset.
   func command(folder: URL, model: URL, seed: UInt64) -> String {

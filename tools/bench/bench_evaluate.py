@@ -16,8 +16,9 @@ and for each:
   baselines, for one model and for an ensemble of five (seeds 0-4; kernels averaged, baseline
   scores averaged), against K (default 50) models retrained on random halves with the same settings;
 - mislabel detection with 10% of the labels flipped (kGLM on trntk and grad-dot self-influence):
-  AUC and the fraction found after inspecting 10% of the data (swiftnet only: `entk evaluate
-  mislabel` trains with the backend's train call).
+  AUC and the fraction found after inspecting 5, 10 and 20% of the data, the model trained on the
+  flipped labels as the retrained ones are (the backend's train call, or the PyTorch trainer through
+  `--retrain-command`, seed 0).
 
 Everything is kept in WORK (default /tmp/entk-bench-evaluate), so an interrupted run resumes; the
 table is printed as Markdown with the wall time of each stage.
@@ -55,6 +56,15 @@ def timed(label, timings, function):
     timings.append((label, time.time() - start))
 
 
+def training(backend, arch):
+    """The options of `entk evaluate subsets` and `mislabel` that train a model as the originals were:
+    the backend's train call for swiftnet, the PyTorch trainer on the subset's files for onnx."""
+    if backend == "swiftnet":
+        return ["--model", os.path.join(DIGITS, f"{arch}.json"), "--epochs", str(EPOCHS[arch]), "--seed", "0"]
+    return ["--retrain-command", f"{shlex.quote(sys.executable)} {shlex.quote(TRAINER)} --arch {arch} "
+            "--x {subset}/train_x.npy --y {subset}/train_y.npy --seed {seed} --out {model}"]
+
+
 def retrained(backend, arch, folder, args, data, timings, log):
     """The ENSEMBLE models trained on all the training data (seeds 0, 1, ...) and the folder of
     models retrained on args.subsets random halves, trained the same way (subset k with seed k)."""
@@ -76,15 +86,10 @@ def retrained(backend, arch, folder, args, data, timings, log):
                     subprocess.run([sys.executable, TRAINER, "--arch", arch, "--x", train_x, "--y", train_y,
                                     "--seed", str(seed), "--out", model], check=True, stdout=f, stderr=f)
         timed(f"{name}: train model {seed}", timings, train)
-    if backend == "swiftnet":
-        training = ["--model", os.path.join(DIGITS, f"{arch}.json"), "--epochs", str(EPOCHS[arch]), "--seed", "0"]
-    else:
-        training = ["--retrain-command", f"{shlex.quote(sys.executable)} {shlex.quote(TRAINER)} --arch {arch} "
-                    "--x {subset}/train_x.npy --y {subset}/train_y.npy --seed {seed} --out {model}"]
     subsets = os.path.join(folder, "subsets")
     entk("evaluate", "subsets", "--backend", backend, "--train", train_x, "--train-labels", train_y,
-         "--test", test_x, "--test-labels", test_y, "--subsets", str(args.subsets), *training, "--out", subsets,
-         log=log)
+         "--test", test_x, "--test-labels", test_y, "--subsets", str(args.subsets), *training(backend, arch),
+         "--out", subsets, log=log)
     timed(f"{name}: retrain {args.subsets} subsets", timings, lambda: entk("evaluate", "retrain", subsets, log=log))
     return models, subsets
 
@@ -116,19 +121,18 @@ def evaluate(backend, name, folder, models, subsets, kinds, data, rows, timings,
             rows.append((name, method, size, record, metrics["faithfulness"]["networkAccuracy"]))
 
 
-def mislabel(arch, folder, data, rows, timings, log):
-    """Mislabel detection with 10% flipped labels, swiftnet (trained with the backend's train call)."""
+def mislabel(backend, arch, name, folder, data, rows, timings, log):
+    """Mislabel detection with 10% flipped labels, the model trained as the originals were."""
     train_x, train_y, test_x, test_y = data
     out = os.path.join(folder, "mislabel")
     if not os.path.exists(os.path.join(out, "bundle", "manifest.json")):
-        timed(f"{arch}: mislabel 10%", timings, lambda: entk(
-            "evaluate", "mislabel", "--backend", "swiftnet", "--train", train_x, "--train-labels", train_y,
-            "--test", test_x, "--test-labels", test_y, "--fraction", "0.1", "--model",
-            os.path.join(DIGITS, f"{arch}.json"), "--epochs", str(EPOCHS[arch]), "--seed", "0", "--kind", "trntk",
-            "--out", out, log=log))
+        timed(f"{name}: mislabel 10%", timings, lambda: entk(
+            "evaluate", "mislabel", "--backend", backend, "--train", train_x, "--train-labels", train_y,
+            "--test", test_x, "--test-labels", test_y, "--fraction", "0.1", *training(backend, arch),
+            "--kind", "trntk", "--out", out, log=log))
     with open(os.path.join(out, "bundle", "metrics.json")) as f:
         for method in json.load(f)["evaluation"]["mislabel"]["methods"]:
-            rows.append((arch, method))
+            rows.append((name, method))
 
 
 def main():
@@ -158,8 +162,7 @@ def main():
             os.makedirs(folder, exist_ok=True)
             models, subsets = retrained(backend, arch, folder, args, data, timings, log)
             evaluate(backend, name, folder, models, subsets, args.kinds.split(","), data, rows, timings, log)
-            if backend == "swiftnet":
-                mislabel(arch, folder, data, mislabel_rows, timings, log)
+            mislabel(backend, arch, name, folder, data, mislabel_rows, timings, log)
 
     print(f"LDS, {args.subsets} subsets of half the 1437 training images, first {args.test} test images\n")
     print("| model | method | models | LDS | 95% interval | network accuracy |")
@@ -173,9 +176,9 @@ def main():
         print("\nMislabel detection, 10% of the training labels flipped\n")
         print("| model | method | AUC | found after 5% | 10% | 20% |")
         print("|---|---|---|---|---|---|")
-        for arch, method in mislabel_rows:
+        for name, method in mislabel_rows:
             found = " | ".join(f"{100 * i['found']:.1f}%" for i in method["curve"]["inspections"])
-            print(f"| {arch} | {method['method']} | {method['curve']['auc']:.3f} | {found} |")
+            print(f"| {name} | {method['method']} | {method['curve']['auc']:.3f} | {found} |")
     print("\nWall time per stage\n")
     for label, seconds in timings:
         print(f"- {label}: {seconds:.0f} s")
