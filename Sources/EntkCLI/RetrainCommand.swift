@@ -9,9 +9,6 @@ import Foundation
 struct RetrainCommand {
   let template: String
 
-  /// The placeholders a template may use; it must use {model}.
-  static let placeholders = ["{subset}", "{model}", "{seed}"]
-
   /// Checks the options of a command that trains with the backend (`--model`) or runs a template
   /// (`--retrain-command`): exactly one is given, and a template writes the model to {model}.
   static func validate(model: String?, template: String?) throws {
