@@ -570,12 +570,10 @@ public final class ONNXModel {
         }
         let width = factor.terms * factor.outputDim
         let deltas = a + (factor.oneHot ? factor.terms : factor.terms * factor.inputDim)
-        if case .patches = factor.input {
-          try copyTransposedRows(
-            gradients[factor.delta], rows: classes, channels: factor.outputDim, positions: factor.terms, into: deltas)
-        } else {
-          try copyRows(gradients[factor.delta], rows: classes, count: width, into: deltas, stride: width)
-        }
+        let channelsFirst: Int? = if case .patches = factor.input { factor.outputDim } else { nil }
+        try copyRows(
+          gradients[factor.delta], rows: classes, count: width, into: deltas, stride: width,
+          transposingChannels: channelsFirst)
         // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
         // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
         if factor.oneHot {
@@ -606,32 +604,13 @@ public final class ONNXModel {
     }
   }
 
-  /// Copies a stacked gradient of a convolution's output ([rows] + [1, O, positions...]; nil =
-  /// zero) to `target` as `rows` blocks of [position][channel] (the ABI's Δ's).
-  private func copyTransposedRows(
-    _ gradient: Tensor?, rows: Int, channels: Int, positions: Int, into target: UnsafeMutablePointer<Float>
-  ) throws(ONNXError) {
-    let count = channels * positions
-    guard let gradient else {
-      target.update(repeating: 0, count: rows * count)
-      return
-    }
-    guard case .float(let v) = gradient.elements, v.count == rows * count else {
-      throw .invalidModel(
-        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(rows) rows of \(count) floats")
-    }
-    v.withUnsafeBufferPointer { buffer in
-      guard let source = buffer.baseAddress else { return }
-      for c in 0..<rows {
-        MatrixMultiply.transpose(source + c * count, rows: channels, columns: positions, into: target + c * count)
-      }
-    }
-  }
-
-  /// Copies the `rows` rows of `count` floats of a stacked gradient ([rows] + shape; nil = zero)
-  /// to `target`, `stride` floats apart.
+  /// Copies the `rows` rows of `count` floats of a stacked gradient to `target`, `stride` apart.
+  ///
+  /// The gradient is [rows] + shape, nil for zero. With `channels`, each row is [channels][positions] (a
+  /// convolution's output) and is written transposed, [position][channel] (the ABI's Δ's).
   private func copyRows(
-    _ gradient: Tensor?, rows: Int, count: Int, into target: UnsafeMutablePointer<Float>, stride: Int
+    _ gradient: Tensor?, rows: Int, count: Int, into target: UnsafeMutablePointer<Float>, stride: Int,
+    transposingChannels channels: Int? = nil
   ) throws(ONNXError) {
     guard let gradient else {
       for c in 0..<rows { (target + c * stride).update(repeating: 0, count: count) }
@@ -643,7 +622,14 @@ public final class ONNXModel {
     }
     v.withUnsafeBufferPointer { buffer in
       guard let source = buffer.baseAddress else { return }
-      for c in 0..<rows { (target + c * stride).update(from: source + c * count, count: count) }
+      for c in 0..<rows {
+        if let channels {
+          MatrixMultiply.transpose(
+            source + c * count, rows: channels, columns: count / channels, into: target + c * stride)
+        } else {
+          (target + c * stride).update(from: source + c * count, count: count)
+        }
+      }
     }
   }
 
