@@ -89,12 +89,11 @@ static entk_status input_info(const entk_model *model, int64_t index, entk_input
   return ENTK_OK;
 }
 
-/* n_x(v) for every sample into counts (n × V), after checking every id and mask value. */
-static entk_status token_counts(const void *const *inputs, int64_t n, float *counts, char *error, size_t capacity) {
+/* Checks n >= 1 and every id and mask value, sample by sample, naming the first bad one. */
+static entk_status check_tokens(const void *const *inputs, int64_t n, char *error, size_t capacity) {
   if (n < 1) return fail(error, capacity, ENTK_STATUS_INVALID_ARGUMENT, "n must be >= 1");
   const int64_t *ids = inputs[0], *mask = inputs[1];
   for (int64_t s = 0; s < n; s++) {
-    for (int v = 0; v < V; v++) counts[s * V + v] = 0;
     for (int t = 0; t < L; t++) {
       int64_t id = ids[s * L + t], m = mask[s * L + t];
       if (id < 0 || id >= V) {
@@ -107,8 +106,19 @@ static entk_status token_counts(const void *const *inputs, int64_t n, float *cou
           snprintf(error, capacity, "attention_mask: sample %" PRId64 " position %d is %" PRId64 ", not 0 or 1", s, t, m);
         return ENTK_STATUS_INVALID_ARGUMENT;
       }
-      counts[s * V + id] += (float)m;
     }
+  }
+  return ENTK_OK;
+}
+
+/* n_x(v) for every sample into counts (n × V), after check_tokens. */
+static entk_status token_counts(const void *const *inputs, int64_t n, float *counts, char *error, size_t capacity) {
+  entk_status status = check_tokens(inputs, n, error, capacity);
+  if (status != ENTK_OK) return status;
+  const int64_t *ids = inputs[0], *mask = inputs[1];
+  for (int64_t s = 0; s < n; s++) {
+    for (int v = 0; v < V; v++) counts[s * V + v] = 0;
+    for (int t = 0; t < L; t++) counts[s * V + ids[s * L + t]] += (float)mask[s * L + t];
   }
   return ENTK_OK;
 }
@@ -179,10 +189,7 @@ static entk_status group_factor(const entk_model *model, int64_t index, entk_gro
  * then 1 and the bias's Δ (identity). */
 static entk_status factored_jacobian_inputs(entk_model *model, const void *const *inputs, int64_t n, float *out, char *error, size_t capacity) {
   (void)model;
-  float *counts = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * V);
-  if (counts == NULL) return fail(error, capacity, ENTK_STATUS_OUT_OF_MEMORY, "out of memory");
-  entk_status status = token_counts(inputs, n, counts, error, capacity); /* validates ids and masks */
-  free(counts);
+  entk_status status = check_tokens(inputs, n, error, capacity);
   if (status != ENTK_OK) return status;
   const int64_t *ids = inputs[0], *mask = inputs[1];
   const int64_t stride = L + C * L * C + 1 + C * C;
@@ -211,10 +218,7 @@ static entk_status factored_jacobian_inputs(entk_model *model, const void *const
  * then 1 and u for the bias. */
 static entk_status factored_vjp_inputs(entk_model *model, const void *const *inputs, int64_t n, const float *u, float *out, char *error, size_t capacity) {
   (void)model;
-  float *counts = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * V);
-  if (counts == NULL) return fail(error, capacity, ENTK_STATUS_OUT_OF_MEMORY, "out of memory");
-  entk_status status = token_counts(inputs, n, counts, error, capacity); /* validates ids and masks */
-  free(counts);
+  entk_status status = check_tokens(inputs, n, error, capacity);
   if (status != ENTK_OK) return status;
   const int64_t *ids = inputs[0], *mask = inputs[1];
   const int64_t stride = L + L * C + 1 + C;
