@@ -17,6 +17,20 @@ from scipy import stats
 from scipy.special import logsumexp
 
 
+def lds(scores, subsets, margins):
+    """Spearman's rho per test point between each subset's summed scores and its margins, averaged
+    over the points where it is defined (nan if none). scores: [M, N]; margins: [K, M]."""
+    predicted = np.array([scores[:, s].sum(axis=1) for s in subsets])  # [K, M]
+    rhos = []
+    for x in range(scores.shape[0]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rho = stats.spearmanr(predicted[:, x], margins[:, x]).statistic
+        if np.isfinite(rho):
+            rhos.append(rho)
+    return float(np.mean(rhos)) if rhos else float("nan")
+
+
 def main(folder, bundle):
     with open(os.path.join(folder, "subsets.json")) as f:
         plan = json.load(f)
@@ -46,15 +60,7 @@ def main(folder, bundle):
         for record in json.load(f).get("baselines", []):
             methods[record["method"]] = np.load(os.path.join(bundle, record["file"])).astype(np.float64)
     for method, scores in methods.items():
-        predicted = np.array([scores[:, s].sum(axis=1) for s in subsets])  # [K, M]
-        rhos = []
-        for x in range(m):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rho = stats.spearmanr(predicted[:, x], margins[:, x]).statistic
-            if np.isfinite(rho):
-                rhos.append(rho)
-        print(method, repr(float(np.mean(rhos))) if rhos else "nan")
+        print(method, repr(lds(scores, subsets, margins)))
 
 
 if __name__ == "__main__":

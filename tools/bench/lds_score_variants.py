@@ -14,12 +14,14 @@ Usage: lds_score_variants.py RETRAIN_DIR BUNDLE (a one-layer kernel; numpy, scip
 """
 import json
 import os
+import pathlib
 import sys
-import warnings
 
 import numpy as np
-from scipy import stats
 from scipy.special import softmax
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from lds_reference import lds  # noqa: E402
 
 
 def main(folder, bundle):
@@ -34,19 +36,8 @@ def main(folder, bundle):
     test = np.load(os.path.join(bundle, "test_kernel.npy")).astype(np.float64)
     if train.ndim != 2:
         sys.exit("a one-layer kernel only")
-    m, n = test.shape
+    n = test.shape[1]
     classes = weights.shape[0]
-
-    def lds(scores):
-        predicted = np.array([scores[:, s].sum(axis=1) for s in subsets])
-        rhos = []
-        for x in range(m):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rho = stats.spearmanr(predicted[:, x], margins[:, x]).statistic
-            if np.isfinite(rho):
-                rhos.append(rho)
-        return float(np.mean(rhos))
 
     same = (train_labels[None, :] == test_labels[:, None]).astype(np.float64)
     signed = same - (1 - same) / (classes - 1)
@@ -66,7 +57,7 @@ def main(folder, bundle):
             if record["method"] == "grad-dot":
                 variants["grad-dot"] = np.load(os.path.join(bundle, record["file"])).astype(np.float64)
     for name, scores in variants.items():
-        print(f"{name}\t{lds(scores):.3f}")
+        print(f"{name}\t{lds(scores, subsets, margins):.3f}")
     print(f"W[y_i, i] > 0 for {100 * np.mean(weights[train_labels, np.arange(n)] > 0):.1f}% of training points")
 
 
