@@ -35,13 +35,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
   @Option(help: "Fraction of the training labels to flip (0 < f < 1).") var fraction = 0.1
   @Option(name: .customLong("flip-seed"), help: "Seed of the flipped points and their new labels.")
   var flipSeed: UInt64 = 0
-  @Option(help: "The model to train with the backend's train call, an architecture (as `entk train --model`).")
-  var model: String?
-  @OptionGroup var training: TrainingOptions
-  @Option(
-    name: .customLong("retrain-command"),
-    help: "Instead of --model: a shell command template with {subset}, {model} and {seed} that trains the model.")
-  var retrainCommand: String?
+  @OptionGroup var retraining: RetrainingOptions
   @Option(help: "Kernel kind of the attribution (as `entk attribute --kind`).") var kind = KernelKind.trntk
   @Option(name: .customLong("proj-dim"), help: "k, for the projected kinds.") var projDim: Int?
   @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
@@ -57,7 +51,6 @@ struct EvaluateMislabelCommand: ParsableCommand {
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
     _ = try data.requiredTest()
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-    try RetrainCommand.validate(model: model, template: retrainCommand)
     if kind == .entk {
       throw ValidationError(
         "--kind entk: the full eNTK's C×C blocks cannot be attributed; use trntk, pntk, em or layers")
@@ -68,7 +61,7 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let (testX, testY) = try data.requiredTest()
     let (trainX, trainY) = (data.train, data.trainLabels)
     let directory = try OutputPath.check(out)
-    let settings = model.map(training.settings(model:))
+    let settings = retraining.settings
     let library = try BackendLibrary.load(backend)
     let trainInputs = try RetrainFolder.record(trainX)
     let classCount: Int
@@ -89,11 +82,11 @@ struct EvaluateMislabelCommand: ParsableCommand {
     let testInputs = try RetrainFolder.record(testX)
     let description = RetrainFolder.Description(
       trainCount: labels.count, testCount: testInputs.shape.first ?? 0,
-      models: [.init(name: "flipped-labels", removed: [], seed: training.seed)], subsetCount: 1,
+      models: [.init(name: "flipped-labels", removed: [], seed: retraining.training.seed)], subsetCount: 1,
       trainInputs: trainInputs,
       trainLabels: .init(path: noisy.path, sha256: SHA256.hex(noisyData), shape: [labels.count]),
       testInputs: testInputs, testLabels: try RetrainFolder.record(testY), backend: backend, options: options,
-      training: settings, retrainCommand: retrainCommand)
+      training: settings, retrainCommand: retraining.retrainCommand)
     // A folder planned with other flips keeps its labels: refused before they are written.
     try RetrainFolder.checkUnchanged(description, in: directory)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

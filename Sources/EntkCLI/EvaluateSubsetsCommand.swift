@@ -27,16 +27,7 @@ struct EvaluateSubsetsCommand: ParsableCommand {
   @Option(name: .customLong("subsets"), help: "K, the number of subsets (at least 2).") var subsetCount = 50
   @Option(help: "α, the fraction of the training set in each subset (0 < α < 1).") var fraction = 0.5
   @Option(name: .customLong("subset-seed"), help: "Seed of the random subsets.") var subsetSeed: UInt64 = 0
-  @Option(
-    help:
-      "The model to train with the backend's train call, an architecture (as `entk train --model`); subset k uses --seed + k."
-  )
-  var model: String?
-  @OptionGroup var training: TrainingOptions
-  @Option(
-    name: .customLong("retrain-command"),
-    help: "Instead of --model: a shell command template with {subset}, {model} and {seed} that trains one model.")
-  var retrainCommand: String?
+  @OptionGroup var retraining: RetrainingOptions
   @Option(help: "The entk executable the Makefile and slurm.sh run (default: this one).") var entk: String?
   @Option(
     help:
@@ -48,7 +39,6 @@ struct EvaluateSubsetsCommand: ParsableCommand {
     guard subsetCount >= 2 else { throw ValidationError("--subsets must be at least 2 (a rank correlation needs two)") }
     guard fraction > 0, fraction < 1 else { throw ValidationError("--fraction must be strictly between 0 and 1") }
     _ = try data.requiredTest()
-    try RetrainCommand.validate(model: model, template: retrainCommand)
   }
 
   func run() throws {
@@ -64,7 +54,7 @@ struct EvaluateSubsetsCommand: ParsableCommand {
     try LabelFile(path: trainY).check(count: max(n, 2), classCount: nil)
     try LabelFile(path: testY).check(count: max(m, 1), classCount: nil)
     // The backend and the architecture are checked now, not when the first subset trains.
-    if let model {
+    if let model = retraining.model {
       try RetrainFolder.checkArchitecture(backend: backend, arch: model, samples: [trainX, testX])
     } else {
       _ = try BackendLibrary.load(backend)
@@ -74,8 +64,7 @@ struct EvaluateSubsetsCommand: ParsableCommand {
       subsetSize: RandomSubsets.size(trainCount: n, fraction: fraction), seed: subsetSeed,
       subsetCount: subsetCount, trainInputs: trainInputs, trainLabels: trainLabels,
       testInputs: testInputs, testLabels: testLabels, backend: backend, options: options,
-      training: model.map(training.settings(model:)),
-      retrainCommand: retrainCommand)
+      training: retraining.settings, retrainCommand: retraining.retrainCommand)
     let folder = try RetrainFolder.plan(description, in: directory, executable: entk)
     printError(
       "evaluate: \(subsetCount) subsets of \(description.subsetSize ?? 0) of \(n) training points in \(directory.path) "

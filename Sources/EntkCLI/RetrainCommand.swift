@@ -9,17 +9,6 @@ import Foundation
 struct RetrainCommand {
   let template: String
 
-  /// Checks the options of a command that trains with the backend (`--model`) or runs a template
-  /// (`--retrain-command`): exactly one is given, and a template writes the model to {model}.
-  static func validate(model: String?, template: String?) throws {
-    guard (model == nil) != (template == nil) else {
-      throw ValidationError("give either --model (train with the backend) or --retrain-command, exactly one")
-    }
-    if let template, !template.contains("{model}") {
-      throw ValidationError("--retrain-command must contain {model}, the path the command writes the model to")
-    }
-  }
-
   /// The shell command for one subset.
   func command(folder: URL, model: URL, seed: UInt64) -> String {
     template.replacingOccurrences(of: "{subset}", with: PlanCommand.shellQuoted(folder.path))
@@ -47,4 +36,30 @@ struct RetrainCommand {
       throw EvaluateError.retrainCommandFailed(subset: subset, command: text, status: process.terminationStatus)
     }
   }
+}
+
+/// How an `entk evaluate` command that plans retrained models gets them: the backend's `train`
+/// call on `--model` with the training options, or a `--retrain-command` template (subsets and
+/// mislabel share it).
+struct RetrainingOptions: ParsableArguments {
+  @Option(help: "The model to train with the backend's train call, an architecture (as `entk train --model`).")
+  var model: String?
+  @OptionGroup var training: TrainingOptions
+  @Option(
+    name: .customLong("retrain-command"),
+    help: "Instead of --model: a shell command template with {subset}, {model} and {seed} that trains the model.")
+  var retrainCommand: String?
+
+  /// Exactly one of --model and --retrain-command, and a template writes the model to {model}.
+  func validate() throws {
+    guard (model == nil) != (retrainCommand == nil) else {
+      throw ValidationError("give either --model (train with the backend) or --retrain-command, exactly one")
+    }
+    if let retrainCommand, !retrainCommand.contains("{model}") {
+      throw ValidationError("--retrain-command must contain {model}, the path the command writes the model to")
+    }
+  }
+
+  /// The backend training settings, with --model.
+  var settings: TrainingSettings? { model.map(training.settings(model:)) }
 }
