@@ -146,9 +146,8 @@ public final class FeatureProducer {
         if let classRows {
           let stride = classRows.factors.rowLength
           try runSplit(
-            batchInputs, output: work, outputStride: stride,
-            call: .factoredJacobian)
-          for k in 0..<count { classRows.rearrange(work + k * stride, into: out + k * length) }
+            batchInputs, output: work, outputStride: stride, call: .factoredJacobian,
+            rewrite: RowRewrite(target: out, stride: length, body: classRows.rearrange))
         } else {
           try runSplit(
             batchInputs, output: out, outputStride: length,
@@ -167,8 +166,9 @@ public final class FeatureProducer {
           ? (factors == nil ? .summedGradient : .factoredVJP) : (factors == nil ? .jacobian : .factoredJacobian)
         if let expansion {
           let stride = expansion.source.rowLength
-          try runSplit(batchInputs, output: work, outputStride: stride, call: call)
-          for k in 0..<count { expansion.rewrite(work + k * stride, into: out + k * length) }
+          try runSplit(
+            batchInputs, output: work, outputStride: stride, call: call,
+            rewrite: RowRewrite(target: out, stride: length, body: expansion.rewrite))
         } else {
           try runSplit(batchInputs, output: out, outputStride: length, call: call)
         }
@@ -223,9 +223,21 @@ public final class FeatureProducer {
     case embedding(logits: UnsafeMutablePointer<Float>)
   }
 
-  /// Splits `count` samples between the models and runs `call` on each part concurrently.
+  /// Where the backend's rows go after a call: each sample's row rewritten into its feature row
+  /// by the thread that computed it, so the rewriting (sgemm, first touch of the features) runs
+  /// on every core and overlaps the other threads' backend calls.
+  private struct RowRewrite: @unchecked Sendable {
+    let target: UnsafeMutablePointer<Float>
+    /// Floats between consecutive samples' feature rows.
+    let stride: Int
+    let body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  }
+
+  /// Splits `count` samples between the models and runs `call` on each part concurrently, each
+  /// part's rows then rewritten by `rewrite` when given.
   private func runSplit(
-    _ batch: InputBatch, output: UnsafeMutablePointer<Float>, outputStride: Int, call: Call
+    _ batch: InputBatch, output: UnsafeMutablePointer<Float>, outputStride: Int, call: Call,
+    rewrite: RowRewrite? = nil
   ) throws {
     let count = batch.count
     let parts = min(workers.count, count)
@@ -264,6 +276,9 @@ public final class FeatureProducer {
         case .embedding(let logits):
           let logitBuffer = UnsafeMutableBufferPointer(start: logits + lower * d.numOutputs, count: n * d.numOutputs)
           try model.forward(input, logits: logitBuffer, embedding: out)
+        }
+        if let rewrite {
+          for i in lower..<upper { rewrite.body(output + i * outputStride, rewrite.target + i * rewrite.stride) }
         }
       } catch {
         errors.record(error)

@@ -129,13 +129,15 @@ func onnxCNNKernelMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) th
 ///
 /// ABI 1.3 `terms`, the ONNX option conv_factors always. The kernel stage turns those sums back into whole
 /// columns (`SumExpansion`: few channels at many positions) for trntk, pntk and layers, and keeps
-/// them for entk's class rows; whole kernels and tiles of 3 on 1 and 2 threads have the same bits.
+/// them for entk's class rows; whole kernels and tiles of 3 on 1 and 2 threads have the same bits
+/// (with the backend's batching off, so that each sample's rows have the same bits in any batch).
 @Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
 func onnxCNNKernelFromConvolutionSumsMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) throws {
   let fixture = KernelFixture.onnxCNN
   let reference = try NPYFile.read(
     fixture.folder.appendingPathComponent("\(kind.rawValue)_\(testRows ? "test" : "train").npy"))
-  var run = KernelRun(kind: kind, fixture: fixture, testRows: testRows, options: #"{"conv_factors": "always"}"#)
+  var run = KernelRun(
+    kind: kind, fixture: fixture, testRows: testRows, options: #"{"conv_factors": "always", "batching": "off"}"#)
   for normalize in KernelNormalization.allCases {
     run.normalize = normalize
     let (whole, shape) = try run.compute()
@@ -158,7 +160,8 @@ func onnxCNNKernelFromConvolutionSumsMatchesTorchFuncReference(kind: KernelKind,
 /// With conv_factors always and k = 64, conv2 (16 terms) gets a 2 × 10 block, fc1's weight 4 × 9,
 /// fc2's 1 × 2; conv1, the biases and the plain conv biases make the sparse rest of 6 rows.
 /// `proj-pntk` reads the factored vjp's rows of summed classes. Against R g_c written out from
-/// whole Jacobians, and with the same bits for batches of 3, tiles of 3 and 2 threads.
+/// whole Jacobians, and with the same bits for batches of 3, tiles of 3 and 2 threads (the
+/// backend's batching off).
 @Test(arguments: [KernelKind.projTrntk, .projPntk])
 func factoredProjectionOfConvolutionSumsMatchesReference(kind: KernelKind) throws {
   let fixture = KernelFixture.onnxCNN
@@ -180,7 +183,7 @@ func factoredProjectionOfConvolutionSumsMatchesReference(kind: KernelKind) throw
     let reference = try BruteForceReference(fixture: fixture, testRows: testRows)
     var run = KernelRun(
       kind: kind, fixture: fixture, projection: projection, testRows: testRows,
-      options: #"{"conv_factors": "always"}"#)
+      options: #"{"conv_factors": "always", "batching": "off"}"#)
     let (values, _) = try run.compute()
     let expected = reference.kernel(kind, normalize: .none, projection: projection, factoredGroups: groups)
     let error = relativeError(values, expected)
@@ -193,10 +196,10 @@ func factoredProjectionOfConvolutionSumsMatchesReference(kind: KernelKind) throw
 /// Sums kept by every kind (`onnxConvSums`: 2×2 positions of 32 channels): the Gram's sgemm path
 /// for dense sums against the whole-Jacobian kernel (`--factors off`), raw and cosine, train×train
 /// and test×train, with the same bits for tiles of 5 (which cut the sub-panels), 2 threads and
-/// batches of 3.
+/// batches of 3 (the backend's batching off).
 @Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
 func convolutionSumsKeptByEveryKindMatchWholeJacobians(kind: KernelKind, testRows: Bool) throws {
-  var run = KernelRun(kind: kind, fixture: .onnxConvSums, testRows: testRows)
+  var run = KernelRun(kind: kind, fixture: .onnxConvSums, testRows: testRows, options: #"{"batching": "off"}"#)
   for normalize in KernelNormalization.allCases {
     run.normalize = normalize
     run.factors = .off

@@ -28,6 +28,14 @@ public struct GroupFactor: Sendable, Equatable {
   /// R: the outer products summed, 1 but for a table read at several indices.
   public var terms = 1
 
+  /// The value the a's come from; nil for a constant.
+  var inputValue: String? {
+    switch input {
+    case .value(let name, _), .indices(let name), .patches(let name, _): name
+    case .constant: nil
+    }
+  }
+
   /// Whether the a's are one-hot (stored as their indices).
   public var oneHot: Bool {
     if case .indices = input { true } else { false }

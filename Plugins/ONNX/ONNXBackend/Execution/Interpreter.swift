@@ -39,16 +39,21 @@ public struct Interpreter: Sendable {
   public func constantValues(_ initializers: [String: Tensor], inputs: Set<String>) throws(ONNXError) -> [String:
     Tensor]
   {
-    var varying = inputs
+    let varying = varyingValues(inputs: inputs)
     var constants = initializers
-    for (node, definition) in zip(graph.nodes, definitions) {
-      if node.inputs.contains(where: varying.contains) {
-        varying.formUnion(node.outputs.filter { !$0.isEmpty })
-      } else {
-        try evaluate(node, definition, into: &constants)
-      }
+    for (node, definition) in zip(graph.nodes, definitions) where !node.inputs.contains(where: varying.contains) {
+      try evaluate(node, definition, into: &constants)
     }
     return constants
+  }
+
+  /// `inputs` and every value that depends on them, through any input slot.
+  public func varyingValues(inputs: Set<String>) -> Set<String> {
+    var varying = inputs
+    for node in graph.nodes where node.inputs.contains(where: varying.contains) {
+      varying.formUnion(node.outputs.filter { !$0.isEmpty })
+    }
+    return varying
   }
 
   /// Runs `node` forwards on `values` and adds its outputs to them.
@@ -99,11 +104,18 @@ public struct Interpreter: Sendable {
   ///
   /// Row r is exactly the reverse pass seeded with row r alone; one pass carries all rows so
   /// that the C reverse passes of a Jacobian share each operator's gradient-independent work.
+  ///
+  /// With `batch`, the values hold several samples and each sample's parameter gradients stay
+  /// apart (`SampleBatch`): a node that computes with the samples and with a weight runs its
+  /// reverse pass once over the batch for the samples' values and once per sample for the
+  /// weight, into sample b's sink rows (`ParameterSink.sample`).
   public func gradients(
     values: [String: Tensor], seeds: [String: Tensor], rows: Int, sources: Set<String>,
-    sinks: [String: ParameterSink] = [:]
+    sinks: [String: ParameterSink] = [:], batch: SampleBatch? = nil
   ) throws(ONNXError) -> [String: Tensor] {
     let reached = dependents(of: sources)
+    let batch = batch.flatMap { $0.samples > 1 ? $0 : nil }
+    let samples = batch?.samples ?? 1
     var gradients = seeds
     var written = Set<String>()
     for (node, definition) in zip(graph.nodes, definitions).reversed() {
@@ -117,16 +129,35 @@ public struct Interpreter: Sendable {
         throw .inNode(node: node.name, op: node.opType, .unsupported("operator '\(node.opType)' has no reverse pass"))
       }
       var context = try self.context(node, values)
-      if !definition.sinkInputs.isEmpty {
-        context.sinks = node.inputs.indices.map { i in
-          guard needs[i], definition.sinkInputs.contains(i), let sink = sinks[node.inputs[i]] else { return nil }
-          return SinkSlot(sink: sink, accumulate: written.contains(node.inputs[i]))
-        }
-      }
       let outputs = node.outputs.map { values[$0] ?? Tensor.zeros([]) }
-      let inputGradients: [Tensor?]
+      let ofSamples = batch.map { batch in node.outputs.contains(where: batch.values.contains) } ?? false
+      // A node of the samples that computes with weights too: the weights' gradients per sample.
+      let weights = needs.indices.map { i in ofSamples && needs[i] && batch?.values.contains(node.inputs[i]) == false }
+      var inputGradients: [Tensor?] = []
+      var sunk = Array(repeating: false, count: node.inputs.count)
       do {
-        inputGradients = try definition.reverse(context, outputs, outputGradients, needs, rows: rows)
+        if weights.contains(true), let batch {
+          let shared = needs.indices.map { needs[$0] && !weights[$0] }
+          if shared.contains(true) {
+            inputGradients = try definition.reverse(context, outputs, outputGradients, shared, rows: rows)
+          }
+          inputGradients += Array(repeating: nil, count: max(0, node.inputs.count - inputGradients.count))
+          let own = try reverseEachSample(
+            node, definition, context, outputs, outputGradients, needs: weights, rows: rows, batch: batch,
+            sinks: sinks, written: written)
+          for i in weights.indices where weights[i] {
+            if own.sunk[i] { sunk[i] = true } else { inputGradients[i] = own.gradients[i] }
+          }
+        } else {
+          // Sinks take one sample's rows; a batch's weight nodes return tensors instead.
+          if !definition.sinkInputs.isEmpty && batch == nil {
+            context.sinks = slots(node, definition, needs, sinks, written) { $0 }
+          }
+          // A node of the weights alone (a Transpose of a weight) carries every sample's rows.
+          inputGradients = try definition.reverse(
+            context, outputs, outputGradients, needs, rows: ofSamples ? rows : samples * rows)
+          for i in needs.indices where context.sink(i) != nil { sunk[i] = true }
+        }
       } catch {
         throw Self.wrap(error, node)
       }
@@ -134,20 +165,23 @@ public struct Interpreter: Sendable {
       for name in node.outputs where !sources.contains(name) { gradients[name] = nil }
       for (i, needed) in needs.enumerated() where needed {
         let name = node.inputs[i]
-        if context.sink(i) != nil {
+        if sunk[i] {
           written.insert(name)
           continue
         }
         guard i < inputGradients.count, let gradient = inputGradients[i] else { continue }
         if let sink = sinks[name] {
-          guard case .float(let v) = gradient.elements, v.count == rows * sink.count else {
+          guard case .float(let v) = gradient.elements, v.count == samples * rows * sink.count else {
             throw .inNode(
               node: node.name, op: node.opType,
               .shapeMismatch(
-                "gradient of '\(name)' has shape \(gradient.shape), expected \(rows) rows of \(sink.count)"))
+                "gradient of '\(name)' has shape \(gradient.shape), expected \(samples * rows) rows of \(sink.count)"))
           }
           v.withUnsafeBufferPointer { v in
-            if let source = v.baseAddress { sink.store(source, rows: rows, accumulate: written.contains(name)) }
+            guard let source = v.baseAddress else { return }
+            for b in 0..<samples {
+              sink.sample(b).store(source + b * rows * sink.count, rows: rows, accumulate: written.contains(name))
+            }
           }
           written.insert(name)
         } else if let existing = gradients[name] {
@@ -166,8 +200,76 @@ public struct Interpreter: Sendable {
         }
       }
     }
-    for (name, sink) in sinks where !written.contains(name) { sink.clear(rows: rows) }
+    for (name, sink) in sinks where !written.contains(name) {
+      for b in 0..<samples { sink.sample(b).clear(rows: rows) }
+    }
     return gradients.filter { sources.contains($0.key) && sinks[$0.key] == nil }
+  }
+
+  /// The sink slots of `node`'s needed sink inputs, each sink passed through `pick`.
+  private func slots(
+    _ node: Node, _ definition: OperatorDefinition, _ needs: [Bool], _ sinks: [String: ParameterSink],
+    _ written: Set<String>, _ pick: (ParameterSink) -> ParameterSink
+  ) -> [SinkSlot?] {
+    node.inputs.indices.map { i in
+      guard needs[i], definition.sinkInputs.contains(i), let sink = sinks[node.inputs[i]] else { return nil }
+      return SinkSlot(sink: pick(sink), accumulate: written.contains(node.inputs[i]))
+    }
+  }
+
+  /// The reverse pass of `node` for its weight inputs `needs`, one sample at a time.
+  ///
+  /// The node's sample values and output gradients are cut to sample b, the rest stays whole.
+  /// Returns per input the gradients stacked sample-major ([samples · rows] + weight shape), or
+  /// whether the node wrote them into their sinks instead.
+  private func reverseEachSample(
+    _ node: Node, _ definition: OperatorDefinition, _ context: OperatorContext, _ outputs: [Tensor],
+    _ outputGradients: [Tensor?], needs: [Bool], rows: Int, batch: SampleBatch, sinks: [String: ParameterSink],
+    written: Set<String>
+  ) throws -> (gradients: [Tensor?], sunk: [Bool]) {
+    let samples = batch.samples
+    var stacked: [[Float]] = Array(repeating: [], count: node.inputs.count)
+    var shapes: [[Int]] = Array(repeating: [], count: node.inputs.count)
+    var sunk = Array(repeating: false, count: node.inputs.count)
+    for b in 0..<samples {
+      var inputs: [Tensor?] = []
+      for (name, input) in zip(node.inputs, context.inputs) {
+        if let input, batch.values.contains(name) {
+          inputs.append(try input.sample(b, of: samples))
+        } else {
+          inputs.append(input)
+        }
+      }
+      var own = OperatorContext(node: node, opset: context.opset, inputs: inputs)
+      if !definition.sinkInputs.isEmpty {
+        own.sinks = slots(node, definition, needs, sinks, written) { $0.sample(b) }
+      }
+      var ownOutputs: [Tensor] = []
+      for (name, output) in zip(node.outputs, outputs) {
+        ownOutputs.append(batch.values.contains(name) ? try output.sample(b, of: samples) : output)
+      }
+      var ownGradients: [Tensor?] = []
+      for gradient in outputGradients {
+        ownGradients.append(try gradient?.stackedSample(b, of: samples, rows: rows))
+      }
+      let result = try definition.reverse(own, ownOutputs, ownGradients, needs, rows: rows)
+      for i in needs.indices where needs[i] {
+        if own.sink(i) != nil {
+          sunk[i] = true
+          continue
+        }
+        guard i < result.count, let gradient = result[i], case .float(let v) = gradient.elements else { continue }
+        if stacked[i].isEmpty {
+          stacked[i].reserveCapacity(samples * v.count)
+          shapes[i] = Array(gradient.shape.dropFirst())
+        }
+        stacked[i] += v
+      }
+    }
+    let gradients = needs.indices.map { i -> Tensor? in
+      stacked[i].isEmpty ? nil : Tensor(shape: [samples * rows] + shapes[i], floats: stacked[i])
+    }
+    return (gradients, sunk)
   }
 
   private func context(_ node: Node, _ values: [String: Tensor]) throws(ONNXError) -> OperatorContext {

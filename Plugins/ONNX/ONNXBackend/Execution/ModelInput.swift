@@ -190,7 +190,7 @@ public struct ModelInput: Sendable, Equatable {
     }
   }
 
-  /// The probes of `ONNXModel.batchingPreservesSamples`: one sample of 1, 2, 3, 1, 2, … (true,
+  /// The probes of `ONNXModel.batchProbe`: one sample of 1, 2, 3, 1, 2, … (true,
   /// false, …; modulo the index range, so token ids stay valid), after a sample of zeros when
   /// `afterZeros`.
   func pattern(afterZeros: Bool) -> Tensor {

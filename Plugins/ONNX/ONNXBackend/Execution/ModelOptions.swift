@@ -11,7 +11,18 @@ import Foundation
 ///   dimensions without a name, or to give one input's shape whole.
 /// - `"conv_factors"`: `"auto"` (default), `"always"` or `"never"`: whether a convolution's
 ///   weight is returned as a sum of per-position factors (`ConvolutionFactoring`).
+/// - `"batching"`: `"auto"` (default) or `"off"`: whether passes may carry several samples at
+///   once (`Batching`).
 public struct ModelOptions: Sendable, Hashable {
+  /// Whether forward and reverse passes run several samples through the graph at once.
+  public enum Batching: String, Sendable, Hashable, CaseIterable {
+    /// When the probe at open shows that the samples stay apart (`BatchProbe`): faster, and each
+    /// sample's results are its own up to float32 rounding, which can depend on the batch.
+    case auto
+    /// One sample a pass: each sample's results have the same bits in any batch.
+    case off
+  }
+
   /// When a Conv weight's gradient is reported as a sum over output positions (ABI 1.3 `terms`).
   ///
   /// A sum of Δ_r ⊗ patch_r instead of plain columns. The kernels are the same either way; only their
@@ -33,16 +44,18 @@ public struct ModelOptions: Sendable, Hashable {
   /// Per-sample shape (no batch dimension) of each named input.
   public var shapes: [String: [Int]] = [:]
   public var convolutionFactoring = ConvolutionFactoring.auto
+  public var batching = Batching.auto
 
   public init(
     parameterPatterns: [String]? = nil, output: String? = nil, dimensions: [String: Int] = [:],
-    shapes: [String: [Int]] = [:], convolutionFactoring: ConvolutionFactoring = .auto
+    shapes: [String: [Int]] = [:], convolutionFactoring: ConvolutionFactoring = .auto, batching: Batching = .auto
   ) {
     self.parameterPatterns = parameterPatterns
     self.output = output
     self.dimensions = dimensions
     self.shapes = shapes
     self.convolutionFactoring = convolutionFactoring
+    self.batching = batching
   }
 
   /// Parses `options_json`; nil, "" and "{}" give the defaults.
@@ -91,8 +104,15 @@ public struct ModelOptions: Sendable, Hashable {
           throw .invalidArgument("option 'conv_factors' must be one of \(known), got \(value)")
         }
         convolutionFactoring = choice
+      case "batching":
+        guard let name = value as? String, let choice = Batching(rawValue: name) else {
+          let known = Batching.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+          throw .invalidArgument("option 'batching' must be one of \(known), got \(value)")
+        }
+        batching = choice
       default:
-        throw .invalidArgument("unknown option '\(key)' (known: params, output, dims, shapes, conv_factors)")
+        throw .invalidArgument(
+          "unknown option '\(key)' (known: params, output, dims, shapes, conv_factors, batching)")
       }
     }
   }

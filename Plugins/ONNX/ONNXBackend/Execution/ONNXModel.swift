@@ -12,9 +12,11 @@
 ///   restricted by `ModelOptions.parameterPatterns`. One parameter group per initializer.
 /// - Embedding: the first input of the Gemm or MatMul that produces the logits (through an
 ///   Add of a bias or an Identity), per sample flattened; none if the logits come otherwise.
-/// - Reverse passes run one sample at a time (batch 1), so per-sample gradients are exactly
-///   independent of the rest of the batch. `forward` runs a batch of samples through the graph at
-///   once when the model proved at open that its samples do not mix (`batchedForwardSamples`).
+/// - `forward` runs a batch of samples through the graph at once when the probe at open showed
+///   that its samples do not mix (`batchedForwardSamples`), and so do the factored rows' forward
+///   and reverse passes when the samples also stay apart in every value the reverse pass goes
+///   through (`sampleValues`); parameter gradients stay per sample. `jacobian` and `vjp` run one
+///   sample a pass. Option `batching` `off` runs every pass on one sample.
 public final class ONNXModel {
   public let path: String
   public let interpreter: Interpreter
@@ -38,6 +40,10 @@ public final class ONNXModel {
   public let batchedForwardSamples: Int
   /// Per parameter group, why `factoredJacobian` returns it plain; nil when it is factored.
   public let plainReasons: [String?]
+  /// The values that hold each sample's own values in a batched pass, when the factored rows
+  /// come from batched passes (`reverseSamples`); nil when the probe at open (`BatchProbe`)
+  /// showed that they cannot.
+  let sampleValues: Set<String>?
   /// Initializer values, parameters included (replaced by `setParameters`).
   private(set) var initializers: [String: Tensor]
   /// The initializers plus every value that does not depend on the input (weights rearranged,
@@ -110,6 +116,7 @@ public final class ONNXModel {
     factors = other.factors
     batchedForwardSamples = other.batchedForwardSamples
     plainReasons = other.plainReasons
+    sampleValues = other.sampleValues
     initializers = other.initializers
     constants = other.constants
   }
@@ -219,45 +226,21 @@ public final class ONNXModel {
     // A pass's own values: what the input reaches (the constants are shared by every pass).
     let shared = constants
     let valueFloats = values.reduce(0) { $0 + (shared[$1.key] == nil ? $1.value.count : 0) }
-    batchedForwardSamples =
-      Self.batchingPreservesSamples(
+    let probe =
+      options.batching == .off
+      ? nil
+      : BatchProbe(
         interpreter: interpreter, constants: constants, inputs: described, zeroSample: values,
-        checked: [outputName] + (embeddingName.map { [$0] } ?? []))
-      ? max(1, (1 << 26) / max(1, valueFloats)) : 1
+        checked: [outputName] + (embeddingName.map { [$0] } ?? []), parameters: chosen, factors: factors)
+    batchedForwardSamples = probe?.forward ?? false ? max(1, (1 << 26) / max(1, valueFloats)) : 1
+    sampleValues = batchedForwardSamples > 1 ? probe?.sampleValues : nil
   }
 
-  /// Whether a batch of two probe samples gives each sample's own result.
-  ///
-  /// The probes are zeros (whose single-sample run, `zeroSample`, the model made at open) and
-  /// 1, 2, 3, 1, 2, … in every input (`ModelInput.pattern`: valid token ids too); every `checked`
-  /// value must have shape [2, …] and each sample's single-sample values (within float32 rounding:
-  /// a batched GEMM may round differently). A graph that fails either way, or fails to run, is run
-  /// one sample at a time.
-  static func batchingPreservesSamples(
-    interpreter: Interpreter, constants: [String: Tensor], inputs: [ModelInput], zeroSample: [String: Tensor],
-    checked: [String]
-  ) -> Bool {
-    func run(batched: Bool) -> [String: Tensor]? {
-      var feeds = constants
-      for input in inputs { feeds[input.name] = input.pattern(afterZeros: batched) }
-      return try? interpreter.run(feeds)
-    }
-    guard let batched = run(batched: true), let pattern = run(batched: false) else { return false }
-    let singles = [zeroSample, pattern]
-    for name in checked {
-      guard let together = batched[name], case .float(let joint) = together.elements, together.shape.first == 2
-      else { return false }
-      for (i, single) in singles.enumerated() {
-        guard let alone = single[name], case .float(let own) = alone.elements,
-          Array(alone.shape.dropFirst()) == Array(together.shape.dropFirst()), joint.count == 2 * own.count
-        else { return false }
-        for (j, value) in own.enumerated() {
-          let other = joint[i * own.count + j]
-          guard abs(other - value) <= 1e-4 * (1 + abs(value)) else { return false }
-        }
-      }
-    }
-    return true
+  /// Samples per forward and reverse pass of the factored rows with `classes` seed rows a
+  /// sample: with `sampleValues`, as many as keep the pass's values and its C live gradients
+  /// within the forward pass's budget; else 1.
+  func reverseSamples(classes: Int) -> Int {
+    sampleValues == nil ? 1 : max(1, batchedForwardSamples / (1 + classes))
   }
 
   /// Refuses `dims` names that are no symbolic non-batch dimension of an input and `shapes` names
@@ -506,128 +489,198 @@ public final class ONNXModel {
     }
   }
 
+  /// Where a factored row's parts go: each plain parameter's columns (in the block of C·P_plain)
+  /// and each factored group's start.
+  private struct FactoredRowLayout {
+    var plain: [(name: String, column: Int, count: Int)] = []
+    var factored: [(factor: GroupFactor, start: Int)] = []
+    var plainCount = 0
+    var width = 0
+  }
+
+  private func factoredRowLayout(singleTerm: Bool, classes: Int) -> FactoredRowLayout {
+    var layout = FactoredRowLayout()
+    layout.plainCount = plainParameterCount(singleTerm: singleTerm)
+    var next = classes * layout.plainCount
+    for (g, factor) in layoutFactors(singleTerm: singleTerm).enumerated() {
+      guard let group = parameterGroup(g) else { continue }
+      if let factor {
+        layout.factored.append((factor, next))
+        next += factor.rowLength(classes: classes)
+      } else {
+        layout.plain.append((group.name, layout.plain.last.map { $0.column + $0.count } ?? 0, group.count))
+      }
+    }
+    layout.width = next
+    return layout
+  }
+
   /// The factored rows of `classes` seed rows a sample (`seeds(i)`: classes × C floats): the plain
-  /// groups' gradients, then each factored group's a's and Δ's.
+  /// groups' gradients, then each factored group's a's and Δ's; `reverseSamples(classes:)`
+  /// samples per forward and reverse pass.
   private func factoredRows(
     _ buffers: [UnsafeRawPointer], count n: Int, rows: UnsafeMutableBufferPointer<Float>, singleTerm: Bool,
     classes: Int, seeds: (Int) -> [Float]
   ) throws(ONNXError) {
     try check(buffers, count: n)
-    let width = factoredRowSize(singleTerm: singleTerm, classes: classes)
-    guard let base = rows.baseAddress, rows.count == n * width else {
-      throw .invalidArgument("buffer sizes do not match n = \(n), S = \(width)")
+    let layout = factoredRowLayout(singleTerm: singleTerm, classes: classes)
+    guard let base = rows.baseAddress, rows.count == n * layout.width else {
+      throw .invalidArgument("buffer sizes do not match n = \(n), S = \(layout.width)")
     }
-    let plainCount = plainParameterCount(singleTerm: singleTerm)
-    // (parameter, column in the plain block, count), and (factor, start in the row).
-    var plain: [(name: String, column: Int, count: Int)] = []
-    var factored: [(factor: GroupFactor, start: Int)] = []
-    var next = classes * plainCount
-    for (g, factor) in layoutFactors(singleTerm: singleTerm).enumerated() {
-      guard let group = parameterGroup(g) else { continue }
-      if let factor {
-        factored.append((factor, next))
-        next += factor.rowLength(classes: classes)
-      } else {
-        plain.append((group.name, plain.last.map { $0.column + $0.count } ?? 0, group.count))
+    let batch = reverseSamples(classes: classes)
+    var first = 0
+    while first < n {
+      let count = min(batch, n - first)
+      let samples = first..<(first + count)
+      do {
+        try factoredRows(
+          feeds(buffers, samples: samples), samples: count, layout: layout, classes: classes,
+          seeds: samples.flatMap(seeds), into: base + first * layout.width)
+      } catch {
+        throw error.atSamples(count == 1 ? "sample \(first)" : "samples \(samples)")
+      }
+      first += count
+    }
+  }
+
+  /// The factored rows of the `samples` samples of `feeds`, one forward and one reverse pass
+  /// (`Interpreter.gradients` with a `SampleBatch` for several), into rows `layout.width` apart.
+  ///
+  /// `seeds`: classes × C floats per sample.
+  private func factoredRows(
+    _ feeds: [String: Tensor], samples: Int, layout: FactoredRowLayout, classes: Int, seeds: [Float],
+    into rows: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
+    let values = try interpreter.run(feeds)
+    guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
+    // The seeds as [classes][sample][C].
+    let c = outputCount
+    var seed = [Float](repeating: 0, count: classes * samples * c)
+    for b in 0..<samples {
+      for k in 0..<classes {
+        for j in 0..<c { seed[(k * samples + b) * c + j] = seeds[(b * classes + k) * c + j] }
       }
     }
-    let sources = Set(plain.map(\.name)).union(factored.map(\.factor.delta))
-    for i in 0..<n {
-      let values = try runSample(buffers, i)
-      guard let shape = values[outputName]?.shape else { throw .invalidModel("output '\(outputName)' missing") }
-      let row = base + i * width
-      var sinks: [String: ParameterSink] = [:]
-      for entry in plain {
-        sinks[entry.name] = ParameterSink(base: row + entry.column, rowStride: plainCount, count: entry.count)
-      }
-      let gradients = try interpreter.gradients(
-        values: values, seeds: [outputName: Tensor(shape: [classes] + shape, floats: seeds(i))], rows: classes,
-        sources: sources, sinks: sinks)
-      for (factor, start) in factored {
-        let a = row + start
-        switch factor.input {
-        case .constant(let scale): a.pointee = scale
-        case .value(let name, let scale):
-          guard let value = values[name], case .float(let v) = value.elements, v.count == factor.inputDim else {
-            throw .invalidModel(
-              "\(path): '\(name)' does not hold the \(factor.inputDim) floats it held when the model opened")
-          }
-          for j in 0..<v.count { a[j] = scale * v[j] }
-        case .indices(let name):
-          guard let value = values[name], let indices = try? value.ints(name), indices.count == factor.terms else {
-            throw .invalidModel(
-              "\(path): '\(name)' does not hold the \(factor.terms) indices it held when the model opened")
-          }
-          // Gather's negative indices count from the end; the forward pass checked the range.
-          for (r, k) in indices.enumerated() { a[r] = Float(k < 0 ? k + Int64(factor.inputDim) : k) }
-        case .patches(let name, let patches):
-          guard let value = values[name], case .float(let v) = value.elements,
-            v.count == patches.channels * patches.window.inputPlane
-          else {
-            throw .invalidModel("\(path): '\(name)' does not hold the input it held when the model opened")
-          }
-          Self.fillPatchRows(v, patches, terms: factor.terms, into: a)
-        }
-        let width = factor.terms * factor.outputDim
-        let deltas = a + (factor.oneHot ? factor.terms : factor.terms * factor.inputDim)
-        let channelsFirst: Int? = if case .patches = factor.input { factor.outputDim } else { nil }
-        try copyRows(
-          gradients[factor.delta], rows: classes, count: width, into: deltas, stride: width,
-          transposingChannels: channelsFirst)
-        // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
-        // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
-        if factor.oneHot {
-          for r in 0..<factor.terms {
-            let silent = (0..<classes).allSatisfy { c in
-              UnsafeBufferPointer(start: deltas + c * width + r * factor.outputDim, count: factor.outputDim)
-                .allSatisfy { $0 == 0 }
-            }
-            if silent { a[r] = -1 }
-          }
-        }
+    var sinks: [String: ParameterSink] = [:]
+    for entry in layout.plain {
+      sinks[entry.name] = ParameterSink(
+        base: rows + entry.column, rowStride: layout.plainCount, count: entry.count, sampleStride: layout.width)
+    }
+    let sources = Set(layout.plain.map(\.name)).union(layout.factored.map(\.factor.delta))
+    let batch = sampleValues.map { SampleBatch(samples: samples, values: $0) }
+    let gradients = try interpreter.gradients(
+      values: values, seeds: [outputName: Tensor(shape: [classes] + shape, floats: seed)], rows: classes,
+      sources: sources, sinks: sinks, batch: batch)
+    for b in 0..<samples {
+      let row = rows + b * layout.width
+      for (factor, start) in layout.factored {
+        try writeFactor(
+          factor, values: values, gradients: gradients, sample: b, of: batch, classes: classes, into: row + start)
       }
     }
   }
 
-  /// A convolution's R patches of one sample's input `x`, as rows [r][j] (the ABI's a's).
+  /// Sample b's a's and Δ's of one factored group at `a`; `batch` tells which values hold the
+  /// pass's samples (the others, position ids for instance, are the same for every sample).
+  private func writeFactor(
+    _ factor: GroupFactor, values: [String: Tensor], gradients: [String: Tensor], sample b: Int, of batch: SampleBatch?,
+    classes: Int, into a: UnsafeMutablePointer<Float>
+  ) throws(ONNXError) {
+    // Sample b's part of a value: (its offset in units of one sample's part, the parts it holds).
+    let part = { (name: String) in batch?.values.contains(name) ?? true ? (b, batch?.samples ?? 1) : (0, 1) }
+    switch factor.input {
+    case .constant(let scale): a.pointee = scale
+    case .value(let name, let scale):
+      let (first, parts) = part(name)
+      guard let value = values[name], case .float(let v) = value.elements, v.count == parts * factor.inputDim else {
+        throw .invalidModel(
+          "\(path): '\(name)' does not hold the \(factor.inputDim) floats it held when the model opened")
+      }
+      for j in 0..<factor.inputDim { a[j] = scale * v[first * factor.inputDim + j] }
+    case .indices(let name):
+      let (first, parts) = part(name)
+      guard let value = values[name], let indices = try? value.ints(name), indices.count == parts * factor.terms else {
+        throw .invalidModel(
+          "\(path): '\(name)' does not hold the \(factor.terms) indices it held when the model opened")
+      }
+      // Gather's negative indices count from the end; the forward pass checked the range.
+      for r in 0..<factor.terms {
+        let k = indices[first * factor.terms + r]
+        a[r] = Float(k < 0 ? k + Int64(factor.inputDim) : k)
+      }
+    case .patches(let name, let patches):
+      let (first, parts) = part(name)
+      let plane = patches.channels * patches.window.inputPlane
+      guard let value = values[name], case .float(let v) = value.elements, v.count == parts * plane else {
+        throw .invalidModel("\(path): '\(name)' does not hold the input it held when the model opened")
+      }
+      Self.fillPatchRows(v, from: first * plane, patches, terms: factor.terms, into: a)
+    }
+    let width = factor.terms * factor.outputDim
+    let deltas = a + (factor.oneHot ? factor.terms : factor.terms * factor.inputDim)
+    let channelsFirst: Int? = if case .patches = factor.input { factor.outputDim } else { nil }
+    // A value of the samples has gradient rows [class][sample]; another value's are per sample.
+    let sampleMajor = batch.map { !$0.values.contains(factor.delta) } ?? false
+    try copyRows(
+      gradients[factor.delta], rows: classes, count: width, sample: b, of: batch?.samples ?? 1,
+      sampleMajor: sampleMajor, into: deltas, stride: width, transposingChannels: channelsFirst)
+    // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
+    // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
+    if factor.oneHot {
+      for r in 0..<factor.terms {
+        let silent = (0..<classes).allSatisfy { c in
+          UnsafeBufferPointer(start: deltas + c * width + r * factor.outputDim, count: factor.outputDim)
+            .allSatisfy { $0 == 0 }
+        }
+        if silent { a[r] = -1 }
+      }
+    }
+  }
+
+  /// A convolution's R patches of one sample's input (`x` from `offset`), as rows [r][j] (the
+  /// ABI's a's).
   private static func fillPatchRows(
-    _ x: [Float], _ patches: ConvolutionPatches, terms: Int, into a: UnsafeMutablePointer<Float>
+    _ x: [Float], from offset: Int, _ patches: ConvolutionPatches, terms: Int, into a: UnsafeMutablePointer<Float>
   ) {
     let matrix = PatchMatrix(window: patches.window, channels: patches.channels)
     var columns = [Float](repeating: 0, count: matrix.rows * terms)
     x.withUnsafeBufferPointer { x in
       columns.withUnsafeMutableBufferPointer { columns in
         guard let x = x.baseAddress, let columns = columns.baseAddress else { return }
-        matrix.fill(from: x, into: columns, leading: terms)
+        matrix.fill(from: x + offset, into: columns, leading: terms)
         MatrixMultiply.transpose(columns, rows: matrix.rows, columns: terms, into: a)
       }
     }
   }
 
-  /// Copies the `rows` rows of `count` floats of a stacked gradient to `target`, `stride` apart.
+  /// Copies sample b's part of the `rows` rows of a stacked gradient to `target`, `stride` apart
+  /// (`count` floats each).
   ///
-  /// The gradient is [rows] + shape, nil for zero. With `channels`, each row is [channels][positions] (a
-  /// convolution's output) and is written transposed, [position][channel] (the ABI's Δ's).
+  /// The gradient holds rows × `samples` parts of `count`, row-major ([rows] + value shape, its
+  /// value holding the samples) or, `sampleMajor`, each sample's rows together (`SampleBatch`);
+  /// nil for zero. With `channels`, each row is [channels][positions] (a convolution's output)
+  /// and is written transposed, [position][channel] (the ABI's Δ's).
   private func copyRows(
-    _ gradient: Tensor?, rows: Int, count: Int, into target: UnsafeMutablePointer<Float>, stride: Int,
-    transposingChannels channels: Int? = nil
+    _ gradient: Tensor?, rows: Int, count: Int, sample b: Int, of samples: Int, sampleMajor: Bool = false,
+    into target: UnsafeMutablePointer<Float>, stride: Int, transposingChannels channels: Int? = nil
   ) throws(ONNXError) {
     guard let gradient else {
       for c in 0..<rows { (target + c * stride).update(repeating: 0, count: count) }
       return
     }
-    guard case .float(let v) = gradient.elements, v.count == rows * count else {
+    guard case .float(let v) = gradient.elements, v.count == rows * samples * count else {
       throw .invalidModel(
-        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(rows) rows of \(count) floats")
+        "\(path): a stacked gradient of shape \(gradient.shape) does not hold \(rows) rows of \(samples) × \(count) floats"
+      )
     }
     v.withUnsafeBufferPointer { buffer in
-      guard let source = buffer.baseAddress else { return }
+      guard let base = buffer.baseAddress else { return }
       for c in 0..<rows {
+        let source = base + (sampleMajor ? b * rows + c : c * samples + b) * count
         if let channels {
-          MatrixMultiply.transpose(
-            source + c * count, rows: channels, columns: count / channels, into: target + c * stride)
+          MatrixMultiply.transpose(source, rows: channels, columns: count / channels, into: target + c * stride)
         } else {
-          (target + c * stride).update(from: source + c * count, count: count)
+          (target + c * stride).update(from: source, count: count)
         }
       }
     }

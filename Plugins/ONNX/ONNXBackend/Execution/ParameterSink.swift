@@ -1,5 +1,6 @@
 /// Where the reverse pass writes a parameter's stacked gradient: row r (of K) at
-/// `base + r · rowStride`, `count` floats, straight into the caller's output buffer.
+/// `base + r · rowStride`, `count` floats, straight into the caller's output buffer; in a
+/// batched pass, sample b's rows `sampleStride` further on each (`sample`).
 ///
 /// A Jacobian row holds C × P floats (447 MB per sample for ResNet-18); building each
 /// parameter's gradient as a tensor and copying it out would allocate, zero and copy that much
@@ -10,11 +11,18 @@ public struct ParameterSink: @unchecked Sendable {
   let base: UnsafeMutablePointer<Float>
   let rowStride: Int
   let count: Int
+  let sampleStride: Int
 
-  public init(base: UnsafeMutablePointer<Float>, rowStride: Int, count: Int) {
+  public init(base: UnsafeMutablePointer<Float>, rowStride: Int, count: Int, sampleStride: Int = 0) {
     self.base = base
     self.rowStride = rowStride
     self.count = count
+    self.sampleStride = sampleStride
+  }
+
+  /// The sink of sample `b` of a batch.
+  func sample(_ b: Int) -> ParameterSink {
+    ParameterSink(base: base + b * sampleStride, rowStride: rowStride, count: count, sampleStride: sampleStride)
   }
 
   /// Row `r`'s `count` floats.

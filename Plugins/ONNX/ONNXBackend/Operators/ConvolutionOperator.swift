@@ -1,8 +1,8 @@
 /// Conv with pads, strides, dilations and groups on any number of spatial dimensions: im2col
 /// (`PatchMatrix`), then one sgemm per group over the patch matrices of several samples.
 ///
-/// The reverse pass is per sample (weight gradients are per sample rows) and goes back through
-/// the same patch matrix (col2im).
+/// The reverse pass forms the weight gradient per sample (its rows are per sample) and the input
+/// gradient for several samples' rows in one sgemm, back through the same patch matrix (col2im).
 enum ConvolutionOperator {
   struct Geometry {
     var window: SpatialWindow
@@ -150,9 +150,11 @@ enum ConvolutionOperator {
       // is the row's only product (one sample, one group); otherwise products add to zeros.
       let overwritesWeights = geo.batch == 1 && geo.groups == 1 && !(sink?.accumulate ?? false)
       if let sink, !overwritesWeights, !sink.accumulate { sink.sink.clear(rows: rows) }
+      // dX goes through one sgemm per group for `chunk` samples' rows side by side.
+      let chunk = max(1, min(geo.batch, (1 << 21) / max(1, geo.patchSize * wide)))
       var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
-      var side = [Float](repeating: 0, count: needs[0] ? rows * block : 0)
-      var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * wide : 0)
+      var side = [Float](repeating: 0, count: needs[0] ? chunk * rows * block : 0)
+      var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * chunk * wide : 0)
       x.withUnsafeBufferPointer { x in
         w.withUnsafeBufferPointer { w in
           dy.withUnsafeBufferPointer { dy in
@@ -162,20 +164,18 @@ enum ConvolutionOperator {
                   side.withUnsafeMutableBufferPointer { side in
                     dcols.withUnsafeMutableBufferPointer { dcols in
                       guard let x = x.baseAddress, let w = w.baseAddress, let dy = dy.baseAddress else { return }
-                      for n in 0..<geo.batch {
-                        for g in 0..<geo.groups {
-                          // dY of (row r, sample n, group g) starts at outOffset(r).
-                          let outOffset = { (r: Int) in
-                            ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * outPlane
-                          }
-                          let plane = (n * geo.channels + g * geo.channelsPerGroup) * geo.inPlane
-                          let weights =
-                            sink?.sink
-                            ?? dw.baseAddress.map {
-                              ParameterSink(base: $0, rowStride: weightCount, count: weightCount)
-                            }
-                          if needs[1], let weights, let columns = columns.baseAddress {
-                            patches.fill(from: x + plane, into: columns, leading: outPlane)
+                      for g in 0..<geo.groups {
+                        // dY of (row r, sample n, group g) starts at outOffset(r, n).
+                        let outOffset = { (r: Int, n: Int) in
+                          ((r * geo.batch + n) * geo.outChannels + g * geo.outPerGroup) * outPlane
+                        }
+                        let plane = { (n: Int) in (n * geo.channels + g * geo.channelsPerGroup) * geo.inPlane }
+                        let weights =
+                          sink?.sink
+                          ?? dw.baseAddress.map { ParameterSink(base: $0, rowStride: weightCount, count: weightCount) }
+                        if needs[1], let weights, let columns = columns.baseAddress {
+                          for n in 0..<geo.batch {
+                            patches.fill(from: x + plane(n), into: columns, leading: outPlane)
                             if overwritesWeights && weights.rowStride == weightCount {
                               // Rows side by side: dY and dW are [rows·outChannels, ·] matrices, so
                               // dW_r = dY_r colsᵀ for every row is one sgemm.
@@ -186,28 +186,39 @@ enum ConvolutionOperator {
                               for r in 0..<rows {
                                 MatrixMultiply.sgemm(
                                   transposeA: false, transposeB: true, m: geo.outPerGroup, n: geo.patchSize,
-                                  k: outPlane, dy, aOffset: outOffset(r), columns, beta: overwritesWeights ? 0 : 1,
-                                  weights.row(r), cOffset: g * weightBlock)
+                                  k: outPlane, dy, aOffset: outOffset(r, n), columns,
+                                  beta: overwritesWeights ? 0 : 1, weights.row(r), cOffset: g * weightBlock)
                               }
                             }
                           }
-                          if needs[0], let dx = dx.baseAddress, let side = side.baseAddress,
-                            let dcols = dcols.baseAddress
-                          {
-                            // dcols_r = W_gᵀ dY_r,g: dY side by side, [outPerGroup, rows·outPlane], one sgemm.
+                        }
+                        guard needs[0], let dx = dx.baseAddress, let side = side.baseAddress,
+                          let dcols = dcols.baseAddress
+                        else { continue }
+                        var first = 0
+                        while first < geo.batch {
+                          let count = min(chunk, geo.batch - first)
+                          let columnsWide = count * wide
+                          // dcols = W_gᵀ [dY_r,n,g for n, r], [outPerGroup, count·rows·outPlane].
+                          for s in 0..<count {
                             for r in 0..<rows {
                               for m in 0..<geo.outPerGroup {
-                                (side + m * wide + r * outPlane).update(
-                                  from: dy + outOffset(r) + m * outPlane, count: outPlane)
+                                (side + m * columnsWide + (s * rows + r) * outPlane).update(
+                                  from: dy + outOffset(r, first + s) + m * outPlane, count: outPlane)
                               }
                             }
-                            MatrixMultiply.sgemm(
-                              transposeA: true, transposeB: false, m: geo.patchSize, n: wide, k: geo.outPerGroup, w,
-                              aOffset: g * weightBlock, side, beta: 0, dcols)
+                          }
+                          MatrixMultiply.sgemm(
+                            transposeA: true, transposeB: false, m: geo.patchSize, n: columnsWide, k: geo.outPerGroup,
+                            w, aOffset: g * weightBlock, side, beta: 0, dcols)
+                          for s in 0..<count {
                             for r in 0..<rows {
-                              patches.accumulate(dcols + r * outPlane, leading: wide, into: dx + r * inputCount + plane)
+                              patches.accumulate(
+                                dcols + (s * rows + r) * outPlane, leading: columnsWide,
+                                into: dx + r * inputCount + plane(first + s))
                             }
                           }
+                          first += count
                         }
                       }
                     }

@@ -397,8 +397,39 @@ enum IndexOperators {
       return [any ? Tensor(shape: x.shape, floats: dx) : nil]
     })
 
+  /// Transpose as `mapped`, but a matrix's reverse pass is one `somatcopy` per gradient row
+  /// instead of a scatter through the index map: a bias-free Linear's weight reaches its MatMul
+  /// through a Transpose, whose reverse pass then carries every sample's and class's rows.
+  static let transposition: OperatorDefinition = {
+    var definition = mapped(transpose)
+    guard let general = definition.stackedBackward else { return definition }
+    definition.stackedBackward = { c, outputs, gradients, needs, rows in
+      let x = try c.input(0)
+      guard x.rank == 2, try c.ints("perm") ?? [1, 0] == [1, 0], !(c.sink(0)?.accumulate ?? false),
+        let gradient = gradients[0]
+      else { return try general(c, outputs, gradients, needs, rows) }
+      let g = try gradient.floats("gradient")
+      guard g.count == rows * x.count else {
+        throw ONNXError.shapeMismatch("\(rows) gradient rows of \(x.count) hold \(g.count) floats")
+      }
+      let (n0, n1) = (x.shape[0], x.shape[1])
+      var dx = [Float](repeating: 0, count: c.sink(0) == nil ? rows * x.count : 0)
+      g.withUnsafeBufferPointer { g in
+        dx.withUnsafeMutableBufferPointer { dx in
+          guard let g = g.baseAddress else { return }
+          for r in 0..<rows {
+            guard let target = c.sink(0)?.sink.row(r) ?? dx.baseAddress.map({ $0 + r * x.count }) else { return }
+            MatrixMultiply.transpose(g + r * x.count, rows: n1, columns: n0, into: target)
+          }
+        }
+      }
+      return [c.sink(0) == nil ? Tensor(shape: [rows] + x.shape, floats: dx) : nil]
+    }
+    return definition
+  }()
+
   static let all: [String: OperatorDefinition] = [
-    "Transpose": mapped(transpose), "Slice": mapped(slice), "Gather": mapped(gather),
+    "Transpose": transposition, "Slice": mapped(slice), "Gather": mapped(gather),
     "GatherElements": mapped(since: 11, gatherElements),
     "GatherND": mapped(since: 11, gatherND), "Expand": mapped(since: 8, expand),
     "Tile": mapped(tile), "DepthToSpace": mapped(depthToSpace), "SpaceToDepth": mapped(spaceToDepth),
