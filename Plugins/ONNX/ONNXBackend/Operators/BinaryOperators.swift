@@ -9,6 +9,8 @@ enum BinaryOperators {
     var value: @Sendable (Float, Float) -> Float
     var da: @Sendable (Float, Float, Float) -> Float  // (a, b, y)
     var db: @Sendable (Float, Float, Float) -> Float
+    /// ∂y/∂a and ∂y/∂b when they are constants (Add, Sub): the reverse pass skips evaluating them.
+    var constantSlopes: (da: Float, db: Float)? = nil
   }
 
   /// The shape `b` broadcasts with against `a`.
@@ -82,22 +84,39 @@ enum BinaryOperators {
         let ib = IndexMap.broadcast(from: try operandShape(c, a, b), to: shape)
         // The partial derivatives depend on a, b and y only: evaluated once, shared by every row.
         func gradient(
-          of operand: [Float], shape operandShape: [Int], map: [Int], _ partial: (Float, Float, Float) -> Float
+          of operand: [Float], shape operandShape: [Int], map: [Int], constant: Float?,
+          _ partial: (Float, Float, Float) -> Float
         ) -> Tensor {
-          var slope = [Float](repeating: 0, count: count)
-          for i in 0..<count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
           let size = operand.count
+          var slope = [Float](repeating: 0, count: constant == nil ? count : 0)
           var d = [Float](repeating: 0, count: rows * size)
+          x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+              out.withUnsafeBufferPointer { out in
+                ia.withUnsafeBufferPointer { ia in
+                  ib.withUnsafeBufferPointer { ib in
+                    slope.withUnsafeMutableBufferPointer { slope in
+                      for i in 0..<slope.count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
+                    }
+                  }
+                }
+              }
+            }
+          }
           g.withUnsafeBufferPointer { g in
             slope.withUnsafeBufferPointer { slope in
-              d.withUnsafeMutableBufferPointer { d in
-                if size == count {  // not broadcast: the map is the identity
+              map.withUnsafeBufferPointer { map in
+                d.withUnsafeMutableBufferPointer { d in
+                  guard let g = g.baseAddress, let d = d.baseAddress else { return }
                   for r in 0..<rows {
-                    for i in 0..<count { d[r * count + i] = g[r * count + i] * slope[i] }
-                  }
-                } else {
-                  for r in 0..<rows {
-                    for i in 0..<count { d[r * size + map[i]] += g[r * count + i] * slope[i] }
+                    let (source, target) = (g + r * count, d + r * size)
+                    switch (constant, size == count) {  // equal sizes: the map is the identity
+                    case (1?, true): target.update(from: source, count: count)
+                    case (let k?, true): for i in 0..<count { target[i] = k * source[i] }
+                    case (let k?, false): for i in 0..<count { target[map[i]] += k * source[i] }
+                    case (nil, true): for i in 0..<count { target[i] = source[i] * slope[i] }
+                    case (nil, false): for i in 0..<count { target[map[i]] += source[i] * slope[i] }
+                    }
                   }
                 }
               }
@@ -106,8 +125,8 @@ enum BinaryOperators {
           return Tensor(shape: [rows] + operandShape, floats: d)
         }
         return [
-          needs[0] ? gradient(of: x, shape: a.shape, map: ia, rule.da) : nil,
-          needs[1] ? gradient(of: y, shape: b.shape, map: ib, rule.db) : nil,
+          needs[0] ? gradient(of: x, shape: a.shape, map: ia, constant: rule.constantSlopes?.da, rule.da) : nil,
+          needs[1] ? gradient(of: y, shape: b.shape, map: ib, constant: rule.constantSlopes?.db, rule.db) : nil,
         ]
       })
   }
@@ -207,8 +226,12 @@ enum BinaryOperators {
 
   static let all: [String: OperatorDefinition] = [
     "Mod": mod,
-    "Add": arithmetic(.init(value: { $0 + $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in 1 }), integer: { $0 &+ $1 }),
-    "Sub": arithmetic(.init(value: { $0 - $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in -1 }), integer: { $0 &- $1 }),
+    "Add": arithmetic(
+      .init(value: { $0 + $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in 1 }, constantSlopes: (1, 1)),
+      integer: { $0 &+ $1 }),
+    "Sub": arithmetic(
+      .init(value: { $0 - $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in -1 }, constantSlopes: (1, -1)),
+      integer: { $0 &- $1 }),
     "Mul": arithmetic(.init(value: { $0 * $1 }, da: { _, b, _ in b }, db: { a, _, _ in a }), integer: { $0 &* $1 }),
     "Div": arithmetic(
       .init(value: { $0 / $1 }, da: { _, b, _ in 1 / b }, db: { _, b, y in -y / b }), integer: integerDivision),
