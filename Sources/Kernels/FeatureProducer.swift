@@ -25,6 +25,8 @@ public final class FeatureProducer {
   /// `trntk` one class at a time: a feature row is g_c(x) (P floats) for the class given to
   /// `features(of:samples:into:classSlice:)`, from `vjp` with the cotangent e_c.
   public let classSliced: Bool
+  /// Samples each sample meets in the Gram, which decides the sums `expansion` turns into columns.
+  public let pairedSamples: Int
   /// The sums turned into whole columns in the feature rows (`SumExpansion`).
   private let expansion: SumExpansion?
   private let workers: [ModelWorker]
@@ -34,10 +36,11 @@ public final class FeatureProducer {
   ///   - projection: for the projected kinds, k × P; or `factoredProjection` instead.
   ///   - factors: the models' `factorLayout`, to compute `trntk`, `layers` or `entk` from factored rows.
   ///   - classSliced: compute `trntk` one class at a time (no factors).
+  ///   - pairedSamples: the kernel's column samples (`SumExpansion`).
   init(
     kind: KernelKind, models: [BackendModel], projection: CounterProjection?,
     factoredProjection: FactoredProjection? = nil, factors: FactorLayout? = nil, classSliced: Bool = false,
-    batchSize: Int
+    batchSize: Int, pairedSamples: Int = SumExpansion.referenceSamples
   ) {
     precondition(!models.isEmpty && batchSize >= 1)
     precondition(kind.isProjected == (projection != nil || factoredProjection != nil))
@@ -49,7 +52,8 @@ public final class FeatureProducer {
     self.description = models[0].description
     self.projection = projection
     self.factors = factors
-    expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0) }
+    self.pairedSamples = pairedSamples
+    expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0, pairedSamples: pairedSamples) }
     self.batchSize = batchSize
     self.workers = models.map(ModelWorker.init)
   }
@@ -63,17 +67,17 @@ public final class FeatureProducer {
       ? description.numParams
       : Self.featureLength(
         kind: kind, description: description, projectionDim: projection?.rows ?? factoredProjection?.split.k ?? 0,
-        factors: factors)
+        factors: factors, pairedSamples: pairedSamples)
   }
 
   static func featureLength(
-    kind: KernelKind, description d: ModelDescription, projectionDim k: Int, factors: FactorLayout?
+    kind: KernelKind, description d: ModelDescription, projectionDim k: Int, factors: FactorLayout?, pairedSamples: Int
   )
     -> Int
   {
     if let factors {
       if kind == .entk { return d.numOutputs * ClassRowLayout(factors).width }
-      return gramLayout(kind: kind, factors: factors)?.rowLength ?? factors.rowLength
+      return gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples)?.rowLength ?? factors.rowLength
     }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
@@ -84,12 +88,17 @@ public final class FeatureProducer {
     }
   }
 
+  /// Most samples a backend call computes when sums are expanded (`SumExpansion`): the backend's
+  /// rows wait in scratch until rewritten, and a BERT's rows of token sums are larger than its
+  /// features (1.8 M floats a sample for BERT-small's trntk), so a batch of 64 would need 460 MB.
+  static let expandedBatch = 8
+
   /// Floats of scratch the producer allocates per batch of at most `batchSize` samples, beyond the
   /// feature buffer it fills: for the projected kinds the batch's gradients and the projection's
   /// scratch (`GradientProjector`).
   static func scratchFloats(
     kind: KernelKind, description d: ModelDescription, projection: CounterProjection?,
-    factoredSplit: FactoredProjection.Split? = nil, factors: FactorLayout?, batchSize: Int
+    factoredSplit: FactoredProjection.Split? = nil, factors: FactorLayout?, batchSize: Int, pairedSamples: Int
   ) -> Int {
     switch kind {
     case .projTrntk, .projPntk:
@@ -104,8 +113,8 @@ public final class FeatureProducer {
     case .entk: return (factors?.rowLength ?? 0) * batchSize
     default:
       // The backend's rows, before the expansion rewrites them into the features.
-      let expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0) }
-      return (expansion?.source.rowLength ?? 0) * batchSize
+      let expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0, pairedSamples: pairedSamples) }
+      return (expansion?.source.rowLength ?? 0) * min(batchSize, expandedBatch)
     }
   }
 
@@ -119,11 +128,11 @@ public final class FeatureProducer {
     precondition(classSliced == (classSlice != nil))
     let length = featureLength
     let d = description
-    let batch = min(batchSize, samples.count)
+    let batch = min(batchSize, samples.count, expansion == nil ? .max : Self.expandedBatch)
     let scratch = try FloatBuffer.checked(
       count: Self.scratchFloats(
         kind: kind, description: d, projection: projection, factoredSplit: factoredProjection?.split, factors: factors,
-        batchSize: batch),
+        batchSize: batch, pairedSamples: pairedSamples),
       purpose: "a batch's gradients and scratch")
     let classRows = kind == .entk ? factors.map(ClassRowLayout.init) : nil
     let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
@@ -205,9 +214,11 @@ public final class FeatureProducer {
 
   /// The layout of the feature rows `GramTile` multiplies: `factors`, or for `pntk` its rows of
   /// summed classes, with the sums `SumExpansion` picks turned into whole columns.
-  static func gramLayout(kind: KernelKind, factors: FactorLayout?) -> FactorLayout? {
+  static func gramLayout(kind: KernelKind, factors: FactorLayout?, pairedSamples: Int) -> FactorLayout? {
     guard let factors else { return nil }
-    if let expansion = SumExpansion.of(kind: kind, factors: factors) { return expansion.target }
+    if let expansion = SumExpansion.of(kind: kind, factors: factors, pairedSamples: pairedSamples) {
+      return expansion.target
+    }
     return kind == .pntk ? factors.collapsingClasses() : factors
   }
 

@@ -119,7 +119,8 @@ public final class KernelComputation {
     let length = producer.featureLength
     let gram = GramTile(
       kind: manifest.kind, description: producer.description, featureLength: length,
-      factors: FeatureProducer.gramLayout(kind: manifest.kind, factors: producer.factors),
+      factors: FeatureProducer.gramLayout(
+        kind: manifest.kind, factors: producer.factors, pairedSamples: producer.pairedSamples),
       threads: producer.threads)
     let cosine = manifest.normalize == .cosine
     let rowFeatures = try FloatBuffer.checked(count: grid.tileRows * length, purpose: "a tile row's features")

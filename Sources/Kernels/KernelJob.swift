@@ -78,11 +78,12 @@ public final class KernelJob {
         return layout
       } : nil
     self.projectionFactors = projectionFactors
+    let pairedSamples = trainSet.count
     let sizingFor = { (batchSize: Int, sliced: Bool) in
       TileSizing(
         kind: settings.kind, description: description, projection: settings.projection,
         factors: sliced ? nil : factorLayout, projectionFactors: projectionFactors, classSliced: sliced,
-        batchSize: batchSize)
+        batchSize: batchSize, pairedSamples: pairedSamples)
     }
     batchSize =
       settings.batchSize
@@ -274,7 +275,7 @@ extension KernelJob {
     }
     let producer = FeatureProducer(
       kind: settings.kind, models: models, projection: projection, factoredProjection: factoredProjection,
-      factors: factors, classSliced: classSliced, batchSize: batchSize)
+      factors: factors, classSliced: classSliced, batchSize: batchSize, pairedSamples: trainSet.count)
     return KernelComputation(
       manifest: manifest, producer: producer, rowSet: rowSet, columnSet: trainSet, directory: directory)
   }

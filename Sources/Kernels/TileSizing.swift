@@ -20,13 +20,17 @@ public struct TileSizing: Sendable {
   public let classSliced: Bool
   /// The split of `--proj-kind factored`.
   let factoredSplit: FactoredProjection.Split?
+  /// The kernel's column samples, which decide the sums the features keep (`SumExpansion`).
+  public let pairedSamples: Int
 
   /// - Parameter projectionFactors: with `--proj-kind factored`, the layout of the rows it reads
   ///   (the model's, with classes collapsed for `proj-pntk`), or nil for plain gradients.
   public init(
     kind: KernelKind, description: ModelDescription, projection: ProjectionSettings? = nil,
-    factors: FactorLayout? = nil, projectionFactors: FactorLayout? = nil, classSliced: Bool = false, batchSize: Int
+    factors: FactorLayout? = nil, projectionFactors: FactorLayout? = nil, classSliced: Bool = false, batchSize: Int,
+    pairedSamples: Int = KernelSettings.defaultBatchSize
   ) {
+    self.pairedSamples = pairedSamples
     factoredSplit = projection.flatMap {
       $0.distribution == .factored
         ? FactoredProjection.Split(
@@ -46,7 +50,8 @@ public struct TileSizing: Sendable {
     classSliced
       ? description.numParams * 4
       : FeatureProducer.featureLength(
-        kind: kind, description: description, projectionDim: projection?.dim ?? 0, factors: factors) * 4
+        kind: kind, description: description, projectionDim: projection?.dim ?? 0, factors: factors,
+        pairedSamples: pairedSamples) * 4
   }
 
   /// Bytes of the producer's per-batch scratch for batches of `batchSize` samples (the gradients
@@ -55,7 +60,8 @@ public struct TileSizing: Sendable {
     FeatureProducer.scratchFloats(
       kind: kind, description: description,
       projection: factoredSplit == nil ? projection.map { CounterProjection($0, columns: description.numParams) } : nil,
-      factoredSplit: factoredSplit, factors: factors, batchSize: batchSize) * 4 + 4 * (factoredSplit?.matrixFloats ?? 0)
+      factoredSplit: factoredSplit, factors: factors, batchSize: batchSize, pairedSamples: pairedSamples) * 4
+      + 4 * (factoredSplit?.matrixFloats ?? 0)
   }
 
   /// The largest batch size up to `limit` whose scratch fits `budget` bytes (at least 1).
@@ -78,7 +84,7 @@ public struct TileSizing: Sendable {
     let features = featureBytes / 4
     let gram = GramTile(
       kind: kind, description: description, featureLength: features,
-      factors: FeatureProducer.gramLayout(kind: kind, factors: factors))
+      factors: FeatureProducer.gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples))
     let accumulator = classSliced ? gram.tileCount(rows: rows, columns: columns) * 8 : 0
     return (rows + columns) * featureBytes + scratchBytes(batchSize: min(batchSize, max(rows, columns)))
       + gram.tileCount(rows: rows, columns: columns) * 4 + accumulator

@@ -15,7 +15,7 @@ import Testing
   // (C = 10) whole columns cost 10·16·9·(2·64 + 64 + 64) = 0.37 M flop-equivalents a sample
   // against 64·64²·(9 + 160) + 64·64·169 = 45 M for the sum, and conv2 7.4 M against 8.1 M.
   for kind in [KernelKind.trntk, .layers, .pntk] {
-    let expansion = try #require(SumExpansion.of(kind: kind, factors: layout), "\(kind)")
+    let expansion = try #require(SumExpansion.of(kind: kind, factors: layout, pairedSamples: 64), "\(kind)")
     let expanded = expansion.target.segments.enumerated().compactMap { index, segment -> Int? in
       guard case .factored(let input, _) = segment, input.count == 1, case .summed = layout.segments[index] else {
         return nil
@@ -28,10 +28,42 @@ import Testing
     let change = (1 + c * 16 * 9) - (64 * 9 + c * 64 * 16) + (1 + c * 32 * 144) - (16 * 144 + c * 16 * 32)
     #expect(expansion.target.rowLength == expansion.source.rowLength + change, "\(kind)")
   }
-  #expect(SumExpansion.of(kind: .entk, factors: layout) == nil)
+  #expect(SumExpansion.of(kind: .entk, factors: layout, pairedSamples: 64) == nil)
   // 2×2 positions of 32 channels: every kind keeps both sums.
   let sums = try library.open(model: KernelFixture.onnxConvSums.model.path, options: nil)
   for kind in [KernelKind.trntk, .layers, .pntk] {
-    #expect(SumExpansion.of(kind: kind, factors: try #require(sums.factorLayout)) == nil, "\(kind)")
+    #expect(SumExpansion.of(kind: kind, factors: try #require(sums.factorLayout), pairedSamples: 64) == nil, "\(kind)")
   }
+}
+
+/// A text model's dense layers as sums over their tokens (token_factors always): the rule's n is
+/// the samples each sample meets, at most 64, so a kernel of few samples keeps sums that one of
+/// 64 turns into columns. Expected groups from the documented rule, computed here per group.
+@Test func sumExpansionWeighsTheSamplesEachSampleMeets() throws {
+  let library = try BackendLibrary.load("onnx")
+  let model = try library.open(
+    model: TestEnvironment.fixture("onnx/bert-legacy14.onnx").path,
+    options: #"{"dims": {"sequence": 8}, "token_factors": "always"}"#)
+  let layout = try #require(model.factorLayout)
+  let c = Double(layout.numOutputs)
+  func expanded(_ n: Int) -> [Int] {
+    let target = SumExpansion.of(kind: .trntk, factors: layout, pairedSamples: n)?.target
+    return layout.segments.indices.filter { index in
+      guard case .summed = layout.segments[index], let target, case .factored = target.segments[index] else {
+        return false
+      }
+      return true
+    }
+  }
+  func rule(_ n: Double) -> [Int] {
+    layout.segments.indices.filter { index in
+      guard case .summed(let group) = layout.segments[index], !group.oneHot else { return false }
+      let (r, i, o) = (Double(group.terms), Double(group.inputDim), Double(group.outputDim))
+      return c * o * i * (2 * r + n + 64) < n * r * r * (i + c * o) + 64 * r * (i + c * o)
+    }
+  }
+  #expect(expanded(64) == rule(64))
+  #expect(expanded(500) == rule(64), "n is at most 64")
+  #expect(expanded(2) == rule(2))
+  #expect(expanded(2).count < expanded(64).count, "fewer samples keep more sums")
 }

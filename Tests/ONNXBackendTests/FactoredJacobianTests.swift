@@ -162,11 +162,12 @@ struct FactoredJacobianTests {
     let reasons = Self.reasons(try ONNXModel(path: TestEnvironment.fixture("onnx/transformer-legacy.onnx").path))
     #expect(
       reasons["block.ff1.weight"]
-        == "MatMul '/block/ff1/MatMul' applies it at 8 positions (through Transpose '/block/ff1/Transpose')")
+        == "MatMul '/block/ff1/MatMul' applies it at 8 positions: 8 token terms hold more floats than whole columns (through Transpose '/block/ff1/Transpose')"
+    )
     #expect(reasons["block.ff1.bias"] == "Add '/block/ff1/Add' broadcasts it over 8 positions")
     #expect(
       reasons["block.norm1.weight"]
-        == "read by Mul '/block/norm1/Mul' (input 1); only MatMul, Gemm, Add and Gather of rows factor")
+        == "read by Mul '/block/norm1/Mul' (input 1); only MatMul, Gemm, Add, Gather of rows and Conv factor")
     // The learned position table is added once per sample, element for element: a = [1].
     #expect(reasons["position"] == nil)
   }
@@ -347,8 +348,10 @@ struct FactoredJacobianTests {
     #expect(model.factors[5]?.input == .value("g", scale: 1))
   }
 
-  /// A Gemm and a MatMul whose A holds two rows per sample (M = 2) stay plain.
-  @Test func layersOverSeveralRowsStayPlain() throws {
+  /// A Gemm whose A holds two rows per sample (M = 2) stays plain; a MatMul's right operand
+  /// applied to two rows is a sum of two terms (token_factors: its 2·(3 + 8·4) floats are fewer
+  /// than the 8·3·4 of whole columns), plain with `never`.
+  @Test func layersOverSeveralRows() throws {
     var r = OperatorGradientTests.Numbers(state: 9)
     let graph = Self.graph(
       [
@@ -362,12 +365,16 @@ struct FactoredJacobianTests {
       ], input: [nil, 2, 3])
     let model = try ONNXModel(graph: graph, path: "rows")
     #expect(model.parameterNames == ["w", "c", "v", "d"])
-    try Self.check(model, Self.inputs(model, n: 3), n: 3, factored: [:])
+    try Self.check(model, Self.inputs(model, n: 3), n: 3, factored: ["v": .inputMajor])
+    #expect(model.factors[2].map { [$0.terms, $0.inputDim, $0.outputDim] } == [2, 3, 4])
     #expect(
       Self.reasons(model) == [
         "w": "Gemm 'y' applies it at 2 positions", "c": "Gemm 'y' broadcasts it over 2 positions",
-        "v": "MatMul 'z' applies it at 2 positions", "d": "Add 's' broadcasts it over 2 positions",
+        "d": "Add 's' broadcasts it over 2 positions",
       ])
+    let never = try ONNXModel(graph: graph, path: "rows", options: ModelOptions(tokenFactoring: .never))
+    try Self.check(never, Self.inputs(never, n: 3), n: 3, factored: [:])
+    #expect(Self.reasons(never)["v"] == "MatMul 'z' applies it at 2 positions (option token_factors is 'never')")
   }
 
   // MARK: Through the C table

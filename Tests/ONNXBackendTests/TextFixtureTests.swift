@@ -119,14 +119,19 @@ struct TextFixtureTests {
     #expect(compared == table.filter { $0.kept(by: fixture.export) }.count)
     #expect(compared >= table.count * 2 / 3)
 
-    // factored_jacobian: the dense layers applied to one token factor, and the embedding tables as
+    // factored_jacobian: the head's dense layers applied to one token factor, the encoder's six
+    // dense weights a layer as sums over the 8 tokens (token_factors), and the embedding tables as
     // sums of one-hot terms (one per token read); rebuilt, they are jacobian's columns. A weight
     // under its PyTorch name is stored [O, I]; one the exporter stored anew (pre-transposed for a
     // MatMul) is [I, O]; a table [V, D] is [I, O].
     let factors = try slots.factors()
     let torchNames = Set(table.map(\.name))
-    let factoredNames = zip(groups, factors).filter { $1.factored && !$1.oneHot }.map(\.0.name)
-    #expect(Set(factoredNames) == Set(fixture.headLayers.flatMap { ["\($0).weight", "\($0).bias"] }))
+    let dense = zip(groups, factors).filter { $1.factored && !$1.oneHot }
+    #expect(
+      Set(dense.filter { $1.terms == 1 }.map(\.0.name))
+        == Set(fixture.headLayers.flatMap { ["\($0).weight", "\($0).bias"] }))
+    let tokenSums = dense.filter { $1.terms > 1 }
+    #expect(tokenSums.count == 12 && tokenSums.allSatisfy { $1.terms == 8 && $1.inputDim * $1.outputDim == $0.count })
     let tables = zip(groups, factors).filter { $1.oneHot }.map(\.0.name)
     #expect(!tables.isEmpty && tables.allSatisfy { $0.contains("embeddings") }, "\(tables)")
     #expect(tables.contains { $0.hasSuffix("word_embeddings.weight") })

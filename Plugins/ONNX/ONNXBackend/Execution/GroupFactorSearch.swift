@@ -5,10 +5,10 @@ extension GroupFactor {
   /// `constants` names the values that do not depend on the input.
   static func find(
     in graph: Graph, parameters: [String], shapes: [String: [Int]], output: String, constants: Set<String>,
-    convolutions: ModelOptions.ConvolutionFactoring = .auto
+    convolutions: ModelOptions.SumFactoring = .auto, tokens: ModelOptions.SumFactoring = .auto
   ) -> [GroupFactoring] {
     let search = GroupFactorSearch(
-      graph: graph, shapes: shapes, output: output, constants: constants, convolutions: convolutions)
+      graph: graph, shapes: shapes, output: output, constants: constants, convolutions: convolutions, tokens: tokens)
     return parameters.map(search.factoring)
   }
 }
@@ -24,6 +24,9 @@ extension GroupFactor {
 ///   one element of the other operand, for one output element: the other operand X holds K
 ///   elements (one row) and the weight K·O for an output Y of O. a = scale·X (I = K; scale is a
 ///   Gemm's alpha, 1 for MatMul), Δ = ∂f/∂Y.
+/// - a MatMul's right operand applied to every row of the left one (the tokens of a sequence): a
+///   sum over the R rows r of a_r = X[r] (I = K) times Δ_r = ∂f/∂Y[r] (O), when `tokens` allows
+///   (by default when the sum holds fewer floats than the C·K·O whole columns).
 /// - a Gemm's C with as many elements as Y (not broadcast): a = [beta], Δ = ∂f/∂Y.
 /// - an Add whose output has as many elements as the parameter (not broadcast): a = [1],
 ///   Δ = ∂f/∂(the Add's output).
@@ -43,17 +46,19 @@ struct GroupFactorSearch {
   let constants: Set<String>
   /// Per value, the (node index, input slot) pairs that read it.
   let readers: [String: [(node: Int, slot: Int)]]
-  let convolutions: ModelOptions.ConvolutionFactoring
+  let convolutions: ModelOptions.SumFactoring
+  let tokens: ModelOptions.SumFactoring
 
   /// Operators whose output holds each element of input 0 exactly once, in some order.
   static let rearrangements: Set<String> = ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"]
 
   init(
     graph: Graph, shapes: [String: [Int]], output: String, constants: Set<String> = [],
-    convolutions: ModelOptions.ConvolutionFactoring = .auto
+    convolutions: ModelOptions.SumFactoring = .auto, tokens: ModelOptions.SumFactoring = .auto
   ) {
     self.graph = graph
     self.convolutions = convolutions
+    self.tokens = tokens
     self.shapes = shapes
     self.output = output
     self.constants = constants
@@ -97,7 +102,9 @@ struct GroupFactorSearch {
     switch node.opType {
     case "MatMul":
       guard node.inputs.count == 2, let k = shapes[node.inputs[0]]?.last else { break }
-      return product(node, other: node.inputs[1 - slot], k: k, scale: 1, weightCount: valueCount, y: y, yCount: yCount)
+      let found = product(
+        node, other: node.inputs[1 - slot], k: k, scale: 1, weightCount: valueCount, y: y, yCount: yCount)
+      return slot == 1 ? tokenSum(node, found, k: k, weightCount: valueCount, y: y, yCount: yCount) : found
     case "Gemm":
       let context = OperatorContext(node: node, opset: graph.opset, inputs: [])
       guard let (transA, _, alpha, beta) = try? LinearOperators.gemmAttributes(context) else { break }
@@ -149,7 +156,7 @@ struct GroupFactorSearch {
     default: break
     }
     return .plain(
-      reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm, Add and Gather of rows factor")
+      reason: "read by \(Self.describe(node)) (input \(slot)); only MatMul, Gemm, Add, Gather of rows and Conv factor")
   }
 
   /// A Conv's weight as a sum over output positions r of Δ_r ⊗ patch_r.
@@ -196,6 +203,33 @@ struct GroupFactorSearch {
     let (n, memory) = (64.0, 64.0)
     let (r, i, o, c) = (Double(r), Double(i), Double(o), Double(c))
     return n * r * r * (i + c * o) + memory * r * (i + c * o) < c * o * i * (2 * r + n + memory)
+  }
+
+  /// A MatMul's right operand W [K, O] applied to each of the R rows of X [.., R, K] as a sum over
+  /// the rows, where `found` (the one-row rule) left it plain.
+  ///
+  /// X's rows are contiguous in the value, and so are Y's [.., R, O]: they are the a's and Δ's as
+  /// they lie.
+  private func tokenSum(_ node: Node, _ found: GroupFactoring, k: Int, weightCount: Int, y: String, yCount: Int)
+    -> GroupFactoring
+  {
+    guard case .plain(let reason) = found, let x = count(node.inputs[0]), k >= 1, x % k == 0, weightCount % k == 0
+    else { return found }
+    let (rows, outputDim) = (x / k, weightCount / k)
+    guard rows > 1, yCount == rows * outputDim, shapes[y]?.last == outputDim else { return found }
+    switch tokens {
+    case .never: return .plain(reason: reason + " (option token_factors is 'never')")
+    case .always: break
+    case .auto:
+      // A sum smaller than the columns costs the backend nothing more to report, and the kernel
+      // stage, which knows the kind and the samples, turns it into columns where they cost less.
+      let classes = count(output) ?? 1
+      guard rows * (k + classes * outputDim) < classes * k * outputDim else {
+        return .plain(reason: reason + ": \(rows) token terms hold more floats than whole columns")
+      }
+    }
+    return .factored(
+      GroupFactor(input: .value(node.inputs[0], scale: 1), inputDim: k, outputDim: outputDim, delta: y, terms: rows))
   }
 
   /// A weight of `weightCount` elements contracted over `k` with `other` into `y` (`yCount` elements).

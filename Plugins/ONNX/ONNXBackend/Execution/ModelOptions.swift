@@ -10,7 +10,8 @@ import Foundation
 /// - `"shapes"`: per-sample shapes of inputs by input name, e.g. `{"input_ids": [64]}`; for
 ///   dimensions without a name, or to give one input's shape whole.
 /// - `"conv_factors"`: `"auto"` (default), `"always"` or `"never"`: whether a convolution's
-///   weight is returned as a sum of per-position factors (`ConvolutionFactoring`).
+///   weight is returned as a sum of per-position factors (`SumFactoring`).
+/// - `"token_factors"`: the same for a MatMul's weight applied at every token of a sequence.
 /// - `"batching"`: `"auto"` (default) or `"off"`: whether passes may carry several samples at
 ///   once (`Batching`).
 public struct ModelOptions: Sendable, Hashable {
@@ -23,15 +24,16 @@ public struct ModelOptions: Sendable, Hashable {
     case off
   }
 
-  /// When a Conv weight's gradient is reported as a sum over output positions (ABI 1.3 `terms`).
+  /// When a weight applied at several positions (a Conv's output positions, a MatMul's tokens) has
+  /// its gradient reported as a sum over those positions (ABI 1.3 `terms`).
   ///
-  /// A sum of Δ_r ⊗ patch_r instead of plain columns. The kernels are the same either way; only their
+  /// A sum of Δ_r ⊗ a_r instead of plain columns. The kernels are the same either way; only their
   /// cost differs.
-  public enum ConvolutionFactoring: String, Sendable, Hashable, CaseIterable {
+  public enum SumFactoring: String, Sendable, Hashable, CaseIterable {
     /// When a pair of samples costs fewer multiply-adds as a sum than as whole columns (a
     /// ResNet's last stages: few positions, many channels).
     case auto
-    /// Every convolution that can (one group).
+    /// Every weight that can (a one-group convolution; a MatMul's right operand).
     case always
     /// None.
     case never
@@ -43,18 +45,21 @@ public struct ModelOptions: Sendable, Hashable {
   public var dimensions: [String: Int] = [:]
   /// Per-sample shape (no batch dimension) of each named input.
   public var shapes: [String: [Int]] = [:]
-  public var convolutionFactoring = ConvolutionFactoring.auto
+  public var convolutionFactoring = SumFactoring.auto
+  public var tokenFactoring = SumFactoring.auto
   public var batching = Batching.auto
 
   public init(
     parameterPatterns: [String]? = nil, output: String? = nil, dimensions: [String: Int] = [:],
-    shapes: [String: [Int]] = [:], convolutionFactoring: ConvolutionFactoring = .auto, batching: Batching = .auto
+    shapes: [String: [Int]] = [:], convolutionFactoring: SumFactoring = .auto, tokenFactoring: SumFactoring = .auto,
+    batching: Batching = .auto
   ) {
     self.parameterPatterns = parameterPatterns
     self.output = output
     self.dimensions = dimensions
     self.shapes = shapes
     self.convolutionFactoring = convolutionFactoring
+    self.tokenFactoring = tokenFactoring
     self.batching = batching
   }
 
@@ -98,12 +103,12 @@ public struct ModelOptions: Sendable, Hashable {
           for d in list { shape.append(try Self.size(d, "option 'shapes': '\(name)'")) }
           shapes[name] = shape
         }
-      case "conv_factors":
-        guard let name = value as? String, let choice = ConvolutionFactoring(rawValue: name) else {
-          let known = ConvolutionFactoring.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-          throw .invalidArgument("option 'conv_factors' must be one of \(known), got \(value)")
+      case "conv_factors", "token_factors":
+        guard let name = value as? String, let choice = SumFactoring(rawValue: name) else {
+          let known = SumFactoring.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+          throw .invalidArgument("option '\(key)' must be one of \(known), got \(value)")
         }
-        convolutionFactoring = choice
+        if key == "conv_factors" { convolutionFactoring = choice } else { tokenFactoring = choice }
       case "batching":
         guard let name = value as? String, let choice = Batching(rawValue: name) else {
           let known = Batching.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
@@ -112,7 +117,7 @@ public struct ModelOptions: Sendable, Hashable {
         batching = choice
       default:
         throw .invalidArgument(
-          "unknown option '\(key)' (known: params, output, dims, shapes, conv_factors, batching)")
+          "unknown option '\(key)' (known: params, output, dims, shapes, conv_factors, token_factors, batching)")
       }
     }
   }

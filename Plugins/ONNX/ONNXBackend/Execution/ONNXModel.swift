@@ -212,7 +212,8 @@ public final class ONNXModel {
     }
     let factoring = GroupFactor.find(
       in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName,
-      constants: Set(constants.keys), convolutions: options.convolutionFactoring)
+      constants: Set(constants.keys), convolutions: options.convolutionFactoring,
+      tokens: options.tokenFactoring)
     factors = factoring.map(\.factor)
     plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
@@ -595,12 +596,13 @@ public final class ONNXModel {
     switch factor.input {
     case .constant(let scale): a.pointee = scale
     case .value(let name, let scale):
+      // One row (a dense layer's input) or R rows (a sequence's tokens), [r][j] as they lie.
       let (first, parts) = part(name)
-      guard let value = values[name], case .float(let v) = value.elements, v.count == parts * factor.inputDim else {
-        throw .invalidModel(
-          "\(path): '\(name)' does not hold the \(factor.inputDim) floats it held when the model opened")
+      let size = factor.terms * factor.inputDim
+      guard let value = values[name], case .float(let v) = value.elements, v.count == parts * size else {
+        throw .invalidModel("\(path): '\(name)' does not hold the \(size) floats it held when the model opened")
       }
-      for j in 0..<factor.inputDim { a[j] = scale * v[first * factor.inputDim + j] }
+      for j in 0..<size { a[j] = scale * v[first * size + j] }
     case .indices(let name):
       let (first, parts) = part(name)
       guard let value = values[name], let indices = try? value.ints(name), indices.count == parts * factor.terms else {

@@ -14,10 +14,14 @@ public enum ModelLoader {
   /// one `.onnx` file.
   public static func load(path: String) throws(ONNXError) -> Graph {
     let file = try modelFile(path)
-    guard let data = FileManager.default.contents(atPath: file) else {
+    // Mapped, not read: the file's pages come from the page cache, and a model of hundreds of
+    // megabytes is not copied into fresh memory twice before protobuf-c copies it once more.
+    guard let data = try? Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) else {
       throw .notFound("\(file): cannot read the file")
     }
-    return try parse(bytes: [UInt8](data), path: file)
+    return try data.withUnsafeBytes { bytes in
+      Result { () throws(ONNXError) in try parse(bytes: bytes, path: file) }
+    }.get()
   }
 
   /// The model file `path` names: itself, or the model in the folder it names.
@@ -41,8 +45,15 @@ public enum ModelLoader {
 
   /// Parses model bytes; `path` names the file in messages and anchors external data.
   public static func parse(bytes: [UInt8], path: String) throws(ONNXError) -> Graph {
-    guard !bytes.isEmpty else { throw .invalidModel("\(path): the file is empty") }
-    let model = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
+    try bytes.withUnsafeBytes { bytes in
+      Result { () throws(ONNXError) in try parse(bytes: bytes, path: path) }
+    }.get()
+  }
+
+  /// Parses model bytes that stay valid during the call.
+  static func parse(bytes: UnsafeRawBufferPointer, path: String) throws(ONNXError) -> Graph {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { throw .invalidModel("\(path): the file is empty") }
+    let model = onnx__model_proto__unpack(nil, bytes.count, base.assumingMemoryBound(to: UInt8.self))
     guard let model else {
       throw .invalidModel(
         "\(path): not a valid ONNX model (protobuf decoding failed: the file is truncated or corrupt)")
