@@ -36,9 +36,11 @@ import Testing
   }
 }
 
-/// A text model's dense layers as sums over their tokens (token_factors always): the rule's n is
-/// the samples each sample meets, at most 64, so a kernel of few samples keeps sums that one of
-/// 64 turns into columns. Expected groups from the documented rule, computed here per group.
+/// A text model's dense layers as sums over their tokens: fewer samples keep more sums.
+///
+/// With token_factors always, the rule's n is the samples each sample meets, at most 64, so a
+/// kernel of few samples keeps sums that one of 64 turns into columns. Expected groups from the
+/// documented rule, computed here per group.
 @Test func sumExpansionWeighsTheSamplesEachSampleMeets() throws {
   let library = try BackendLibrary.load("onnx")
   let model = try library.open(
