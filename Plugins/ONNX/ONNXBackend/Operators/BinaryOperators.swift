@@ -32,6 +32,14 @@ enum BinaryOperators {
     return b.shape + [Int](repeating: 1, count: a.rank - resolved - b.rank)
   }
 
+  /// Whether `operand`, broadcast to `shape`, is its elements repeated as one contiguous block:
+  /// its dimensions equal `shape`'s trailing ones after leading 1s (numpy's alignment from the
+  /// right), so element i of the result reads element i mod count of the operand.
+  static func repeatsAsTrailingBlock(_ operand: [Int], in shape: [Int]) -> Bool {
+    let dims = Array(operand.drop { $0 == 1 })
+    return dims.count <= shape.count && Array(shape.suffix(dims.count)) == dims
+  }
+
   /// Pow (opset 12+) takes an integer exponent for a float base: it is used as float.
   static func exponentAsFloat(_ c: OperatorContext, _ a: Tensor, _ b: Tensor) throws -> Tensor {
     guard c.node.opType == "Pow", a.isFloat, case .int64(let values) = b.elements else { return b }
@@ -47,19 +55,48 @@ enum BinaryOperators {
         let b = try exponentAsFloat(c, a, try c.input(1))
         let bShape = try operandShape(c, a, b)
         let shape = try IndexMap.broadcastShape(a.shape, bShape)
-        let ia = IndexMap.broadcast(from: a.shape, to: shape)
-        let ib = IndexMap.broadcast(from: bShape, to: shape)
+        let count = shape.reduce(1, *)
         switch (a.elements, b.elements) {
         case (.float(let x), .float(let y)):
-          var out = [Float](repeating: 0, count: ia.count)
-          if a.shape == bShape {
-            for i in 0..<out.count { out[i] = rule.value(x[i], y[i]) }
-          } else {
-            for i in 0..<ia.count { out[i] = rule.value(x[ia[i]], y[ib[i]]) }
+          // Both operands whole, or one whole and the other repeated as a trailing block (a bias
+          // over tokens, a scalar: with both trailing blocks, the longer covers the whole shape):
+          // plain loops; anything else through the index maps.
+          let repeats = { (operand: [Int]) in
+            operand.reduce(1, *) <= count && Self.repeatsAsTrailingBlock(operand, in: shape)
+          }
+          let (xBlock, yBlock) = (max(1, x.count), max(1, y.count))
+          let general = !(repeats(a.shape) && repeats(bShape))
+          let ia = general ? IndexMap.broadcast(from: a.shape, to: shape) : []
+          let ib = general ? IndexMap.broadcast(from: bShape, to: shape) : []
+          let out = [Float](unsafeUninitializedCapacity: count) { out, written in
+            x.withUnsafeBufferPointer { x in
+              y.withUnsafeBufferPointer { y in
+                ia.withUnsafeBufferPointer { ia in
+                  ib.withUnsafeBufferPointer { ib in
+                    if general {
+                      for i in 0..<count { out[i] = rule.value(x[ia[i]], y[ib[i]]) }
+                    } else if yBlock < count {  // x is whole (one trailing block is)
+                      for base in stride(from: 0, to: count, by: yBlock) {
+                        for j in 0..<yBlock { out[base + j] = rule.value(x[base + j], y[j]) }
+                      }
+                    } else if xBlock < count {
+                      for base in stride(from: 0, to: count, by: xBlock) {
+                        for j in 0..<xBlock { out[base + j] = rule.value(x[j], y[base + j]) }
+                      }
+                    } else {
+                      for i in 0..<count { out[i] = rule.value(x[i], y[i]) }
+                    }
+                  }
+                }
+              }
+            }
+            written = count
           }
           return [Tensor(shape: shape, floats: out)]
         case (.int64(let x), .int64(let y)):
           guard let integer else { throw ONNXError.unsupported("int64 inputs") }
+          let ia = IndexMap.broadcast(from: a.shape, to: shape)
+          let ib = IndexMap.broadcast(from: bShape, to: shape)
           var out = [Int64](repeating: 0, count: ia.count)
           for i in 0..<ia.count { out[i] = try integer(x[ia[i]], y[ib[i]]) }
           return [Tensor(shape: shape, ints: out)]
