@@ -36,7 +36,6 @@ struct TensorProtoDecoder {
         "\(label): element type \(Self.typeName(type)) is not supported (float32, float64, int64, int32, int16, int8, uint8, uint16, bool are)"
       )
     }
-    var raw: [UInt8]? = nil
     if p.has_data_location != 0, p.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL {
       guard let externalData else { throw .unsupported("\(label): external data is not allowed here") }
       var entries: [String: String] = [:]
@@ -44,17 +43,15 @@ struct TensorProtoDecoder {
         guard let entry = p.external_data[i], let key = entry.pointee.key else { continue }
         entries[String(cString: key)] = entry.pointee.value.map { String(cString: $0) } ?? ""
       }
-      raw = try externalData.bytes(entries: entries, tensorName: name, expectedByteCount: count * width)
+      let bytes = try externalData.bytes(entries: entries, tensorName: name, expectedByteCount: count * width)
+      return bytes.withUnsafeBytes { Self.fromLittleEndian($0, type: type, shape: shape) }
     } else if p.has_raw_data != 0 {
       let data = p.raw_data
       guard data.len == count * width else {
         throw .invalidModel(
           "\(label): raw_data has \(data.len) bytes, shape \(shape) of \(Self.typeName(type)) needs \(count * width)")
       }
-      raw = data.len == 0 ? [] : Array(UnsafeBufferPointer(start: data.data, count: data.len))
-    }
-    if let raw {
-      return Self.fromLittleEndian(raw, type: type, shape: shape)
+      return Self.fromLittleEndian(UnsafeRawBufferPointer(start: data.data, count: data.len), type: type, shape: shape)
     }
     switch type {
     case 1:
@@ -110,8 +107,18 @@ struct TensorProtoDecoder {
     return type >= 0 && Int(type) < names.count ? names[Int(type)] : "type \(type)"
   }
 
-  private static func fromLittleEndian(_ bytes: [UInt8], type: Int32, shape: [Int]) -> Tensor {
+  private static func fromLittleEndian(_ bytes: UnsafeRawBufferPointer, type: Int32, shape: [Int]) -> Tensor {
     let count = shape.reduce(1, *)
+    // float32 on a little-endian host (every one Swift runs on here): the bytes are the values.
+    if type == 1, UInt32(1).littleEndian == 1 {
+      let values = [Float](unsafeUninitializedCapacity: count) { values, written in
+        if let target = values.baseAddress, let source = bytes.baseAddress {
+          UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: count * 4)
+        }
+        written = count
+      }
+      return Tensor(shape: shape, floats: values)
+    }
     func word(_ i: Int, _ width: Int) -> UInt64 {
       var value: UInt64 = 0
       for b in 0..<width { value |= UInt64(bytes[i * width + b]) << (8 * UInt64(b)) }
