@@ -76,7 +76,10 @@ public final class FeatureProducer {
     -> Int
   {
     if let factors {
-      if kind == .entk { return d.numOutputs * ClassRowLayout(factors).width }
+      if kind == .entk {
+        return d.numOutputs
+          * ClassRowLayout(gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples) ?? factors).width
+      }
       return gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples)?.rowLength ?? factors.rowLength
     }
     switch kind {
@@ -110,7 +113,14 @@ public final class FeatureProducer {
       return batchSize * rows * d.numParams
         + GradientProjector.scratchFloats(projection: projection, rowsPerSample: rows, batchSize: batchSize)
     case .em: return batchSize * d.numOutputs
-    case .entk: return (factors?.rowLength ?? 0) * batchSize
+    case .entk:
+      // The backend's rows, and with expanded sums each sample's expanded row before it becomes
+      // class rows.
+      guard let factors else { return 0 }
+      guard let expansion = SumExpansion.of(kind: kind, factors: factors, pairedSamples: pairedSamples) else {
+        return factors.rowLength * batchSize
+      }
+      return (expansion.source.rowLength + expansion.target.rowLength) * min(batchSize, expandedBatch)
     default:
       // The backend's rows, before the expansion rewrites them into the features.
       let expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0, pairedSamples: pairedSamples) }
@@ -134,7 +144,7 @@ public final class FeatureProducer {
         kind: kind, description: d, projection: projection, factoredSplit: factoredProjection?.split, factors: factors,
         batchSize: batch, pairedSamples: pairedSamples),
       purpose: "a batch's gradients and scratch")
-    let classRows = kind == .entk ? factors.map(ClassRowLayout.init) : nil
+    let classRows = kind == .entk ? (expansion?.target ?? factors).map(ClassRowLayout.init) : nil
     let rowsPerSample = kind == .projTrntk ? d.numOutputs : 1
     let projector = projection.map { GradientProjector(projection: $0, rowsPerSample: rowsPerSample, threads: threads) }
     let work = scratch.pointer
@@ -152,11 +162,23 @@ public final class FeatureProducer {
       let batchInputs = set.batch(start..<end)
       switch kind {
       case .entk:
-        if let classRows {
+        if let classRows, let expansion {
+          // The backend's rows, then each sample's expanded row (after the batch's rows), then
+          // its class rows.
+          let (stride, expanded) = (expansion.source.rowLength, expansion.target.rowLength)
+          let rows = UnsafeSendable(work + batch * stride)
+          try runSplit(
+            batchInputs, output: work, outputStride: stride, call: .factoredJacobian,
+            rewrite: RowRewrite(target: out, stride: length) { i, row, out in
+              let middle = rows.value + i * expanded
+              expansion.rewrite(row, into: middle)
+              classRows.rearrange(middle, into: out)
+            })
+        } else if let classRows {
           let stride = classRows.factors.rowLength
           try runSplit(
             batchInputs, output: work, outputStride: stride, call: .factoredJacobian,
-            rewrite: RowRewrite(target: out, stride: length, body: classRows.rearrange))
+            rewrite: RowRewrite(target: out, stride: length) { classRows.rearrange($1, into: $2) })
         } else {
           try runSplit(
             batchInputs, output: out, outputStride: length,
@@ -177,7 +199,7 @@ public final class FeatureProducer {
           let stride = expansion.source.rowLength
           try runSplit(
             batchInputs, output: work, outputStride: stride, call: call,
-            rewrite: RowRewrite(target: out, stride: length, body: expansion.rewrite))
+            rewrite: RowRewrite(target: out, stride: length) { expansion.rewrite($1, into: $2) })
         } else {
           try runSplit(batchInputs, output: out, outputStride: length, call: call)
         }
@@ -241,7 +263,8 @@ public final class FeatureProducer {
     let target: UnsafeMutablePointer<Float>
     /// Floats between consecutive samples' feature rows.
     let stride: Int
-    let body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    /// Sample i of the batch: its backend row into its feature row.
+    let body: (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
   }
 
   /// Splits `count` samples between the models and runs `call` on each part concurrently, each
@@ -289,7 +312,7 @@ public final class FeatureProducer {
           try model.forward(input, logits: logitBuffer, embedding: out)
         }
         if let rewrite {
-          for i in lower..<upper { rewrite.body(output + i * outputStride, rewrite.target + i * rewrite.stride) }
+          for i in lower..<upper { rewrite.body(i, output + i * outputStride, rewrite.target + i * rewrite.stride) }
         }
       } catch {
         errors.record(error)

@@ -6,7 +6,8 @@ import COpenBLAS
 ///
 /// The backend reports a sum wherever it can; whether the sum or the whole columns cost a kernel
 /// less depends on what only the kernel stage knows: the classes per row (C for `trntk` and
-/// `layers`, 1 for `pntk`'s summed rows) and how many samples each sample meets in the Gram
+/// `layers`, 1 for `pntk`'s summed rows and for `entk`'s class rows, which meet C times as many)
+/// and how many samples each sample meets in the Gram
 /// (`pairedSamples`: the kernel's columns, at most `referenceSamples`). Per sample of a tile of
 /// n = `pairedSamples`:
 ///
@@ -34,9 +35,12 @@ struct SumExpansion {
 
   /// The expansion of `source` (rows of `source.numOutputs` classes) that the rule above picks,
   /// or nil when it keeps every sum.
-  init?(_ source: FactorLayout, pairedSamples: Int) {
-    let c = Double(source.numOutputs)
-    let n = Double(min(max(pairedSamples, 1), Self.referenceSamples))
+  ///
+  /// - Parameter classRows: for `entk`, whose Gram multiplies each class's row with every
+  ///   other sample's class rows: the rule weighs one class per row (c = 1) meeting n·C rows.
+  init?(_ source: FactorLayout, pairedSamples: Int, classRows: Bool = false) {
+    let samples = Double(min(max(pairedSamples, 1), Self.referenceSamples))
+    let (c, n) = classRows ? (1.0, samples * Double(source.numOutputs)) : (Double(source.numOutputs), samples)
     let target = source.expandingSums { _, group in
       let (r, i, o) = (Double(group.terms), Double(group.inputDim), Double(group.outputDim))
       let memory = Self.memoryCost
@@ -48,11 +52,13 @@ struct SumExpansion {
   }
 
   /// The expansion for `kind`'s feature rows from the backend's `factors`: `trntk` and `layers`
-  /// read its rows, `pntk` its rows of summed classes; `entk`'s class rows keep every sum.
+  /// read its rows, `pntk` its rows of summed classes, `entk` its rows before they become class
+  /// rows (`ClassRowLayout` of the target).
   static func of(kind: KernelKind, factors: FactorLayout, pairedSamples: Int) -> SumExpansion? {
     switch kind {
     case .trntk, .layers: return SumExpansion(factors, pairedSamples: pairedSamples)
     case .pntk: return SumExpansion(factors.collapsingClasses(), pairedSamples: pairedSamples)
+    case .entk: return SumExpansion(factors, pairedSamples: pairedSamples, classRows: true)
     default: return nil
     }
   }

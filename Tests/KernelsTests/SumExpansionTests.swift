@@ -5,7 +5,8 @@ import Testing
 @testable import Kernels
 
 /// Which sums the kernel stage turns back into whole columns (`SumExpansion`), for the two ONNX
-/// fixtures whose convolutions are sums, by the documented per-sample cost rule.
+/// fixtures whose convolutions are sums, by the documented per-sample cost rule; the projected
+/// kinds read the backend's rows as they are.
 @Test func sumExpansionExpandsManyPositionsOfFewChannelsOnly() throws {
   let library = try BackendLibrary.load("onnx")
   let digits = try library.open(
@@ -13,8 +14,10 @@ import Testing
   let layout = try #require(digits.factorLayout)
   // The digits CNN: conv1 (R = 64, I = 9, O = 16) and conv2 (R = 16, I = 144, O = 32). For trntk
   // (C = 10) whole columns cost 10·16·9·(2·64 + 64 + 64) = 0.37 M flop-equivalents a sample
-  // against 64·64²·(9 + 160) + 64·64·169 = 45 M for the sum, and conv2 7.4 M against 8.1 M.
-  for kind in [KernelKind.trntk, .layers, .pntk] {
+  // against 64·64²·(9 + 160) + 64·64·169 = 45 M for the sum, and conv2 7.4 M against 8.1 M. entk
+  // weighs a class row meeting 64·10 rows: conv2's columns 4608·(32 + 640 + 64) = 3.4 M against
+  // 640·16²·176 + 64·16·176 = 29 M for the sum.
+  for kind in [KernelKind.trntk, .layers, .pntk, .entk] {
     let expansion = try #require(SumExpansion.of(kind: kind, factors: layout, pairedSamples: 64), "\(kind)")
     let expanded = expansion.target.segments.enumerated().compactMap { index, segment -> Int? in
       guard case .factored(let input, _) = segment, input.count == 1, case .summed = layout.segments[index] else {
@@ -28,10 +31,10 @@ import Testing
     let change = (1 + c * 16 * 9) - (64 * 9 + c * 64 * 16) + (1 + c * 32 * 144) - (16 * 144 + c * 16 * 32)
     #expect(expansion.target.rowLength == expansion.source.rowLength + change, "\(kind)")
   }
-  #expect(SumExpansion.of(kind: .entk, factors: layout, pairedSamples: 64) == nil)
+  #expect(SumExpansion.of(kind: .projTrntk, factors: layout, pairedSamples: 64) == nil)
   // 2×2 positions of 32 channels: every kind keeps both sums.
   let sums = try library.open(model: KernelFixture.onnxConvSums.model.path, options: nil)
-  for kind in [KernelKind.trntk, .layers, .pntk] {
+  for kind in [KernelKind.trntk, .layers, .pntk, .entk] {
     #expect(SumExpansion.of(kind: kind, factors: try #require(sums.factorLayout), pairedSamples: 64) == nil, "\(kind)")
   }
 }
