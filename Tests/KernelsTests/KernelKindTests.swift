@@ -128,9 +128,9 @@ func onnxCNNKernelMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) th
 /// The same references with the convolutions as sums over their output positions.
 ///
 /// ABI 1.3 `terms`, the ONNX option conv_factors always. The kernel stage turns those sums back into whole
-/// columns (`SumExpansion`: few channels at many positions) for trntk, pntk and layers, and keeps
-/// them for entk's class rows; whole kernels and tiles of 3 on 1 and 2 threads have the same bits
-/// (with the backend's batching off, so that each sample's rows have the same bits in any batch).
+/// columns (`SumExpansion`: few channels at many positions) for every kind, entk's before they
+/// become class rows; whole kernels and tiles of 3 on 1 and 2 threads have the same bits (with the
+/// backend's batching off, so that each sample's rows have the same bits in any batch).
 @Test(arguments: [KernelKind.entk, .trntk, .pntk, .layers], [false, true])
 func onnxCNNKernelFromConvolutionSumsMatchesTorchFuncReference(kind: KernelKind, testRows: Bool) throws {
   let fixture = KernelFixture.onnxCNN
