@@ -187,6 +187,12 @@ struct OperatorGradientTests {
         ],
         inputs: [r.tensor([1, 4, 6, 6]), r.tensor([6, 2, 3, 3]), r.tensor([6])], differentiable: [0, 1, 2]),
       Case(
+        label: "Conv 3×3 stride 1 (Winograd)", op: "Conv", attributes: ["pads": .ints([1, 1, 1, 1])],
+        inputs: [r.tensor([2, 8, 6, 5]), r.tensor([9, 8, 3, 3]), r.tensor([9])], differentiable: [0, 1, 2]),
+      Case(
+        label: "Conv 3×3 stride 1 asymmetric pads (Winograd)", op: "Conv", attributes: ["pads": .ints([0, 2, 2, 0])],
+        inputs: [r.tensor([1, 8, 5, 7]), r.tensor([8, 8, 3, 3])], differentiable: [0, 1]),
+      Case(
         label: "Conv 1-D SAME_UPPER", op: "Conv",
         attributes: ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2])],
         inputs: [r.tensor([2, 3, 7]), r.tensor([2, 3, 3])], differentiable: [0, 1]),

@@ -41,10 +41,25 @@ public struct Interpreter: Sendable {
   {
     let varying = varyingValues(inputs: inputs)
     var constants = initializers
-    for (node, definition) in zip(graph.nodes, definitions) where !node.inputs.contains(where: varying.contains) {
-      try evaluate(node, definition, into: &constants)
+    for (node, definition) in zip(graph.nodes, definitions) {
+      if !node.inputs.contains(where: varying.contains) {
+        try evaluate(node, definition, into: &constants)
+      } else if let prepare = definition.prepare, let key = Self.preparedKey(node) {
+        let inputs = node.inputs.map { varying.contains($0) ? nil : constants[$0] }
+        do {
+          constants[key] = try prepare(OperatorContext(node: node, opset: graph.opset, inputs: inputs))
+        } catch {
+          throw Self.wrap(error, node)
+        }
+      }
     }
     return constants
+  }
+
+  /// Where `constantValues` keeps what a node's `prepare` made: a name no ONNX value has (a NUL
+  /// byte) after the node's first output, which is unique in the graph.
+  private static func preparedKey(_ node: Node) -> String? {
+    node.outputs.first.map { "\($0)\u{0}prepared" }
   }
 
   /// `inputs` and every value that depends on them, through any input slot.
@@ -241,6 +256,7 @@ public struct Interpreter: Sendable {
         }
       }
       var own = OperatorContext(node: node, opset: context.opset, inputs: inputs)
+      own.prepared = context.prepared
       if !definition.sinkInputs.isEmpty {
         own.sinks = slots(node, definition, needs, sinks, written) { $0.sample(b) }
       }
@@ -283,7 +299,9 @@ public struct Interpreter: Sendable {
         throw .inNode(node: node.name, op: node.opType, .invalidModel("input '\(name)' has no value"))
       }
     }
-    return OperatorContext(node: node, opset: graph.opset, inputs: inputs)
+    var context = OperatorContext(node: node, opset: graph.opset, inputs: inputs)
+    context.prepared = Self.preparedKey(node).flatMap { values[$0] }
+    return context
   }
 
   private static func wrap(_ error: any Error, _ node: Node) -> ONNXError {

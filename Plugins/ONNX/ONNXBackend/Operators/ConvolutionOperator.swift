@@ -44,8 +44,31 @@ enum ConvolutionOperator {
     return max(1, min(geo.batch, (1 << 23) / max(1, geo.patchSize * geo.outPlane)))
   }
 
+  /// The Winograd weights of a 3×3 stride-1 kernel, computed once with the model's constants.
+  static func prepareWinograd(_ c: OperatorContext) throws -> Tensor? {
+    guard let w = c.optionalInput(1), w.rank == 4, w.shape[2] == 3, w.shape[3] == 3,
+      try c.int("group", default: 1) == 1, try c.ints("strides") ?? [1, 1] == [1, 1],
+      try c.ints("dilations") ?? [1, 1] == [1, 1]
+    else { return nil }
+    let (outChannels, inChannels) = (w.shape[0], w.shape[1])
+    let u = try w.floats("W").withUnsafeBufferPointer { w in
+      w.baseAddress.map { WinogradConvolution.weights($0, outChannels: outChannels, inChannels: inChannels) } ?? []
+    }
+    return Tensor(shape: [16, outChannels, inChannels], floats: u)
+  }
+
+  /// The prepared Winograd weights, or (weights that are not constant) the ones of `w` now.
+  private static func winogradWeights(_ c: OperatorContext, _ w: UnsafePointer<Float>, _ geo: Geometry) -> [Float] {
+    if let prepared = c.prepared, prepared.shape == [16, geo.outChannels, geo.channels],
+      case .float(let u) = prepared.elements
+    {
+      return u
+    }
+    return WinogradConvolution.weights(w, outChannels: geo.outChannels, inChannels: geo.channels)
+  }
+
   static let conv = OperatorDefinition(
-    differentiableInputs: [0, 1, 2], sinkInputs: [1],
+    differentiableInputs: [0, 1, 2], sinkInputs: [1], prepare: prepareWinograd,
     forward: { c in
       let geo = try geometry(c)
       let x = try c.floats(0)
@@ -56,6 +79,20 @@ enum ConvolutionOperator {
         guard b.count == geo.outChannels else {
           throw ONNXError.shapeMismatch("B \(b.shape) for \(geo.outChannels) output channels")
         }
+      }
+      let outputShape = geo.window.outputShape(batch: geo.batch, channels: geo.outChannels)
+      if WinogradConvolution.serves(geo) {
+        let winograd = WinogradConvolution(geo, reversed: false)
+        let y = x.withUnsafeBufferPointer { x in
+          w.withUnsafeBufferPointer { w in
+            [Float](unsafeUninitializedCapacity: geo.batch * geo.outChannels * geo.outPlane) { y, count in
+              count = geo.batch * geo.outChannels * geo.outPlane
+              guard let x = x.baseAddress, let w = w.baseAddress, let y = y.baseAddress else { return }
+              winograd.run(x, count: geo.batch, weights: winogradWeights(c, w, geo), bias: bias, into: y)
+            }
+          }
+        }
+        return [Tensor(shape: outputShape, floats: y)]
       }
       let patches = PatchMatrix(window: geo.window, channels: geo.channelsPerGroup)
       let chunk = samplesPerProduct(geo)
@@ -124,7 +161,7 @@ enum ConvolutionOperator {
           }
         }
       }
-      return [Tensor(shape: geo.window.outputShape(batch: geo.batch, channels: geo.outChannels), floats: y)]
+      return [Tensor(shape: outputShape, floats: y)]
     },
     stackedBackward: { c, _, gradients, needs, rows in
       guard let dy = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
@@ -142,7 +179,24 @@ enum ConvolutionOperator {
       let wide = rows * outPlane
       let inputCount = x.count
       let weightCount = w.count
-      var dx = needs[0] ? [Float](repeating: 0, count: rows * x.count) : []
+      // A Winograd-served convolution's input gradient is another Winograd convolution over the
+      // rows·batch output-gradient planes, which lie one after another.
+      let winograd = needs[0] && WinogradConvolution.serves(geo)
+      var dx =
+        !needs[0]
+        ? []
+        : winograd
+          ? dy.withUnsafeBufferPointer { dy in
+            w.withUnsafeBufferPointer { w in
+              [Float](unsafeUninitializedCapacity: rows * x.count) { dx, count in
+                count = rows * x.count
+                guard let dy = dy.baseAddress, let w = w.baseAddress, let dx = dx.baseAddress else { return }
+                WinogradConvolution(geo, reversed: true).run(
+                  dy, count: rows * geo.batch, weights: winogradWeights(c, w, geo), bias: nil, into: dx)
+              }
+            }
+          }
+          : [Float](repeating: 0, count: rows * x.count)
       // dW row r goes to the caller's sink when there is one, else to `dw` (rows of weightCount).
       let sink = c.sink(1)
       var dw = needs[1] && sink == nil ? [Float](repeating: 0, count: rows * w.count) : []
@@ -153,8 +207,9 @@ enum ConvolutionOperator {
       // dX goes through one sgemm per group for `chunk` samples' rows side by side.
       let chunk = max(1, min(geo.batch, (1 << 21) / max(1, geo.patchSize * wide)))
       var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
-      var side = [Float](repeating: 0, count: needs[0] ? chunk * rows * block : 0)
-      var dcols = [Float](repeating: 0, count: needs[0] ? geo.patchSize * chunk * wide : 0)
+      let patchedInput = needs[0] && !winograd
+      var side = [Float](repeating: 0, count: patchedInput ? chunk * rows * block : 0)
+      var dcols = [Float](repeating: 0, count: patchedInput ? geo.patchSize * chunk * wide : 0)
       x.withUnsafeBufferPointer { x in
         w.withUnsafeBufferPointer { w in
           dy.withUnsafeBufferPointer { dy in
@@ -192,7 +247,7 @@ enum ConvolutionOperator {
                             }
                           }
                         }
-                        guard needs[0], let dx = dx.baseAddress, let side = side.baseAddress,
+                        guard patchedInput, let dx = dx.baseAddress, let side = side.baseAddress,
                           let dcols = dcols.baseAddress
                         else { continue }
                         var first = 0

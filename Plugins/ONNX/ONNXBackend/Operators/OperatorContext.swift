@@ -7,6 +7,8 @@ struct OperatorContext {
   /// In a reverse pass, per input slot, the caller's buffer for that parameter's gradient (see
   /// `ParameterSink`); empty otherwise.
   var sinks: [SinkSlot?] = []
+  /// What the operator's `prepare` made of the node's constant inputs, if anything.
+  var prepared: Tensor? = nil
 
   /// The sink of input `slot`, if the reverse pass gave one.
   func sink(_ slot: Int) -> SinkSlot? { slot < sinks.count ? sinks[slot] : nil }
@@ -95,6 +97,12 @@ struct OperatorDefinition: Sendable {
   /// Input slots whose gradient the reverse pass writes into the slot's sink when it has one
   /// (`OperatorContext.sink`), returning nil for that slot instead of a tensor.
   var sinkInputs: [Int] = []
+  /// Work on a node's constant inputs (weights rearranged for the operator), done once.
+  ///
+  /// Called when the model's constants are computed, with the constant inputs (the others nil);
+  /// the tensor it returns reaches every forward and reverse call as `OperatorContext.prepared`.
+  /// An operator must check that it fits the inputs it is given.
+  var prepare: (@Sendable (OperatorContext) throws -> Tensor?)? = nil
   /// Computes the outputs (one tensor per declared output, extras ignored by the graph).
   var forward: @Sendable (OperatorContext) throws -> [Tensor]
   /// The reverse pass of one output gradient, for operators without `stackedBackward`.
