@@ -160,6 +160,10 @@ struct OperatorGradientTests {
       binary("Sub", r.tensor([2, 1, 3]), r.tensor([4, 1])),
       binary("Mul", r.tensor([2, 3]), r.tensor([2, 1])),
       binary("Div", r.tensor([2, 3]), r.tensor([3], 0.5, 2)),
+      // A scalar operand on either side, and one whole operand against a trailing block.
+      binary("Mul", r.tensor([]), r.tensor([2, 3])),
+      binary("Div", r.tensor([2, 3], 0.5, 2), r.tensor([], 0.5, 2)),
+      binary("Mul", r.tensor([3, 4]), r.tensor([1, 4])),
       binary("Pow", r.tensor([2, 3], 0.5, 2), r.tensor([2, 3])),
       binary("MatMul", r.tensor([2, 1, 3, 4]), r.tensor([3, 4, 5])),
       binary("MatMul", r.tensor([4]), r.tensor([4, 5])),

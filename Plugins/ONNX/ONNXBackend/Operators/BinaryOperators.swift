@@ -11,6 +11,107 @@ enum BinaryOperators {
     var db: @Sendable (Float, Float, Float) -> Float
     /// ∂y/∂a and ∂y/∂b when they are constants (Add, Sub): the reverse pass skips evaluating them.
     var constantSlopes: (da: Float, db: Float)? = nil
+    /// `value` over a run of elements (`Run`); the operators a transformer runs most have one
+    /// compiled for them, whose loop vectorises, the others call `value` per element.
+    var run: Run
+    /// Per-row gradients that need no slopes: ∂y/∂a·g = f(g, b) (Mul: g·b, Div: g/b) and
+    /// ∂y/∂b·g = f(g, a) (Mul: g·a), as runs over the gradient row and the other operand.
+    var aGradient: Run? = nil
+    var bGradient: Run? = nil
+
+    init(
+      value: @escaping @Sendable (Float, Float) -> Float, da: @escaping @Sendable (Float, Float, Float) -> Float,
+      db: @escaping @Sendable (Float, Float, Float) -> Float, constantSlopes: (da: Float, db: Float)? = nil,
+      run: Run? = nil, aGradient: Run? = nil, bGradient: Run? = nil
+    ) {
+      (self.value, self.da, self.db, self.constantSlopes) = (value, da, db, constantSlopes)
+      (self.aGradient, self.bGradient) = (aGradient, bGradient)
+      self.run =
+        run ?? { x, xStep, y, yStep, out, count in
+          for i in 0..<count { out[i] = value(x[i * xStep], y[i * yStep]) }
+        }
+    }
+  }
+
+  /// out[i] = f(x[i · xStep], y[i · yStep]) for i < count; steps are 1 (a run of the operand) or
+  /// 0 (one element repeated).
+  typealias Run =
+    @Sendable (
+      _ x: UnsafePointer<Float>, _ xStep: Int, _ y: UnsafePointer<Float>, _ yStep: Int,
+      _ out: UnsafeMutablePointer<Float>,
+      _ count: Int
+    ) -> Void
+
+  /// out[i] = f(x at i, y at i) for the `count` elements of the result: `run` over the longest
+  /// stretches the alignments allow, one element at a time through the maps otherwise.
+  static func apply(
+    _ run: Run, _ x: UnsafePointer<Float>, _ xAlign: Alignment, _ y: UnsafePointer<Float>, _ yAlign: Alignment,
+    into out: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    switch (xAlign, yAlign) {
+    case (.whole, .whole): run(x, 1, y, 1, out, count)
+    case (.whole, .block(1)): run(x, 1, y, 0, out, count)
+    case (.block(1), .whole): run(x, 0, y, 1, out, count)
+    case (.whole, .block(let size)):
+      for base in stride(from: 0, to: count, by: size) { run(x + base, 1, y, 1, out + base, size) }
+    case (.block(let size), .whole):
+      for base in stride(from: 0, to: count, by: size) { run(x, 1, y + base, 1, out + base, size) }
+    default:
+      let (ia, ib) = (xAlign.map(count: count), yAlign.map(count: count))
+      for i in 0..<count { run(x + ia[i], 0, y + ib[i], 0, out + i, 1) }
+    }
+  }
+
+  /// A float function the compiler specialises `run(of:)` for.
+  protocol FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float }
+  enum Sum: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
+  enum Difference: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
+  enum Product: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
+  enum Quotient: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
+
+  static func run<F: FloatFunction>(of _: F.Type) -> Run {
+    { x, xStep, y, yStep, out, count in
+      switch (xStep, yStep) {
+      case (1, 1): for i in 0..<count { out[i] = F.apply(x[i], y[i]) }
+      case (1, 0):
+        let b = y[0]
+        for i in 0..<count { out[i] = F.apply(x[i], b) }
+      case (0, 1):
+        let a = x[0]
+        for i in 0..<count { out[i] = F.apply(a, y[i]) }
+      default: for i in 0..<count { out[i] = F.apply(x[i * xStep], y[i * yStep]) }
+      }
+    }
+  }
+
+  /// How an operand's elements line up with the `count` elements of the result.
+  enum Alignment {
+    /// Element i: the operand has the result's shape.
+    case whole
+    /// Element i mod size: the operand repeats as a trailing block (a bias over tokens, a scalar).
+    case block(Int)
+    /// Element map[i] (`IndexMap.broadcast`).
+    case mapped([Int])
+
+    init(_ operand: [Int], to shape: [Int]) {
+      let (size, count) = (operand.reduce(1, *), shape.reduce(1, *))
+      if size == count {
+        self = .whole
+      } else if size < count, BinaryOperators.repeatsAsTrailingBlock(operand, in: shape) {
+        self = .block(size)
+      } else {
+        self = .mapped(IndexMap.broadcast(from: operand, to: shape))
+      }
+    }
+
+    /// The broadcast map, whatever the alignment.
+    func map(count: Int) -> [Int] {
+      switch self {
+      case .whole: return Array(0..<count)
+      case .block(let size): return (0..<count).map { $0 % size }
+      case .mapped(let map): return map
+      }
+    }
   }
 
   /// The shape `b` broadcasts with against `a`.
@@ -58,36 +159,12 @@ enum BinaryOperators {
         let count = shape.reduce(1, *)
         switch (a.elements, b.elements) {
         case (.float(let x), .float(let y)):
-          // Both operands whole, or one whole and the other repeated as a trailing block (a bias
-          // over tokens, a scalar: with both trailing blocks, the longer covers the whole shape):
-          // plain loops; anything else through the index maps.
-          let repeats = { (operand: [Int]) in
-            operand.reduce(1, *) <= count && Self.repeatsAsTrailingBlock(operand, in: shape)
-          }
-          let (xBlock, yBlock) = (max(1, x.count), max(1, y.count))
-          let general = !(repeats(a.shape) && repeats(bShape))
-          let ia = general ? IndexMap.broadcast(from: a.shape, to: shape) : []
-          let ib = general ? IndexMap.broadcast(from: bShape, to: shape) : []
+          let (xAlign, yAlign) = (Alignment(a.shape, to: shape), Alignment(bShape, to: shape))
           let out = [Float](unsafeUninitializedCapacity: count) { out, written in
             x.withUnsafeBufferPointer { x in
               y.withUnsafeBufferPointer { y in
-                ia.withUnsafeBufferPointer { ia in
-                  ib.withUnsafeBufferPointer { ib in
-                    if general {
-                      for i in 0..<count { out[i] = rule.value(x[ia[i]], y[ib[i]]) }
-                    } else if yBlock < count {  // x is whole (one trailing block is)
-                      for base in stride(from: 0, to: count, by: yBlock) {
-                        for j in 0..<yBlock { out[base + j] = rule.value(x[base + j], y[j]) }
-                      }
-                    } else if xBlock < count {
-                      for base in stride(from: 0, to: count, by: xBlock) {
-                        for j in 0..<xBlock { out[base + j] = rule.value(x[j], y[base + j]) }
-                      }
-                    } else {
-                      for i in 0..<count { out[i] = rule.value(x[i], y[i]) }
-                    }
-                  }
-                }
+                guard let x = x.baseAddress, let y = y.baseAddress, let out = out.baseAddress else { return }
+                apply(rule.run, x, xAlign, y, yAlign, into: out, count: count)
               }
             }
             written = count
@@ -117,24 +194,48 @@ enum BinaryOperators {
         guard g.count == rows * count else {
           throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
         }
-        let ia = IndexMap.broadcast(from: a.shape, to: shape)
-        let ib = IndexMap.broadcast(from: try operandShape(c, a, b), to: shape)
+        let xAlign = Alignment(a.shape, to: shape)
+        let yAlign = Alignment(try operandShape(c, a, b), to: shape)
         // The partial derivatives depend on a, b and y only: evaluated once, shared by every row.
         func gradient(
-          of operand: [Float], shape operandShape: [Int], map: [Int], constant: Float?,
-          _ partial: (Float, Float, Float) -> Float
+          of operand: [Float], shape operandShape: [Int], alignment: Alignment, constant: Float?,
+          _ partial: (Float, Float, Float) -> Float, direct: Run?, other: [Float], _ otherAlignment: Alignment
         ) -> Tensor {
           let size = operand.count
+          if case .whole = alignment, let direct {  // f(g, other operand) row by row: no slopes
+            let d = [Float](unsafeUninitializedCapacity: rows * size) { d, written in
+              g.withUnsafeBufferPointer { g in
+                other.withUnsafeBufferPointer { other in
+                  guard let d = d.baseAddress, let g = g.baseAddress, let other = other.baseAddress else { return }
+                  for r in 0..<rows {
+                    apply(direct, g + r * count, .whole, other, otherAlignment, into: d + r * size, count: count)
+                  }
+                }
+              }
+              written = rows * size
+            }
+            return Tensor(shape: [rows] + operandShape, floats: d)
+          }
           var slope = [Float](repeating: 0, count: constant == nil ? count : 0)
           var d = [Float](repeating: 0, count: rows * size)
           x.withUnsafeBufferPointer { x in
             y.withUnsafeBufferPointer { y in
               out.withUnsafeBufferPointer { out in
-                ia.withUnsafeBufferPointer { ia in
-                  ib.withUnsafeBufferPointer { ib in
-                    slope.withUnsafeMutableBufferPointer { slope in
-                      for i in 0..<slope.count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
+                slope.withUnsafeMutableBufferPointer { slope in
+                  guard !slope.isEmpty else { return }
+                  switch (xAlign, yAlign) {
+                  case (.whole, .whole): for i in 0..<count { slope[i] = partial(x[i], y[i], out[i]) }
+                  case (.whole, .block(let block)):
+                    for base in stride(from: 0, to: count, by: block) {
+                      for j in 0..<block { slope[base + j] = partial(x[base + j], y[j], out[base + j]) }
                     }
+                  case (.block(let block), .whole):
+                    for base in stride(from: 0, to: count, by: block) {
+                      for j in 0..<block { slope[base + j] = partial(x[j], y[base + j], out[base + j]) }
+                    }
+                  default:
+                    let (ia, ib) = (xAlign.map(count: count), yAlign.map(count: count))
+                    for i in 0..<count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
                   }
                 }
               }
@@ -142,18 +243,24 @@ enum BinaryOperators {
           }
           g.withUnsafeBufferPointer { g in
             slope.withUnsafeBufferPointer { slope in
-              map.withUnsafeBufferPointer { map in
-                d.withUnsafeMutableBufferPointer { d in
-                  guard let g = g.baseAddress, let d = d.baseAddress else { return }
-                  for r in 0..<rows {
-                    let (source, target) = (g + r * count, d + r * size)
-                    switch (constant, size == count) {  // equal sizes: the map is the identity
-                    case (1?, true): target.update(from: source, count: count)
-                    case (let k?, true): for i in 0..<count { target[i] = k * source[i] }
-                    case (let k?, false): for i in 0..<count { target[map[i]] += k * source[i] }
-                    case (nil, true): for i in 0..<count { target[i] = source[i] * slope[i] }
-                    case (nil, false): for i in 0..<count { target[map[i]] += source[i] * slope[i] }
+              d.withUnsafeMutableBufferPointer { d in
+                guard let g = g.baseAddress, let d = d.baseAddress else { return }
+                for r in 0..<rows {
+                  let (source, target) = (g + r * count, d + r * size)
+                  switch (alignment, constant) {
+                  case (.whole, 1?): target.update(from: source, count: count)
+                  case (.whole, let k?): for i in 0..<count { target[i] = k * source[i] }
+                  case (.whole, nil): for i in 0..<count { target[i] = source[i] * slope[i] }
+                  case (.block(let block), let k?):
+                    for base in stride(from: 0, to: count, by: block) {
+                      for j in 0..<block { target[j] += k * source[base + j] }
                     }
+                  case (.block(let block), nil):
+                    for base in stride(from: 0, to: count, by: block) {
+                      for j in 0..<block { target[j] += source[base + j] * slope[base + j] }
+                    }
+                  case (.mapped(let map), let k?): for i in 0..<count { target[map[i]] += k * source[i] }
+                  case (.mapped(let map), nil): for i in 0..<count { target[map[i]] += source[i] * slope[i] }
                   }
                 }
               }
@@ -162,8 +269,14 @@ enum BinaryOperators {
           return Tensor(shape: [rows] + operandShape, floats: d)
         }
         return [
-          needs[0] ? gradient(of: x, shape: a.shape, map: ia, constant: rule.constantSlopes?.da, rule.da) : nil,
-          needs[1] ? gradient(of: y, shape: b.shape, map: ib, constant: rule.constantSlopes?.db, rule.db) : nil,
+          needs[0]
+            ? gradient(
+              of: x, shape: a.shape, alignment: xAlign, constant: rule.constantSlopes?.da, rule.da,
+              direct: rule.aGradient, other: y, yAlign) : nil,
+          needs[1]
+            ? gradient(
+              of: y, shape: b.shape, alignment: yAlign, constant: rule.constantSlopes?.db, rule.db,
+              direct: rule.bGradient, other: x, xAlign) : nil,
         ]
       })
   }
@@ -264,14 +377,24 @@ enum BinaryOperators {
   static let all: [String: OperatorDefinition] = [
     "Mod": mod,
     "Add": arithmetic(
-      .init(value: { $0 + $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in 1 }, constantSlopes: (1, 1)),
+      .init(
+        value: { $0 + $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in 1 }, constantSlopes: (1, 1), run: run(of: Sum.self)),
       integer: { $0 &+ $1 }),
     "Sub": arithmetic(
-      .init(value: { $0 - $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in -1 }, constantSlopes: (1, -1)),
+      .init(
+        value: { $0 - $1 }, da: { _, _, _ in 1 }, db: { _, _, _ in -1 }, constantSlopes: (1, -1),
+        run: run(of: Difference.self)),
       integer: { $0 &- $1 }),
-    "Mul": arithmetic(.init(value: { $0 * $1 }, da: { _, b, _ in b }, db: { a, _, _ in a }), integer: { $0 &* $1 }),
+    "Mul": arithmetic(
+      .init(
+        value: { $0 * $1 }, da: { _, b, _ in b }, db: { a, _, _ in a }, run: run(of: Product.self),
+        aGradient: run(of: Product.self), bGradient: run(of: Product.self)),
+      integer: { $0 &* $1 }),
     "Div": arithmetic(
-      .init(value: { $0 / $1 }, da: { _, b, _ in 1 / b }, db: { _, b, y in -y / b }), integer: integerDivision),
+      .init(
+        value: { $0 / $1 }, da: { _, b, _ in 1 / b }, db: { _, b, y in -y / b }, run: run(of: Quotient.self),
+        aGradient: run(of: Quotient.self)),
+      integer: integerDivision),
     "Pow": arithmetic(
       .init(
         value: { pow($0, $1) }, da: { a, b, _ in b == 0 ? 0 : b * pow(a, b - 1) },
