@@ -61,13 +61,21 @@ enum NormalizationOperators {
   }
 
   /// Normalises over the trailing dimensions from `axis`: y = (x − μ)/σ · scale + B.
+  ///
+  /// The reverse pass carries every gradient row at once over statistics computed once.
   static let layerNormalization = OperatorDefinition(
     since: 17, differentiableInputs: [0, 1, 2],
     forward: { c in
       let s = try LayerNormState(c)
-      var y = [Float](repeating: 0, count: s.x.count)
-      for i in 0..<s.x.count {
-        y[i] = s.normalized[i] * s.scale[s.scaleMap[i % s.size]] + (s.bias.map { $0[s.biasMap[i % s.size]] } ?? 0)
+      let size = s.size
+      let y = [Float](unsafeUninitializedCapacity: s.normalized.count) { y, written in
+        s.normalized.withUnsafeBufferPointer { n in
+          for row in 0..<s.rows {
+            let (source, target) = (row * size, row * size)
+            for j in 0..<size { y[target + j] = n[source + j] * s.scale[j] + s.bias[j] }
+          }
+        }
+        written = s.normalized.count
       }
       let statsShape = Array(s.shape.prefix(s.axis)) + [Int](repeating: 1, count: s.shape.count - s.axis)
       return [
@@ -75,44 +83,79 @@ enum NormalizationOperators {
         Tensor(shape: statsShape, floats: s.invStd),
       ]
     },
-    backward: { c, _, gradients, needs in
+    stackedBackward: { c, _, gradients, needs, rows in
       guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
       let s = try LayerNormState(c)
-      var dx = [Float](repeating: 0, count: s.x.count)
-      var dScale = [Float](repeating: 0, count: s.scale.count)
-      var dBias = [Float](repeating: 0, count: s.bias?.count ?? 0)
-      for row in 0..<s.rows {
-        var meanD: Float = 0
-        var meanDN: Float = 0
-        for j in 0..<s.size {
-          let i = row * s.size + j
-          let d = g[i] * s.scale[s.scaleMap[j]]
-          meanD += d
-          meanDN += d * s.normalized[i]
-          dScale[s.scaleMap[j]] += g[i] * s.normalized[i]
-          if s.bias != nil { dBias[s.biasMap[j]] += g[i] }
-        }
-        meanD /= Float(s.size)
-        meanDN /= Float(s.size)
-        for j in 0..<s.size {
-          let i = row * s.size + j
-          dx[i] = s.invStd[row] * (g[i] * s.scale[s.scaleMap[j]] - meanD - s.normalized[i] * meanDN)
+      let (size, count) = (s.size, s.normalized.count)
+      guard g.count == rows * count else {
+        throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
+      }
+      let hasBias = c.optionalInput(2) != nil
+      var dx = [Float](repeating: 0, count: needs[0] ? rows * count : 0)
+      // Gradients of the scale and bias as broadcast to the normalised shape, one per row.
+      var dScale = [Float](repeating: 0, count: needs[1] ? rows * size : 0)
+      var dBias = [Float](repeating: 0, count: needs.count > 2 && needs[2] && hasBias ? rows * size : 0)
+      g.withUnsafeBufferPointer { g in
+        s.normalized.withUnsafeBufferPointer { n in
+          guard let g = g.baseAddress, let n = n.baseAddress else { return }
+          for r in 0..<rows {
+            for row in 0..<s.rows {
+              let (gr, nr) = (g + r * count + row * size, n + row * size)
+              if !dScale.isEmpty {
+                dScale.withUnsafeMutableBufferPointer { d in
+                  for j in 0..<size { d[r * size + j] += gr[j] * nr[j] }
+                }
+              }
+              if !dBias.isEmpty {
+                dBias.withUnsafeMutableBufferPointer { d in
+                  for j in 0..<size { d[r * size + j] += gr[j] }
+                }
+              }
+              guard !dx.isEmpty else { continue }
+              var meanD: Float = 0
+              var meanDN: Float = 0
+              for j in 0..<size {
+                let d = gr[j] * s.scale[j]
+                meanD += d
+                meanDN += d * nr[j]
+              }
+              meanD /= Float(size)
+              meanDN /= Float(size)
+              let invStd = s.invStd[row]
+              dx.withUnsafeMutableBufferPointer { dx in
+                let target = r * count + row * size
+                for j in 0..<size { dx[target + j] = invStd * (gr[j] * s.scale[j] - meanD - nr[j] * meanDN) }
+              }
+            }
+          }
         }
       }
+      /// Sums each row's broadcast gradient back to the operand's own shape.
+      func reduced(_ d: [Float], slot: Int) throws -> Tensor {
+        let operand = try c.input(slot)
+        let map = IndexMap.broadcast(from: operand.shape, to: s.normalizedShape)
+        guard map.count != operand.count else { return Tensor(shape: [rows] + operand.shape, floats: d) }
+        var sums = [Float](repeating: 0, count: rows * operand.count)
+        for r in 0..<rows {
+          for j in 0..<size { sums[r * operand.count + map[j]] += d[r * size + j] }
+        }
+        return Tensor(shape: [rows] + operand.shape, floats: sums)
+      }
       return [
-        needs[0] ? Tensor(shape: s.shape, floats: dx) : nil,
-        needs[1] ? Tensor(shape: try c.input(1).shape, floats: dScale) : nil,
-        needs.count > 2 && needs[2] && s.bias != nil ? Tensor(shape: try c.input(2).shape, floats: dBias) : nil,
+        needs[0] ? Tensor(shape: [rows] + s.shape, floats: dx) : nil,
+        needs[1] ? try reduced(dScale, slot: 1) : nil,
+        dBias.isEmpty ? nil : try reduced(dBias, slot: 2),
       ]
     })
 
-  /// The statistics of a LayerNormalization forward pass.
+  /// The statistics of a LayerNormalization forward pass, with the scale and bias broadcast to
+  /// the normalised shape.
   struct LayerNormState {
     var shape: [Int]
+    var normalizedShape: [Int]
     var axis: Int
     var rows: Int, size: Int
-    var x: [Float], scale: [Float], bias: [Float]?
-    var scaleMap: [Int], biasMap: [Int]
+    var scale: [Float], bias: [Float]
     var mean: [Float], invStd: [Float], normalized: [Float]
 
     init(_ c: OperatorContext) throws {
@@ -120,41 +163,42 @@ enum NormalizationOperators {
       shape = input.shape
       axis = try c.axis(c.int("axis", default: -1), rank: shape.count)
       let normalizedShape = Array(shape[axis...])
-      size = normalizedShape.reduce(1, *)
-      rows = input.count / max(size, 1)
-      x = try input.floats("X")
-      let scaleTensor = try c.input(1)
-      guard (try? IndexMap.broadcastShape(scaleTensor.shape, normalizedShape)) == normalizedShape else {
-        throw ONNXError.shapeMismatch("Scale \(scaleTensor.shape) does not broadcast to \(normalizedShape)")
-      }
-      scale = try scaleTensor.floats("Scale")
-      scaleMap = IndexMap.broadcast(from: scaleTensor.shape, to: normalizedShape)
-      if let b = c.optionalInput(2) {
-        guard (try? IndexMap.broadcastShape(b.shape, normalizedShape)) == normalizedShape else {
-          throw ONNXError.shapeMismatch("B \(b.shape) does not broadcast to \(normalizedShape)")
+      let size = normalizedShape.reduce(1, *)
+      let rows = input.count / max(size, 1)
+      (self.normalizedShape, self.size, self.rows) = (normalizedShape, size, rows)
+      let x = try input.floats("X")
+      func broadcast(_ tensor: Tensor, _ name: String) throws -> [Float] {
+        guard (try? IndexMap.broadcastShape(tensor.shape, normalizedShape)) == normalizedShape else {
+          throw ONNXError.shapeMismatch("\(name) \(tensor.shape) does not broadcast to \(normalizedShape)")
         }
-        bias = try b.floats("B")
-        biasMap = IndexMap.broadcast(from: b.shape, to: normalizedShape)
-      } else {
-        bias = nil
-        biasMap = []
+        let values = try tensor.floats(name)
+        guard values.count != size else { return values }
+        return IndexMap.broadcast(from: tensor.shape, to: normalizedShape).map { values[$0] }
       }
-      let epsilon = try c.float("epsilon", default: 1e-5)
-      mean = [Float](repeating: 0, count: rows)
-      invStd = [Float](repeating: 0, count: rows)
-      normalized = [Float](repeating: 0, count: x.count)
-      for row in 0..<rows {
-        var sum: Double = 0
-        for j in 0..<size { sum += Double(x[row * size + j]) }
-        let mu = sum / Double(size)
-        var variance: Double = 0
-        for j in 0..<size { variance += (Double(x[row * size + j]) - mu) * (Double(x[row * size + j]) - mu) }
-        variance /= Double(size)
-        let r = 1 / (variance + Double(epsilon)).squareRoot()
-        mean[row] = Float(mu)
-        invStd[row] = Float(r)
-        for j in 0..<size { normalized[row * size + j] = Float((Double(x[row * size + j]) - mu) * r) }
+      scale = try broadcast(try c.input(1), "Scale")
+      bias = try c.optionalInput(2).map { try broadcast($0, "B") } ?? [Float](repeating: 0, count: size)
+      let epsilon = Double(try c.float("epsilon", default: 1e-5))
+      var mean = [Float](repeating: 0, count: rows)
+      var invStd = [Float](repeating: 0, count: rows)
+      normalized = [Float](unsafeUninitializedCapacity: x.count) { normalized, written in
+        x.withUnsafeBufferPointer { x in
+          guard let x = x.baseAddress else { return }
+          for row in 0..<rows {
+            let source = x + row * size
+            var sum: Double = 0
+            for j in 0..<size { sum += Double(source[j]) }
+            let mu = sum / Double(size)
+            var variance: Double = 0
+            for j in 0..<size { variance += (Double(source[j]) - mu) * (Double(source[j]) - mu) }
+            let r = 1 / (variance / Double(size) + epsilon).squareRoot()
+            mean[row] = Float(mu)
+            invStd[row] = Float(r)
+            for j in 0..<size { normalized[row * size + j] = Float((Double(source[j]) - mu) * r) }
+          }
+        }
+        written = x.count
       }
+      (self.mean, self.invStd) = (mean, invStd)
     }
   }
 
