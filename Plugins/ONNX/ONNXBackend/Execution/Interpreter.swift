@@ -151,7 +151,12 @@ public struct Interpreter: Sendable {
       var inputGradients: [Tensor?] = []
       var sunk = Array(repeating: false, count: node.inputs.count)
       do {
-        if weights.contains(true), let batch {
+        if weights.contains(true), let batch,
+          let together = try definition.batchedWeightsBackward?(
+            context, outputs, outputGradients, needs, weights, rows, batch.samples)
+        {
+          inputGradients = together  // the weights' gradients per sample from one pass
+        } else if weights.contains(true), let batch {
           let shared = needs.indices.map { needs[$0] && !weights[$0] }
           if shared.contains(true) {
             inputGradients = try definition.reverse(context, outputs, outputGradients, shared, rows: rows)

@@ -183,102 +183,131 @@ enum BinaryOperators {
         }
       },
       stackedBackward: { c, outputs, gradients, needs, rows in
-        guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil] }
-        let a = try c.input(0)
-        let b = try exponentAsFloat(c, a, try c.input(1))
-        let x = try a.floats("input 0")
-        let y = try b.floats("input 1")
-        let out = try outputs[0].floats("output")
-        let shape = outputs[0].shape
-        let count = out.count
-        guard g.count == rows * count else {
-          throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
-        }
-        let xAlign = Alignment(a.shape, to: shape)
-        let yAlign = Alignment(try operandShape(c, a, b), to: shape)
-        // The partial derivatives depend on a, b and y only: evaluated once, shared by every row.
-        func gradient(
-          of operand: [Float], shape operandShape: [Int], alignment: Alignment, constant: Float?,
-          _ partial: (Float, Float, Float) -> Float, direct: Run?, other: [Float], _ otherAlignment: Alignment
-        ) -> Tensor {
-          let size = operand.count
-          if case .whole = alignment, let direct {  // f(g, other operand) row by row: no slopes
-            let d = [Float](unsafeUninitializedCapacity: rows * size) { d, written in
-              g.withUnsafeBufferPointer { g in
-                other.withUnsafeBufferPointer { other in
-                  guard let d = d.baseAddress, let g = g.baseAddress, let other = other.baseAddress else { return }
-                  for r in 0..<rows {
-                    apply(direct, g + r * count, .whole, other, otherAlignment, into: d + r * size, count: count)
-                  }
-                }
-              }
-              written = rows * size
-            }
-            return Tensor(shape: [rows] + operandShape, floats: d)
-          }
-          var slope = [Float](repeating: 0, count: constant == nil ? count : 0)
-          var d = [Float](repeating: 0, count: rows * size)
-          x.withUnsafeBufferPointer { x in
-            y.withUnsafeBufferPointer { y in
-              out.withUnsafeBufferPointer { out in
-                slope.withUnsafeMutableBufferPointer { slope in
-                  guard !slope.isEmpty else { return }
-                  switch (xAlign, yAlign) {
-                  case (.whole, .whole): for i in 0..<count { slope[i] = partial(x[i], y[i], out[i]) }
-                  case (.whole, .block(let block)):
-                    for base in stride(from: 0, to: count, by: block) {
-                      for j in 0..<block { slope[base + j] = partial(x[base + j], y[j], out[base + j]) }
-                    }
-                  case (.block(let block), .whole):
-                    for base in stride(from: 0, to: count, by: block) {
-                      for j in 0..<block { slope[base + j] = partial(x[j], y[base + j], out[base + j]) }
-                    }
-                  default:
-                    let (ia, ib) = (xAlign.map(count: count), yAlign.map(count: count))
-                    for i in 0..<count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
-                  }
-                }
-              }
-            }
-          }
-          g.withUnsafeBufferPointer { g in
-            slope.withUnsafeBufferPointer { slope in
-              d.withUnsafeMutableBufferPointer { d in
-                guard let g = g.baseAddress, let d = d.baseAddress else { return }
-                for r in 0..<rows {
-                  let (source, target) = (g + r * count, d + r * size)
-                  switch (alignment, constant) {
-                  case (.whole, 1?): target.update(from: source, count: count)
-                  case (.whole, let k?): for i in 0..<count { target[i] = k * source[i] }
-                  case (.whole, nil): for i in 0..<count { target[i] = source[i] * slope[i] }
-                  case (.block(let block), let k?):
-                    for base in stride(from: 0, to: count, by: block) {
-                      for j in 0..<block { target[j] += k * source[base + j] }
-                    }
-                  case (.block(let block), nil):
-                    for base in stride(from: 0, to: count, by: block) {
-                      for j in 0..<block { target[j] += source[base + j] * slope[base + j] }
-                    }
-                  case (.mapped(let map), let k?): for i in 0..<count { target[map[i]] += k * source[i] }
-                  case (.mapped(let map), nil): for i in 0..<count { target[map[i]] += source[i] * slope[i] }
-                  }
-                }
-              }
-            }
-          }
-          return Tensor(shape: [rows] + operandShape, floats: d)
-        }
-        return [
-          needs[0]
-            ? gradient(
-              of: x, shape: a.shape, alignment: xAlign, constant: rule.constantSlopes?.da, rule.da,
-              direct: rule.aGradient, other: y, yAlign) : nil,
-          needs[1]
-            ? gradient(
-              of: y, shape: b.shape, alignment: yAlign, constant: rule.constantSlopes?.db, rule.db,
-              direct: rule.bGradient, other: x, xAlign) : nil,
-        ]
+        try reverse(rule, c, outputs, gradients, needs, weights: [false, false], rows: rows, samples: 1) ?? [nil, nil]
+      },
+      batchedWeightsBackward: { c, outputs, gradients, needs, weights, rows, samples in
+        try reverse(rule, c, outputs, gradients, needs, weights: weights, rows: rows, samples: samples)
       })
+  }
+
+  /// The reverse pass of `rule` for `rows` stacked gradients; the operands flagged in `weights`
+  /// get their gradients per sample ([samples · rows] + shape) when they repeat as a trailing
+  /// block within each of the `samples` (a bias), else the result is nil.
+  static func reverse(
+    _ rule: FloatRule, _ c: OperatorContext, _ outputs: [Tensor], _ gradients: [Tensor?], _ needs: [Bool],
+    weights: [Bool], rows: Int, samples: Int
+  ) throws -> [Tensor?]? {
+    guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil] }
+    let a = try c.input(0)
+    let b = try exponentAsFloat(c, a, try c.input(1))
+    let x = try a.floats("input 0")
+    let y = try b.floats("input 1")
+    let out = try outputs[0].floats("output")
+    let shape = outputs[0].shape
+    let count = out.count
+    guard g.count == rows * count else {
+      throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
+    }
+    let xAlign = Alignment(a.shape, to: shape)
+    let yAlign = Alignment(try operandShape(c, a, b), to: shape)
+    // The partial derivatives depend on a, b and y only: evaluated once, shared by every row.
+    func gradient(
+      of operand: [Float], shape operandShape: [Int], alignment: Alignment, constant: Float?,
+      _ partial: (Float, Float, Float) -> Float, direct: Run?, other: [Float], _ otherAlignment: Alignment,
+      perSample: Bool
+    ) -> Tensor? {
+      let size = operand.count
+      // Per sample, the result splits into `parts` spans, each a whole number of blocks.
+      let parts = perSample ? samples : 1
+      if perSample {
+        guard case .block(let block) = alignment, count % samples == 0, (count / samples) % block == 0 else {
+          return nil
+        }
+      }
+      if case .whole = alignment, let direct {  // f(g, other operand) row by row: no slopes
+        let d = [Float](unsafeUninitializedCapacity: rows * size) { d, written in
+          g.withUnsafeBufferPointer { g in
+            other.withUnsafeBufferPointer { other in
+              guard let d = d.baseAddress, let g = g.baseAddress, let other = other.baseAddress else { return }
+              for r in 0..<rows {
+                apply(direct, g + r * count, .whole, other, otherAlignment, into: d + r * size, count: count)
+              }
+            }
+          }
+          written = rows * size
+        }
+        return Tensor(shape: [rows] + operandShape, floats: d)
+      }
+      var slope = [Float](repeating: 0, count: constant == nil ? count : 0)
+      var d = [Float](repeating: 0, count: parts * rows * size)
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeBufferPointer { y in
+          out.withUnsafeBufferPointer { out in
+            slope.withUnsafeMutableBufferPointer { slope in
+              guard !slope.isEmpty else { return }
+              switch (xAlign, yAlign) {
+              case (.whole, .whole): for i in 0..<count { slope[i] = partial(x[i], y[i], out[i]) }
+              case (.whole, .block(let block)):
+                for base in stride(from: 0, to: count, by: block) {
+                  for j in 0..<block { slope[base + j] = partial(x[base + j], y[j], out[base + j]) }
+                }
+              case (.block(let block), .whole):
+                for base in stride(from: 0, to: count, by: block) {
+                  for j in 0..<block { slope[base + j] = partial(x[j], y[base + j], out[base + j]) }
+                }
+              default:
+                let (ia, ib) = (xAlign.map(count: count), yAlign.map(count: count))
+                for i in 0..<count { slope[i] = partial(x[ia[i]], y[ib[i]], out[i]) }
+              }
+            }
+          }
+        }
+      }
+      let span = count / parts
+      g.withUnsafeBufferPointer { g in
+        slope.withUnsafeBufferPointer { slope in
+          d.withUnsafeMutableBufferPointer { d in
+            guard let g = g.baseAddress, let d = d.baseAddress else { return }
+            for r in 0..<rows {
+              for part in 0..<parts {
+                let first = part * span
+                let (source, target) = (g + r * count + first, d + (part * rows + r) * size)
+                switch (alignment, constant) {
+                case (.whole, 1?): target.update(from: source, count: count)
+                case (.whole, let k?): for i in 0..<count { target[i] = k * source[i] }
+                case (.whole, nil): for i in 0..<count { target[i] = source[i] * slope[i] }
+                case (.block(let block), let k?):
+                  for base in stride(from: 0, to: span, by: block) {
+                    for j in 0..<block { target[j] += k * source[base + j] }
+                  }
+                case (.block(let block), nil):
+                  for base in stride(from: 0, to: span, by: block) {
+                    for j in 0..<block { target[j] += source[base + j] * slope[first + base + j] }
+                  }
+                case (.mapped(let map), let k?): for i in 0..<count { target[map[i]] += k * source[i] }
+                case (.mapped(let map), nil): for i in 0..<count { target[map[i]] += source[i] * slope[i] }
+                }
+              }
+            }
+          }
+        }
+      }
+      return Tensor(shape: [parts * rows] + operandShape, floats: d)
+    }
+    let operands = [
+      (x, a.shape, xAlign, rule.constantSlopes?.da, rule.da, rule.aGradient, y, yAlign),
+      (y, b.shape, yAlign, rule.constantSlopes?.db, rule.db, rule.bGradient, x, xAlign),
+    ]
+    var result: [Tensor?] = [nil, nil]
+    for (slot, o) in operands.enumerated() where needs[slot] {
+      guard
+        let d = gradient(
+          of: o.0, shape: o.1, alignment: o.2, constant: o.3, o.4, direct: o.5, other: o.6, o.7,
+          perSample: samples > 1 && weights[slot])
+      else { return nil }
+      result[slot] = d
+    }
+    return result
   }
 
   /// Comparison or logic: bool result, not differentiable.

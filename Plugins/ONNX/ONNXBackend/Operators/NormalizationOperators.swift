@@ -84,69 +84,87 @@ enum NormalizationOperators {
       ]
     },
     stackedBackward: { c, _, gradients, needs, rows in
-      guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
-      let s = try LayerNormState(c)
-      let (size, count) = (s.size, s.normalized.count)
-      guard g.count == rows * count else {
-        throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
-      }
-      let hasBias = c.optionalInput(2) != nil
-      var dx = [Float](repeating: 0, count: needs[0] ? rows * count : 0)
-      // Gradients of the scale and bias as broadcast to the normalised shape, one per row.
-      var dScale = [Float](repeating: 0, count: needs[1] ? rows * size : 0)
-      var dBias = [Float](repeating: 0, count: needs.count > 2 && needs[2] && hasBias ? rows * size : 0)
-      g.withUnsafeBufferPointer { g in
-        s.normalized.withUnsafeBufferPointer { n in
-          guard let g = g.baseAddress, let n = n.baseAddress else { return }
-          for r in 0..<rows {
-            for row in 0..<s.rows {
-              let (gr, nr) = (g + r * count + row * size, n + row * size)
-              if !dScale.isEmpty {
-                dScale.withUnsafeMutableBufferPointer { d in
-                  for j in 0..<size { d[r * size + j] += gr[j] * nr[j] }
-                }
+      try layerNormReverse(c, gradients, needs, rows: rows, samples: 1) ?? [nil, nil, nil]
+    },
+    batchedWeightsBackward: { c, _, gradients, needs, weights, rows, samples in
+      // The scale and bias are the weights here; a sample-valued one takes the per-sample path.
+      guard (1..<needs.count).allSatisfy({ !needs[$0] || weights[$0] }) else { return nil }
+      return try layerNormReverse(c, gradients, needs, rows: rows, samples: samples)
+    })
+
+  /// LayerNormalization's reverse pass for `rows` stacked gradients, with the scale's and bias's
+  /// gradients per sample ([samples · rows] + shape) when the `samples` lie one after another
+  /// along axis 0; nil when the normalised rows do not split evenly between the samples.
+  static func layerNormReverse(_ c: OperatorContext, _ gradients: [Tensor?], _ needs: [Bool], rows: Int, samples: Int)
+    throws -> [Tensor?]?
+  {
+    guard let g = try gradients[0]?.floats("gradient") else { return [nil, nil, nil] }
+    let s = try LayerNormState(c)
+    let (size, count) = (s.size, s.normalized.count)
+    guard g.count == rows * count else {
+      throw ONNXError.shapeMismatch("\(rows) gradient rows of \(count) hold \(g.count) floats")
+    }
+    guard samples == 1 || (s.axis > 0 && s.rows % samples == 0) else { return nil }
+    let rowsPerSample = s.rows / samples
+    let hasBias = c.optionalInput(2) != nil
+    var dx = [Float](repeating: 0, count: needs[0] ? rows * count : 0)
+    // Gradients of the scale and bias as broadcast to the normalised shape, per sample and row.
+    let weightRows = samples * rows
+    var dScale = [Float](repeating: 0, count: needs[1] ? weightRows * size : 0)
+    var dBias = [Float](repeating: 0, count: needs.count > 2 && needs[2] && hasBias ? weightRows * size : 0)
+    g.withUnsafeBufferPointer { g in
+      s.normalized.withUnsafeBufferPointer { n in
+        guard let g = g.baseAddress, let n = n.baseAddress else { return }
+        for r in 0..<rows {
+          for row in 0..<s.rows {
+            let (gr, nr) = (g + r * count + row * size, n + row * size)
+            let weightRow = (row / rowsPerSample * rows + r) * size
+            if !dScale.isEmpty {
+              dScale.withUnsafeMutableBufferPointer { d in
+                for j in 0..<size { d[weightRow + j] += gr[j] * nr[j] }
               }
-              if !dBias.isEmpty {
-                dBias.withUnsafeMutableBufferPointer { d in
-                  for j in 0..<size { d[r * size + j] += gr[j] }
-                }
+            }
+            if !dBias.isEmpty {
+              dBias.withUnsafeMutableBufferPointer { d in
+                for j in 0..<size { d[weightRow + j] += gr[j] }
               }
-              guard !dx.isEmpty else { continue }
-              var meanD: Float = 0
-              var meanDN: Float = 0
-              for j in 0..<size {
-                let d = gr[j] * s.scale[j]
-                meanD += d
-                meanDN += d * nr[j]
-              }
-              meanD /= Float(size)
-              meanDN /= Float(size)
-              let invStd = s.invStd[row]
-              dx.withUnsafeMutableBufferPointer { dx in
-                let target = r * count + row * size
-                for j in 0..<size { dx[target + j] = invStd * (gr[j] * s.scale[j] - meanD - nr[j] * meanDN) }
-              }
+            }
+            guard !dx.isEmpty else { continue }
+            var meanD: Float = 0
+            var meanDN: Float = 0
+            for j in 0..<size {
+              let d = gr[j] * s.scale[j]
+              meanD += d
+              meanDN += d * nr[j]
+            }
+            meanD /= Float(size)
+            meanDN /= Float(size)
+            let invStd = s.invStd[row]
+            dx.withUnsafeMutableBufferPointer { dx in
+              let target = r * count + row * size
+              for j in 0..<size { dx[target + j] = invStd * (gr[j] * s.scale[j] - meanD - nr[j] * meanDN) }
             }
           }
         }
       }
-      /// Sums each row's broadcast gradient back to the operand's own shape.
-      func reduced(_ d: [Float], slot: Int) throws -> Tensor {
-        let operand = try c.input(slot)
-        let map = IndexMap.broadcast(from: operand.shape, to: s.normalizedShape)
-        guard map.count != operand.count else { return Tensor(shape: [rows] + operand.shape, floats: d) }
-        var sums = [Float](repeating: 0, count: rows * operand.count)
-        for r in 0..<rows {
-          for j in 0..<size { sums[r * operand.count + map[j]] += d[r * size + j] }
-        }
-        return Tensor(shape: [rows] + operand.shape, floats: sums)
+    }
+    /// Sums each row's broadcast gradient back to the operand's own shape.
+    func reduced(_ d: [Float], slot: Int) throws -> Tensor {
+      let operand = try c.input(slot)
+      let map = IndexMap.broadcast(from: operand.shape, to: s.normalizedShape)
+      guard map.count != operand.count else { return Tensor(shape: [weightRows] + operand.shape, floats: d) }
+      var sums = [Float](repeating: 0, count: weightRows * operand.count)
+      for r in 0..<weightRows {
+        for j in 0..<size { sums[r * operand.count + map[j]] += d[r * size + j] }
       }
-      return [
-        needs[0] ? Tensor(shape: [rows] + s.shape, floats: dx) : nil,
-        needs[1] ? try reduced(dScale, slot: 1) : nil,
-        dBias.isEmpty ? nil : try reduced(dBias, slot: 2),
-      ]
-    })
+      return Tensor(shape: [weightRows] + operand.shape, floats: sums)
+    }
+    return [
+      needs[0] ? Tensor(shape: [rows] + s.shape, floats: dx) : nil,
+      needs[1] ? try reduced(dScale, slot: 1) : nil,
+      dBias.isEmpty ? nil : try reduced(dBias, slot: 2),
+    ]
+  }
 
   /// The statistics of a LayerNormalization forward pass, with the scale and bias broadcast to
   /// the normalised shape.

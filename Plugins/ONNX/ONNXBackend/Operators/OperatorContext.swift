@@ -118,6 +118,16 @@ struct OperatorDefinition: Sendable {
   /// rows and shares work that does not depend on the gradient (im2col, argmax, derivatives).
   var stackedBackward: (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool], Int) throws -> [Tensor?])? = nil
 
+  /// The reverse pass of a batch of samples whose weight inputs need gradients per sample.
+  ///
+  /// Arguments as `stackedBackward`'s, then `weights` (the input slots whose gradients are per
+  /// sample) and the number of samples, which lie one after another along axis 0 of the sample
+  /// values. Returns what `stackedBackward` returns, except that a weight's gradient is
+  /// [samples · rows] + its shape, sample-major; or nil when the call's shapes are not ones it
+  /// handles, and the interpreter then reverses each sample alone for the weights.
+  var batchedWeightsBackward:
+    (@Sendable (OperatorContext, [Tensor], [Tensor?], [Bool], [Bool], Int, Int) throws -> [Tensor?]?)? = nil
+
   /// Whether the operator has a reverse pass.
   var hasReversePass: Bool { stackedBackward != nil || backward != nil }
 
