@@ -33,7 +33,7 @@ struct BatchedReverseTests {
     let stem = String(file.split(separator: "-")[0])
     if model.inputs.count == 1, model.inputs[0].elementType == .float32 {
       let x = try NPYFile.read(TestEnvironment.fixture("onnx/\(stem)-inputs.npy"))
-      return ([try x.float32Values().withUnsafeBytes { Array($0) }], x.shape[0])
+      return ([x.float32Values().withUnsafeBytes { Array($0) }], x.shape[0])
     }
     var buffers: [[UInt8]] = []
     var n = 0

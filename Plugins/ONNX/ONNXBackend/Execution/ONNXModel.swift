@@ -186,11 +186,11 @@ public final class ONNXModel {
       described[k].indexRange = ModelInput.indexRange(of: described[k].name, graph: graph, constants: constants)
     }
     inputs = described
-    var feeds = constants
-    for input in described { feeds[input.name] = input.zeros(samples: 1) }
+    let runs = BatchProbe.Runs(
+      interpreter: interpreter, constants: constants, inputs: described, probing: options.batching != .off)
     let values: [String: Tensor]
     do {
-      values = try interpreter.run(feeds)
+      values = try runs.zero.get()
     } catch {
       throw error.prefixed(path)
     }
@@ -231,7 +231,7 @@ public final class ONNXModel {
       options.batching == .off
       ? nil
       : BatchProbe(
-        interpreter: interpreter, constants: constants, inputs: described, zeroSample: values,
+        interpreter: interpreter, runs: runs, zeroSample: values, inputs: described,
         checked: [outputName] + (embeddingName.map { [$0] } ?? []), parameters: chosen, factors: factors)
     batchedForwardSamples = probe?.forward ?? false ? max(1, (1 << 26) / max(1, valueFloats)) : 1
     sampleValues = batchedForwardSamples > 1 ? probe?.sampleValues : nil

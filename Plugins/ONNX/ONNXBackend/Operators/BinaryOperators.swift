@@ -63,7 +63,7 @@ enum BinaryOperators {
   }
 
   /// A float function the compiler specialises `run(of:)` for.
-  protocol FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float }
+  protocol FloatFunction: Sendable { static func apply(_ a: Float, _ b: Float) -> Float }
   enum Sum: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
   enum Difference: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
   enum Product: FloatFunction { static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
