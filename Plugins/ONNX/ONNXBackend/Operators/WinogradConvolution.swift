@@ -90,8 +90,8 @@ struct WinogradConvolution {
 
   /// Floats of transformed inputs and products that one set of 16 sgemms may span.
   ///
-  /// 2²⁰ (4 MiB) measured fastest on ResNet-18 (its 32×32 stage: 2 samples a set), against 2¹⁸–2²³: larger
-  /// sets leave the cache between the transforms and the products.
+  /// 2²⁰ (4 MiB) measured fastest on ResNet-18 (its 32×32 stage: 2 samples a set), against
+  /// 2¹⁸–2²³: larger sets leave the cache between the transforms and the products.
   var chunkFloats = 1 << 20
 
   /// Samples whose tiles share one set of 16 products.
@@ -102,8 +102,8 @@ struct WinogradConvolution {
   /// y[n] = conv(x[n]) (+ bias) for `count` samples, overwriting y.
   ///
   /// x holds [count, inChannels, inputPlane], y [count, outChannels, outputPlane], both
-  /// contiguous. `weights` are the
-  /// forward convolution's (`weights(_:outChannels:inChannels:)`), also when `reversed`.
+  /// contiguous. `weights` are the forward convolution's (`weights(_:outChannels:inChannels:)`),
+  /// also when `reversed`.
   func run(
     _ x: UnsafePointer<Float>, count: Int, weights: [Float], bias: [Float]?, into y: UnsafeMutablePointer<Float>
   ) {
