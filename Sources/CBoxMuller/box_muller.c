@@ -76,8 +76,27 @@ static inline double box_muller_cosine(uint64_t lo) {
 }
 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void entk_box_muller_candidates(const uint64_t *restrict draws, size_t count, double *restrict values) {
+size_t entk_gaussian_entries(const uint64_t *restrict draws, size_t count, double scale, float *restrict entries) {
+  /* No fused multiply-adds: the margin is computed as the header states, in every clone. */
+#pragma clang fp contract(off)
+  size_t undecided = 0;
   for (size_t i = 0; i < count; i++) {
-    values[i] = box_muller_radius(draws[i] >> 32) * box_muller_cosine(draws[i] & 0xFFFFFFFFull);
+    double value = box_muller_radius(draws[i] >> 32) * box_muller_cosine(draws[i] & 0xFFFFFFFFull) * scale;
+    double margin = (__builtin_fabs(value) + scale) * 1e-12;
+    float low = (float)(value - margin);
+    int decided = low == (float)(value + margin);
+    undecided += !decided;
+    entries[i] = decided ? (float)value : __builtin_nanf("");
+  }
+  return undecided;
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void entk_splitmix_draws(uint64_t first, uint64_t gamma, size_t count, uint64_t *restrict draws) {
+  for (size_t i = 0; i < count; i++) {
+    uint64_t z = first + (uint64_t)i * gamma;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    draws[i] = z ^ (z >> 31);
   }
 }

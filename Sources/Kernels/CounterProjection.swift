@@ -114,40 +114,27 @@ public struct CounterProjection: Sendable, Equatable {
   /// Writes R[`rowRange`, `columnRange`] of a dense R row-major into `block` (one line of
   /// `columnRange.count` floats per row), bit-identical to `entry`.
   ///
-  /// The counter is stepped by γ along a row instead of multiplied out, and each step runs in a
-  /// loop of its own so it vectorises. Gaussian entries start from `entk_box_muller_candidates`
-  /// (polynomial log and cos, within 3e-16 of libm's over every input): a candidate v is rounded to
-  /// float32 when v ± 1e-12·(|v| + 1/√k) round alike, which the exact value (within that distance)
-  /// then does too; the others, about 3 in 10⁴, are computed with libm as `entry` does.
+  /// A row's draws come from `entk_splitmix_draws` and its Gaussian entries from
+  /// `entk_gaussian_entries` (polynomial log and cos, within 3e-16 of libm's over every input),
+  /// vectorised C loops: a candidate v is rounded to float32 when v ± 1e-12·(|v| + 1/√k) round
+  /// alike, which the exact value (within that distance) then does too; the others, about 3 in
+  /// 10⁴, are computed with libm as `entry` does.
   func fill(rows rowRange: Range<Int>, columns columnRange: Range<Int>, into block: UnsafeMutablePointer<Float>) {
     precondition(distribution != .sparse)
     let width = columnRange.count
     let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: max(width, 1))
-    let candidates = UnsafeMutablePointer<Double>.allocate(capacity: max(width, 1))
-    defer {
-      draws.deallocate()
-      candidates.deallocate()
-    }
+    defer { draws.deallocate() }
     let scale = 1 / Double(rows).squareRoot()
     for (line, row) in rowRange.enumerated() {
       let first = seed &+ ((UInt64(row) << 32 | UInt64(columnRange.lowerBound)) &+ 1) &* Self.gamma
-      for offset in 0..<width { draws[offset] = Self.mix(first &+ UInt64(offset) &* Self.gamma) }
+      entk_splitmix_draws(first, Self.gamma, width, draws)
       let out = block + line * width
       if distribution == .rademacher {
         let (plus, minus) = (Float(scale), Float(-scale))
         for offset in 0..<width { out[offset] = draws[offset] >> 63 == 0 ? plus : minus }
         continue
       }
-      entk_box_muller_candidates(draws, width, candidates)
-      var undecided = false
-      for offset in 0..<width {
-        let value = candidates[offset] * scale
-        let margin = (abs(value) + scale) * 1e-12
-        let low = Float(value - margin)
-        undecided = undecided || low != Float(value + margin)
-        out[offset] = low == Float(value + margin) ? Float(value) : .nan
-      }
-      guard undecided else { continue }
+      guard entk_gaussian_entries(draws, width, scale, out) > 0 else { continue }
       for offset in 0..<width where out[offset].isNaN { out[offset] = Float(denseValue(draws[offset])) }
     }
   }

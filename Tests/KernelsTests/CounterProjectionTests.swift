@@ -38,12 +38,12 @@ func projectionEntryMatchesNumpyReference(
   #expect(abs(squares / count * 50 - 1) < 0.02)
 }
 
-/// `fill` (vectorised candidates, checked, libm where a candidate is too close to a rounding
-/// boundary) gives `entry`'s bits for every entry of large Gaussian blocks, across seeds and at a
-/// column offset far from 0.
-@Test(arguments: [UInt64(0), 77, UInt64.max])
-func gaussianFillHasTheBitsOfEachEntry(seed: UInt64) {
-  let projection = CounterProjection(rows: 40, columns: 2_000_000, distribution: .gaussian, seed: seed)
+/// `fill` (vectorised draws and candidates, checked, libm where a candidate is too close to a
+/// rounding boundary) gives `entry`'s bits for every entry of large dense blocks, across seeds and
+/// at a column offset far from 0.
+@Test(arguments: [ProjectionDistribution.gaussian, .rademacher], [UInt64(0), 77, UInt64.max])
+func denseFillHasTheBitsOfEachEntry(distribution: ProjectionDistribution, seed: UInt64) {
+  let projection = CounterProjection(rows: 40, columns: 2_000_000, distribution: distribution, seed: seed)
   let (rows, columns) = (0..<40, 1_900_000..<1_950_000)
   let block = UnsafeMutablePointer<Float>.allocate(capacity: rows.count * columns.count)
   defer { block.deallocate() }

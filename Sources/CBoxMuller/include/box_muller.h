@@ -5,19 +5,30 @@
 #include <stdint.h>
 
 /*
- * Fast candidates for the Gaussian entries of entk's projection matrix (docs/projection.md):
- * for each SplitMix64 draw u, values[i] = sqrt(-2 ln u1) * cos(2 pi u2) with
- * u1 = ((u >> 32) + 0.5) / 2^32 and u2 = ((u & 0xFFFFFFFF) + 0.5) / 2^32, computed with
- * polynomials in vectorised loops (one clone per x86-64 feature level, chosen at load time).
+ * The Gaussian entries of entk's projection matrix (docs/projection.md) that fast polynomials
+ * decide: for each SplitMix64 draw u, the candidate v = sqrt(-2 ln u1) * cos(2 pi u2) * scale with
+ * u1 = ((u >> 32) + 0.5) / 2^32 and u2 = ((u & 0xFFFFFFFF) + 0.5) / 2^32, in vectorised loops
+ * (one clone per x86-64 feature level, chosen at load time).
  *
  * Accuracy, checked for all 2^32 values of each half of u against glibc's log and cos
- * (tools/bench/check_box_muller.c): the radius sqrt(-2 ln u1) within 2.4e-16 relative, the cosine
- * within 1.2e-16 absolute (the caller's margin assumes 1e-14 and 1e-15). The caller rounds a candidate to float32 only when every value within
- * 1e-12 of it rounds the same way, and computes the entry with libm otherwise, so entries stay
- * bit-identical to the scalar formula.
+ * (tools/bench/check_box_muller.c): the radius sqrt(-2 ln u1) within 2.4e-16 relative, the
+ * cosine within 1.2e-16 absolute. entries[i] is v rounded to float32 when every value within
+ * m = (|v| + scale) * 1e-12 of it rounds the same way (v - m and v + m round alike; the exact
+ * entry lies within m), so it is bit-identical to the scalar formula; otherwise it is NaN, and
+ * the caller computes that entry with libm. Returns the number of NaN entries (about 3 in 10^4).
  *
- * draws and values hold count elements each and must not overlap. Thread-safe (no state).
+ * draws and entries hold count elements each. Thread-safe (no state).
  */
-void entk_box_muller_candidates(const uint64_t *draws, size_t count, double *values);
+size_t entk_gaussian_entries(const uint64_t *draws, size_t count, double scale, float *entries);
+
+/*
+ * The SplitMix64 draws of consecutive counters: draws[i] = mix(first + i * gamma) (mod 2^64),
+ * mix as in docs/projection.md, in vectorised loops (one clone per x86-64 feature level: 64-bit
+ * lane multiplies need AVX-512), so a row of a dense projection's draws costs a fraction of the
+ * scalar loop. Integer arithmetic only: every clone gives the same bits.
+ *
+ * draws holds count elements. Thread-safe (no state).
+ */
+void entk_splitmix_draws(uint64_t first, uint64_t gamma, size_t count, uint64_t *draws);
 
 #endif
