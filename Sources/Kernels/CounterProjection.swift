@@ -123,7 +123,11 @@ public struct CounterProjection: Sendable, Equatable {
     precondition(distribution != .sparse)
     let width = columnRange.count
     let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: max(width, 1))
-    defer { draws.deallocate() }
+    let undecided = UnsafeMutablePointer<Int>.allocate(capacity: max(width, 1))
+    defer {
+      draws.deallocate()
+      undecided.deallocate()
+    }
     let scale = 1 / Double(rows).squareRoot()
     for (line, row) in rowRange.enumerated() {
       let first = seed &+ ((UInt64(row) << 32 | UInt64(columnRange.lowerBound)) &+ 1) &* Self.gamma
@@ -134,8 +138,10 @@ public struct CounterProjection: Sendable, Equatable {
         for offset in 0..<width { out[offset] = draws[offset] >> 63 == 0 ? plus : minus }
         continue
       }
-      guard entk_gaussian_entries(draws, width, scale, out) > 0 else { continue }
-      for offset in 0..<width where out[offset].isNaN { out[offset] = Float(denseValue(draws[offset])) }
+      let count = entk_gaussian_entries(draws, width, scale, out, undecided)
+      for offset in UnsafeBufferPointer(start: undecided, count: count) {
+        out[offset] = Float(denseValue(draws[offset]))
+      }
     }
   }
 

@@ -12,14 +12,15 @@
  *
  * Accuracy, checked for all 2^32 values of each half of u against glibc's log and cos
  * (tools/bench/check_box_muller.c): the radius sqrt(-2 ln u1) within 2.4e-16 relative, the
- * cosine within 1.2e-16 absolute. entries[i] is v rounded to float32 when every value within
- * m = (|v| + scale) * 1e-12 of it rounds the same way (v - m and v + m round alike; the exact
- * entry lies within m), so it is bit-identical to the scalar formula; otherwise it is NaN, and
- * the caller computes that entry with libm. Returns the number of NaN entries (about 3 in 10^4).
+ * cosine within 1.2e-16 absolute. entries[i] is v rounded to float32, which is the scalar
+ * formula's entry bit for bit, when every value within m = (|v| + scale) * 1e-12 of v rounds the
+ * same way (v - m and v + m round alike; the exact entry lies within m). The others (about 3 in
+ * 10^4) are NaN, and their indices go to undecided in increasing order for the caller to compute
+ * with libm; returns how many.
  *
- * draws and entries hold count elements each. Thread-safe (no state).
+ * draws, entries and undecided hold count elements each. Thread-safe (no state).
  */
-size_t entk_gaussian_entries(const uint64_t *draws, size_t count, double scale, float *entries);
+size_t entk_gaussian_entries(const uint64_t *draws, size_t count, double scale, float *entries, size_t *undecided);
 
 /*
  * The SplitMix64 draws of consecutive counters: draws[i] = mix(first + i * gamma) (mod 2^64),
