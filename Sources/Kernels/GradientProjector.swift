@@ -10,7 +10,7 @@ import Dispatch
 ///
 /// - Dense R: OpenBLAS rounds a row of a product differently depending on the call's row count and
 ///   the row's position in it, so every sgemm covers one block of `blockSamples` samples
-///   (`blockSamples · rowsPerSample` rows by k, `chunk` deep), aligned to multiples of it in the
+///   (`blockSamples · rowsPerSample` rows by `pieceRows` of R's k, `chunk` deep), aligned to multiples of it in the
 ///   whole sample set, each sample at its own position; samples the batch does not hold are zero
 ///   rows whose results are dropped. The chunks' products are summed in float32 in column order.
 /// - Sparse R: each row is accumulated on its own in float64 in column order and scaled by 1/√s.
@@ -26,6 +26,10 @@ struct GradientProjector {
   /// Rows aimed at per dense sgemm: enough to amortise OpenBLAS's packing of the R chunk, few
   /// enough that a memory-bound batch rarely holds less than a block.
   static let blockRowTarget = 128
+  /// Rows of R (projected coordinates) per dense sgemm: fixed, so results do not depend on the
+  /// thread count, and small enough that the threads share a block's pieces when a batch holds
+  /// fewer blocks than threads (a small test set).
+  static let pieceRows = 512
 
   /// Samples per dense projection block (1 for sparse, which needs no blocks): 32 samples when
   /// that stays within `blockRowTarget` rows, else fewer, at least one.
@@ -82,37 +86,48 @@ struct GradientProjector {
     let rChunk = scratch
     let projected = rChunk + k * min(Self.chunk, p)
     let copies = projected + blocks * blockRows * k
-    let parts = min(threads, blocks)
+    // The last block's copy follows the first's, which holds at most min(chunk, P) columns.
+    let lastCopy = copies + blockRows * min(Self.chunk, p)
     let rows = rowsPerSample
-    let pointers = UnsafeSendable((gradients, UnsafePointer(rChunk), projected, copies))
+    // Tasks are (block, piece of R's rows); a piece is one sgemm.
+    let pieces = (k + Self.pieceRows - 1) / Self.pieceRows
+    let parts = min(threads, blocks * pieces)
+    let pointers = UnsafeSendable((gradients, UnsafePointer(rChunk), projected, copies, lastCopy))
     for column in stride(from: 0, to: p, by: Self.chunk) {
       let width = min(Self.chunk, p - column)
       generate(columns: column..<column + width, into: rChunk)
-      DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let (gradients, rChunk, projected, copies) = pointers.value
-        for block in blocks * part / parts..<blocks * (part + 1) / parts {
-          // Batch indices of the block's first sample and of the batch's samples in it.
-          let first = block * samples - lead
-          let held = max(0, first)..<min(count, first + samples)
-          let a: UnsafePointer<Float>
-          let lda: Int
-          if held.count == samples {
-            (a, lda) = (gradients + first * rows * p + column, p)
-          } else {
-            // Only the first and the last block can be partly held; each has its own copy.
-            let copy = copies + (block == 0 ? 0 : blockRows * Self.chunk)
-            copy.initialize(repeating: 0, count: blockRows * width)
-            for sample in held {
-              for row in 0..<rows {
-                (copy + ((sample - first) * rows + row) * width).update(
-                  from: gradients + (sample * rows + row) * p + column, count: width)
-              }
-            }
-            (a, lda) = (UnsafePointer(copy), width)
+      // The partly held blocks' copies first (only the first and the last block can be partly
+      // held; each has its own copy), so that a block's pieces may run on different threads.
+      for block in blocks == 1 ? [0] : [0, blocks - 1] {
+        let first = block * samples - lead
+        let held = max(0, first)..<min(count, first + samples)
+        guard held.count < samples else { continue }
+        let copy = block == 0 ? copies : lastCopy
+        copy.initialize(repeating: 0, count: blockRows * width)
+        for sample in held {
+          for row in 0..<rows {
+            (copy + ((sample - first) * rows + row) * width).update(
+              from: gradients + (sample * rows + row) * p + column, count: width)
           }
+        }
+      }
+      DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let (gradients, rChunk, projected, copies, lastCopy) = pointers.value
+        for task in blocks * pieces * part / parts..<blocks * pieces * (part + 1) / parts {
+          let (block, piece) = (task / pieces, task % pieces)
+          // Batch index of the block's first sample: the block is in place when it is whole.
+          let first = block * samples - lead
+          let whole = first >= 0 && first + samples <= count
+          let (a, lda) =
+            whole
+            ? (gradients + first * rows * p + column, p)
+            : (UnsafePointer(block == 0 ? copies : lastCopy), width)
+          let lower = piece * Self.pieceRows
+          let n = min(Self.pieceRows, k - lower)
           cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(blockRows), Int32(k), Int32(width), 1, a, Int32(lda),
-            rChunk, Int32(width), column == 0 ? 0 : 1, projected + block * blockRows * k, Int32(k))
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(blockRows), Int32(n), Int32(width), 1, a, Int32(lda),
+            rChunk + lower * width, Int32(width), column == 0 ? 0 : 1, projected + block * blockRows * k + lower,
+            Int32(k))
         }
       }
     }

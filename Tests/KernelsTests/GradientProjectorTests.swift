@@ -43,15 +43,20 @@ private func bruteForceProjection(_ gradients: [Float], projection: CounterProje
 }
 
 /// 10 rows per sample (a 10-class proj-trntk: dense blocks of 12 samples, so batches cut them) and
-/// P = 5000 (two chunks of R); 30 samples.
-@Test(arguments: [ProjectionDistribution.gaussian, .rademacher, .sparse])
-func projectionIsBitIdenticalAcrossBatchesAndThreadsAndMatchesRTimesG(distribution: ProjectionDistribution) {
-  let (samples, rows, p, k) = (30, 10, 5000, 24)
+/// 30 samples; P = 5000 (two chunks of R) with k = 24, or P = 300 with k = 600 (two pieces of R's
+/// rows, which the threads share when a batch holds fewer blocks than threads).
+@Test(arguments: [ProjectionDistribution.gaussian, .rademacher, .sparse], [(p: 5000, k: 24), (p: 300, k: 600)])
+func projectionIsBitIdenticalAcrossBatchesAndThreadsAndMatchesRTimesG(
+  distribution: ProjectionDistribution, size: (p: Int, k: Int)
+) {
+  let (samples, rows, p, k) = (30, 10, size.p, size.k)
   let projection = CounterProjection(
     rows: k, columns: p, distribution: distribution, seed: 11, density: distribution == .sparse ? 4 : 0)
   let gradients = syntheticGradients(samples: samples, rows: rows, p: p)
   let whole = project(gradients, projection: projection, rows: rows, batches: [0..<samples], threads: 1)
-  for (batches, threads) in [([0..<7, 7..<19, 19..<30], 2), ([0..<1, 1..<25, 25..<30], 1), ([0..<12, 12..<30], 2)] {
+  for (batches, threads) in [
+    ([0..<7, 7..<19, 19..<30], 2), ([0..<1, 1..<25, 25..<30], 1), ([0..<12, 12..<30], 2), ([0..<5, 5..<30], 2),
+  ] {
     let split = project(gradients, projection: projection, rows: rows, batches: batches, threads: threads)
     #expect(differingBits(split, whole) == 0, "\(distribution) batches \(batches) threads \(threads)")
   }
