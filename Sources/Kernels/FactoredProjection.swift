@@ -196,7 +196,7 @@ struct FactoredProjection: Sendable {
       }
     }
     GradientProjector(projection: restProjection, rowsPerSample: c, threads: threads).project(
-      gradients: gradients, count: count, firstSample: 0, into: projected,
+      gradients: gradients, count: count, firstSample: 0, setCount: count, into: projected,
       scratch: projected + lines * restProjection.rows)
     let kRest = restProjection.rows
     for line in 0..<lines { (out + line * k + k - kRest).update(from: projected + line * kRest, count: kRest) }

@@ -227,7 +227,8 @@ public final class FeatureProducer {
           batchInputs, output: work, outputStride: stride,
           call: kind == .projTrntk ? .jacobian : .summedGradient)
         projector?.project(
-          gradients: work, count: count, firstSample: start, into: out, scratch: work + count * stride)
+          gradients: work, count: count, firstSample: start, setCount: set.count, into: out,
+          scratch: work + count * stride)
       }
       try checkFinite(out, count: count, length: length, firstSample: start, set: set)
       start = end

@@ -12,7 +12,7 @@ import Dispatch
 ///   the row's position in it, so every sgemm covers one block of `blockSamples` samples
 ///   (`blockSamples · rowsPerSample` rows by `pieceRows` of R's k, `chunk` deep), aligned to multiples of it in the
 ///   whole sample set, each sample at its own position; samples the batch does not hold are zero
-///   rows whose results are dropped. The chunks' products are summed in float32 in column order.
+///   rows whose results are dropped. The whole set's last block has only the samples the set has. The chunks' products are summed in float32 in column order.
 /// - Sparse R: each row is accumulated on its own in float64 in column order and scaled by 1/√s.
 struct GradientProjector {
   let projection: CounterProjection
@@ -62,21 +62,23 @@ struct GradientProjector {
   /// - Parameters:
   ///   - gradients: `count` × `rowsPerSample` × P floats, row-major.
   ///   - firstSample: the first sample's index in the whole sample set (its block position).
+  ///   - setCount: the samples in the whole set: its last block holds only the samples it has.
   ///   - scratch: `scratchFloats(batchSize: ≥ count)` floats.
   func project(
-    gradients: UnsafePointer<Float>, count: Int, firstSample: Int, into out: UnsafeMutablePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>
+    gradients: UnsafePointer<Float>, count: Int, firstSample: Int, setCount: Int,
+    into out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
     if projection.distribution == .sparse {
       projectSparse(gradients: gradients, count: count, into: out, scratch: scratch)
     } else {
-      projectDense(gradients: gradients, count: count, firstSample: firstSample, into: out, scratch: scratch)
+      projectDense(
+        gradients: gradients, count: count, firstSample: firstSample, setCount: setCount, into: out, scratch: scratch)
     }
   }
 
   private func projectDense(
-    gradients: UnsafePointer<Float>, count: Int, firstSample: Int, into out: UnsafeMutablePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>
+    gradients: UnsafePointer<Float>, count: Int, firstSample: Int, setCount: Int,
+    into out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
     let (p, k) = (projection.columns, projection.rows)
     let samples = blockSamples
@@ -89,6 +91,9 @@ struct GradientProjector {
     // The last block's copy follows the first's, which holds at most min(chunk, P) columns.
     let lastCopy = copies + blockRows * min(Self.chunk, p)
     let rows = rowsPerSample
+    // Samples of block `block`: `samples`, fewer in the whole set's last block, which is the
+    // same block with the same height in every batch and tiling.
+    let height = { @Sendable (block: Int) in min(samples, setCount - (firstSample - lead + block * samples)) }
     // Tasks are (block, piece of R's rows); a piece is one sgemm.
     let pieces = (k + Self.pieceRows - 1) / Self.pieceRows
     let parts = min(threads, blocks * pieces)
@@ -101,9 +106,9 @@ struct GradientProjector {
       for block in blocks == 1 ? [0] : [0, blocks - 1] {
         let first = block * samples - lead
         let held = max(0, first)..<min(count, first + samples)
-        guard held.count < samples else { continue }
+        guard held.count < height(block) else { continue }
         let copy = block == 0 ? copies : lastCopy
-        copy.initialize(repeating: 0, count: blockRows * width)
+        copy.initialize(repeating: 0, count: height(block) * rows * width)
         for sample in held {
           for row in 0..<rows {
             (copy + ((sample - first) * rows + row) * width).update(
@@ -117,7 +122,8 @@ struct GradientProjector {
           let (block, piece) = (task / pieces, task % pieces)
           // Batch index of the block's first sample: the block is in place when it is whole.
           let first = block * samples - lead
-          let whole = first >= 0 && first + samples <= count
+          let m = height(block) * rows
+          let whole = first >= 0 && first + height(block) <= count
           let (a, lda) =
             whole
             ? (gradients + first * rows * p + column, p)
@@ -125,7 +131,7 @@ struct GradientProjector {
           let lower = piece * Self.pieceRows
           let n = min(Self.pieceRows, k - lower)
           cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(blockRows), Int32(n), Int32(width), 1, a, Int32(lda),
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(width), 1, a, Int32(lda),
             rChunk + lower * width, Int32(width), column == 0 ? 0 : 1, projected + block * blockRows * k + lower,
             Int32(k))
         }

@@ -28,7 +28,7 @@ private func project(
     scratch.pointer.initialize(repeating: .nan, count: scratch.count)
     projector.project(
       gradients: input.pointer + batch.lowerBound * rows * p, count: batch.count, firstSample: batch.lowerBound,
-      into: out.pointer + batch.lowerBound * rows * k, scratch: scratch.pointer)
+      setCount: samples, into: out.pointer + batch.lowerBound * rows * k, scratch: scratch.pointer)
   }
   return Array(UnsafeBufferPointer(start: out.pointer, count: out.count))
 }
