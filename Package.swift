@@ -20,7 +20,7 @@ let package = Package(
     // MARK: Foundations: the ABI header and system libraries
     .target(name: "CEntkABI"),
     // Vectorised candidates for the Gaussian projection entries (checked and completed in Kernels).
-    .target(name: "CBoxMuller"),
+    .target(name: "CDenseProjection"),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "ArrayIO", dependencies: ["CZlib"]),
     .target(name: "BackendLoader", dependencies: ["CEntkABI"]),
     .target(name: "Conformance", dependencies: ["BackendLoader"]),
-    .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS", "CBoxMuller"]),
+    .target(name: "Kernels", dependencies: ["ArrayIO", "BackendLoader", "COpenBLAS", "CDenseProjection"]),
     .target(name: "Surrogate", dependencies: ["COpenBLAS"]),
     .target(name: "Faithfulness", dependencies: ["Surrogate"]),
     .target(name: "Attribution", dependencies: ["Surrogate"]),

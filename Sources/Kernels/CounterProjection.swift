@@ -1,4 +1,4 @@
-import CBoxMuller
+import CDenseProjection
 import Foundation
 
 /// The distribution of the projection matrix R's entries.
@@ -114,9 +114,9 @@ public struct CounterProjection: Sendable, Equatable {
   /// Writes R[`rowRange`, `columnRange`] of a dense R row-major into `block` (one line of
   /// `columnRange.count` floats per row), bit-identical to `entry`.
   ///
-  /// A row's draws come from `entk_splitmix_draws` and its Gaussian entries from
-  /// `entk_gaussian_entries` (polynomial log and cos, within 3e-16 of libm's over every input),
-  /// vectorised C loops: a candidate v is rounded to float32 when v ± 1e-12·(|v| + 1/√k) round
+  /// Vectorised C loops make a row: Rademacher entries come from `entk_rademacher_entries`,
+  /// Gaussian ones from `entk_splitmix_draws` and `entk_gaussian_entries` (polynomial log and cos,
+  /// within 3e-16 of libm's over every input): a candidate v is rounded to float32 when v ± 1e-12·(|v| + 1/√k) round
   /// alike, which the exact value (within that distance) then does too; the others, about 3 in
   /// 10⁴, are computed with libm as `entry` does.
   func fill(rows rowRange: Range<Int>, columns columnRange: Range<Int>, into block: UnsafeMutablePointer<Float>) {
@@ -131,13 +131,12 @@ public struct CounterProjection: Sendable, Equatable {
     let scale = 1 / Double(rows).squareRoot()
     for (line, row) in rowRange.enumerated() {
       let first = seed &+ ((UInt64(row) << 32 | UInt64(columnRange.lowerBound)) &+ 1) &* Self.gamma
-      entk_splitmix_draws(first, Self.gamma, width, draws)
       let out = block + line * width
       if distribution == .rademacher {
-        let (plus, minus) = (Float(scale), Float(-scale))
-        for offset in 0..<width { out[offset] = draws[offset] >> 63 == 0 ? plus : minus }
+        entk_rademacher_entries(first, Self.gamma, width, Float(scale), out)
         continue
       }
+      entk_splitmix_draws(first, Self.gamma, width, draws)
       let count = entk_gaussian_entries(draws, width, scale, out, undecided)
       for offset in UnsafeBufferPointer(start: undecided, count: count) {
         out[offset] = Float(denseValue(draws[offset]))

@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""proj-trntk on the CIFAR-style ResNet-18 (11.2 M parameters, 10 classes), one run, one machine.
+"""proj-trntk or proj-pntk on the CIFAR-style ResNet-18 (11.2 M parameters, 10 classes), one run, one
+machine.
 
 For each k (default 1024 and 10,240) and projection (dense gaussian and rademacher, sparse s = 4,
-factored), the whole
-`entk kernel --kind proj-trntk` process with default flags (no --memory, no --batch-size) on N synthetic
-samples: wall seconds, samples/s and peak resident memory. Against it, in the same run, a TRAK-style
-CPU baseline (TRAK's dense projector on a CPU): torch.func's vmap(grad) of one class's logit gives the
-N gradients of that class (N × P floats, BatchNorm folded as the exporter folds it), and a dense
-±1/√k matrix generated in blocks of 4096 columns (torch's generator) is applied to all N rows at once
-with one float32 matmul per block; the projected classes' Gram matrices are summed. Both sides use the
-same threads. The ratio is the baseline's seconds over entk's at the same k. The baseline holds all
-C·N gradients (C·N·P floats: 7.1 GB for N = 16) so that R is generated once, as TRAK's projector does.
+factored), the whole `entk kernel --kind proj-trntk` (or `--kind proj-pntk`) process with default
+flags (no --memory, no --batch-size) on N synthetic samples: wall seconds, samples/s and peak
+resident memory. Against it, in the same run, a TRAK-style CPU baseline (TRAK's dense projector on a
+CPU): torch.func's vmap(grad) gives the N gradients of each class's logit (proj-trntk) or of the
+logits' sum over √C (proj-pntk) (N × P floats each, BatchNorm folded as the exporter folds it), and a
+dense ±1/√k matrix generated in blocks of 4096 columns (torch's generator) is applied to all gradient
+rows at once with one float32 matmul per block; the projected classes' Gram matrices are summed.
+Both sides use the same threads. The ratio is the baseline's seconds over entk's at the same k. The
+baseline holds all its gradients (C·N·P floats for proj-trntk: 7.1 GB for N = 16) so that R is
+generated once, as TRAK's projector does.
 
 Usage (after `swift build -c release`; tools/bench/venv.sh makes the Python environment):
-  .build/bench-venv/bin/python tools/bench/bench_projection_resnet.py [--n 16] [--ks 1024,10240]
-      [--projections gaussian,rademacher,sparse,factored] [--threads 2] [--no-baseline]
+  .build/bench-venv/bin/python tools/bench/bench_projection_resnet.py [--kind proj-trntk|proj-pntk]
+      [--n 16] [--ks 1024,10240] [--projections gaussian,rademacher,sparse,factored] [--threads 2]
+      [--no-baseline]
 """
 import argparse
 import json
@@ -46,9 +49,10 @@ def run_entk(entk, args):
     return seconds, usage.ru_maxrss / 1024
 
 
-def trak_style(model, x, k, seed=0):
-    """Σ_c (R G_c)(R G_c)ᵀ with G_c = vmap(grad f_c) and R a dense ±1/√k matrix generated once, in
-    4096-column blocks, each applied to all N·C gradient rows at once."""
+def trak_style(model, x, k, summed, seed=0):
+    """Σ_c (R G_c)(R G_c)ᵀ with G_c = vmap(grad f_c), or (R G)(R G)ᵀ with G = vmap(grad Σ_c f_c/√C)
+    when summed, and R a dense ±1/√k matrix generated once, in 4096-column blocks, each applied to
+    all gradient rows at once."""
     from torch.func import functional_call, grad, vmap
 
     params = {name: v.detach() for name, v in model.named_parameters()}
@@ -59,12 +63,14 @@ def trak_style(model, x, k, seed=0):
 
     classes = logits(params, x[0]).shape[0]
     n = x.shape[0]
+    outputs = [lambda p, s: logits(p, s).sum() / classes**0.5] if summed else [
+        lambda p, s, cls=cls: logits(p, s)[cls] for cls in range(classes)]
     rows = []
-    for cls in range(classes):
-        g = vmap(grad(lambda p, s: logits(p, s)[cls]), in_dims=(None, 0))(params, x)
+    for output in outputs:
+        g = vmap(grad(output), in_dims=(None, 0))(params, x)
         rows.append(torch.cat([v.reshape(n, -1) for v in g.values()], 1))
         del g
-    rows = torch.cat(rows, 0)  # [C·N, P], class-major
+    rows = torch.cat(rows, 0)  # [C·N, P] class-major, or [N, P]
     generator = torch.Generator().manual_seed(seed)
     projected = torch.zeros(rows.shape[0], k)
     for start in range(0, rows.shape[1], 4096):
@@ -72,12 +78,13 @@ def trak_style(model, x, k, seed=0):
         block = torch.randint(0, 2, (width, k), generator=generator, dtype=torch.int8).float().mul_(2).sub_(1)
         projected += rows[:, start:start + width] @ block
     projected /= k**0.5
-    per_class = projected.reshape(classes, n, k)
-    return sum(per_class[c] @ per_class[c].T for c in range(classes))
+    per_class = projected.reshape(len(outputs), n, k)
+    return sum(block @ block.T for block in per_class)
 
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--kind", choices=["proj-trntk", "proj-pntk"], default="proj-trntk")
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--ks", default="1024,10240")
     parser.add_argument("--projections", default="gaussian,rademacher,sparse,factored")
@@ -95,7 +102,7 @@ def main():
     data = bench / f"resnet18_x{args.n}.npy"
     np.save(data, x.numpy().astype(np.float32))
     p = sum(v.numel() for v in model.parameters())
-    print(f"ResNet-18 (P = {p:,}, C = 10), N = {args.n}, {args.threads} threads, {os.uname().nodename}, "
+    print(f"{args.kind}, ResNet-18 (P = {p:,}, C = 10), N = {args.n}, {args.threads} threads, {os.uname().nodename}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| k | projection | entk (s) | samples/s | peak RSS (GB) | TRAK-style baseline (s) | baseline / entk |")
     print("|---|---|---|---|---|---|---|")
@@ -109,13 +116,13 @@ def main():
                 extra = ["--proj-density", "4"] if projection in ("sparse", "factored") else []
                 seconds, rss = run_entk(args.entk, [
                     "kernel", "--backend", "onnx", "--model", str(path), "--train", str(data),
-                    "--kind", "proj-trntk", "--proj-dim", str(k), "--proj-kind", projection,
+                    "--kind", args.kind, "--proj-dim", str(k), "--proj-kind", projection,
                     "--threads", str(args.threads), "--out", out + "/k"] + extra)
             rows.append((projection, seconds, rss))
         baseline = None
         if not args.no_baseline:
             start = time.perf_counter()
-            trak_style(model, x, k)
+            trak_style(model, x, k, summed=args.kind == "proj-pntk")
             baseline = time.perf_counter() - start
         for projection, seconds, rss in rows:
             ratio = f"{baseline / seconds:.2f}×" if baseline else "–"

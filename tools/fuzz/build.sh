@@ -22,14 +22,14 @@ MAP
 cat > "$out/maps/COnnxProto.modulemap" <<MAP
 module COnnxProto { header "$root/Plugins/ONNX/COnnxProto/include/onnx.pb-c.h" link "protobuf-c" export * }
 MAP
-cat > "$out/maps/CBoxMuller.modulemap" <<MAP
-module CBoxMuller { header "$root/Sources/CBoxMuller/include/box_muller.h" export * }
+cat > "$out/maps/CDenseProjection.modulemap" <<MAP
+module CDenseProjection { header "$root/Sources/CDenseProjection/include/dense_projection.h" export * }
 MAP
 common=(
   "${sanitize[@]}" -O -g -parse-as-library -enable-testing -suppress-warnings -I "$out/modules" -I "$root/Sources/COpenBLAS"
   -I "$root/Sources/CZlib"
   -Xcc -fmodule-map-file="$out/maps/CEntkABI.modulemap" -Xcc -fmodule-map-file="$out/maps/COnnxProto.modulemap"
-  -Xcc -fmodule-map-file="$out/maps/CBoxMuller.modulemap"
+  -Xcc -fmodule-map-file="$out/maps/CDenseProjection.modulemap"
 )
 for flag in $blas_include; do common+=(-Xcc "$flag"); done
 
@@ -63,10 +63,10 @@ if [[ ! -f $onnx_c || $root/Plugins/ONNX/COnnxProto/onnx.pb-c.c -nt $onnx_c ]]; 
 fi
 
 # The Gaussian projection's vectorised Box–Muller (Kernels links it).
-box_muller_c="$out/modules/box_muller.o"
-if [[ ! -f $box_muller_c || $root/Sources/CBoxMuller/box_muller.c -nt $box_muller_c ]]; then
-  clang -fsanitize=fuzzer-no-link,address -O1 -g -c -I "$root/Sources/CBoxMuller/include" \
-    "$root/Sources/CBoxMuller/box_muller.c" -o "$box_muller_c"
+dense_projection_c="$out/modules/dense_projection.o"
+if [[ ! -f $dense_projection_c || $root/Sources/CDenseProjection/dense_projection.c -nt $dense_projection_c ]]; then
+  clang -fsanitize=fuzzer-no-link,address -O1 -g -c -I "$root/Sources/CDenseProjection/include" \
+    "$root/Sources/CDenseProjection/dense_projection.c" -o "$dense_projection_c"
 fi
 
 for entry in "${modules[@]}"; do build_module $entry; done
@@ -83,7 +83,7 @@ for target in "${targets[@]}"; do
   for module in $(sed -n 's|^// modules: ||p' "$root/tools/fuzz/targets/$target.swift"); do
     objects+=("$out/modules/$module.o")
     [[ $module == ONNXBackend ]] && objects+=("$onnx_c")
-    [[ $module == Kernels ]] && objects+=("$box_muller_c")
+    [[ $module == Kernels ]] && objects+=("$dense_projection_c")
   done
   "$swiftc" "${common[@]}" "$root/tools/fuzz/FuzzInput.swift" "$root/tools/fuzz/targets/$target.swift" \
     "${objects[@]}" $blas_libs -lprotobuf-c -lz -o "$out/fuzz-$target" 2>&1 | { grep -v "Cannot export local symbol" || true; }

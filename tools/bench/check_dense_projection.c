@@ -1,14 +1,14 @@
 /*
- * Exhaustive accuracy check of Sources/CBoxMuller (the Gaussian projection entries' fast path):
+ * Exhaustive accuracy check of Sources/CDenseProjection (the Gaussian projection entries' fast path):
  * the radius sqrt(-2 ln u1) and the cosine cos(2 pi u2) for every one of the 2^32 values of each
  * half of a draw, against glibc's log and cos. CounterProjection.fill relies on the radius being
  * within 1e-14 relative and the cosine within 1e-15 absolute (it keeps a 1e-12 margin). Takes a
  * few minutes; exits 1 if a bound fails.
  *
- *   cc -O2 -ISources/CBoxMuller/include tools/bench/check_box_muller.c -lm -o /tmp/check_box_muller
- *   /tmp/check_box_muller          (and again built with -march=native, for the FMA clones)
+ *   cc -O2 -ISources/CDenseProjection/include tools/bench/check_dense_projection.c -lm -o /tmp/check_dense_projection
+ *   /tmp/check_dense_projection          (and again built with -march=native, for the FMA clones)
  */
-#include "../../Sources/CBoxMuller/box_muller.c"
+#include "../../Sources/CDenseProjection/dense_projection.c"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@ int main(void) {
     double u = ((double)v + 0.5) * 0x1p-32;
     double radius = sqrt(-2 * log(u));
     double r = fabs(box_muller_radius(v) - radius) / radius;
-    double c = fabs(box_muller_cosine(v) - cos(2 * 3.141592653589793 * u));
+    double c = fabs(dense_projection_cosine(v) - cos(2 * 3.141592653589793 * u));
     if (r > worst_radius) worst_radius = r;
     if (c > worst_cosine) worst_cosine = c;
   }

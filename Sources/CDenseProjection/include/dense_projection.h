@@ -1,5 +1,5 @@
-#ifndef ENTK_BOX_MULLER_H
-#define ENTK_BOX_MULLER_H
+#ifndef ENTK_DENSE_PROJECTION_H
+#define ENTK_DENSE_PROJECTION_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
  * (one clone per x86-64 feature level, chosen at load time).
  *
  * Accuracy, checked for all 2^32 values of each half of u against glibc's log and cos
- * (tools/bench/check_box_muller.c): the radius sqrt(-2 ln u1) within 2.4e-16 relative, the
+ * (tools/bench/check_dense_projection.c): the radius sqrt(-2 ln u1) within 2.4e-16 relative, the
  * cosine within 1.2e-16 absolute. entries[i] is v rounded to float32, which is the scalar
  * formula's entry bit for bit, when every value within m = (|v| + scale) * 1e-12 of v rounds the
  * same way (v - m and v + m round alike; the exact entry lies within m). The others (about 3 in
@@ -31,5 +31,15 @@ size_t entk_gaussian_entries(const uint64_t *draws, size_t count, double scale, 
  * draws holds count elements. Thread-safe (no state).
  */
 void entk_splitmix_draws(uint64_t first, uint64_t gamma, size_t count, uint64_t *draws);
+
+/*
+ * The Rademacher entries of consecutive counters: entries[i] = scale with the sign of the top bit
+ * of mix(first + i * gamma) (set: negative), the draws of entk_splitmix_draws made and consumed in
+ * one vectorised loop (no draws buffer). Integer arithmetic only: every clone gives the same bits,
+ * and -scale is scale with its sign bit set, as float negation gives.
+ *
+ * entries holds count elements. Thread-safe (no state).
+ */
+void entk_rademacher_entries(uint64_t first, uint64_t gamma, size_t count, float scale, float *entries);
 
 #endif
