@@ -25,9 +25,9 @@ public final class FeatureProducer {
   /// `trntk` one class at a time: a feature row is g_c(x) (P floats) for the class given to
   /// `features(of:samples:into:classSlice:)`, from `vjp` with the cotangent e_c.
   public let classSliced: Bool
-  /// Samples each sample meets in the Gram, which decides the sums `expansion` turns into columns.
+  /// Samples each sample meets in the Gram, which decides the sums made whole (`SumExpansion`).
   public let pairedSamples: Int
-  /// The sums turned into whole columns in the feature rows (`SumExpansion`).
+  /// The sums turned into whole columns in the feature rows, when any (`SumExpansion`).
   private let expansion: SumExpansion?
   private let workers: [ModelWorker]
 
@@ -54,6 +54,7 @@ public final class FeatureProducer {
     self.factors = factors
     self.pairedSamples = pairedSamples
     expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0, pairedSamples: pairedSamples) }
+      .flatMap { $0.rewrites ? $0 : nil }
     self.batchSize = batchSize
     self.workers = models.map(ModelWorker.init)
   }
@@ -75,12 +76,8 @@ public final class FeatureProducer {
   )
     -> Int
   {
-    if let factors {
-      if kind == .entk {
-        return d.numOutputs
-          * ClassRowLayout(gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples) ?? factors).width
-      }
-      return gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples)?.rowLength ?? factors.rowLength
+    if let layout = gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples)?.factors {
+      return kind == .entk ? d.numOutputs * ClassRowLayout(layout).width : layout.rowLength
     }
     switch kind {
     case .entk, .trntk, .layers: return d.numOutputs * d.numParams
@@ -91,9 +88,9 @@ public final class FeatureProducer {
     }
   }
 
-  /// Most samples a backend call computes when sums are expanded (`SumExpansion`): the backend's
-  /// rows wait in scratch until rewritten, and a BERT's rows of token sums are larger than its
-  /// features (1.8 M floats a sample for BERT-small's trntk), so a batch of 64 would need 460 MB.
+  /// Most samples a backend call computes when sums are written whole (`SumExpansion`): the
+  /// backend's rows wait in scratch until rewritten, and a BERT's rows of token sums are larger
+  /// than its features (1.8 M floats a sample for BERT-small's trntk).
   static let expandedBatch = 8
 
   /// Floats of scratch the producer allocates per batch of at most `batchSize` samples, beyond the
@@ -123,8 +120,10 @@ public final class FeatureProducer {
       return (expansion.source.rowLength + expansion.target.rowLength) * min(batchSize, expandedBatch)
     default:
       // The backend's rows, before the expansion rewrites them into the features.
-      let expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0, pairedSamples: pairedSamples) }
-      return (expansion?.source.rowLength ?? 0) * min(batchSize, expandedBatch)
+      guard let factors, let expansion = SumExpansion.of(kind: kind, factors: factors, pairedSamples: pairedSamples),
+        expansion.rewrites
+      else { return 0 }
+      return expansion.source.rowLength * min(batchSize, expandedBatch)
     }
   }
 
@@ -235,14 +234,17 @@ public final class FeatureProducer {
     }
   }
 
-  /// The layout of the feature rows `GramTile` multiplies: `factors`, or for `pntk` its rows of
-  /// summed classes, with the sums `SumExpansion` picks turned into whole columns.
-  static func gramLayout(kind: KernelKind, factors: FactorLayout?, pairedSamples: Int) -> FactorLayout? {
+  /// The layout of the feature rows `GramTile` multiplies and the summed groups it makes whole:
+  /// `factors`, or for `pntk` its rows of summed classes, with the sums `SumExpansion` writes
+  /// whole turned into columns.
+  static func gramLayout(kind: KernelKind, factors: FactorLayout?, pairedSamples: Int) -> (
+    factors: FactorLayout, expandedGroups: Set<Int>
+  )? {
     guard let factors else { return nil }
     if let expansion = SumExpansion.of(kind: kind, factors: factors, pairedSamples: pairedSamples) {
-      return expansion.target
+      return (expansion.target, expansion.expandedInGram)
     }
-    return kind == .pntk ? factors.collapsingClasses() : factors
+    return (kind == .pntk ? factors.collapsingClasses() : factors, [])
   }
 
   /// The backend call for a batch; the logits scratch pointer is split between tasks by sample.

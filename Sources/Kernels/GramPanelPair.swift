@@ -11,8 +11,8 @@ final class PanelWorkspace: @unchecked Sendable {
   let scale: UnsafeMutablePointer<Double>
   /// Each worker's float32 product of one chunk.
   private let productBuffers: [FloatBuffer]
-  /// Each worker's two operand copies, touched only when a tile cuts a panel (most single-tile
-  /// kernels never copy).
+  /// Each worker's two operand copies, touched only when a tile cuts a panel or a sum is made
+  /// whole (`GramTile.Chunk.expanded`).
   private let copyBuffers: [FloatBuffer]
   /// Each worker's buffers for dense sums (`SummedFactor.products`).
   let summedScratch: [SummedScratch]
@@ -54,8 +54,8 @@ struct PanelPair: @unchecked Sendable {
       return
     }
     let sum = workspace.sum
-    gram(term.ranges, into: workspace.gram)
-    if let ranges = term.scale { gram(ranges, into: workspace.scale) }
+    gram(term.chunks, into: workspace.gram)
+    if let ranges = term.scale { gram(ranges.map(GramTile.Chunk.stored), into: workspace.scale) }
     for i in rowPanel.positions {
       let (line, g, k) = (sum + i * side, workspace.gram + i * side, workspace.scale + i * side)
       if term.scale == nil {
@@ -68,30 +68,30 @@ struct PanelPair: @unchecked Sendable {
 
   /// One chunk's float32 product by worker `worker`: a fixed call shape, so its bits do not
   /// depend on the worker.
-  private func multiply(_ range: Range<Int>, worker: Int) {
-    let a = rows.operand(
-      rowPanel, offset: range.lowerBound, width: range.count, leadingDimension: leadingDimension,
-      copy: workspace.copy(worker, side: 0))
-    let b = columns.operand(
-      columnPanel, offset: range.lowerBound, width: range.count, leadingDimension: leadingDimension,
-      copy: workspace.copy(worker, side: 1))
+  private func multiply(_ chunk: GramTile.Chunk, worker: Int) {
+    let a = rows.operand(rowPanel, chunk, leadingDimension: leadingDimension, copy: workspace.copy(worker, side: 0))
+    // A diagonal pair multiplies a panel by itself: its operand is made once.
+    let b =
+      symmetric && rowPanel.origin == columnPanel.origin
+      ? a
+      : columns.operand(columnPanel, chunk, leadingDimension: leadingDimension, copy: workspace.copy(worker, side: 1))
     cblas_sgemm(
       CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
-      Int32(range.count), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
+      Int32(chunk.width), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,
       workspace.product(worker), Int32(side))
   }
 
-  /// The pair's Gram of feature columns `ranges`, float32 chunks summed in float64 in feature
-  /// order (the first chunk is stored as it is: 0 + x = x), `workers` chunks at a time.
-  private func gram(_ ranges: [Range<Int>], into values: UnsafeMutablePointer<Double>) {
+  /// The pair's Gram of feature `chunks`, float32 products summed in float64 in feature order (the
+  /// first chunk is stored as it is: 0 + x = x), `workers` chunks at a time.
+  private func gram(_ chunks: [GramTile.Chunk], into values: UnsafeMutablePointer<Double>) {
     let workers = workspace.workers
-    if ranges.isEmpty { values.update(repeating: 0, count: side * side) }
-    for first in stride(from: 0, to: ranges.count, by: workers) {
-      let batch = first..<min(first + workers, ranges.count)
+    if chunks.isEmpty { values.update(repeating: 0, count: side * side) }
+    for first in stride(from: 0, to: chunks.count, by: workers) {
+      let batch = first..<min(first + workers, chunks.count)
       if batch.count == 1 {
-        multiply(ranges[first], worker: 0)
+        multiply(chunks[first], worker: 0)
       } else {
-        DispatchQueue.concurrentPerform(iterations: batch.count) { multiply(ranges[first + $0], worker: $0) }
+        DispatchQueue.concurrentPerform(iterations: batch.count) { multiply(chunks[first + $0], worker: $0) }
       }
       for (worker, index) in batch.enumerated() {
         let product = workspace.product(worker)

@@ -39,15 +39,21 @@ public struct GramTile {
   /// class rows (`ClassRowLayout`) for `entk`, rows of summed classes (`collapsingClasses`) for
   /// `pntk`.
   public let factors: FactorLayout?
+  /// Summed groups of `factors` multiplied as whole gradient columns, made chunk by chunk for each
+  /// panel (`SumExpansion`); the others are multiplied as sums.
+  public let expandedGroups: Set<Int>
 
   /// Threads sharing a tile's panels; OpenBLAS itself must run on one thread
   /// (`openblas_set_num_threads(1)`), or its thread split changes the rounding.
   public let threads: Int
 
   public init(
-    kind: KernelKind, description: ModelDescription, featureLength: Int, factors: FactorLayout? = nil, threads: Int = 1
+    kind: KernelKind, description: ModelDescription, featureLength: Int, factors: FactorLayout? = nil,
+    expandedGroups: Set<Int> = [], threads: Int = 1
   ) {
     precondition(factors == nil || kind.factorable)
+    precondition(expandedGroups.isEmpty || (factors != nil && kind != .entk))
+    self.expandedGroups = expandedGroups
     self.threads = max(1, threads)
     self.kind = kind
     self.description = description
@@ -55,26 +61,54 @@ public struct GramTile {
     self.factors = factors
   }
 
+  /// Feature columns one sgemm multiplies: columns of the stored rows, or columns of a dense
+  /// sum's whole gradient, made for each row of a panel when the panel is multiplied.
+  enum Chunk {
+    case stored(Range<Int>)
+    /// Lines `lines` of class `classIndex`'s whole gradient of `group` (`FactorLayout.Summed.expand`).
+    case expanded(FactorLayout.Summed, classIndex: Int, lines: Range<Int>)
+
+    var width: Int {
+      switch self {
+      case .stored(let range): range.count
+      case .expanded(let group, _, let lines): lines.count * group.lineLength
+      }
+    }
+  }
+
   /// One Gram of the tile, summed into its kernel `target` (one per group for `layers`).
   ///
-  /// The products of feature columns `ranges` (cut into sgemm-sized chunks) summed, multiplied
-  /// elementwise by the Gram of `scale` when set — a factored group, Gram(Δ) ⊙ Gram(a); or, for a
-  /// group of several terms, `summed`'s values.
+  /// The products of feature `chunks` summed, multiplied elementwise by the Gram of `scale` when
+  /// set — a factored group, Gram(Δ) ⊙ Gram(a); or, for a group of several terms, `summed`'s
+  /// values.
   struct Term {
-    var ranges: [Range<Int>]
+    var chunks: [Chunk]
     var scale: [Range<Int>]?
     var summed: SummedFactor?
     var target: Int
 
     init(ranges: [Range<Int>], scale: Range<Int>? = nil, target: Int) {
-      self.ranges = ranges.flatMap(Self.chunks)
+      chunks = ranges.flatMap(Self.chunks).map(Chunk.stored)
       self.scale = scale.map(Self.chunks)
       self.target = target
     }
 
     init(summed: SummedFactor, target: Int) {
-      ranges = []
+      chunks = []
       self.summed = summed
+      self.target = target
+    }
+
+    /// The Gram of `group`'s whole gradient for `classes` classes, in chunks of whole lines (at
+    /// most `accumulationChunk` floats, so a line must not be longer).
+    init(expanding group: FactorLayout.Summed, classes: Int, target: Int) {
+      precondition(group.lineLength <= GramTile.accumulationChunk && !group.oneHot)
+      let step = GramTile.accumulationChunk / group.lineLength
+      chunks = (0..<classes).flatMap { c in
+        stride(from: 0, to: group.lineCount, by: step).map {
+          Chunk.expanded(group, classIndex: c, lines: $0..<min($0 + step, group.lineCount))
+        }
+      }
       self.target = target
     }
 
@@ -85,7 +119,9 @@ public struct GramTile {
     }
 
     /// Features the term multiplies per pair of rows.
-    var width: Int { (ranges + (scale ?? [])).reduce(summed?.width ?? 0) { $0 + $1.count } }
+    var width: Int {
+      chunks.reduce(summed?.width ?? 0) { $0 + $1.width } + (scale ?? []).reduce(0) { $0 + $1.count }
+    }
   }
 
   /// Rows of the feature view per sample: C for `entk` (each class a row of P), else 1.
@@ -119,6 +155,8 @@ public struct GramTile {
             Term(ranges: (0..<c).map { $0 * stride + offset..<$0 * stride + offset + count }, target: target))
         case .plain: break
         case .factored(let input, let deltas): terms.append(Term(ranges: [deltas], scale: input, target: target))
+        case .summed(let group) where expandedGroups.contains(index):
+          terms.append(Term(expanding: group, classes: c, target: target))
         case .summed(let group):
           let blocks = (0..<c).map { group.deltas.lowerBound + $0 * group.classWidth }
           terms.append(Term(summed: SummedFactor(group, blocks: blocks), target: target))
@@ -148,6 +186,7 @@ public struct GramTile {
     let m = viewRowsPerSample
     var values = [[Double]](repeating: [Double](repeating: 0, count: samples * m), count: kernelCount)
     let scratch = SummedScratch()
+    let expansion = FloatBuffer(count: Self.accumulationChunk)
     for term in terms {
       for row in 0..<samples * m {
         let line = features + row * leadingDimension
@@ -155,10 +194,19 @@ public struct GramTile {
           values[term.target][row] += summed.value(line, line, scratch: scratch)
           continue
         }
-        let squares = { (ranges: [Range<Int>]) in
-          ranges.reduce(0.0) { sum, range in range.reduce(sum) { $0 + Double(line[$1]) * Double(line[$1]) } }
+        let squares = { (values: UnsafePointer<Float>, range: Range<Int>) in
+          range.reduce(0.0) { $0 + Double(values[$1]) * Double(values[$1]) }
         }
-        values[term.target][row] += squares(term.ranges) * (term.scale.map(squares) ?? 1)
+        let chunkSquares = term.chunks.reduce(0.0) { sum, chunk in
+          switch chunk {
+          case .stored(let range): return sum + squares(line, range)
+          case .expanded(let group, let c, let lines):
+            group.expand(line, classIndex: c, lines: lines, into: expansion.pointer)
+            return sum + squares(expansion.pointer, 0..<chunk.width)
+          }
+        }
+        let scale = term.scale.map { $0.reduce(0.0) { $0 + squares(line, $1) } }
+        values[term.target][row] += chunkSquares * (scale ?? 1)
       }
     }
     return values
@@ -285,21 +333,28 @@ struct ViewBlock: @unchecked Sendable {
     features + (panel.origin + position - start) * leadingDimension
   }
 
-  /// The panel's rows, features offset..<offset+width, as sgemm's operand: in place when the
-  /// block holds the whole panel, else copied into `copy` at their positions, the panel's other
-  /// rows zero (their products are dropped, and no row's bits depend on another row).
-  func operand(_ panel: Panel, offset: Int, width: Int, leadingDimension: Int, copy: UnsafeMutablePointer<Float>) -> (
-    pointer: UnsafePointer<Float>, leadingDimension: Int
-  ) {
-    let rows = features + (panel.origin + panel.positions.lowerBound - start) * leadingDimension + offset
-    if panel.positions.count == panel.height { return (rows, leadingDimension) }
-    let chunk = GramTile.accumulationChunk
-    for position in 0..<panel.height where !panel.positions.contains(position) {
-      (copy + position * chunk).update(repeating: 0, count: width)
+  /// The panel's rows of `chunk` as sgemm's operand: stored columns in place when the block holds
+  /// the whole panel, else copied (or, expanded, made) into `copy` at their positions, the panel's
+  /// other rows zero (their products are dropped, and no row's bits depend on another row).
+  func operand(_ panel: Panel, _ chunk: GramTile.Chunk, leadingDimension: Int, copy: UnsafeMutablePointer<Float>)
+    -> (pointer: UnsafePointer<Float>, leadingDimension: Int)
+  {
+    let (stride, width) = (GramTile.accumulationChunk, chunk.width)
+    if case .stored(let range) = chunk, panel.positions.count == panel.height {
+      return (features + (panel.origin - start) * leadingDimension + range.lowerBound, leadingDimension)
     }
-    for (line, position) in panel.positions.enumerated() {
-      (copy + position * chunk).update(from: rows + line * leadingDimension, count: width)
+    for position in 0..<panel.height {
+      let out = copy + position * stride
+      guard panel.positions.contains(position) else {
+        out.update(repeating: 0, count: width)
+        continue
+      }
+      let line = row(panel, position, leadingDimension: leadingDimension)
+      switch chunk {
+      case .stored(let range): out.update(from: line + range.lowerBound, count: width)
+      case .expanded(let group, let c, let lines): group.expand(line, classIndex: c, lines: lines, into: out)
+      }
     }
-    return (UnsafePointer(copy), chunk)
+    return (UnsafePointer(copy), stride)
   }
 }

@@ -117,11 +117,11 @@ public final class KernelComputation {
     // computation in the same process.
     openblas_set_num_threads(1)
     let length = producer.featureLength
+    let layout = FeatureProducer.gramLayout(
+      kind: manifest.kind, factors: producer.factors, pairedSamples: producer.pairedSamples)
     let gram = GramTile(
-      kind: manifest.kind, description: producer.description, featureLength: length,
-      factors: FeatureProducer.gramLayout(
-        kind: manifest.kind, factors: producer.factors, pairedSamples: producer.pairedSamples),
-      threads: producer.threads)
+      kind: manifest.kind, description: producer.description, featureLength: length, factors: layout?.factors,
+      expandedGroups: layout?.expandedGroups ?? [], threads: producer.threads)
     let cosine = manifest.normalize == .cosine
     let rowFeatures = try FloatBuffer.checked(count: grid.tileRows * length, purpose: "a tile row's features")
     let columnFeatures = try FloatBuffer.checked(

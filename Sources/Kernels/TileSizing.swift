@@ -82,9 +82,10 @@ public struct TileSizing: Sendable {
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
     let features = featureBytes / 4
+    let layout = FeatureProducer.gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples)
     let gram = GramTile(
-      kind: kind, description: description, featureLength: features,
-      factors: FeatureProducer.gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples))
+      kind: kind, description: description, featureLength: features, factors: layout?.factors,
+      expandedGroups: layout?.expandedGroups ?? [])
     let accumulator = classSliced ? gram.tileCount(rows: rows, columns: columns) * 8 : 0
     return (rows + columns) * featureBytes + scratchBytes(batchSize: min(batchSize, max(rows, columns)))
       + gram.tileCount(rows: rows, columns: columns) * 4 + accumulator
