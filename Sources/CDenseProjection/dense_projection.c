@@ -46,7 +46,7 @@ static inline double box_muller_radius(uint64_t hi) {
 /* cos(x), x = 2 pi u2 with u2 = (lo + 0.5) / 2^32 rounded as the scalar formula rounds it:
  * x = n pi/2 + r (Cody-Waite, pi/2 in two parts), |r| <= pi/4, and the Taylor series of sin r to
  * r^15 or cos r to r^16 by the quadrant n mod 4, chosen and signed with bit masks (no branches). */
-static inline double dense_projection_cosine(uint64_t lo) {
+static inline double box_muller_cosine(uint64_t lo) {
   double u2 = (exact(lo) + 0.5) * 0x1p-32;
   double x = 2 * 3.141592653589793 * u2;
   double shifted = x * 0.6366197723675814 + 6755399441055744.0;
@@ -84,7 +84,7 @@ size_t entk_gaussian_entries(
    * sixteen entries at a time. */
   size_t marked = 0;
   for (size_t i = 0; i < count; i++) {
-    double value = box_muller_radius(draws[i] >> 32) * dense_projection_cosine(draws[i] & 0xFFFFFFFFull) * scale;
+    double value = box_muller_radius(draws[i] >> 32) * box_muller_cosine(draws[i] & 0xFFFFFFFFull) * scale;
     double margin = (__builtin_fabs(value) + scale) * 1e-12;
     int decided = (float)(value - margin) == (float)(value + margin);
     marked += !decided;

@@ -116,9 +116,9 @@ public struct CounterProjection: Sendable, Equatable {
   ///
   /// Vectorised C loops make a row: Rademacher entries come from `entk_rademacher_entries`,
   /// Gaussian ones from `entk_splitmix_draws` and `entk_gaussian_entries` (polynomial log and cos,
-  /// within 3e-16 of libm's over every input): a candidate v is rounded to float32 when v ± 1e-12·(|v| + 1/√k) round
-  /// alike, which the exact value (within that distance) then does too; the others, about 3 in
-  /// 10⁴, are computed with libm as `entry` does.
+  /// within 3e-16 of libm's over every input): a candidate v is rounded to float32 when
+  /// v ± 1e-12·(|v| + 1/√k) round alike, which the exact value (within that distance) then does
+  /// too; the others, about 3 in 10⁴, are computed with libm as `entry` does.
   func fill(rows rowRange: Range<Int>, columns columnRange: Range<Int>, into block: UnsafeMutablePointer<Float>) {
     precondition(distribution != .sparse)
     let width = columnRange.count

@@ -19,7 +19,7 @@ int main(void) {
     double u = ((double)v + 0.5) * 0x1p-32;
     double radius = sqrt(-2 * log(u));
     double r = fabs(box_muller_radius(v) - radius) / radius;
-    double c = fabs(dense_projection_cosine(v) - cos(2 * 3.141592653589793 * u));
+    double c = fabs(box_muller_cosine(v) - cos(2 * 3.141592653589793 * u));
     if (r > worst_radius) worst_radius = r;
     if (c > worst_cosine) worst_cosine = c;
   }
