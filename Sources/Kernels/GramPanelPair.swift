@@ -22,7 +22,12 @@ final class PanelWorkspace: @unchecked Sendable {
     self.workers = workers
     sum = .allocate(capacity: 3 * side * side)
     (gram, scale) = (sum + side * side, sum + 2 * side * side)
-    productBuffers = (0..<workers).map { _ in FloatBuffer(count: side * side) }
+    // Zeroed: ssyrk leaves a product's lower triangle as it was, and it is summed unused.
+    productBuffers = (0..<workers).map { _ in
+      let buffer = FloatBuffer(count: side * side)
+      buffer.pointer.update(repeating: 0, count: side * side)
+      return buffer
+    }
     copyBuffers = (0..<2 * workers).map { _ in FloatBuffer(count: side * GramTile.accumulationChunk) }
     summedScratch = (0..<workers).map { _ in SummedScratch() }
   }
@@ -42,6 +47,9 @@ struct PanelPair: @unchecked Sendable {
   let columnPanel: ViewBlock.Panel
   /// A diagonal tile of a symmetric kernel: only values on and above the diagonal are used.
   let symmetric: Bool
+  /// The rows and columns are samples of one set (a symmetric kernel's tile): a panel paired with
+  /// itself is computed by ssyrk.
+  let sameSet: Bool
   let leadingDimension: Int
   let workspace: PanelWorkspace
 
@@ -69,12 +77,20 @@ struct PanelPair: @unchecked Sendable {
   /// One chunk's float32 product by worker `worker`: a fixed call shape, so its bits do not
   /// depend on the worker.
   private func multiply(_ chunk: GramTile.Chunk, worker: Int) {
+    if sameSet && rowPanel.origin == columnPanel.origin {
+      // One panel of the set with itself: the upper triangle, from one operand holding the
+      // pair's rows and columns (the rows come first).
+      let a = rows.operand(
+        rowPanel, chunk, leadingDimension: leadingDimension, copy: workspace.copy(worker, side: 0),
+        with: symmetric ? nil : (columns, columnPanel))
+      cblas_ssyrk(
+        CblasRowMajor, CblasUpper, CblasNoTrans, Int32(rowPanel.height), Int32(chunk.width), 1, a.pointer,
+        Int32(a.leadingDimension), 0, workspace.product(worker), Int32(side))
+      return
+    }
     let a = rows.operand(rowPanel, chunk, leadingDimension: leadingDimension, copy: workspace.copy(worker, side: 0))
-    // A diagonal pair multiplies a panel by itself: its operand is made once.
-    let b =
-      symmetric && rowPanel.origin == columnPanel.origin
-      ? a
-      : columns.operand(columnPanel, chunk, leadingDimension: leadingDimension, copy: workspace.copy(worker, side: 1))
+    let b = columns.operand(
+      columnPanel, chunk, leadingDimension: leadingDimension, copy: workspace.copy(worker, side: 1))
     cblas_sgemm(
       CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowPanel.height), Int32(columnPanel.height),
       Int32(chunk.width), 1, a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), 0,

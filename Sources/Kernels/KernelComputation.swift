@@ -166,8 +166,8 @@ public final class KernelComputation {
         report.gramFlops += gram.compute(
           rowFeatures: rowFeatures.pointer, rows: rows.count, rowStart: rows.lowerBound, rowTotal: rowSet.count,
           columnFeatures: isDiagonal(tile) ? nil : UnsafePointer(columnFeatures.pointer), columns: columns.count,
-          columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: cosine ? (rowSelf, columnSelf) : nil,
-          output: output.pointer)
+          columnStart: columns.lowerBound, columnTotal: columnSet.count, symmetricKernel: manifest.grid.symmetric,
+          cosine: cosine ? (rowSelf, columnSelf) : nil, output: output.pointer)
         report.gramSeconds += Date().timeIntervalSince(began)
       }
       let writing = Date()
@@ -217,7 +217,8 @@ public final class KernelComputation {
       report.gramFlops += gram.compute(
         rowFeatures: rowFeatures, rows: rows.count, rowStart: rows.lowerBound, rowTotal: rowSet.count,
         columnFeatures: diagonal ? nil : UnsafePointer(columnFeatures), columns: columns.count,
-        columnStart: columns.lowerBound, columnTotal: columnSet.count, cosine: nil, output: output)
+        columnStart: columns.lowerBound, columnTotal: columnSet.count, symmetricKernel: manifest.grid.symmetric,
+        cosine: nil, output: output)
       for k in 0..<count { sums[k] += Double(output[k]) }
       seconds.gram += Date().timeIntervalSince(began)
     }
