@@ -44,35 +44,27 @@ static inline double box_muller_radius(uint64_t hi) {
 }
 
 /* cos(x), x = 2 pi u2 with u2 = (lo + 0.5) / 2^32 rounded as the scalar formula rounds it:
- * x = n pi/2 + r (Cody-Waite, pi/2 in two parts), |r| <= pi/4, and the Taylor series of sin r to
- * r^15 or cos r to r^16 by the quadrant n mod 4, chosen and signed with bit masks (no branches). */
+ * x = n pi + y (Cody-Waite, pi in two parts), |y| <= pi/2, cos x = (-1)^n cos y, and the Taylor
+ * series of cos y to y^20 (the next term is below 2e-17 at pi/2); the sign flipped with a bit mask. */
 static inline double box_muller_cosine(uint64_t lo) {
   double u2 = (exact(lo) + 0.5) * 0x1p-32;
   double x = 2 * 3.141592653589793 * u2;
-  double shifted = x * 0.6366197723675814 + 6755399441055744.0;
+  double shifted = x * 0.3183098861837907 + 6755399441055744.0;
   double n = shifted - 6755399441055744.0;
-  double r = (x - n * 1.57079632673412561417e+00) - n * 6.07710050650619224932e-11;
-  double w = r * r;
-  double sp = -1.0 / 1307674368000.0;
-  sp = sp * w + 1.0 / 6227020800.0;
-  sp = sp * w - 1.0 / 39916800.0;
-  sp = sp * w + 1.0 / 362880.0;
-  sp = sp * w - 1.0 / 5040.0;
-  sp = sp * w + 1.0 / 120.0;
-  sp = sp * w - 1.0 / 6.0;
-  double sine = r + r * w * sp;
-  double cp = 1.0 / 20922789888000.0;
-  cp = cp * w - 1.0 / 87178291200.0;
-  cp = cp * w + 1.0 / 479001600.0;
-  cp = cp * w - 1.0 / 3628800.0;
-  cp = cp * w + 1.0 / 40320.0;
-  cp = cp * w - 1.0 / 720.0;
-  cp = cp * w + 1.0 / 24.0;
-  double cosine = 1 - 0.5 * w + w * w * cp;
-  uint64_t q = to_bits(shifted);
-  uint64_t pick = 0 - (q & 1);
-  uint64_t negate = ((q ^ (q >> 1)) & 1) << 63;
-  return from_bits(((to_bits(cosine) & ~pick) | (to_bits(sine) & pick)) ^ negate);
+  double y = (x - n * 3.14159265346825122834e+00) - n * 1.21542010130123844986e-10;
+  double w = y * y;
+  double c = 1.0 / 2432902008176640000.0;
+  c = c * w - 1.0 / 6402373705728000.0;
+  c = c * w + 1.0 / 20922789888000.0;
+  c = c * w - 1.0 / 87178291200.0;
+  c = c * w + 1.0 / 479001600.0;
+  c = c * w - 1.0 / 3628800.0;
+  c = c * w + 1.0 / 40320.0;
+  c = c * w - 1.0 / 720.0;
+  c = c * w + 1.0 / 24.0;
+  c = c * w - 0.5;
+  double cosine = 1 + w * c;
+  return from_bits(to_bits(cosine) ^ (to_bits(shifted) << 63));
 }
 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

@@ -12,7 +12,7 @@
  *
  * Accuracy, checked for all 2^32 values of each half of u against glibc's log and cos
  * (tools/bench/check_dense_projection.c): the radius sqrt(-2 ln u1) within 2.4e-16 relative, the
- * cosine within 1.2e-16 absolute. entries[i] is v rounded to float32, which is the scalar
+ * cosine within 3.4e-16 absolute. entries[i] is v rounded to float32, which is the scalar
  * formula's entry bit for bit, when every value within m = (|v| + scale) * 1e-12 of v rounds the
  * same way (v - m and v + m round alike; the exact entry lies within m). The others (about 3 in
  * 10^4) are NaN, and their indices go to undecided in increasing order for the caller to compute
