@@ -122,21 +122,24 @@ public struct CounterProjection: Sendable, Equatable {
   func fill(rows rowRange: Range<Int>, columns columnRange: Range<Int>, into block: UnsafeMutablePointer<Float>) {
     precondition(distribution != .sparse)
     let width = columnRange.count
+    let scale = 1 / Double(rows).squareRoot()
+    // The state of each row's first draw.
+    let first = { (row: Int) in seed &+ ((UInt64(row) << 32 | UInt64(columnRange.lowerBound)) &+ 1) &* Self.gamma }
+    if distribution == .rademacher {
+      for (line, row) in rowRange.enumerated() {
+        entk_rademacher_entries(first(row), Self.gamma, width, Float(scale), block + line * width)
+      }
+      return
+    }
     let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: max(width, 1))
     let undecided = UnsafeMutablePointer<Int>.allocate(capacity: max(width, 1))
     defer {
       draws.deallocate()
       undecided.deallocate()
     }
-    let scale = 1 / Double(rows).squareRoot()
     for (line, row) in rowRange.enumerated() {
-      let first = seed &+ ((UInt64(row) << 32 | UInt64(columnRange.lowerBound)) &+ 1) &* Self.gamma
       let out = block + line * width
-      if distribution == .rademacher {
-        entk_rademacher_entries(first, Self.gamma, width, Float(scale), out)
-        continue
-      }
-      entk_splitmix_draws(first, Self.gamma, width, draws)
+      entk_splitmix_draws(first(row), Self.gamma, width, draws)
       let count = entk_gaussian_entries(draws, width, scale, out, undecided)
       for offset in UnsafeBufferPointer(start: undecided, count: count) {
         out[offset] = Float(denseValue(draws[offset]))

@@ -10,9 +10,10 @@ import Dispatch
 ///
 /// - Dense R: OpenBLAS rounds a row of a product differently depending on the call's row count and
 ///   the row's position in it, so every sgemm covers one block of `blockSamples` samples
-///   (`blockSamples · rowsPerSample` rows by `pieceRows` of R's k, `chunk` deep), aligned to multiples of it in the
-///   whole sample set, each sample at its own position; samples the batch does not hold are zero
-///   rows whose results are dropped. The whole set's last block has only the samples the set has. The chunks' products are summed in float32 in column order.
+///   (`blockSamples · rowsPerSample` rows by `pieceRows` of R's k, `chunk` deep), aligned to
+///   multiples of it in the whole sample set, each sample at its own position; samples the batch
+///   does not hold are zero rows whose results are dropped. The whole set's last block has only
+///   the samples the set has. The chunks' products are summed in float32 in column order.
 /// - Sparse R: each row is accumulated on its own in float64 in column order and scaled by 1/√s.
 struct GradientProjector {
   let projection: CounterProjection

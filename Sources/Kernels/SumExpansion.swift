@@ -72,14 +72,6 @@ struct SumExpansion {
   /// Whether rows are rewritten into features (some group's columns are written whole).
   var rewrites: Bool { target != source }
 
-  /// Indices of the summed groups multiplied as whole columns, written or made in the Gram.
-  var expandedGroups: Set<Int> {
-    expandedInGram.union(
-      zip(source.segments, target.segments).enumerated().compactMap { index, pair in
-        if case (.summed, .factored) = pair { index } else { nil }
-      })
-  }
-
   /// The expansion for `kind`'s feature rows from the backend's `factors`: `trntk` and `layers`
   /// read its rows, `pntk` its rows of summed classes, `entk` its rows before they become class
   /// rows (`ClassRowLayout` of the target).

@@ -81,11 +81,8 @@ public struct TileSizing: Sendable {
 
   /// Working-set bytes of a tile of `rows` × `columns` samples.
   public func bytes(rows: Int, columns: Int) -> Int {
-    let features = featureBytes / 4
-    let layout = FeatureProducer.gramLayout(kind: kind, factors: factors, pairedSamples: pairedSamples)
-    let gram = GramTile(
-      kind: kind, description: description, featureLength: features, factors: layout?.factors,
-      expandedGroups: layout?.expandedGroups ?? [])
+    // The tile's size depends on the kind alone, not on the features' layout.
+    let gram = GramTile(kind: kind, description: description, featureLength: featureBytes / 4)
     let accumulator = classSliced ? gram.tileCount(rows: rows, columns: columns) * 8 : 0
     return (rows + columns) * featureBytes + scratchBytes(batchSize: min(batchSize, max(rows, columns)))
       + gram.tileCount(rows: rows, columns: columns) * 4 + accumulator

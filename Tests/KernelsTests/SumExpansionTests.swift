@@ -81,3 +81,13 @@ import Testing
   #expect(expanded(2, kind: .entk) == rule(2, kind: .entk))
   #expect(expanded(64, kind: .entk) == rule(64, kind: .entk))
 }
+
+extension SumExpansion {
+  /// Indices of the summed groups multiplied as whole columns, written or made in the Gram.
+  fileprivate var expandedGroups: Set<Int> {
+    expandedInGram.union(
+      zip(source.segments, target.segments).enumerated().compactMap { index, pair in
+        if case (.summed, .factored) = pair { index } else { nil }
+      })
+  }
+}
