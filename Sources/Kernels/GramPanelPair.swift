@@ -125,11 +125,16 @@ struct PanelPair: @unchecked Sendable {
 
   /// A dense sum's values by sgemm on sub-panels of the pair, fixed by the whole sets' grid
   /// (`samplesPerProduct` from each panel's origin), dealt to the workers.
+  ///
+  /// A sub-panel of one set paired with itself is one ssyrk product whatever the tile, as in
+  /// `multiply`: its rows hold the row tile's samples and then the column tile's.
   private func addProducts(_ summed: SummedFactor) {
     let q = summed.samplesPerProduct
     let cut = { (height: Int) in stride(from: 0, to: height, by: q).map { $0..<min($0 + q, height) } }
     let (rowParts, columnParts) = (cut(rowPanel.height), cut(columnPanel.height))
-    let samePanel = symmetric && rowPanel.origin == columnPanel.origin
+    // One panel of one set: the rows' samples come before the columns', so no pair lies below
+    // the diagonal of sub-panels.
+    let samePanel = sameSet && rowPanel.origin == columnPanel.origin
     let jobs = rowParts.indices.flatMap { u in
       columnParts.indices.filter { !samePanel || $0 >= u }.map { (u, $0) }
         .filter { rowParts[$0.0].overlaps(rowPanel.positions) && columnParts[$0.1].overlaps(columnPanel.positions) }
@@ -138,11 +143,15 @@ struct PanelPair: @unchecked Sendable {
     DispatchQueue.concurrentPerform(iterations: min(workers, jobs.count)) { worker in
       for (u, v) in stride(from: worker, to: jobs.count, by: workers).map({ jobs[$0] }) {
         let (rowPart, columnPart) = (rowParts[u], columnParts[v])
-        let pick = { (block: ViewBlock, panel: ViewBlock.Panel, part: Range<Int>) in
-          part.map { panel.positions.contains($0) ? block.row(panel, $0, leadingDimension: leadingDimension) : nil }
+        let row = { (block: ViewBlock, panel: ViewBlock.Panel, position: Int) in
+          panel.positions.contains(position) ? block.row(panel, position, leadingDimension: leadingDimension) : nil
         }
+        let samples =
+          samePanel && u == v
+          ? rowPart.map { row(rows, rowPanel, $0) ?? row(columns, columnPanel, $0) }
+          : rowPart.map { row(rows, rowPanel, $0) }
         summed.products(
-          rows: pick(rows, rowPanel, rowPart), columns: pick(columns, columnPanel, columnPart),
+          rows: samples, columns: samePanel && u == v ? nil : columnPart.map { row(columns, columnPanel, $0) },
           scratch: workspace.summedScratch[worker]
         ) { i, j, value in
           workspace.sum[(rowPart.lowerBound + i) * side + columnPart.lowerBound + j] += value

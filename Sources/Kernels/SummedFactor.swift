@@ -72,20 +72,27 @@ struct SummedFactor: Sendable {
   /// The values of a dense group between every row sample and column sample, handed to `add`
   /// as (row index, column index, value); nil rows (outside a tile) are computed as zeros and not
   /// handed on.
+  ///
+  /// With `columns` nil, `rows` are one sub-panel of a symmetric kernel's set paired with itself:
+  /// both Grams are ssyrk's upper triangles (half sgemm's multiply-adds), and only pairs i ≤ j are
+  /// handed on; a sample's own block is its diagonal plus twice the triangle above it.
   func products(
-    rows: [UnsafePointer<Float>?], columns: [UnsafePointer<Float>?], scratch: SummedScratch,
+    rows: [UnsafePointer<Float>?], columns: [UnsafePointer<Float>?]?, scratch: SummedScratch,
     add: (Int, Int, Double) -> Void
   ) {
     precondition(!oneHot)
     let r = terms
+    let symmetric = columns == nil
+    let columns = columns ?? rows
     let (m, n) = (rows.count * r, columns.count * r)
     let chunk = GramTile.accumulationChunk
     scratch.reserve(rows: m, columns: n, width: min(max(inputDim, outputDim), chunk))
+    let sides = symmetric ? [(scratch.rowPack, rows)] : [(scratch.rowPack, rows), (scratch.columnPack, columns)]
     // Σ over feature chunks of side-by-side float32 products, in float64, into `target`.
     func gram(offset: Int, width: Int, into target: UnsafeMutablePointer<Double>, first: Bool) {
       for start in stride(from: 0, to: width, by: chunk) {
         let count = min(chunk, width - start)
-        for (pack, side) in [(scratch.rowPack, rows), (scratch.columnPack, columns)] {
+        for (pack, side) in sides {
           for (sample, row) in side.enumerated() {
             for term in 0..<r {
               let line = pack + (sample * r + term) * count
@@ -97,13 +104,23 @@ struct SummedFactor: Sendable {
             }
           }
         }
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(count), 1, scratch.rowPack, Int32(count),
-          scratch.columnPack, Int32(count), 0, scratch.product, Int32(n))
-        if first && start == 0 {
-          for k in 0..<m * n { target[k] = Double(scratch.product[k]) }
+        if symmetric {
+          cblas_ssyrk(
+            CblasRowMajor, CblasUpper, CblasNoTrans, Int32(m), Int32(count), 1, scratch.rowPack, Int32(count), 0,
+            scratch.product, Int32(n))
         } else {
-          for k in 0..<m * n { target[k] += Double(scratch.product[k]) }
+          cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(count), 1, scratch.rowPack,
+            Int32(count), scratch.columnPack, Int32(count), 0, scratch.product, Int32(n))
+        }
+        for i in 0..<m {
+          // ssyrk leaves the lower triangle as it was: never read.
+          let used = i * n + (symmetric ? i : 0)..<(i + 1) * n
+          if first && start == 0 {
+            for k in used { target[k] = Double(scratch.product[k]) }
+          } else {
+            for k in used { target[k] += Double(scratch.product[k]) }
+          }
         }
       }
     }
@@ -111,12 +128,23 @@ struct SummedFactor: Sendable {
     for (index, block) in blocks.enumerated() {
       gram(offset: block, width: outputDim, into: scratch.deltaGram, first: index == 0)
     }
+    let (inputGram, deltaGram) = (scratch.inputGram, scratch.deltaGram)
     for (i, row) in rows.enumerated() where row != nil {
-      for (j, column) in columns.enumerated() where column != nil {
+      for (j, column) in columns.enumerated() where column != nil && (!symmetric || j >= i) {
         var total = 0.0
-        for s in 0..<r {
-          let at = (i * r + s) * n + j * r
-          for t in 0..<r { total += scratch.inputGram[at + t] * scratch.deltaGram[at + t] }
+        if symmetric && i == j {
+          var above = 0.0
+          for s in 0..<r {
+            let at = (i * r + s) * n + i * r
+            total += inputGram[at + s] * deltaGram[at + s]
+            for t in s + 1..<r { above += inputGram[at + t] * deltaGram[at + t] }
+          }
+          total += 2 * above
+        } else {
+          for s in 0..<r {
+            let at = (i * r + s) * n + j * r
+            for t in 0..<r { total += inputGram[at + t] * deltaGram[at + t] }
+          }
         }
         add(i, j, total)
       }
