@@ -7,9 +7,10 @@ import COpenBLAS
 /// One-hot groups (embedding tables read at token ids) compare indices instead of multiplying
 /// a's, straight from the rows in float64: a pair costs R² comparisons plus O multiply-adds per
 /// block for each shared token, not the table's size. Dense groups (a convolution's patches) go
-/// through sgemm for many rows at once (`products`): the Gram of the a's and the Gram of the Δ's
-/// of every term of `rows` × `columns` samples, float32 products over at most
-/// `GramTile.accumulationChunk` features summed in float64, then each pair's R × R blocks
+/// through sgemm (ssyrk for a symmetric kernel's sub-panel paired with itself) for many rows at
+/// once (`products`): the Gram of the a's and the Gram of the Δ's of every term of `rows` ×
+/// `columns` samples, float32 products over at most `GramTile.accumulationChunk` features summed
+/// in float64, then each pair's R × R blocks
 /// multiplied elementwise and summed in float64. Every call shape depends only on the counts of
 /// rows and columns, and every sum runs in a fixed order, so a value keeps its bits whatever the
 /// tiling as long as callers fix those counts (GramTile cuts its panels into fixed sub-panels of
