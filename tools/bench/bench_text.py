@@ -10,7 +10,8 @@ folding off. entk opens them with `{"dims": {"sequence": 64}}`. Data: N sentence
 lengths uniform in 16...64, the rest padding (id 0, mask 0), written as one .npz.
 
 For each model and kind (pntk, trntk, proj-trntk with k = --proj-dim):
-- entk: the whole `entk kernel` process with default flags, 2 threads;
+- entk: the whole `entk kernel` process with default flags, 2 threads, best of --repeats (a first
+  process pays for memory this VM has not handed out recently);
 - torch.func, 2 threads, float32: transformers' attention-mask code does not vmap, so per-sample
   gradients come from a loop of grad (pntk: of the summed logits / √C) or jacrev (trntk, C rows);
   the Gram by matmul; for proj-trntk, TRAK's CPU path: the C·N gradient rows times a dense Gaussian
@@ -23,7 +24,7 @@ For each model and kind (pntk, trntk, proj-trntk with k = --proj-dim):
 Usage (after `swift build -c release`; tools/bench/venv.sh makes the venv):
   .build/bench-venv/bin/python tools/bench/bench_text.py [--models bert-small,bert-base]
       [--sizes bert-small=32,bert-base=8] [--kinds pntk,trntk,proj-trntk] [--proj-dim 1024]
-      [--proj-models bert-small]
+      [--proj-models bert-small] [--repeats 2]
 """
 import argparse
 import json
@@ -147,7 +148,7 @@ def main():
     parser.add_argument("--proj-models", default="bert-small",
                         help="models that run the projected kinds (BERT-base's dense projection takes many minutes)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--check", type=int, default=3, help="samples in the float64 accuracy check")
     parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
     parser.add_argument("--json-out")
