@@ -12,12 +12,15 @@ dense ±1/√k matrix generated in blocks of 4096 columns (torch's generator) is
 rows at once with one float32 matmul per block; the projected classes' Gram matrices are summed.
 Both sides use the same threads. The ratio is the baseline's seconds over entk's at the same k. The
 baseline holds all its gradients (C·N·P floats for proj-trntk: 7.1 GB for N = 16) so that R is
-generated once, as TRAK's projector does.
+generated once, as TRAK's projector does. Its generation (random int8 bits made ±1 floats) is about
+3× faster than TRAK's own; --trak-projector also times traker's BasicProjector (Rademacher, float32,
+its default blocks of 100 outputs drawn by bernoulli_, a P × 100 matrix: 4.5 GB here) on the same
+gradients. Each baseline is the gradients' time plus its projection's.
 
 Usage (after `swift build -c release`; tools/bench/venv.sh makes the Python environment):
   .build/bench-venv/bin/python tools/bench/bench_projection_resnet.py [--kind proj-trntk|proj-pntk]
       [--n 16] [--ks 1024,10240] [--projections gaussian,rademacher,sparse,factored] [--threads 2]
-      [--no-baseline]
+      [--no-baseline] [--trak-projector]
 """
 import argparse
 import json
@@ -49,10 +52,9 @@ def run_entk(entk, args):
     return seconds, usage.ru_maxrss / 1024
 
 
-def trak_style(model, x, k, summed, seed=0):
-    """Σ_c (R G_c)(R G_c)ᵀ with G_c = vmap(grad f_c), or (R G)(R G)ᵀ with G = vmap(grad Σ_c f_c/√C)
-    when summed, and R a dense ±1/√k matrix generated once, in 4096-column blocks, each applied to
-    all gradient rows at once."""
+def gradient_rows(model, x, summed):
+    """torch.func's gradient rows: G_c = vmap(grad f_c) for every class, class-major ([C·N, P]), or
+    G = vmap(grad Σ_c f_c/√C) ([N, P]) when summed; and the number of row sets (C or 1)."""
     from torch.func import functional_call, grad, vmap
 
     params = {name: v.detach() for name, v in model.named_parameters()}
@@ -70,16 +72,35 @@ def trak_style(model, x, k, summed, seed=0):
         g = vmap(grad(output), in_dims=(None, 0))(params, x)
         rows.append(torch.cat([v.reshape(n, -1) for v in g.values()], 1))
         del g
-    rows = torch.cat(rows, 0)  # [C·N, P] class-major, or [N, P]
+    return torch.cat(rows, 0), len(outputs)
+
+
+def project_in_column_blocks(rows, k, seed=0):
+    """R G with R a dense ±1/√k matrix generated once, in blocks of 4096 of its P columns (torch's
+    generator: random int8 bits made ±1 floats), each block applied to all gradient rows at once."""
     generator = torch.Generator().manual_seed(seed)
     projected = torch.zeros(rows.shape[0], k)
     for start in range(0, rows.shape[1], 4096):
         width = min(4096, rows.shape[1] - start)
         block = torch.randint(0, 2, (width, k), generator=generator, dtype=torch.int8).float().mul_(2).sub_(1)
         projected += rows[:, start:start + width] @ block
-    projected /= k**0.5
-    per_class = projected.reshape(len(outputs), n, k)
-    return sum(block @ block.T for block in per_class)
+    return projected / k**0.5
+
+
+def project_with_trak(rows, k, seed=0):
+    """R G by TRAK's own CPU projector (traker's `BasicProjector`, Rademacher, float32, its default
+    blocks of 100 of the k outputs: a P × 100 matrix drawn by bernoulli_ per block)."""
+    from trak.projectors import BasicProjector, ProjectionType
+
+    projector = BasicProjector(grad_dim=rows.shape[1], proj_dim=k, seed=seed, proj_type=ProjectionType.rademacher,
+                               device="cpu")
+    return projector.project(rows, model_id=0) / k**0.5
+
+
+def projected_kernel(projected, sets):
+    """Σ over the row sets (classes) of (R G)(R G)ᵀ."""
+    per_set = projected.reshape(sets, projected.shape[0] // sets, -1)
+    return sum(block @ block.T for block in per_set)
 
 
 def main():
@@ -90,6 +111,8 @@ def main():
     parser.add_argument("--projections", default="gaussian,rademacher,sparse,factored")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--trak-projector", action="store_true",
+                        help="also time traker's BasicProjector on the same gradients (about 110 s at k = 1024)")
     parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -104,8 +127,13 @@ def main():
     p = sum(v.numel() for v in model.parameters())
     print(f"{args.kind}, ResNet-18 (P = {p:,}, C = 10), N = {args.n}, {args.threads} threads, {os.uname().nodename}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print("| k | projection | entk (s) | samples/s | peak RSS (GB) | TRAK-style baseline (s) | baseline / entk |")
-    print("|---|---|---|---|---|---|---|")
+    header = "| k | projection | entk (s) | samples/s | peak RSS (GB) | TRAK-style baseline (s) | baseline / entk |"
+    rule = "|---|---|---|---|---|---|---|"
+    if args.trak_projector:
+        header += " TRAK's BasicProjector (s) | BasicProjector / entk |"
+        rule += "---|---|"
+    print(header)
+    print(rule)
     results = {}
     for k in [int(v) for v in args.ks.split(",")]:
         # entk first: a child forked from this process after the baseline's 7 GB of gradients would
@@ -119,17 +147,29 @@ def main():
                     "--kind", args.kind, "--proj-dim", str(k), "--proj-kind", projection,
                     "--threads", str(args.threads), "--out", out + "/k"] + extra)
             rows.append((projection, seconds, rss))
-        baseline = None
+        baseline, trak = None, None
         if not args.no_baseline:
+            # The gradients once, then each projection of them; a baseline is their sum.
             start = time.perf_counter()
-            trak_style(model, x, k, summed=args.kind == "proj-pntk")
-            baseline = time.perf_counter() - start
+            gradients, sets = gradient_rows(model, x, summed=args.kind == "proj-pntk")
+            gradient_s = time.perf_counter() - start
+            start = time.perf_counter()
+            projected_kernel(project_in_column_blocks(gradients, k), sets)
+            baseline = gradient_s + time.perf_counter() - start
+            if args.trak_projector:
+                start = time.perf_counter()
+                projected_kernel(project_with_trak(gradients, k), sets)
+                trak = gradient_s + time.perf_counter() - start
+            del gradients
         for projection, seconds, rss in rows:
             ratio = f"{baseline / seconds:.2f}×" if baseline else "–"
             shown = f"{baseline:.1f}" if baseline else "–"
-            print(f"| {k} | {projection} | {seconds:.1f} | {args.n / seconds:.2f} | {rss / 1024:.1f} | {shown} | {ratio} |",
-                  flush=True)
-            results[f"{projection} k={k}"] = {"seconds": seconds, "rssMiB": rss, "baseline": baseline}
+            line = f"| {k} | {projection} | {seconds:.1f} | {args.n / seconds:.2f} | {rss / 1024:.1f} | {shown} | {ratio} |"
+            if args.trak_projector:
+                line += f" {trak:.1f} | {trak / seconds:.2f}× |" if trak else " – | – |"
+            print(line, flush=True)
+            results[f"{projection} k={k}"] = {"seconds": seconds, "rssMiB": rss, "baseline": baseline,
+                                              "trakProjector": trak}
     print(json.dumps(results))
 
 
