@@ -146,12 +146,11 @@ struct PanelPair: @unchecked Sendable {
         let row = { (block: ViewBlock, panel: ViewBlock.Panel, position: Int) in
           panel.positions.contains(position) ? block.row(panel, position, leadingDimension: leadingDimension) : nil
         }
-        let samples =
-          samePanel && u == v
-          ? rowPart.map { row(rows, rowPanel, $0) ?? row(columns, columnPanel, $0) }
-          : rowPart.map { row(rows, rowPanel, $0) }
+        // A sub-panel with itself: one list of its samples, ssyrk's operand.
+        let itself = samePanel && u == v
         summed.products(
-          rows: samples, columns: samePanel && u == v ? nil : columnPart.map { row(columns, columnPanel, $0) },
+          rows: rowPart.map { row(rows, rowPanel, $0) ?? (itself ? row(columns, columnPanel, $0) : nil) },
+          columns: itself ? nil : columnPart.map { row(columns, columnPanel, $0) },
           scratch: workspace.summedScratch[worker]
         ) { i, j, value in
           workspace.sum[(rowPart.lowerBound + i) * side + columnPart.lowerBound + j] += value
