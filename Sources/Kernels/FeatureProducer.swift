@@ -53,8 +53,7 @@ public final class FeatureProducer {
     self.projection = projection
     self.factors = factors
     self.pairedSamples = pairedSamples
-    expansion = factors.flatMap { SumExpansion.of(kind: kind, factors: $0, pairedSamples: pairedSamples) }
-      .flatMap { $0.rewrites ? $0 : nil }
+    expansion = SumExpansion.rewriting(kind: kind, factors: factors, pairedSamples: pairedSamples)
     self.batchSize = batchSize
     self.workers = models.map(ModelWorker.init)
   }
@@ -114,16 +113,14 @@ public final class FeatureProducer {
       // The backend's rows, and with expanded sums each sample's expanded row before it becomes
       // class rows.
       guard let factors else { return 0 }
-      guard let expansion = SumExpansion.of(kind: kind, factors: factors, pairedSamples: pairedSamples) else {
+      guard let expansion = SumExpansion.rewriting(kind: kind, factors: factors, pairedSamples: pairedSamples) else {
         return factors.rowLength * batchSize
       }
       return (expansion.source.rowLength + expansion.target.rowLength) * min(batchSize, expandedBatch)
     default:
       // The backend's rows, before the expansion rewrites them into the features.
-      guard let factors, let expansion = SumExpansion.of(kind: kind, factors: factors, pairedSamples: pairedSamples),
-        expansion.rewrites
-      else { return 0 }
-      return expansion.source.rowLength * min(batchSize, expandedBatch)
+      let expansion = SumExpansion.rewriting(kind: kind, factors: factors, pairedSamples: pairedSamples)
+      return (expansion?.source.rowLength ?? 0) * min(batchSize, expandedBatch)
     }
   }
 

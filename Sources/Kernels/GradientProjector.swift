@@ -142,7 +142,9 @@ struct GradientProjector {
     }
     // Each block's products are k × blockRows: transposed into the samples' rows.
     for line in 0..<count * rows {
-      let source = projected + (lead * rows + line) / blockRows * blockRows * k + (lead * rows + line) % blockRows
+      // The line's place counted from its batch's first block.
+      let (block, place) = (lead * rows + line).quotientAndRemainder(dividingBy: blockRows)
+      let source = projected + block * blockRows * k + place
       let target = out + line * k
       for j in 0..<k { target[j] = source[j * blockRows] }
     }

@@ -200,8 +200,8 @@ public struct GramTile {
           values[term.target][row] += summed.value(line, line, scratch: scratch)
           continue
         }
-        let squares = { (values: UnsafePointer<Float>, range: Range<Int>) in
-          range.reduce(0.0) { $0 + Double(values[$1]) * Double(values[$1]) }
+        let squares = { (floats: UnsafePointer<Float>, range: Range<Int>) in
+          range.reduce(0.0) { $0 + Double(floats[$1]) * Double(floats[$1]) }
         }
         let chunkSquares = term.chunks.reduce(0.0) { sum, chunk in
           switch chunk {

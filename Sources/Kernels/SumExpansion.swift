@@ -72,6 +72,15 @@ struct SumExpansion {
   /// Whether rows are rewritten into features (some group's columns are written whole).
   var rewrites: Bool { target != source }
 
+  /// The expansion for `kind` when it rewrites the backend's rows into features (`rewrites`), the
+  /// producer's part of it; nil when every sum reaches the Gram as it is.
+  static func rewriting(kind: KernelKind, factors: FactorLayout?, pairedSamples: Int) -> SumExpansion? {
+    guard let factors, let expansion = of(kind: kind, factors: factors, pairedSamples: pairedSamples),
+      expansion.rewrites
+    else { return nil }
+    return expansion
+  }
+
   /// The expansion for `kind`'s feature rows from the backend's `factors`: `trntk` and `layers`
   /// read its rows, `pntk` its rows of summed classes, `entk` its rows before they become class
   /// rows (`ClassRowLayout` of the target).
