@@ -44,16 +44,27 @@ public enum ModelLoader {
   }
 
   /// Parses model bytes; `path` names the file in messages and anchors external data.
-  public static func parse(bytes: [UInt8], path: String) throws(ONNXError) -> Graph {
+  public static func parse(bytes: [UInt8], path: String, detachingWeights: Bool = true) throws(ONNXError) -> Graph {
     try bytes.withUnsafeBytes { bytes in
-      Result { () throws(ONNXError) in try parse(bytes: bytes, path: path) }
+      Result { () throws(ONNXError) in try parse(bytes: bytes, path: path, detachingWeights: detachingWeights) }
     }.get()
   }
 
   /// Parses model bytes that stay valid during the call.
-  static func parse(bytes: UnsafeRawBufferPointer, path: String) throws(ONNXError) -> Graph {
+  ///
+  /// The initializers' `raw_data` is read from `bytes` itself (`DetachedWeights`) unless
+  /// `detachingWeights` is false or the framing is unexpected; both ways give the same graph.
+  static func parse(bytes: UnsafeRawBufferPointer, path: String, detachingWeights: Bool = true) throws(ONNXError)
+    -> Graph
+  {
     guard let base = bytes.baseAddress, !bytes.isEmpty else { throw .invalidModel("\(path): the file is empty") }
-    let model = onnx__model_proto__unpack(nil, bytes.count, base.assumingMemoryBound(to: UInt8.self))
+    let detached = detachingWeights ? DetachedWeights(bytes) : nil
+    let model =
+      if let detached {
+        detached.message.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
+      } else {
+        onnx__model_proto__unpack(nil, bytes.count, base.assumingMemoryBound(to: UInt8.self))
+      }
     guard let model else {
       throw .invalidModel(
         "\(path): not a valid ONNX model (protobuf decoding failed: the file is truncated or corrupt)")
@@ -78,15 +89,23 @@ public enum ModelLoader {
       throw .unsupported("\(path): opset \(opset) is older than the oldest supported, \(minimumOpset)")
     }
     guard let graph = m.graph else { throw .invalidModel("\(path): the model has no graph") }
+    // The cut raw_data fields, per initializer: the unpacked message has one initializer per
+    // field the cut kept, in the same order.
+    let rawData = detached.map { detached in
+      detached.rawData.map { range in range.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) } }
+    }
     return try convert(
       graph.pointee, opset: opset, decoder: TensorProtoDecoder(externalData: ExternalDataResolver(modelPath: path)),
-      path: path)
+      rawData: rawData, path: path)
   }
 
-  private static func convert(_ g: Onnx__GraphProto, opset: Int, decoder: TensorProtoDecoder, path: String)
-    throws(ONNXError) -> Graph
-  {
+  private static func convert(
+    _ g: Onnx__GraphProto, opset: Int, decoder: TensorProtoDecoder, rawData: [UnsafeRawBufferPointer?]?, path: String
+  ) throws(ONNXError) -> Graph {
     guard g.n_sparse_initializer == 0 else { throw .unsupported("\(path): sparse initializers are not supported") }
+    guard rawData.map({ $0.count == g.n_initializer }) ?? true else {
+      throw .invalidModel("\(path): the graph's initializers were not read consistently")
+    }
     var names: [String] = []
     var initializers: [String: Tensor] = [:]
     for i in 0..<g.n_initializer {
@@ -95,7 +114,7 @@ public enum ModelLoader {
       guard !name.isEmpty else { throw .invalidModel("\(path): initializer \(i) has no name") }
       guard initializers[name] == nil else { throw .invalidModel("\(path): two initializers are named '\(name)'") }
       do {
-        initializers[name] = try decoder.decode(proto, what: "initializer")
+        initializers[name] = try decoder.decode(proto, what: "initializer", rawData: rawData?[i] ?? nil)
       } catch {
         throw error.prefixed(path)
       }

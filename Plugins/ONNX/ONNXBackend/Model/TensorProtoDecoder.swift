@@ -12,7 +12,11 @@ struct TensorProtoDecoder {
   /// Largest element count accepted for one tensor (2^31): a guard against absurd dims.
   static let maximumElementCount = 1 << 31
 
-  func decode(_ proto: UnsafePointer<Onnx__TensorProto>, what: String) throws(ONNXError) -> Tensor {
+  /// The tensor of `proto`; `rawData` is its `raw_data` when the caller cut that field out of
+  /// the message (`DetachedWeights`).
+  func decode(
+    _ proto: UnsafePointer<Onnx__TensorProto>, what: String, rawData detached: UnsafeRawBufferPointer? = nil
+  ) throws(ONNXError) -> Tensor {
     let p = proto.pointee
     let name = p.name.map { String(cString: $0) } ?? ""
     let label = name.isEmpty ? what : "\(what) '\(name)'"
@@ -45,13 +49,12 @@ struct TensorProtoDecoder {
       }
       let bytes = try externalData.bytes(entries: entries, tensorName: name, expectedByteCount: count * width)
       return bytes.withUnsafeBytes { Self.fromLittleEndian($0, type: type, shape: shape) }
-    } else if p.has_raw_data != 0 {
-      let data = p.raw_data
-      guard data.len == count * width else {
+    } else if let raw = detached ?? stored(p) {
+      guard raw.count == count * width else {
         throw .invalidModel(
-          "\(label): raw_data has \(data.len) bytes, shape \(shape) of \(Self.typeName(type)) needs \(count * width)")
+          "\(label): raw_data has \(raw.count) bytes, shape \(shape) of \(Self.typeName(type)) needs \(count * width)")
       }
-      return Self.fromLittleEndian(UnsafeRawBufferPointer(start: data.data, count: data.len), type: type, shape: shape)
+      return Self.fromLittleEndian(raw, type: type, shape: shape)
     }
     switch type {
     case 1:
@@ -71,6 +74,11 @@ struct TensorProtoDecoder {
       let values = count == 0 ? [] : UnsafeBufferPointer(start: p.int32_data, count: count).map { Int64($0) }
       return type == 9 ? Tensor(shape: shape, bools: values.map { $0 != 0 }) : Tensor(shape: shape, ints: values)
     }
+  }
+
+  /// The `raw_data` field's bytes, nil when there is none.
+  private func stored(_ p: Onnx__TensorProto) -> UnsafeRawBufferPointer? {
+    p.has_raw_data != 0 ? UnsafeRawBufferPointer(start: p.raw_data.data, count: p.raw_data.len) : nil
   }
 
   /// A float64 value as the float32 the interpreter computes with.
