@@ -141,7 +141,7 @@ def main():
     parser.add_argument("--forward-samples", type=int, default=256)
     parser.add_argument("--kinds", default="pntk,trntk")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per measurement, each side")
     parser.add_argument("--check", type=int, default=4, help="samples in the float64 accuracy check")
     parser.add_argument("--jacobian-samples", type=int, default=8)
     parser.add_argument("--warm", type=float, default=0, help="GiB of memory to touch once before measuring")

@@ -24,7 +24,7 @@ For each model and kind (pntk, trntk, proj-trntk with k = --proj-dim):
 Usage (after `swift build -c release`; tools/bench/venv.sh makes the venv):
   .build/bench-venv/bin/python tools/bench/bench_text.py [--models bert-small,bert-base]
       [--sizes bert-small=32,bert-base=8] [--kinds pntk,trntk,proj-trntk] [--proj-dim 1024]
-      [--proj-models bert-small] [--repeats 2]
+      [--proj-models bert-small] [--repeats 3]
 """
 import argparse
 import json
@@ -148,7 +148,7 @@ def main():
     parser.add_argument("--proj-models", default="bert-small",
                         help="models that run the projected kinds (BERT-base's dense projection takes many minutes)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per measurement, each side")
     parser.add_argument("--check", type=int, default=3, help="samples in the float64 accuracy check")
     parser.add_argument("--entk", default=str(ROOT / ".build/release/entk"))
     parser.add_argument("--json-out")

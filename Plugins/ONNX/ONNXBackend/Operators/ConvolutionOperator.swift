@@ -206,10 +206,13 @@ enum ConvolutionOperator {
       if let sink, !overwritesWeights, !sink.accumulate { sink.sink.clear(rows: rows) }
       // dX goes through one sgemm per group for `chunk` samples' rows side by side.
       let chunk = max(1, min(geo.batch, (1 << 21) / max(1, geo.patchSize * wide)))
-      var columns = [Float](repeating: 0, count: needs[1] ? geo.patchSize * outPlane : 0)
+      // Written before they are read (`fill`, the copies into `side`, sgemm with beta 0): a reverse
+      // pass per sample makes these for every sample and convolution, so they are not zeroed.
+      func scratch(_ count: Int) -> [Float] { [Float](unsafeUninitializedCapacity: count) { $1 = count } }
+      var columns = scratch(needs[1] ? geo.patchSize * outPlane : 0)
       let patchedInput = needs[0] && !winograd
-      var side = [Float](repeating: 0, count: patchedInput ? chunk * rows * block : 0)
-      var dcols = [Float](repeating: 0, count: patchedInput ? geo.patchSize * chunk * wide : 0)
+      var side = scratch(patchedInput ? chunk * rows * block : 0)
+      var dcols = scratch(patchedInput ? geo.patchSize * chunk * wide : 0)
       x.withUnsafeBufferPointer { x in
         w.withUnsafeBufferPointer { w in
           dy.withUnsafeBufferPointer { dy in
