@@ -27,6 +27,18 @@ public struct GroupFactor: Sendable, Equatable {
   public var delta: String
   /// R: the outer products summed, 1 but for a table read at several indices.
   public var terms = 1
+  /// The rows of the a and Δ values that hold the R terms, when the others can never reach the
+  /// logits (`TermLiveness`); nil when the values hold exactly the R terms.
+  public var kept: KeptRows? = nil
+
+  /// Rows `rows` (increasing) of a token sum's `total`: the terms that can reach the logits.
+  public struct KeptRows: Sendable, Equatable {
+    public var rows: [Int]
+    public var total: Int
+  }
+
+  /// The rows of a term the a and Δ values hold per sample.
+  var valueTerms: Int { kept?.total ?? terms }
 
   /// The value the a's come from; nil for a constant.
   var inputValue: String? {

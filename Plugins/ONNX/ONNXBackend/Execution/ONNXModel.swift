@@ -214,7 +214,21 @@ public final class ONNXModel {
       in: graph, parameters: chosen, shapes: values.mapValues(\.shape), output: outputName,
       constants: Set(constants.keys), convolutions: options.convolutionFactoring,
       tokens: options.tokenFactoring)
-    factors = factoring.map(\.factor)
+    // The pattern sample's run, made here when the batch probe did not make it.
+    let pattern: @Sendable () -> [String: Tensor]? = { [interpreter, constants, runs, described] in
+      if let pattern = runs.pattern { return pattern }
+      var feeds = constants
+      for input in described { feeds[input.name] = input.pattern(afterZeros: false) }
+      return try? interpreter.run(feeds)
+    }
+    let kept = TermLiveness.keptRows(
+      interpreter: interpreter, samples: [{ [values] in values }, pattern], constants: Set(constants.keys),
+      output: outputName, factors: factoring.map(\.factor))
+    factors = zip(factoring, kept).map { factoring, kept in
+      guard var factor = factoring.factor, let kept else { return factoring.factor }
+      (factor.terms, factor.kept) = (kept.rows.count, kept)
+      return factor
+    }
     plainReasons = factoring.map(\.reason)
     let embedding = Self.embeddingValue(graph, output: outputName)
     if let embedding, let value = values[embedding], value.isFloat, value.rank >= 1, value.shape[0] == 1 {
@@ -596,13 +610,18 @@ public final class ONNXModel {
     switch factor.input {
     case .constant(let scale): a.pointee = scale
     case .value(let name, let scale):
-      // One row (a dense layer's input) or R rows (a sequence's tokens), [r][j] as they lie.
+      // One row (a dense layer's input) or R rows (a sequence's tokens), [r][j] as they lie; of
+      // a sum with rows left out, the kept rows.
       let (first, parts) = part(name)
-      let size = factor.terms * factor.inputDim
+      let (width, size) = (factor.inputDim, factor.valueTerms * factor.inputDim)
       guard let value = values[name], case .float(let v) = value.elements, v.count == parts * size else {
         throw .invalidModel("\(path): '\(name)' does not hold the \(size) floats it held when the model opened")
       }
-      for j in 0..<size { a[j] = scale * v[first * size + j] }
+      let rows = factor.kept?.rows ?? Array(0..<factor.terms)
+      for (k, r) in rows.enumerated() {
+        let source = first * size + r * width
+        for j in 0..<width { a[k * width + j] = scale * v[source + j] }
+      }
     case .indices(let name):
       let (first, parts) = part(name)
       guard let value = values[name], let indices = try? value.ints(name), indices.count == parts * factor.terms else {
@@ -627,9 +646,20 @@ public final class ONNXModel {
     let channelsFirst: Int? = if case .patches = factor.input { factor.outputDim } else { nil }
     // A value of the samples has gradient rows [class][sample]; another value's are per sample.
     let sampleMajor = batch.map { !$0.values.contains(factor.delta) } ?? false
-    try copyRows(
-      gradients[factor.delta], rows: classes, count: width, sample: b, of: batch?.samples ?? 1,
-      sampleMajor: sampleMajor, into: deltas, stride: width, transposingChannels: channelsFirst)
+    if let kept = factor.kept {
+      // The whole gradient rows, then the kept ones; the others must be zero, as found at open.
+      let whole = kept.total * factor.outputDim
+      let rows = UnsafeMutablePointer<Float>.allocate(capacity: classes * whole)
+      defer { rows.deallocate() }
+      try copyRows(
+        gradients[factor.delta], rows: classes, count: whole, sample: b, of: batch?.samples ?? 1,
+        sampleMajor: sampleMajor, into: rows, stride: whole)
+      try keepRows(kept, of: rows, classes: classes, width: factor.outputDim, into: deltas, delta: factor.delta)
+    } else {
+      try copyRows(
+        gradients[factor.delta], rows: classes, count: width, sample: b, of: batch?.samples ?? 1,
+        sampleMajor: sampleMajor, into: deltas, stride: width, transposingChannels: channelsFirst)
+    }
     // A row read where nothing reaches the logits (a padding token the mask hides) has Δ = 0 for
     // every class: marked absent (-1), it costs the kernel no comparisons with other rows.
     if factor.oneHot {
@@ -639,6 +669,30 @@ public final class ONNXModel {
             .allSatisfy { $0 == 0 }
         }
         if silent { a[r] = -1 }
+      }
+    }
+  }
+
+  /// The `kept` rows of each class's `kept.total` rows of `width` at `whole`, packed at `target`.
+  ///
+  /// - Throws: when a row left out is not zero: `TermLiveness` found at open that no input can
+  ///   make it so, and a kernel without it would be wrong.
+  private func keepRows(
+    _ kept: GroupFactor.KeptRows, of whole: UnsafePointer<Float>, classes: Int, width: Int,
+    into target: UnsafeMutablePointer<Float>, delta: String
+  ) throws(ONNXError) {
+    let dropped = Set(0..<kept.total).subtracting(kept.rows)
+    for c in 0..<classes {
+      let source = whole + c * kept.total * width
+      for r in dropped {
+        guard UnsafeBufferPointer(start: source + r * width, count: width).allSatisfy({ $0 == 0 }) else {
+          throw .invalidModel(
+            "\(path): row \(r) of '\(delta)' has a nonzero gradient, but the model's open found that it never reaches the logits"
+          )
+        }
+      }
+      for (k, r) in kept.rows.enumerated() {
+        (target + (c * kept.rows.count + k) * width).update(from: source + r * width, count: width)
       }
     }
   }
