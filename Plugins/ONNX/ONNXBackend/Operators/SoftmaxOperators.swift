@@ -18,6 +18,7 @@ enum SoftmaxOperators {
 
   static func softmax(_ x: [Float], _ layout: (Int, Int, Int), log isLog: Bool) -> [Float] {
     let (outer, length, inner) = layout
+    if inner == 1 && !isLog { return contiguousSoftmax(x, rows: outer, length: length) }
     var y = [Float](repeating: 0, count: x.count)
     for o in 0..<outer {
       for i in 0..<inner {
@@ -34,6 +35,26 @@ enum SoftmaxOperators {
       }
     }
     return y
+  }
+
+  /// Softmax over rows of `length` contiguous floats (the last axis: attention's scores), each
+  /// exponential computed once, eight at a time (`VectorExponential`).
+  private static func contiguousSoftmax(_ x: [Float], rows: Int, length: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: x.count) { y, count in
+      x.withUnsafeBufferPointer { x in
+        guard let x = x.baseAddress, let y = y.baseAddress else { return }
+        for row in 0..<rows {
+          let (source, target) = (x + row * length, y + row * length)
+          var top = -Float.infinity
+          for k in 0..<length { top = max(top, source[k]) }
+          VectorExponential.map(source, count: length, into: target) { VectorExponential.exp($0 - top) }
+          var sum: Float = 0
+          for k in 0..<length { sum += target[k] }
+          for k in 0..<length { target[k] /= sum }
+        }
+      }
+      count = x.count
+    }
   }
 
   static func definition(log isLog: Bool) -> OperatorDefinition {
