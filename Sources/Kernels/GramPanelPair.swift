@@ -159,15 +159,19 @@ struct PanelPair: @unchecked Sendable {
     }
   }
 
-  /// A one-hot sum's values pair by pair; those the scatter skips (a symmetric tile's lower
-  /// triangle) are not computed.
+  /// A one-hot sum's values pair by pair, the rows dealt to the workers; those the scatter skips (a
+  /// symmetric tile's lower triangle) are not computed.
   private func addOneHot(_ summed: SummedFactor) {
-    let scratch = workspace.summedScratch[0]
-    for i in rowPanel.positions {
-      let (line, x) = (workspace.sum + i * side, rows.row(rowPanel, i, leadingDimension: leadingDimension))
-      let row = rowPanel.origin + i - rows.start
-      for j in columnPanel.positions where !symmetric || columnPanel.origin + j - columns.start >= row {
-        line[j] += summed.value(x, columns.row(columnPanel, j, leadingDimension: leadingDimension), scratch: scratch)
+    let positions = Array(rowPanel.positions)
+    let workers = min(workspace.workers, positions.count)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      let scratch = workspace.summedScratch[worker]
+      for i in stride(from: worker, to: positions.count, by: workers).map({ positions[$0] }) {
+        let (line, x) = (workspace.sum + i * side, rows.row(rowPanel, i, leadingDimension: leadingDimension))
+        let row = rowPanel.origin + i - rows.start
+        for j in columnPanel.positions where !symmetric || columnPanel.origin + j - columns.start >= row {
+          line[j] += summed.value(x, columns.row(columnPanel, j, leadingDimension: leadingDimension), scratch: scratch)
+        }
       }
     }
   }
