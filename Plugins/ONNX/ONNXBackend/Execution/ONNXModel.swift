@@ -681,13 +681,13 @@ public final class ONNXModel {
     _ kept: GroupFactor.KeptRows, of whole: UnsafePointer<Float>, classes: Int, width: Int,
     into target: UnsafeMutablePointer<Float>, delta: String
   ) throws(ONNXError) {
-    let dropped = Set(0..<kept.total).subtracting(kept.rows)
+    let dropped = (0..<kept.total).filter { !kept.rows.contains($0) }
     for c in 0..<classes {
       let source = whole + c * kept.total * width
       for r in dropped {
         guard UnsafeBufferPointer(start: source + r * width, count: width).allSatisfy({ $0 == 0 }) else {
           throw .invalidModel(
-            "\(path): row \(r) of '\(delta)' has a nonzero gradient, but the model's open found that it never reaches the logits"
+            "\(path): the gradient of '\(delta)' is not zero at row \(r), which opening the model found no input can reach (a backend bug: please report it with the model)"
           )
         }
       }

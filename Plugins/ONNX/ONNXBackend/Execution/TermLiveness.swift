@@ -8,7 +8,7 @@ import Dispatch
 /// group keeps only the rows that can be nonzero (`GroupFactor.kept`), which shrinks its
 /// features and the Gram's work on it by the same factor.
 ///
-/// The rows are found by one reverse pass of the zero sample seeded with NaN: the operators
+/// The rows are found by a reverse pass of each probe sample seeded with NaN: the operators
 /// allowed on the way (`operators`) compute their input gradients by arithmetic on the output
 /// gradients, and NaN survives every product and sum, even with 0. So a row whose gradient stays
 /// exactly 0 has no arithmetic path from the logits whatever the input, and one that some input
@@ -18,8 +18,8 @@ import Dispatch
 /// Any other operator between the sums and the logits keeps every row.
 ///
 /// A forward value that is NaN itself (the zero sample's attention rows, all of them masked, in
-/// some exports) makes rows live that are not: each probe sample finds every live row and maybe
-/// more, so the rows live in all of them are kept. `ONNXModel.writeFactor` checks that the rows
+/// some exports) makes rows look live that are not: each probe sample (the zero sample, the
+/// 1, 2, 3, … pattern) finds every live row and maybe more, so the rows live in all are kept. `ONNXModel.writeFactor` checks that the rows
 /// left out are zero in every sample it writes.
 enum TermLiveness {
   /// Operators whose reverse pass is arithmetic on its output gradients alone, given constant

@@ -64,23 +64,21 @@ struct WinogradConvolution {
       for pair in 0..<pairs {
         let g = w + pair * 9
         let target = u + pair
-        for r in 0..<4 {
-          // Row r of G g: g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2 or g2 of the kernel's rows.
-          func row(_ c: Int) -> Float {
-            switch r {
-            case 0: return g[c]
-            case 1: return 0.5 * (g[c] + g[3 + c] + g[6 + c])
-            case 2: return 0.5 * (g[c] - g[3 + c] + g[6 + c])
-            default: return g[6 + c]
-            }
-          }
-          // (G g) Gᵀ: the same combination along the row.
-          let (a, b, c) = (row(0), row(1), row(2))
+        // The rows of G g: g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2 and g2 of the kernel's rows.
+        let (top, bottom) = (SIMD4(g[0], g[1], g[2], 0), SIMD4(g[6], g[7], g[8], 0))
+        let middle = SIMD4(g[3], g[4], g[5], 0)
+        // (G g) Gᵀ: the same combination along each row.
+        func write(_ r: Int, _ row: SIMD4<Float>) {
+          let (a, b, c) = (row[0], row[1], row[2])
           target[(4 * r) * pairs] = a
           target[(4 * r + 1) * pairs] = 0.5 * (a + b + c)
           target[(4 * r + 2) * pairs] = 0.5 * (a - b + c)
           target[(4 * r + 3) * pairs] = c
         }
+        write(0, top)
+        write(1, 0.5 * (top + middle + bottom))
+        write(2, 0.5 * (top - middle + bottom))
+        write(3, bottom)
       }
     }
   }
