@@ -45,6 +45,35 @@ struct TermLivenessTests {
     try Fixture.check(model, Fixture.inputs(model, n: 3), n: 3, factored: ["v": .inputMajor, "w": .inputMajor])
   }
 
+  /// The kept rows of each class are packed; a dropped row that is not zero is an error naming
+  /// the value and the row, not a wrong kernel.
+  @Test func keptRowsArePackedAndADroppedNonzeroRowIsRefused() throws {
+    let kept = GroupFactor.KeptRows(rows: [1], total: 3)
+    // Two classes of three rows of two floats; only row 1 is nonzero.
+    var whole: [Float] = [0, 0, 1, 2, 0, 0, 0, 0, 3, 4, 0, 0]
+    var packed = [Float](repeating: .nan, count: 4)
+    try whole.withUnsafeBufferPointer { whole in
+      try packed.withUnsafeMutableBufferPointer { packed in
+        try ONNXModel.keepRows(
+          kept, of: try #require(whole.baseAddress), classes: 2, width: 2, into: try #require(packed.baseAddress),
+          delta: "d", path: "m.onnx")
+      }
+    }
+    #expect(packed == [1, 2, 3, 4])
+    whole[10] = 1e-30
+    #expect {
+      try whole.withUnsafeBufferPointer { whole in
+        try packed.withUnsafeMutableBufferPointer { packed in
+          try ONNXModel.keepRows(
+            kept, of: try #require(whole.baseAddress), classes: 2, width: 2, into: try #require(packed.baseAddress),
+            delta: "d", path: "m.onnx")
+        }
+      }
+    } throws: { error in
+      "\(error)".contains("'d'") && "\(error)".contains("row 2")
+    }
+  }
+
   /// Max routes by the data and both of a Where's inputs reach the sum: every row is kept.
   @Test func routingOperatorsKeepEveryRow() throws {
     let max = try Self.model(

@@ -654,7 +654,8 @@ public final class ONNXModel {
       try copyRows(
         gradients[factor.delta], rows: classes, count: whole, sample: b, of: batch?.samples ?? 1,
         sampleMajor: sampleMajor, into: rows, stride: whole)
-      try keepRows(kept, of: rows, classes: classes, width: factor.outputDim, into: deltas, delta: factor.delta)
+      try Self.keepRows(
+        kept, of: rows, classes: classes, width: factor.outputDim, into: deltas, delta: factor.delta, path: path)
     } else {
       try copyRows(
         gradients[factor.delta], rows: classes, count: width, sample: b, of: batch?.samples ?? 1,
@@ -677,9 +678,9 @@ public final class ONNXModel {
   ///
   /// - Throws: when a row left out is not zero: `TermLiveness` found at open that no input can
   ///   make it so, and a kernel without it would be wrong.
-  private func keepRows(
+  static func keepRows(
     _ kept: GroupFactor.KeptRows, of whole: UnsafePointer<Float>, classes: Int, width: Int,
-    into target: UnsafeMutablePointer<Float>, delta: String
+    into target: UnsafeMutablePointer<Float>, delta: String, path: String
   ) throws(ONNXError) {
     let dropped = (0..<kept.total).filter { !kept.rows.contains($0) }
     for c in 0..<classes {
