@@ -19,9 +19,7 @@ struct BatchProbe {
     /// on the other: at BERT-base size this takes a fifth of a second off every model open.
     init(interpreter: Interpreter, constants: [String: Tensor], inputs: [ModelInput], probing: Bool) {
       @Sendable func run(_ input: (ModelInput) -> Tensor) -> Result<[String: Tensor], ONNXError> {
-        var feeds = constants
-        for model in inputs { feeds[model.name] = input(model) }
-        return Result { () throws(ONNXError) in try interpreter.run(feeds) }
+        Self.run(interpreter: interpreter, constants: constants, inputs: inputs, input)
       }
       let slots = Slots(3)
       defer {
@@ -39,6 +37,15 @@ struct BatchProbe {
       zero = slots.buffer[0] ?? .failure(.invalidModel("the zero sample did not run"))
       batched = try? slots.buffer[1]?.get()
       pattern = try? slots.buffer[2]?.get()
+    }
+
+    /// The forward values of one sample whose every input is `input(model)`.
+    static func run(
+      interpreter: Interpreter, constants: [String: Tensor], inputs: [ModelInput], _ input: (ModelInput) -> Tensor
+    ) -> Result<[String: Tensor], ONNXError> {
+      var feeds = constants
+      for model in inputs { feeds[model.name] = input(model) }
+      return Result { () throws(ONNXError) in try interpreter.run(feeds) }
     }
 
     /// The runs' results, each written by one thread.

@@ -216,10 +216,10 @@ public final class ONNXModel {
       tokens: options.tokenFactoring)
     // The pattern sample's run, made here when the batch probe did not make it.
     let pattern: @Sendable () -> [String: Tensor]? = { [interpreter, constants, runs, described] in
-      if let pattern = runs.pattern { return pattern }
-      var feeds = constants
-      for input in described { feeds[input.name] = input.pattern(afterZeros: false) }
-      return try? interpreter.run(feeds)
+      runs.pattern
+        ?? (try? BatchProbe.Runs.run(interpreter: interpreter, constants: constants, inputs: described) {
+          $0.pattern(afterZeros: false)
+        }.get())
     }
     let kept = TermLiveness.keptRows(
       interpreter: interpreter, samples: [{ [values] in values }, pattern], constants: Set(constants.keys),

@@ -44,6 +44,12 @@ enum ConvolutionOperator {
     return max(1, min(geo.batch, (1 << 23) / max(1, geo.patchSize * geo.outPlane)))
   }
 
+  /// `count` floats left unwritten, for buffers every element of which is written before it is
+  /// read.
+  private static func unwritten(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { $1 = count }
+  }
+
   /// The Winograd weights of a 3×3 stride-1 kernel, computed once with the model's constants.
   static func prepareWinograd(_ c: OperatorContext) throws -> Tensor? {
     guard let w = c.optionalInput(1), w.rank == 4, w.shape[2] == 3, w.shape[3] == 3,
@@ -99,14 +105,9 @@ enum ConvolutionOperator {
       let outPlane = geo.outPlane
       // The patch matrices of `chunk` samples side by side, [patchSize, chunk · outPlane], give
       // one wide sgemm; its [outPerGroup, chunk · outPlane] result is then laid out per sample.
-      var columns = [Float](unsafeUninitializedCapacity: geo.patchSize * chunk * outPlane) { _, count in
-        count = geo.patchSize * chunk * outPlane
-      }
-      let productCount = chunk > 1 ? geo.outPerGroup * chunk * outPlane : 0
-      var product = [Float](unsafeUninitializedCapacity: productCount) { _, count in count = productCount }
-      var y = [Float](unsafeUninitializedCapacity: geo.batch * geo.outChannels * outPlane) { _, count in
-        count = geo.batch * geo.outChannels * outPlane
-      }
+      var columns = unwritten(geo.patchSize * chunk * outPlane)
+      var product = unwritten(chunk > 1 ? geo.outPerGroup * chunk * outPlane : 0)
+      var y = unwritten(geo.batch * geo.outChannels * outPlane)
       x.withUnsafeBufferPointer { x in
         w.withUnsafeBufferPointer { w in
           columns.withUnsafeMutableBufferPointer { columns in
@@ -208,11 +209,10 @@ enum ConvolutionOperator {
       let chunk = max(1, min(geo.batch, (1 << 21) / max(1, geo.patchSize * wide)))
       // Written before they are read (`fill`, the copies into `side`, sgemm with beta 0): a reverse
       // pass per sample makes these for every sample and convolution, so they are not zeroed.
-      func scratch(_ count: Int) -> [Float] { [Float](unsafeUninitializedCapacity: count) { $1 = count } }
-      var columns = scratch(needs[1] ? geo.patchSize * outPlane : 0)
+      var columns = unwritten(needs[1] ? geo.patchSize * outPlane : 0)
       let patchedInput = needs[0] && !winograd
-      var side = scratch(patchedInput ? chunk * rows * block : 0)
-      var dcols = scratch(patchedInput ? geo.patchSize * chunk * wide : 0)
+      var side = unwritten(patchedInput ? chunk * rows * block : 0)
+      var dcols = unwritten(patchedInput ? geo.patchSize * chunk * wide : 0)
       x.withUnsafeBufferPointer { x in
         w.withUnsafeBufferPointer { w in
           dy.withUnsafeBufferPointer { dy in

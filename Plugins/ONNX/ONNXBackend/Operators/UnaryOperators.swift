@@ -29,12 +29,7 @@ enum UnaryOperators {
         let d = try derivative(c)
         var slope = [Float](repeating: 0, count: x.count)
         for i in 0..<x.count { slope[i] = d(x[i], y[i]) }
-        var dx = [Float](repeating: 0, count: g.count)
-        for r in 0..<rows {
-          let base = r * x.count
-          for i in 0..<x.count { dx[base + i] = g[base + i] * slope[i] }
-        }
-        return [Tensor(shape: [rows] + outputs[0].shape, floats: dx)]
+        return [Tensor(shape: [rows] + outputs[0].shape, floats: scaled(g, rows: rows, by: slope))]
       })
   }
 
@@ -90,15 +85,19 @@ enum UnaryOperators {
       }
       // 2/√π · e^(−x²), shared by every row.
       let slope = mapped(x) { 1.128_379_167_095_512_6 * VectorExponential.exp(-$0 * $0) }
-      let dx = [Float](unsafeUninitializedCapacity: g.count) { out, count in
-        for r in 0..<rows {
-          let base = r * x.count
-          for i in 0..<x.count { out[base + i] = g[base + i] * slope[i] }
-        }
-        count = g.count
-      }
-      return [Tensor(shape: [rows] + outputs[0].shape, floats: dx)]
+      return [Tensor(shape: [rows] + outputs[0].shape, floats: scaled(g, rows: rows, by: slope))]
     })
+
+  /// Each of the `rows` rows of `g` times `slope` element by element.
+  private static func scaled(_ g: [Float], rows: Int, by slope: [Float]) -> [Float] {
+    [Float](unsafeUninitializedCapacity: g.count) { out, count in
+      for r in 0..<rows {
+        let base = r * slope.count
+        for i in 0..<slope.count { out[base + i] = g[base + i] * slope[i] }
+      }
+      count = g.count
+    }
+  }
 
   /// `lanes` applied to every element of `x`.
   private static func mapped(_ x: [Float], _ lanes: (VectorExponential.Lanes) -> VectorExponential.Lanes) -> [Float] {
